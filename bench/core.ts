@@ -1,0 +1,58 @@
+/**
+ * Micro-benchmark of the rolling window (not a test): prints record and snapshot throughput,
+ * snapshot time with an empty window beside one holding 10 000 000 records, and memory growth.
+ * Run: npm run bench:core  (RECORDS=… changes the load)
+ */
+import { RollingWindow } from '../src/core/window.js'
+
+const RECORDS = Number(process.env.RECORDS ?? 10_000_000)
+const ROUNDS = 7
+const SNAPSHOTS_PER_ROUND = 40_000
+// Amounts in whole cents, as payments are; other decimals take the general path (see design.md).
+const amounts = Array.from({ length: 4096 }, (_, i) => (((i * 7919) % 100_000) + 1) / 100)
+
+function memoryMb() {
+  globalThis.gc?.()
+  const { heapUsed, arrayBuffers } = process.memoryUsage()
+  return { heap: heapUsed / 2 ** 20, buffers: arrayBuffers / 2 ** 20 }
+}
+
+function nsPerSnapshot(window: RollingWindow): number {
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < SNAPSHOTS_PER_ROUND; i++) window.snapshot()
+  return Number(process.hrtime.bigint() - start) / SNAPSHOTS_PER_ROUND
+}
+
+const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1] as number
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
+
+const initial = memoryMb()
+const empty = new RollingWindow()
+const full = new RollingWindow()
+const before = memoryMb()
+const base = Date.now()
+const start = process.hrtime.bigint()
+for (let i = 0; i < RECORDS; i++) full.record(amounts[i & 4095] as number, base - (i % 50_000))
+const recordNs = Number(process.hrtime.bigint() - start) / RECORDS
+const after = memoryMb()
+
+// Interleaved rounds, so machine drift hits both windows alike.
+const emptyNs: number[] = []
+const fullNs: number[] = []
+nsPerSnapshot(empty)
+nsPerSnapshot(full)
+for (let round = 0; round < ROUNDS; round++) {
+  emptyNs.push(nsPerSnapshot(empty))
+  fullNs.push(nsPerSnapshot(full))
+}
+const e = median(emptyNs)
+const f = median(fullNs)
+
+console.log(`records in window      ${fmt(full.snapshot().count)} (of ${fmt(RECORDS)} recorded)`)
+console.log(`record                 ${fmt(1e9 / recordNs)} ops/s  (${recordNs.toFixed(0)} ns/op)`)
+console.log(`snapshot, full window  ${fmt(1e9 / f)} ops/s  (${f.toFixed(0)} ns/op)`)
+console.log(`snapshot, empty window ${fmt(1e9 / e)} ops/s  (${e.toFixed(0)} ns/op)`)
+console.log(`snapshot full / empty  ${(f / e).toFixed(3)}`)
+console.log(
+  `memory growth          heap ${(after.heap - before.heap).toFixed(2)} MB, slot arrays ${(after.buffers - before.buffers).toFixed(2)} MB (a window's slots, allocated at construction: ${((before.buffers - initial.buffers) / 2).toFixed(1)} MB)`,
+)

@@ -1,0 +1,198 @@
+import { LIMB_COUNT, writeLimbs } from './amount.js'
+import { type Clock, systemClock } from './clock.js'
+import { addLimbs, writeSumAndMean } from './exact-sum.js'
+import { EMPTY_STATISTICS, type Statistics } from './statistics.js'
+
+export const DEFAULT_WINDOW_MS = 60_000
+export const DEFAULT_CLOCK_SKEW_MS = 2_000
+
+/** What `record` did with a transaction. */
+export type RecordOutcome =
+  | 'stored'
+  | 'tooOld'
+  | 'tooFarInFuture'
+  | 'invalidAmount'
+  | 'invalidTimestamp'
+
+export interface WindowOptions {
+  windowMs?: number
+  clockSkewMs?: number
+  clock?: Clock
+}
+
+/**
+ * Block sizes in milliseconds, finest first. A transaction is added to one block of every level;
+ * a snapshot covers its interval with the coarsest aligned blocks that fit, so at most 9 blocks
+ * of each finer level are read at either edge (see design.md for the bound).
+ */
+const LEVELS = [1, 10, 100, 1000] as const
+const COARSEST = 1000
+
+/**
+ * Each slot is one 64-byte row of a Float64Array (one cache line):
+ * the index of the block it holds, the count, the exact sum's limbs, the min and the max.
+ * A slot whose tag is not the block being asked about is empty: stale rows are never read and
+ * never need sweeping, whatever the idle gap or however many times the ring wrapped.
+ */
+const TAG = 0
+const COUNT = 1
+const SUM = 2
+const MIN = SUM + LIMB_COUNT
+const MAX = MIN + 1
+const STRIDE = 8
+const NO_BLOCK = -1
+
+/**
+ * A rolling window of transaction statistics over (now - windowMs, now], exact to the millisecond.
+ *
+ * `now` is the clock's reading, held monotonic: when the clock steps back by less than the
+ * window, the window waits at the latest instant it has shown, so nothing that already left it
+ * comes back and nothing is counted twice. A step back of a whole window or more would refuse
+ * every fresh transaction as too old until the clock caught up, so the window starts afresh.
+ *
+ * record: O(levels) slot writes. snapshot: at most 54 + windowMs / 1000 + 1 slot reads.
+ * Memory: fixed at construction, 64 bytes a slot, (windowMs + clockSkewMs) × 1.111 slots rounded
+ * up to powers of two per level: 4.6 MB for the defaults.
+ */
+export class RollingWindow {
+  readonly windowMs: number
+  readonly clockSkewMs: number
+  readonly #clock: Clock
+  readonly #rings: Float64Array[]
+  readonly #sizes: number[]
+  readonly #amount = new Float64Array(LIMB_COUNT)
+  readonly #total = new Float64Array(LIMB_COUNT)
+  #latest = Number.NEGATIVE_INFINITY
+
+  constructor(options: WindowOptions = {}) {
+    this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS
+    this.clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS
+    if (!Number.isSafeInteger(this.windowMs) || this.windowMs < 1) {
+      throw new RangeError('windowMs must be a positive integer')
+    }
+    if (!Number.isSafeInteger(this.clockSkewMs) || this.clockSkewMs < 0) {
+      throw new RangeError('clockSkewMs must be a non-negative integer')
+    }
+    this.#clock = options.clock ?? systemClock
+    // Live blocks of a level span [now - windowMs + 1, now + clockSkewMs]. A power of two
+    // makes the slot of a block cheap to find: dividing by it is exact, no fmod needed.
+    this.#sizes = LEVELS.map((size) =>
+      nextPowerOfTwo(Math.ceil((this.windowMs + this.clockSkewMs) / size) + 1),
+    )
+    this.#rings = this.#sizes.map((slots) => new Float64Array(slots * STRIDE))
+    this.clear()
+  }
+
+  /** The window's current instant, in epoch milliseconds. */
+  now(): number {
+    const reading = Math.floor(this.#clock())
+    if (reading > this.#latest) {
+      this.#latest = reading
+    } else if (reading <= this.#latest - this.windowMs) {
+      this.clear()
+      this.#latest = reading
+    }
+    return this.#latest
+  }
+
+  /** Stores a transaction, unless it is too old, too far in the future or not exact data. */
+  record(amount: number, timestampMs: number): RecordOutcome {
+    if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) return 'invalidTimestamp'
+    const now = this.now()
+    if (timestampMs <= now - this.windowMs) return 'tooOld'
+    if (timestampMs > now + this.clockSkewMs) return 'tooFarInFuture'
+    if (!writeLimbs(amount, this.#amount, 0)) return 'invalidAmount'
+    const value = amount === 0 ? 0 : amount // -0 and 0 are the same amount
+    for (let level = 0; level < LEVELS.length; level++) {
+      this.#add(level, Math.floor(timestampMs / (LEVELS[level] as number)), value)
+    }
+    return 'stored'
+  }
+
+  /** Statistics over exactly the transactions with now - windowMs < timestamp <= now. */
+  snapshot(): Statistics {
+    const now = this.now()
+    let count = 0
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    // Raw limb sums: at most ~150 slots of limbs under 10^9 stay exact without carrying.
+    let l0 = 0
+    let l1 = 0
+    let l2 = 0
+    let l3 = 0
+    // Offsets from a base aligned to every level keep the alignment tests on small integers.
+    const first = now - this.windowMs + 1
+    const base = Math.floor(first / COARSEST) * COARSEST
+    const last = now - base
+    for (let offset = first - base; offset <= last; ) {
+      const level = coarsestLevel(offset, last)
+      const size = LEVELS[level] as number
+      const block = (base + offset) / size
+      const ring = this.#rings[level] as Float64Array
+      const row = this.#row(level, block)
+      // Stale rows are multiplied by zero rather than skipped: a snapshot costs the same
+      // whatever the window holds.
+      const live = ring[row + TAG] === block ? 1 : 0
+      count += live * (ring[row + COUNT] as number)
+      l0 += live * (ring[row + SUM] as number)
+      l1 += live * (ring[row + SUM + 1] as number)
+      l2 += live * (ring[row + SUM + 2] as number)
+      l3 += live * (ring[row + SUM + 3] as number)
+      const low = ring[row + MIN] as number
+      const high = ring[row + MAX] as number
+      min = live === 1 && low < min ? low : min
+      max = live === 1 && high > max ? high : max
+      offset += size
+    }
+    if (count === 0) return { ...EMPTY_STATISTICS }
+    const total = this.#total
+    total[0] = l0
+    total[1] = l1
+    total[2] = l2
+    total[3] = l3
+    const statistics = { sum: 0, avg: 0, max, min, count }
+    writeSumAndMean(total, count, statistics)
+    return statistics
+  }
+
+  /** Forgets every transaction. O(memory), so not for the hot path. */
+  clear(): void {
+    for (const ring of this.#rings) {
+      for (let row = 0; row < ring.length; row += STRIDE) ring[row + TAG] = NO_BLOCK
+    }
+  }
+
+  #add(level: number, block: number, amount: number): void {
+    const ring = this.#rings[level] as Float64Array
+    const row = this.#row(level, block)
+    if (ring[row + TAG] !== block) {
+      ring.fill(0, row, row + STRIDE)
+      ring[row + TAG] = block
+      ring[row + MIN] = amount
+      ring[row + MAX] = amount
+    } else {
+      if (amount < (ring[row + MIN] as number)) ring[row + MIN] = amount
+      if (amount > (ring[row + MAX] as number)) ring[row + MAX] = amount
+    }
+    ring[row + COUNT] = (ring[row + COUNT] as number) + 1
+    addLimbs(ring, row + SUM, this.#amount, 0)
+  }
+
+  #row(level: number, block: number): number {
+    const slots = this.#sizes[level] as number
+    return (block - Math.floor(block / slots) * slots) * STRIDE
+  }
+}
+
+/** The coarsest level whose block starting at `from` is aligned and ends by `to`. */
+function coarsestLevel(from: number, to: number): number {
+  for (let level = LEVELS.length - 1; level > 0; level--) {
+    const size = LEVELS[level] as number
+    if (from % size === 0 && from + size - 1 <= to) return level
+  }
+  return 0
+}
+
+function nextPowerOfTwo(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n))
+}
