@@ -1,0 +1,29 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+
+/** The OpenAPI document, built from the route schemas, at /openapi.json and browsable at /docs. */
+export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Transaction statistics',
+        description:
+          'Rolling-window statistics of financial transactions: millisecond-exact, decimal-exact, O(1). Errors are RFC 9457 problem details (application/problem+json).',
+        version,
+      },
+      tags: [
+        { name: 'transactions', description: 'Record and delete transactions' },
+        { name: 'statistics', description: 'Read the window' },
+        { name: 'operations', description: 'Health and readiness' },
+      ],
+    },
+    // Shared schemas appear under their own $id (e.g. Problem), not def-0.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`),
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
+}

@@ -1,0 +1,191 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { amountProblem, MAX_ABS_AMOUNT } from '../../core/amount.js'
+import type { RecordOutcome, Transaction, TransactionStore } from '../../store/store.js'
+import { type FieldError, ProblemError, problemRef, toFieldError } from '../problem.js'
+
+export interface TransactionRoutesOptions {
+  store: TransactionStore
+  clockSkewMs: number
+  batchMaxItems: number
+}
+
+const EXAMPLE = { amount: 12.3, timestamp: 1478192204000 }
+
+export const TransactionSchema = Type.Object(
+  {
+    amount: Type.Number({
+      minimum: -MAX_ABS_AMOUNT,
+      maximum: MAX_ABS_AMOUNT,
+      description: `A JSON number, taken as the exact decimal it is written as (at most 18 decimals, magnitude at most ${MAX_ABS_AMOUNT})`,
+    }),
+    timestamp: Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'When the transaction happened, in epoch milliseconds (UTC)',
+    }),
+  },
+  { description: 'A transaction. Other fields are ignored.', examples: [EXAMPLE] },
+)
+
+const BatchResultSchema = Type.Object(
+  {
+    stored: Type.Integer({ description: 'How many were stored' }),
+    tooOld: Type.Integer({ description: 'How many were discarded as 60 s old or older' }),
+    invalid: Type.Integer({ description: 'How many broke the rules; nothing of them was stored' }),
+    results: Type.Array(Type.Enum(['stored', 'tooOld', 'invalid']), {
+      description: 'The outcome of each transaction, in the order sent',
+    }),
+    errors: Type.Array(FieldErrorWithIndex(), {
+      description: 'What is wrong with each invalid one',
+    }),
+  },
+  {
+    examples: [
+      {
+        stored: 1,
+        tooOld: 1,
+        invalid: 1,
+        results: ['stored', 'tooOld', 'invalid'],
+        errors: [{ index: 2, field: 'amount', message: 'must be number' }],
+      },
+    ],
+  },
+)
+
+function FieldErrorWithIndex() {
+  return Type.Object({ index: Type.Integer(), field: Type.String(), message: Type.String() })
+}
+
+type ItemResult = 'stored' | 'tooOld' | 'invalid'
+
+/** A response with no body: documented, with nothing to serialise. */
+function emptyBody(description: string) {
+  return Type.Unsafe<undefined>({ description })
+}
+
+export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptions> = async (
+  app,
+  { store, clockSkewMs, batchMaxItems },
+) => {
+  /** The 422 field error for an outcome other than stored or too old. */
+  function outcomeError(outcome: RecordOutcome, transaction: Transaction): FieldError | undefined {
+    switch (outcome) {
+      case 'tooFarInFuture':
+        return {
+          field: 'timestamp',
+          message: `must not be more than ${clockSkewMs} ms in the future`,
+        }
+      case 'invalidAmount':
+        return { field: 'amount', message: amountProblem(transaction.amount) ?? 'is invalid' }
+      case 'invalidTimestamp':
+        return { field: 'timestamp', message: 'must be a non-negative safe integer' }
+      default:
+        return undefined
+    }
+  }
+
+  app.post(
+    '/transactions',
+    {
+      schema: {
+        summary: 'Record a transaction',
+        description:
+          'Stores the transaction when its timestamp lies in the last 60 s (late arrivals included) or at most the clock-skew allowance in the future.',
+        tags: ['transactions'],
+        body: TransactionSchema,
+        response: {
+          201: emptyBody('Stored'),
+          204: emptyBody('Discarded: the timestamp is 60 s old or older'),
+          400: { ...problemRef, description: 'Malformed JSON' },
+          413: { ...problemRef, description: 'Body over the limit' },
+          415: { ...problemRef, description: 'Content type other than application/json' },
+          422: { ...problemRef, description: 'Well-formed JSON that breaks the rules' },
+        },
+      },
+    },
+    async (request, reply) => {
+      const transaction = request.body
+      const [outcome = 'invalidTimestamp'] = await store.record([transaction])
+      if (outcome === 'stored') return reply.code(201).send()
+      if (outcome === 'tooOld') return reply.code(204).send()
+      const error = outcomeError(outcome, transaction)
+      throw new ProblemError(422, 'The transaction breaks the rules.', error ? [error] : [])
+    },
+  )
+
+  app.post(
+    '/transactions/batch',
+    {
+      schema: {
+        summary: 'Record many transactions in one request',
+        description: `Up to ${batchMaxItems} transactions. Each is judged on its own and the answer says, per transaction, whether it was stored, discarded as too old or invalid; a body that is not a JSON array of at most ${batchMaxItems} items stores nothing.`,
+        tags: ['transactions'],
+        body: Type.Array(Type.Unknown(), {
+          maxItems: batchMaxItems,
+          description: 'Transactions, as for POST /transactions',
+          examples: [[EXAMPLE, { amount: -5.25, timestamp: 1478192203500 }]],
+        }),
+        response: {
+          200: BatchResultSchema,
+          400: { ...problemRef, description: 'Malformed JSON' },
+          413: { ...problemRef, description: 'Body over the limit' },
+          415: { ...problemRef, description: 'Content type other than application/json' },
+          422: { ...problemRef, description: `Not an array, or more than ${batchMaxItems} items` },
+        },
+      },
+    },
+    async (request) => {
+      const validate = request.compileValidationSchema(TransactionSchema)
+      const items = request.body
+      const results = new Array<ItemResult>(items.length)
+      const errors: Array<FieldError & { index: number }> = []
+      const valid: Transaction[] = []
+      const validIndex: number[] = []
+      for (let index = 0; index < items.length; index++) {
+        const item = items[index]
+        if (validate(item)) {
+          valid.push(item as Transaction)
+          validIndex.push(index)
+        } else {
+          results[index] = 'invalid'
+          for (const error of validate.errors ?? []) {
+            const { field, message } = toFieldError(error)
+            errors.push({ index, field: field === '(body)' ? '(item)' : field, message })
+          }
+        }
+      }
+      const outcomes = await store.record(valid)
+      let stored = 0
+      let tooOld = 0
+      for (let i = 0; i < outcomes.length; i++) {
+        const outcome = outcomes[i] as RecordOutcome
+        const index = validIndex[i] as number
+        if (outcome === 'stored') stored++
+        else if (outcome === 'tooOld') tooOld++
+        else {
+          const error = outcomeError(outcome, valid[i] as Transaction)
+          if (error) errors.push({ index, ...error })
+        }
+        results[index] = outcome === 'stored' || outcome === 'tooOld' ? outcome : 'invalid'
+      }
+      errors.sort((a, b) => a.index - b.index)
+      return { stored, tooOld, invalid: items.length - stored - tooOld, results, errors }
+    },
+  )
+
+  app.delete(
+    '/transactions',
+    {
+      schema: {
+        summary: 'Delete every transaction',
+        tags: ['transactions'],
+        response: { 204: emptyBody('The window is empty') },
+      },
+    },
+    async (_request, reply) => {
+      await store.clear()
+      return reply.code(204).send()
+    },
+  )
+}

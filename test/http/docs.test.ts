@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type TestApp, testApp } from './helpers.js'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await testApp()
+})
+afterAll(() => t.app.close())
+
+interface Operation {
+  requestBody?: {
+    content: Record<string, { schema: unknown; example?: unknown; examples?: unknown }>
+  }
+  responses: Record<string, unknown>
+}
+
+describe('API documentation', () => {
+  it('serves an OpenAPI 3 document with every route, status code and body example', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/openapi.json' })
+    expect(response.statusCode).toBe(200)
+    const doc = response.json() as {
+      openapi: string
+      paths: Record<string, Record<string, Operation>>
+      components: { schemas: Record<string, unknown> }
+    }
+    expect(doc.openapi).toMatch(/^3\./)
+    const statuses = (path: string, method: string) =>
+      Object.keys(doc.paths[path]?.[method]?.responses ?? {}).sort()
+    expect(statuses('/transactions', 'post')).toEqual(['201', '204', '400', '413', '415', '422'])
+    expect(statuses('/transactions/batch', 'post')).toEqual(['200', '400', '413', '415', '422'])
+    expect(statuses('/transactions', 'delete')).toEqual(['204'])
+    expect(statuses('/statistics', 'get')).toEqual(['200'])
+    expect(statuses('/health', 'get')).toEqual(['200'])
+    expect(statuses('/ready', 'get')).toEqual(['200', '503'])
+    for (const path of ['/transactions', '/transactions/batch']) {
+      const content = doc.paths[path]?.post?.requestBody?.content['application/json']
+      expect(content?.example ?? content?.examples).toBeDefined()
+    }
+    expect(doc.components.schemas.Problem).toBeDefined()
+    expect(JSON.stringify(doc.paths['/statistics'])).toContain('"example"')
+  })
+
+  it('serves interactive docs at /docs', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/docs/' })
+    expect(response.statusCode).toBe(200)
+    expect(response.body).toContain('swagger-ui')
+  })
+})

@@ -1,0 +1,24 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type TestApp, testApp } from './helpers.js'
+
+let t: TestApp
+beforeEach(async () => {
+  t = await testApp()
+})
+afterEach(() => t.app.close())
+
+describe('health and readiness', () => {
+  it('answers 200 on /health', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/health' })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({ status: 'ok' })
+  })
+
+  it('answers 200 on /ready while the store can serve, 503 problem+json when it cannot', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)
+    t.store.ready = async () => false
+    const response = await t.app.inject({ method: 'GET', url: '/ready' })
+    expect(response.statusCode).toBe(503)
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+  })
+})

@@ -1,0 +1,48 @@
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { loadConfig } from '../../src/config.js'
+import { buildApp } from '../../src/http/app.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import { FakeClock } from '../core/fake-clock.js'
+
+export const NOW = 1_700_000_000_000
+
+export interface TestApp {
+  app: FastifyInstance
+  clock: FakeClock
+  store: MemoryStore
+}
+
+/** The app as the server builds it, on a memory store driven by a fake clock, logging nothing. */
+export async function testApp(
+  env: Record<string, string> = {},
+  logger: FastifyServerOptions['logger'] = false,
+): Promise<TestApp> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...env })
+  const clock = new FakeClock(NOW)
+  const store = new MemoryStore({
+    windowMs: config.WINDOW_MS,
+    clockSkewMs: config.CLOCK_SKEW_MS,
+    clock: clock.read,
+  })
+  const app = await buildApp({ config, store, logger })
+  return { app, clock, store }
+}
+
+export function postJson(app: FastifyInstance, url: string, body: unknown) {
+  return app.inject({
+    method: 'POST',
+    url,
+    payload: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  })
+}
+
+export function postRaw(app: FastifyInstance, url: string, payload: string, contentType?: string) {
+  const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {}
+  return app.inject({ method: 'POST', url, payload, headers })
+}
+
+export async function statistics(app: FastifyInstance) {
+  const response = await app.inject({ method: 'GET', url: '/statistics' })
+  return response.json()
+}

@@ -1,0 +1,33 @@
+import { Writable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { NOW, postJson, testApp } from './helpers.js'
+
+describe('request logging', () => {
+  it('writes one JSON line per request at info', async () => {
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(...String(chunk).trim().split('\n'))
+        callback()
+      },
+    })
+    const { app } = await testApp({}, { level: 'info', stream })
+    await postJson(app, '/transactions', { amount: 1, timestamp: NOW })
+    await app.inject({ method: 'GET', url: '/statistics' })
+    await app.close()
+    const requests = lines
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.msg === 'request')
+    expect(requests).toEqual([
+      expect.objectContaining({
+        level: 30,
+        method: 'POST',
+        url: '/transactions',
+        statusCode: 201,
+        responseTime: expect.any(Number),
+      }),
+      expect.objectContaining({ level: 30, method: 'GET', url: '/statistics', statusCode: 200 }),
+    ])
+    expect(lines.filter((line) => line.includes('incoming request'))).toEqual([])
+  })
+})
