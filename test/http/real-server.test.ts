@@ -75,7 +75,10 @@ describe('the service on a real port', () => {
     )
     agent.destroy()
     expect(statuses.filter((s) => s === 201)).toHaveLength(total)
-    const stats = (await (await fetch(`${base}/statistics`)).json()) as { count: number; sum: number }
+    const stats = (await (await fetch(`${base}/statistics`)).json()) as {
+      count: number
+      sum: number
+    }
     expect(stats.count).toBe(total)
     expect(stats.sum).toBe(Number(expectedCents) / 100)
   }, 60_000)
