@@ -63,6 +63,13 @@ export class RollingWindow {
   readonly #amount = new Float64Array(LIMB_COUNT)
   readonly #total = new Float64Array(LIMB_COUNT)
   #latest = Number.NEGATIVE_INFINITY
+  /**
+   * The last snapshot and the instant it was taken. A snapshot depends only on `now` and on what
+   * was stored, so until either changes the same answer is returned: concurrent reads within one
+   * millisecond cost one walk of the slots. `record` and `clear` drop it.
+   */
+  #cached: Readonly<Statistics> | undefined
+  #cachedAt = Number.NaN
 
   constructor(options: WindowOptions = {}) {
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS
@@ -106,12 +113,20 @@ export class RollingWindow {
     for (let level = 0; level < LEVELS.length; level++) {
       this.#add(level, Math.floor(timestampMs / (LEVELS[level] as number)), value)
     }
+    this.#cached = undefined
     return 'stored'
   }
 
   /** Statistics over exactly the transactions with now - windowMs < timestamp <= now. */
-  snapshot(): Statistics {
+  snapshot(): Readonly<Statistics> {
     const now = this.now()
+    if (this.#cached !== undefined && this.#cachedAt === now) return this.#cached
+    this.#cached = this.#compute(now)
+    this.#cachedAt = now
+    return this.#cached
+  }
+
+  #compute(now: number): Statistics {
     let count = 0
     let min = Number.POSITIVE_INFINITY
     let max = Number.NEGATIVE_INFINITY
@@ -144,7 +159,7 @@ export class RollingWindow {
       max = live === 1 && high > max ? high : max
       offset += size
     }
-    if (count === 0) return { ...EMPTY_STATISTICS }
+    if (count === 0) return EMPTY_STATISTICS
     const total = this.#total
     total[0] = l0
     total[1] = l1
@@ -157,6 +172,7 @@ export class RollingWindow {
 
   /** Forgets every transaction. O(memory), so not for the hot path. */
   clear(): void {
+    this.#cached = undefined
     for (const ring of this.#rings) {
       for (let row = 0; row < ring.length; row += STRIDE) ring[row + TAG] = NO_BLOCK
     }

@@ -4,7 +4,7 @@ import type { Config } from '../config.js'
 import type { TransactionStore } from '../store/store.js'
 import { registerDocs } from './docs.js'
 import { errorHandler, notFoundHandler, ProblemSchema } from './problem.js'
-import { OneLinePerRequest } from './request-log.js'
+import { OneLinePerRequest, sharedLogger } from './request-log.js'
 import { healthRoutes } from './routes/health.js'
 import { statisticsRoutes } from './routes/statistics.js'
 import { transactionRoutes } from './routes/transactions.js'
@@ -24,6 +24,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? { level: config.LOG_LEVEL },
     bodyLimit: config.BODY_LIMIT,
     logController: new OneLinePerRequest(),
+    childLoggerFactory: sharedLogger,
     ajv: {
       customOptions: {
         coerceTypes: false, // "12.3" is not an amount

@@ -76,7 +76,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return sendProblem(reply, problem(415, 'Send the body as application/json.'))
   }
   if (status >= 400 && status < 500) return sendProblem(reply, problem(status, error.message))
-  request.log.error({ err: error }, 'request failed')
+  request.log.error({ reqId: request.id, err: error }, 'request failed')
   return sendProblem(reply, problem(500, 'The server could not handle the request.'))
 }
 

@@ -1,7 +1,8 @@
+import type { Statistics } from '../core/statistics.js'
 import { RollingWindow, type WindowOptions } from '../core/window.js'
-import type { RecordOutcome, Statistics, Transaction, TransactionStore } from './store.js'
+import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
-/** The window in this process's memory: every call completes synchronously. */
+/** The window in this process's memory: every call answers synchronously. */
 export class MemoryStore implements TransactionStore {
   readonly #window: RollingWindow
 
@@ -9,7 +10,7 @@ export class MemoryStore implements TransactionStore {
     this.#window = new RollingWindow(options)
   }
 
-  async record(transactions: readonly Transaction[]): Promise<RecordOutcome[]> {
+  record(transactions: readonly Transaction[]): RecordOutcome[] {
     const outcomes = new Array<RecordOutcome>(transactions.length)
     for (let i = 0; i < transactions.length; i++) {
       const { amount, timestamp } = transactions[i] as Transaction
@@ -18,17 +19,17 @@ export class MemoryStore implements TransactionStore {
     return outcomes
   }
 
-  async statistics(): Promise<Statistics> {
+  statistics(): Readonly<Statistics> {
     return this.#window.snapshot()
   }
 
-  async clear(): Promise<void> {
+  clear(): void {
     this.#window.clear()
   }
 
-  async ready(): Promise<boolean> {
+  ready(): boolean {
     return true
   }
 
-  async close(): Promise<void> {}
+  close(): void {}
 }

@@ -8,16 +8,25 @@ export interface Transaction {
   timestamp: number
 }
 
+/** A value now, or later. */
+export type Awaitable<T> = T | Promise<T>
+
 /**
- * Where the window lives. Promises and batches from the start, so a store that answers over the
- * network (Redis) fits the same shape: one call, one round trip, whatever the batch size.
+ * Where the window lives. Batches from the start, so a store that answers over the network
+ * (Redis) serves a whole request in one call and one round trip. Results may be promises, for such
+ * a store, or plain values, so the memory store's answer costs no promise and no microtask.
  */
 export interface TransactionStore {
   /** What happened to each transaction, in order. Outcomes other than 'stored' store nothing. */
-  record(transactions: readonly Transaction[]): Promise<RecordOutcome[]>
-  statistics(): Promise<Statistics>
-  clear(): Promise<void>
+  record(transactions: readonly Transaction[]): Awaitable<RecordOutcome[]>
+  statistics(): Awaitable<Readonly<Statistics>>
+  clear(): Awaitable<void>
   /** Whether the store can serve now. */
-  ready(): Promise<boolean>
-  close(): Promise<void>
+  ready(): Awaitable<boolean>
+  close(): Awaitable<void>
+}
+
+/** Applies `next` to the value, at once when it is plain, when it settles when it is a promise. */
+export function settle<T, R>(value: Awaitable<T>, next: (value: T) => R): Awaitable<R> {
+  return value instanceof Promise ? value.then(next) : next(value)
 }

@@ -185,6 +185,21 @@ describe('RollingWindow', () => {
     expect(() => new RollingWindow({ clockSkewMs: -1 })).toThrow(RangeError)
   })
 
+  it('answers repeated snapshots within one millisecond alike, and sees every record', () => {
+    const { clock, window } = setup()
+    window.record(1, T)
+    const first = window.snapshot()
+    expect(window.snapshot()).toEqual(first)
+    window.record(2, T)
+    expect(window.snapshot()).toMatchObject({ count: 2, sum: 3 })
+    window.clear()
+    expect(window.snapshot().count).toBe(0)
+    window.record(4, T - 59_999)
+    expect(window.snapshot().count).toBe(1)
+    clock.advance(1)
+    expect(window.snapshot().count).toBe(0)
+  })
+
   it('empties on clear', () => {
     const { window } = setup()
     window.record(1, T)

@@ -16,7 +16,7 @@ describe('health and readiness', () => {
 
   it('answers 200 on /ready while the store can serve, 503 problem+json when it cannot', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)
-    t.store.ready = async () => false
+    t.store.ready = () => false
     const response = await t.app.inject({ method: 'GET', url: '/ready' })
     expect(response.statusCode).toBe(503)
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)

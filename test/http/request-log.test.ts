@@ -21,6 +21,7 @@ describe('request logging', () => {
     expect(requests).toEqual([
       expect.objectContaining({
         level: 30,
+        reqId: expect.any(String),
         method: 'POST',
         url: '/transactions',
         statusCode: 201,

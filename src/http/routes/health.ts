@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { TransactionStore } from '../../store/store.js'
+import { settle, type TransactionStore } from '../../store/store.js'
 import { ProblemError, problemRef } from '../problem.js'
 
 const StatusSchema = Type.Object({ status: Type.String() }, { examples: [{ status: 'ok' }] })
@@ -33,9 +33,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: TransactionStore }
         },
       },
     },
-    async () => {
-      if (!(await store.ready())) throw new ProblemError(503, 'The store cannot serve right now.')
-      return { status: 'ready' }
-    },
+    () =>
+      settle(store.ready(), (ready) => {
+        if (!ready) throw new ProblemError(503, 'The store cannot serve right now.')
+        return { status: 'ready' }
+      }),
   )
 }

@@ -1,7 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { amountProblem, MAX_ABS_AMOUNT } from '../../core/amount.js'
-import type { RecordOutcome, Transaction, TransactionStore } from '../../store/store.js'
+import {
+  type RecordOutcome,
+  settle,
+  type Transaction,
+  type TransactionStore,
+} from '../../store/store.js'
 import { type FieldError, ProblemError, problemRef, toFieldError } from '../problem.js'
 
 export interface TransactionRoutesOptions {
@@ -104,13 +109,20 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         },
       },
     },
-    async (request, reply) => {
+    (request, reply) => {
       const transaction = request.body
-      const [outcome = 'invalidTimestamp'] = await store.record([transaction])
-      if (outcome === 'stored') return reply.code(201).send()
-      if (outcome === 'tooOld') return reply.code(204).send()
-      const error = outcomeError(outcome, transaction)
-      throw new ProblemError(422, 'The transaction breaks the rules.', error ? [error] : [])
+      // Sends without returning the reply: a returned reply is a thenable that Fastify would
+      // await, a cost the memory store's synchronous answer does not need.
+      return settle(store.record([transaction]), ([outcome = 'invalidTimestamp']) => {
+        if (outcome === 'stored') {
+          reply.code(201).send()
+        } else if (outcome === 'tooOld') {
+          reply.code(204).send()
+        } else {
+          const error = outcomeError(outcome, transaction)
+          throw new ProblemError(422, 'The transaction breaks the rules.', error ? [error] : [])
+        }
+      })
     },
   )
 
@@ -135,7 +147,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         },
       },
     },
-    async (request) => {
+    (request) => {
       const validate = request.compileValidationSchema(TransactionSchema)
       const items = request.body
       const results = new Array<ItemResult>(items.length)
@@ -155,22 +167,23 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
           }
         }
       }
-      const outcomes = await store.record(valid)
-      let stored = 0
-      let tooOld = 0
-      for (let i = 0; i < outcomes.length; i++) {
-        const outcome = outcomes[i] as RecordOutcome
-        const index = validIndex[i] as number
-        if (outcome === 'stored') stored++
-        else if (outcome === 'tooOld') tooOld++
-        else {
-          const error = outcomeError(outcome, valid[i] as Transaction)
-          if (error) errors.push({ index, ...error })
+      return settle(store.record(valid), (outcomes) => {
+        let stored = 0
+        let tooOld = 0
+        for (let i = 0; i < outcomes.length; i++) {
+          const outcome = outcomes[i] as RecordOutcome
+          const index = validIndex[i] as number
+          if (outcome === 'stored') stored++
+          else if (outcome === 'tooOld') tooOld++
+          else {
+            const error = outcomeError(outcome, valid[i] as Transaction)
+            if (error) errors.push({ index, ...error })
+          }
+          results[index] = outcome === 'stored' || outcome === 'tooOld' ? outcome : 'invalid'
         }
-        results[index] = outcome === 'stored' || outcome === 'tooOld' ? outcome : 'invalid'
-      }
-      errors.sort((a, b) => a.index - b.index)
-      return { stored, tooOld, invalid: items.length - stored - tooOld, results, errors }
+        errors.sort((a, b) => a.index - b.index)
+        return { stored, tooOld, invalid: items.length - stored - tooOld, results, errors }
+      })
     },
   )
 
@@ -183,9 +196,9 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         response: { 204: emptyBody('The window is empty') },
       },
     },
-    async (_request, reply) => {
-      await store.clear()
-      return reply.code(204).send()
-    },
+    (_request, reply) =>
+      settle(store.clear(), () => {
+        reply.code(204).send()
+      }),
   )
 }

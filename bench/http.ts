@@ -1,0 +1,255 @@
+/**
+ * HTTP benchmark (not a test): the service beside bare Fastify (the framework's ceiling) and raw
+ * node:http (the runtime's ceiling), loaded in interleaved rounds, then bulk ingest, snapshot cost
+ * with an empty vs a full window, and memory after millions of transactions. Prints figures.
+ *
+ * Run: npm run bench:http   (BENCH_SECONDS=4 BENCH_ROUNDS=5 by default)
+ * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
+ * and the load generator runs on CPU 0.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const CONNECTIONS = 64
+const BATCH = 1000
+const PINNED = spawnSync('taskset', ['-c', '1', 'true']).status === 0
+
+interface Target {
+  name: string
+  url: string
+  process: ChildProcess
+}
+
+interface Figures {
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? NaN
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return typeof address === 'object' && address ? address.port : 0
+}
+
+async function start(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Target> {
+  const port = await freePort()
+  const command = PINNED ? 'taskset' : process.execPath
+  const argv = PINNED ? ['-c', '1', process.execPath, ...args] : args
+  const child = spawn(command, argv, {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`${url}/statistics`)
+      return { name, url, process: child }
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+  throw new Error(`${name} did not start`)
+}
+
+const startService = (name = 'service') => start(name, ['dist/server.js'])
+
+function batchBody(i: number, size = BATCH): string {
+  const now = Date.now()
+  const items = new Array<string>(size)
+  for (let k = 0; k < size; k++) {
+    items[k] = `{"amount":${((i + k * 7919) % 100_000) / 100},"timestamp":${now - (k % 1000)}}`
+  }
+  return `[${items.join(',')}]`
+}
+
+type Scenario = 'post' | 'get' | 'batch'
+
+/** One wrk run (one thread, on CPU 0 with this script); see bench/load.lua. */
+function load(
+  target: Target,
+  scenario: Scenario,
+  seconds: number,
+  connections = CONNECTIONS,
+): Figures {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', 'bench/load.lua', target.url]
+  const run = spawnSync('wrk', [...args, '--', scenario, String(Date.now()), String(BATCH)], {
+    encoding: 'utf8',
+  })
+  const line = run.stdout.trim().split('\n').at(-1) ?? ''
+  if (run.status !== 0 || !line.startsWith('{'))
+    throw new Error(`wrk failed: ${run.stderr}${run.stdout}`)
+  const result = JSON.parse(line) as {
+    requests: number
+    duration_us: number
+    p50_us: number
+    p99_us: number
+    errors: number
+  }
+  return {
+    rps: result.requests / (result.duration_us / 1e6),
+    p50: result.p50_us / 1000,
+    p99: result.p99_us / 1000,
+    errors: result.errors,
+  }
+}
+
+async function statistics(target: Target): Promise<{ count: number }> {
+  return (await (await fetch(`${target.url}/statistics`)).json()) as { count: number }
+}
+
+async function clear(target: Target): Promise<void> {
+  await fetch(`${target.url}/transactions`, { method: 'DELETE' })
+}
+
+/** taskset execs node, so the child's pid is the server's. */
+function rssMb(target: Target): number {
+  const status = readFileSync(`/proc/${target.process.pid}/status`, 'utf8')
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN)
+  return kb / 1024
+}
+
+async function ingest(target: Target, count: number): Promise<void> {
+  let sent = 0
+  const post = async () => {
+    while (sent < count) {
+      const size = Math.min(BATCH, count - sent)
+      sent += size
+      const response = await fetch(`${target.url}/transactions/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: batchBody(sent, size),
+      })
+      await response.arrayBuffer()
+    }
+  }
+  await Promise.all(Array.from({ length: 8 }, post))
+}
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : 'n/a'
+
+function compare(targets: Target[], scenario: Scenario): Map<string, Figures> {
+  for (const target of targets) load(target, scenario, 2) // warm-up
+  const rounds = new Map<string, Figures[]>(targets.map((t) => [t.name, []]))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of targets) rounds.get(target.name)?.push(load(target, scenario, SECONDS))
+  }
+  const figures = new Map<string, Figures>()
+  for (const [name, list] of rounds) {
+    figures.set(name, {
+      rps: median(list.map((f) => f.rps)),
+      p50: median(list.map((f) => f.p50)),
+      p99: median(list.map((f) => f.p99)),
+      errors: list.reduce((sum, f) => sum + f.errors, 0),
+    })
+  }
+  return figures
+}
+
+function printComparison(title: string, figures: Map<string, Figures>): void {
+  const bare = figures.get('bare fastify') as Figures
+  const raw = figures.get('raw node:http') as Figures
+  console.log(
+    `\n${title}  (${CONNECTIONS} connections, median of ${ROUNDS} interleaved rounds of ${SECONDS} s)`,
+  )
+  console.log(
+    'target            req/s    p50 ms  p99 ms  vs bare req/s  p99 / bare p99  vs raw req/s  errors',
+  )
+  for (const [name, f] of figures) {
+    console.log(
+      `${name.padEnd(15)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(7)} ${fmt(f.p99, 1).padStart(7)}  ${fmt((100 * f.rps) / bare.rps, 1).padStart(12)} %  ${fmt(f.p99 / bare.p99, 2).padStart(14)}  ${fmt((100 * f.rps) / raw.rps, 1).padStart(10)} %  ${f.errors}`,
+    )
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `node ${process.version}; servers ${PINNED ? 'pinned to CPU 1, load generator on CPU 0' : 'not pinned (no taskset)'}`,
+  )
+  const service = await startService()
+  const bare = await start('bare fastify', ['--import', 'tsx', 'bench/targets/bare-fastify.ts'])
+  const raw = await start('raw node:http', ['--import', 'tsx', 'bench/targets/raw-http.ts'])
+  const targets = [service, bare, raw]
+  const stopAll: Target[] = [...targets]
+  try {
+    printComparison('POST /transactions', compare(targets, 'post'))
+    await clear(service)
+    printComparison('GET /statistics', compare(targets, 'get'))
+
+    // Bulk ingest: every transaction sent must be stored, so count them.
+    await clear(service)
+    load(service, 'batch', 2, 8)
+    await clear(service)
+    const batch = load(service, 'batch', SECONDS, 8)
+    const stored = (await statistics(service)).count
+    console.log(`\nPOST /transactions/batch  (batches of ${BATCH}, 8 connections, ${SECONDS} s)`)
+    console.log(
+      `${fmt(batch.rps)} batches/s = ${fmt(batch.rps * BATCH)} transactions/s; p50 ${fmt(batch.p50, 1)} ms, p99 ${fmt(batch.p99, 1)} ms; stored ${fmt(stored)} (${fmt(stored / SECONDS)} per second of load), errors ${batch.errors}`,
+    )
+
+    // O(1) over HTTP: GET on an empty window beside GET on a window of 1 000 000 transactions.
+    const empty = await startService('empty window')
+    const full = await startService('1 M window')
+    stopAll.push(empty, full)
+    await ingest(full, 1_000_000)
+    for (const target of [empty, full]) load(target, 'get', 2)
+    const p50 = new Map<string, number[]>([
+      ['empty window', []],
+      ['1 M window', []],
+    ])
+    for (let round = 0; round < 6; round++) {
+      for (const target of [empty, full]) p50.get(target.name)?.push(load(target, 'get', 3).p50)
+    }
+    const pEmpty = median(p50.get('empty window') ?? [])
+    const pFull = median(p50.get('1 M window') ?? [])
+    console.log(
+      '\nGET /statistics, empty window vs 1 000 000 transactions in the window (median p50 of 6 interleaved rounds)',
+    )
+    console.log(
+      `empty ${fmt(pEmpty, 2)} ms, full ${fmt(pFull, 2)} ms (count ${fmt((await statistics(full)).count)}), full / empty ${fmt(pFull / pEmpty, 3)}`,
+    )
+
+    // Memory: RSS after the first 10 000 transactions and after 10 000 000.
+    const memory = await startService('memory')
+    stopAll.push(memory)
+    await ingest(memory, 10_000)
+    const rssStart = rssMb(memory)
+    await ingest(memory, 10_000_000 - 10_000)
+    const rssEnd = rssMb(memory)
+    console.log('\nResident memory of the service')
+    console.log(
+      `after 10 000 transactions ${fmt(rssStart, 1)} MB, after 10 000 000 ${fmt(rssEnd, 1)} MB: +${fmt(rssEnd - rssStart, 1)} MB`,
+    )
+  } finally {
+    for (const target of stopAll) target.process.kill('SIGTERM')
+  }
+}
+
+// The load generator takes CPU 0: re-run this script pinned there, once.
+if (PINNED && !process.env.BENCH_PINNED) {
+  const self = spawnSync(
+    'taskset',
+    ['-c', '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_PINNED: '1' },
+    },
+  )
+  process.exit(self.status ?? 1)
+}
+await main()
