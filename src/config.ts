@@ -9,6 +9,7 @@ export const ConfigSchema = Type.Object({
   CLOCK_SKEW_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 2_000 }),
   BODY_LIMIT: Type.Integer({ minimum: 1_024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
   BATCH_MAX_ITEMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
+  STREAM_MAX_SUBSCRIBERS: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),

@@ -10,6 +10,7 @@ describe('configuration', () => {
       CLOCK_SKEW_MS: 2_000,
       BODY_LIMIT: 1_048_576,
       BATCH_MAX_ITEMS: 10_000,
+      STREAM_MAX_SUBSCRIBERS: 5_000,
       LOG_LEVEL: 'info',
     })
   })

@@ -14,3 +14,20 @@ export const EMPTY_STATISTICS: Readonly<Statistics> = Object.freeze({
   min: 0,
   count: 0,
 })
+
+/** One second of the window, for charts. Empty seconds are all zero. */
+export interface SeriesPoint {
+  /** Epoch second (the point covers its part of [second × 1000, second × 1000 + 999] ms inside the window) */
+  second: number
+  count: number
+  sum: number
+  min: number
+  max: number
+}
+
+export interface Series {
+  /** The window's instant, epoch ms */
+  at: number
+  windowMs: number
+  points: SeriesPoint[]
+}

@@ -1,7 +1,7 @@
 import { LIMB_COUNT, writeLimbs } from './amount.js'
 import { type Clock, systemClock } from './clock.js'
 import { addLimbs, writeSumAndMean } from './exact-sum.js'
-import { EMPTY_STATISTICS, type Statistics } from './statistics.js'
+import { EMPTY_STATISTICS, type Series, type SeriesPoint, type Statistics } from './statistics.js'
 
 export const DEFAULT_WINDOW_MS = 60_000
 export const DEFAULT_CLOCK_SKEW_MS = 2_000
@@ -126,7 +126,29 @@ export class RollingWindow {
     return this.#cached
   }
 
+  /**
+   * The window's transactions per second, oldest first: one point for every second that meets
+   * the window, the two edge seconds cut exactly at the window's edges. O(window / 1 s) points.
+   */
+  series(): Series {
+    const now = this.now()
+    const first = now - this.windowMs + 1
+    const points: SeriesPoint[] = []
+    for (let second = Math.floor(first / COARSEST); second * COARSEST <= now; second++) {
+      const from = Math.max(first, second * COARSEST)
+      const to = Math.min(now, second * COARSEST + COARSEST - 1)
+      const { sum, min, max, count } = this.#aggregate(from, to)
+      points.push({ second, count, sum, min, max })
+    }
+    return { at: now, windowMs: this.windowMs, points }
+  }
+
   #compute(now: number): Statistics {
+    return this.#aggregate(now - this.windowMs + 1, now)
+  }
+
+  /** Statistics of the transactions with from <= timestamp <= to, an interval inside the window. */
+  #aggregate(from: number, to: number): Statistics {
     let count = 0
     let min = Number.POSITIVE_INFINITY
     let max = Number.NEGATIVE_INFINITY
@@ -136,10 +158,9 @@ export class RollingWindow {
     let l2 = 0
     let l3 = 0
     // Offsets from a base aligned to every level keep the alignment tests on small integers.
-    const first = now - this.windowMs + 1
-    const base = Math.floor(first / COARSEST) * COARSEST
-    const last = now - base
-    for (let offset = first - base; offset <= last; ) {
+    const base = Math.floor(from / COARSEST) * COARSEST
+    const last = to - base
+    for (let offset = from - base; offset <= last; ) {
       const level = coarsestLevel(offset, last)
       const size = LEVELS[level] as number
       const block = (base + offset) / size

@@ -2,15 +2,22 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from '../config.js'
 import type { TransactionStore } from '../store/store.js'
+import { registerDashboard } from './dashboard.js'
 import { registerDocs } from './docs.js'
+import { StreamHub } from './live/stream-hub.js'
+import { Metrics, registerMetrics } from './metrics.js'
 import { errorHandler, notFoundHandler, ProblemSchema } from './problem.js'
 import { OneLinePerRequest, sharedLogger } from './request-log.js'
 import { healthRoutes } from './routes/health.js'
+import { liveRoutes } from './routes/live.js'
 import { statisticsRoutes } from './routes/statistics.js'
 import { transactionRoutes } from './routes/transactions.js'
 
 export interface AppOptions {
-  config: Pick<Config, 'BODY_LIMIT' | 'BATCH_MAX_ITEMS' | 'CLOCK_SKEW_MS' | 'LOG_LEVEL'>
+  config: Pick<
+    Config,
+    'BODY_LIMIT' | 'BATCH_MAX_ITEMS' | 'CLOCK_SKEW_MS' | 'LOG_LEVEL' | 'STREAM_MAX_SUBSCRIBERS'
+  >
   store: TransactionStore
   /** Overrides the logger built from LOG_LEVEL (tests pass a stream to read it). */
   logger?: FastifyServerOptions['logger']
@@ -40,13 +47,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler(notFoundHandler)
   app.addSchema(ProblemSchema)
   await registerDocs(app, options.version ?? '0.0.0')
+  await registerDashboard(app)
+
+  const metrics = new Metrics(store)
+  registerMetrics(app, metrics)
+  const hub = new StreamHub({
+    read: () => store.statistics(),
+    maxSubscribers: config.STREAM_MAX_SUBSCRIBERS,
+  })
+  // Before the server closes: it waits for open connections, and a stream never ends by itself.
+  app.addHook('preClose', (done) => {
+    hub.close()
+    done()
+  })
 
   await app.register(transactionRoutes, {
     store,
+    metrics,
     clockSkewMs: config.CLOCK_SKEW_MS,
     batchMaxItems: config.BATCH_MAX_ITEMS,
   })
   await app.register(statisticsRoutes, { store })
+  await app.register(liveRoutes, { store, hub })
   await app.register(healthRoutes, { store })
   return app
 }

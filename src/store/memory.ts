@@ -1,4 +1,4 @@
-import type { Statistics } from '../core/statistics.js'
+import type { Series, Statistics } from '../core/statistics.js'
 import { RollingWindow, type WindowOptions } from '../core/window.js'
 import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
@@ -21,6 +21,10 @@ export class MemoryStore implements TransactionStore {
 
   statistics(): Readonly<Statistics> {
     return this.#window.snapshot()
+  }
+
+  series(): Series {
+    return this.#window.series()
   }
 
   clear(): void {

@@ -1,7 +1,7 @@
-import type { Statistics } from '../core/statistics.js'
+import type { Series, Statistics } from '../core/statistics.js'
 import type { RecordOutcome } from '../core/window.js'
 
-export type { RecordOutcome, Statistics }
+export type { RecordOutcome, Series, Statistics }
 
 export interface Transaction {
   amount: number
@@ -20,6 +20,8 @@ export interface TransactionStore {
   /** What happened to each transaction, in order. Outcomes other than 'stored' store nothing. */
   record(transactions: readonly Transaction[]): Awaitable<RecordOutcome[]>
   statistics(): Awaitable<Readonly<Statistics>>
+  /** The window per second, for charts. */
+  series(): Awaitable<Series>
   clear(): Awaitable<void>
   /** Whether the store can serve now. */
   ready(): Awaitable<boolean>

@@ -1,4 +1,4 @@
-import type { Statistics } from '../../src/core/statistics.js'
+import type { Series, Statistics } from '../../src/core/statistics.js'
 
 /**
  * The brute-force model the window is checked against: every stored transaction in a list,
@@ -80,18 +80,36 @@ export class OracleWindow {
 
   snapshot(): Statistics {
     const now = this.now()
-    const live = this.#entries.filter(
-      (e) => e.timestamp > now - this.windowMs && e.timestamp <= now,
+    return summarise(
+      this.#entries.filter((e) => e.timestamp > now - this.windowMs && e.timestamp <= now),
     )
-    if (live.length === 0) return { sum: 0, avg: 0, max: 0, min: 0, count: 0 }
-    const total = live.reduce((acc, e) => acc + exactDecimal(e.amount), 0n)
-    const amounts = live.map((e) => e.amount)
-    return {
-      sum: toDouble(total, SCALE),
-      avg: toDouble(total, SCALE * BigInt(live.length)),
-      max: Math.max(...amounts),
-      min: Math.min(...amounts),
-      count: live.length,
+  }
+
+  series(): Series {
+    const now = this.now()
+    const first = now - this.windowMs + 1
+    const points = []
+    for (let second = Math.floor(first / 1000); second * 1000 <= now; second++) {
+      const from = Math.max(first, second * 1000)
+      const to = Math.min(now, second * 1000 + 999)
+      const { count, sum, min, max } = summarise(
+        this.#entries.filter((e) => e.timestamp >= from && e.timestamp <= to),
+      )
+      points.push({ second, count, sum, min, max })
     }
+    return { at: now, windowMs: this.windowMs, points }
+  }
+}
+
+function summarise(live: Entry[]): Statistics {
+  if (live.length === 0) return { sum: 0, avg: 0, max: 0, min: 0, count: 0 }
+  const total = live.reduce((acc, e) => acc + exactDecimal(e.amount), 0n)
+  const amounts = live.map((e) => e.amount)
+  return {
+    sum: toDouble(total, SCALE),
+    avg: toDouble(total, SCALE * BigInt(live.length)),
+    max: Math.max(...amounts),
+    min: Math.min(...amounts),
+    count: live.length,
   }
 }

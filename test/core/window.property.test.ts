@@ -27,6 +27,7 @@ type Step =
   | { kind: 'advance'; ms: number }
   | { kind: 'back'; ms: number }
   | { kind: 'snapshot' }
+  | { kind: 'series' }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('record'), amount, offset }) },
@@ -54,6 +55,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'series' as const }) },
 )
 
 describe('RollingWindow against a brute-force oracle', () => {
@@ -72,6 +74,7 @@ describe('RollingWindow against a brute-force oracle', () => {
             expect(window.record(s.amount, timestamp)).toBe(oracle.record(s.amount, timestamp))
           } else if (s.kind === 'advance') clock.advance(s.ms)
           else if (s.kind === 'back') clock.advance(-s.ms)
+          else if (s.kind === 'series') expect(window.series()).toEqual(oracle.series())
           else expect(window.snapshot()).toEqual(oracle.snapshot())
         }
         expect(window.snapshot()).toEqual(oracle.snapshot())

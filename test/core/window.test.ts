@@ -200,6 +200,27 @@ describe('RollingWindow', () => {
     expect(window.snapshot().count).toBe(0)
   })
 
+  it('gives one point per second that meets the window, edges cut exactly', () => {
+    const { window } = setup({ windowMs: 3_000, clockSkewMs: 0 })
+    // T is a whole second: the window (T - 3000, T] meets seconds T/1000 - 3 … T/1000
+    window.record(1.5, T - 2_999)
+    window.record(2.25, T - 2_001)
+    window.record(4, T - 1)
+    window.record(8, T)
+    const s = T / 1000
+    expect(window.series()).toEqual({
+      at: T,
+      windowMs: 3_000,
+      points: [
+        { second: s - 3, count: 2, sum: 3.75, min: 1.5, max: 2.25 },
+        { second: s - 2, count: 0, sum: 0, min: 0, max: 0 },
+        { second: s - 1, count: 1, sum: 4, min: 4, max: 4 },
+        { second: s, count: 1, sum: 8, min: 8, max: 8 },
+      ],
+    })
+    expect(new RollingWindow({ clock: () => T + 999 }).series().points).toHaveLength(60)
+  })
+
   it('empties on clear', () => {
     const { window } = setup()
     window.record(1, T)

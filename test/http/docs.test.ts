@@ -32,6 +32,12 @@ describe('API documentation', () => {
     expect(statuses('/statistics', 'get')).toEqual(['200'])
     expect(statuses('/health', 'get')).toEqual(['200'])
     expect(statuses('/ready', 'get')).toEqual(['200', '503'])
+    expect(statuses('/statistics/stream', 'get')).toEqual(['200', '422', '503'])
+    expect(statuses('/statistics/series', 'get')).toEqual(['200'])
+    expect(statuses('/metrics', 'get')).toEqual(['200'])
+    const stream = JSON.stringify(doc.paths['/statistics/stream'])
+    expect(stream).toContain('text/event-stream')
+    expect(JSON.stringify(doc.paths['/metrics'])).toContain('text/plain')
     for (const path of ['/transactions', '/transactions/batch']) {
       const content = doc.paths[path]?.post?.requestBody?.content['application/json']
       expect(content?.example ?? content?.examples).toBeDefined()

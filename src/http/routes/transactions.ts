@@ -7,10 +7,12 @@ import {
   type Transaction,
   type TransactionStore,
 } from '../../store/store.js'
+import type { Metrics } from '../metrics.js'
 import { type FieldError, ProblemError, problemRef, toFieldError } from '../problem.js'
 
 export interface TransactionRoutesOptions {
   store: TransactionStore
+  metrics: Metrics
   clockSkewMs: number
   batchMaxItems: number
 }
@@ -71,7 +73,7 @@ function emptyBody(description: string) {
 
 export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptions> = async (
   app,
-  { store, clockSkewMs, batchMaxItems },
+  { store, metrics, clockSkewMs, batchMaxItems },
 ) => {
   /** The 422 field error for an outcome other than stored or too old. */
   function outcomeError(outcome: RecordOutcome, transaction: Transaction): FieldError | undefined {
@@ -93,6 +95,10 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
   app.post(
     '/transactions',
     {
+      onError(_request, _reply, error, done) {
+        if (error.validation) metrics.reject('schema')
+        done()
+      },
       schema: {
         summary: 'Record a transaction',
         description:
@@ -113,7 +119,9 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       const transaction = request.body
       // Sends without returning the reply: a returned reply is a thenable that Fastify would
       // await, a cost the memory store's synchronous answer does not need.
-      return settle(store.record([transaction]), ([outcome = 'invalidTimestamp']) => {
+      return settle(store.record([transaction]), (outcomes) => {
+        metrics.countOutcomes(outcomes)
+        const [outcome = 'invalidTimestamp'] = outcomes
         if (outcome === 'stored') {
           reply.code(201).send()
         } else if (outcome === 'tooOld') {
@@ -167,7 +175,9 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
           }
         }
       }
+      metrics.reject('schema', items.length - valid.length)
       return settle(store.record(valid), (outcomes) => {
+        metrics.countOutcomes(outcomes)
         let stored = 0
         let tooOld = 0
         for (let i = 0; i < outcomes.length; i++) {

@@ -1,0 +1,148 @@
+import type { Statistics } from '../../core/statistics.js'
+import { type Awaitable, settle } from '../../store/store.js'
+
+/** Where a subscriber's frames go: an HTTP response, or anything that buffers like one. */
+export interface Sink {
+  write(frame: string): boolean
+  end(): void
+  readonly writableLength: number
+}
+
+export interface StreamHubOptions {
+  /** Reads the statistics; called once per tick for all subscribers of an interval. */
+  read: () => Awaitable<Readonly<Statistics>>
+  maxSubscribers: number
+  heartbeatMs?: number
+  /** A subscriber with more than this many bytes unsent gets no new frame: it is stale anyway. */
+  maxBufferedBytes?: number
+  /** After this many frames dropped in a row the subscriber is closed. */
+  maxDroppedFrames?: number
+  /** What a reconnecting browser waits before it tries again (the `retry:` field). */
+  retryMs?: number
+  /** The instant stamped on each event (epoch ms). */
+  clock?: () => number
+}
+
+interface Subscriber {
+  sink: Sink
+  dropped: number
+}
+
+interface Group {
+  subscribers: Set<Subscriber>
+  timer: NodeJS.Timeout
+}
+
+/**
+ * Server-Sent Events of the statistics. Subscribers of one interval share a timer and a tick:
+ * the statistics are read and formatted once per tick, then written to each socket, so a tick
+ * costs one read however many subscribers there are. A subscriber that does not keep up has
+ * frames dropped (the next one supersedes them) and is closed if it stays behind, so its buffer
+ * never grows without bound.
+ */
+export class StreamHub {
+  readonly #options: Required<StreamHubOptions>
+  readonly #groups = new Map<number, Group>()
+  readonly #heartbeat: NodeJS.Timeout
+  #size = 0
+
+  constructor(options: StreamHubOptions) {
+    this.#options = {
+      heartbeatMs: 15_000,
+      maxBufferedBytes: 64 * 1024,
+      maxDroppedFrames: 30,
+      retryMs: 2_000,
+      clock: Date.now,
+      ...options,
+    }
+    this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs).unref()
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  get full(): boolean {
+    return this.#size >= this.#options.maxSubscribers
+  }
+
+  /** Starts a stream; returns how to stop it, or undefined when the cap on subscribers is reached. */
+  subscribe(intervalMs: number, sink: Sink): (() => void) | undefined {
+    if (this.full) return undefined
+    const subscriber: Subscriber = { sink, dropped: 0 }
+    const group = this.#group(intervalMs)
+    group.subscribers.add(subscriber)
+    this.#size++
+    sink.write(`retry: ${this.#options.retryMs}\n\n`)
+    // The first frame at once: a new or reconnecting client need not wait a whole interval.
+    settle(this.#options.read(), (statistics) => this.#send(subscriber, this.#frame(statistics)))
+    return () => this.#remove(intervalMs, subscriber)
+  }
+
+  /** Ends every stream, for shutdown. */
+  close(): void {
+    clearInterval(this.#heartbeat)
+    for (const [interval, group] of this.#groups) {
+      for (const subscriber of group.subscribers) {
+        this.#remove(interval, subscriber)
+        subscriber.sink.end()
+      }
+    }
+  }
+
+  #group(intervalMs: number): Group {
+    let group = this.#groups.get(intervalMs)
+    if (!group) {
+      const subscribers = new Set<Subscriber>()
+      const timer = setInterval(() => this.#tick(subscribers), intervalMs)
+      group = { subscribers, timer }
+      this.#groups.set(intervalMs, group)
+    }
+    return group
+  }
+
+  #remove(intervalMs: number, subscriber: Subscriber): void {
+    const group = this.#groups.get(intervalMs)
+    if (!group?.subscribers.delete(subscriber)) return
+    this.#size--
+    if (group.subscribers.size === 0) {
+      clearInterval(group.timer)
+      this.#groups.delete(intervalMs)
+    }
+  }
+
+  #tick(subscribers: Set<Subscriber>): void {
+    settle(this.#options.read(), (statistics) => {
+      const text = this.#frame(statistics)
+      for (const subscriber of subscribers) this.#send(subscriber, text)
+    })
+  }
+
+  #send(subscriber: Subscriber, text: string): void {
+    if (subscriber.sink.writableLength > this.#options.maxBufferedBytes) {
+      subscriber.dropped++
+      if (subscriber.dropped >= this.#options.maxDroppedFrames) subscriber.sink.end()
+      return
+    }
+    subscriber.dropped = 0
+    subscriber.sink.write(text)
+  }
+
+  /** One SSE event: the statistics and the instant they were taken, which is also its id. */
+  #frame(statistics: Readonly<Statistics>): string {
+    const at = this.#options.clock()
+    const { sum, avg, max, min, count } = statistics
+    const data = JSON.stringify({ sum, avg, max, min, count, at })
+    return `id: ${at}\nevent: statistics\ndata: ${data}\n\n`
+  }
+
+  #beat(): void {
+    for (const group of this.#groups.values()) {
+      for (const subscriber of group.subscribers) {
+        if (subscriber.sink.writableLength <= this.#options.maxBufferedBytes) {
+          subscriber.sink.write(': heartbeat\n\n')
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { TransactionStore } from '../../store/store.js'
+import type { StreamHub } from '../live/stream-hub.js'
+import { ProblemError, problemRef } from '../problem.js'
+
+export interface LiveRoutesOptions {
+  store: TransactionStore
+  hub: StreamHub
+}
+
+export const MIN_INTERVAL_MS = 100
+export const MAX_INTERVAL_MS = 60_000
+export const DEFAULT_INTERVAL_MS = 1_000
+
+const SeriesPointSchema = Type.Object({
+  second: Type.Integer({ description: 'Epoch second' }),
+  count: Type.Integer(),
+  sum: Type.Number({ description: 'Exact sum, rounded once' }),
+  min: Type.Number(),
+  max: Type.Number(),
+})
+
+const SeriesSchema = Type.Object(
+  {
+    at: Type.Integer({ description: "The window's instant, epoch ms" }),
+    windowMs: Type.Integer(),
+    points: Type.Array(SeriesPointSchema, {
+      description:
+        'One point per second that meets the window, oldest first; the edge seconds are cut exactly at the window edges',
+    }),
+  },
+  {
+    examples: [
+      {
+        at: 1478192204000,
+        windowMs: 60000,
+        points: [{ second: 1478192144, count: 2, sum: 24.6, min: 12.3, max: 12.3 }],
+      },
+    ],
+  },
+)
+
+export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
+  app,
+  { store, hub },
+) => {
+  app.get(
+    '/statistics/series',
+    {
+      schema: {
+        summary: 'The window per second, for charts',
+        tags: ['statistics'],
+        response: { 200: SeriesSchema },
+      },
+    },
+    () => store.series(),
+  )
+
+  app.get(
+    '/statistics/stream',
+    {
+      schema: {
+        summary: 'The statistics, pushed every interval (Server-Sent Events)',
+        description: `A text/event-stream. Each event is \`event: statistics\`, \`id:\` the instant (epoch ms) and \`data:\` the five statistics plus \`at\`, that instant. The first event comes at once, then one per interval; \`: heartbeat\` comments keep idle proxies from closing the stream; \`retry:\` tells browsers how long to wait before reconnecting. Live state has no history to replay, so a \`Last-Event-ID\` is accepted and answered with the current statistics. Subscribers beyond the cap get 503.`,
+        tags: ['statistics'],
+        // A string: the service validates without type coercion, and a query string is text.
+        querystring: Type.Object({
+          interval: Type.Optional(
+            Type.String({
+              pattern: '^[0-9]{1,9}$',
+              description: `Milliseconds between events, ${MIN_INTERVAL_MS} to ${MAX_INTERVAL_MS}; default ${DEFAULT_INTERVAL_MS}`,
+            }),
+          ),
+        }),
+        produces: ['text/event-stream'],
+        response: {
+          200: {
+            description: 'An endless stream of statistics events',
+            content: {
+              'text/event-stream': {
+                schema: { type: 'string' },
+                example:
+                  'retry: 2000\n\nid: 1478192204000\nevent: statistics\ndata: {"sum":24.6,"avg":12.3,"max":12.3,"min":12.3,"count":2,"at":1478192204000}\n\n',
+              },
+            },
+          },
+          422: { ...problemRef, description: 'Interval out of bounds' },
+          503: { ...problemRef, description: 'Too many subscribers' },
+        },
+      },
+    },
+    (request, reply) => {
+      const interval = Number(request.query.interval ?? DEFAULT_INTERVAL_MS)
+      if (interval < MIN_INTERVAL_MS || interval > MAX_INTERVAL_MS) {
+        throw new ProblemError(422, 'The interval is out of bounds.', [
+          {
+            field: 'interval',
+            message: `must be between ${MIN_INTERVAL_MS} and ${MAX_INTERVAL_MS}`,
+          },
+        ])
+      }
+      if (hub.full) {
+        reply.header('retry-after', '5')
+        throw new ProblemError(503, 'Too many stream subscribers; try again later.')
+      }
+      reply.hijack()
+      const raw = reply.raw
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no', // nginx: do not buffer the stream
+      })
+      const unsubscribe = hub.subscribe(interval, raw)
+      raw.on('close', () => unsubscribe?.())
+    },
+  )
+}

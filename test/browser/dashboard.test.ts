@@ -1,0 +1,93 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config.js'
+import { buildApp } from '../../src/http/app.js'
+import { MemoryStore } from '../../src/store/memory.js'
+
+// Debian's chromium (apt-get install chromium); .ci/run installs it when it is missing.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const WINDOW_MS = 3_000
+const ARTIFACTS = new URL('../artifacts/', import.meta.url)
+
+let app: FastifyInstance
+let base: string
+let browser: Browser
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium`)
+  const config = loadConfig({ LOG_LEVEL: 'silent', WINDOW_MS: String(WINDOW_MS) })
+  app = await buildApp({ config, store: new MemoryStore({ windowMs: WINDOW_MS }) })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  })
+  mkdirSync(ARTIFACTS, { recursive: true })
+}, 30_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await app?.close()
+})
+
+async function post(amount: number): Promise<void> {
+  const response = await fetch(`${base}/transactions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ amount, timestamp: Date.now() }),
+  })
+  expect(response.status).toBe(201)
+}
+
+async function figure(page: Page, id: string): Promise<string> {
+  return (await page.textContent(`#${id}`)) ?? ''
+}
+
+describe('the dashboard in Chromium', () => {
+  it('shows the exact figures live, then zeros once the window has passed, loading nothing from elsewhere', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
+    const requested: string[] = []
+    page.on('request', (request) => requested.push(request.url()))
+    await page.goto(`${base}/`)
+    await page.waitForSelector('#state[data-state="live"]')
+
+    for (const amount of [0.1, 0.2, 1234.56, 0.01]) await post(amount)
+    await page.waitForFunction(() => document.getElementById('count')?.textContent === '4')
+    expect(await figure(page, 'sum')).toBe('1234.87')
+    expect(await figure(page, 'avg')).toBe('308.7175')
+    expect(await figure(page, 'min')).toBe('0.01')
+    expect(await figure(page, 'max')).toBe('1234.56')
+    await page.waitForSelector('#chart canvas')
+    await page.screenshot({ path: new URL('dashboard.png', ARTIFACTS).pathname })
+
+    // No transaction for the window's length: the page comes back to zeros by itself.
+    await page.waitForFunction(
+      () => document.getElementById('count')?.textContent === '0',
+      undefined,
+      {
+        timeout: WINDOW_MS + 5_000,
+      },
+    )
+    for (const id of ['sum', 'avg', 'min', 'max']) expect(await figure(page, id)).toBe('0')
+
+    expect(requested.length).toBeGreaterThan(0)
+    expect(requested.filter((url) => !url.startsWith(`${base}/`))).toEqual([])
+    await page.close()
+  }, 30_000)
+
+  it('fits a phone screen without scrolling sideways', async () => {
+    const page = await browser.newPage({ viewport: { width: 375, height: 740 } })
+    await page.goto(`${base}/`)
+    await page.waitForSelector('#chart canvas')
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    )
+    expect(overflow).toBeLessThanOrEqual(0)
+    await page.screenshot({ path: new URL('dashboard-phone.png', ARTIFACTS).pathname })
+    await page.close()
+  }, 30_000)
+})

@@ -1,0 +1,115 @@
+import { get, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { NOW, postJson, type TestApp, testApp } from './helpers.js'
+
+let t: TestApp | undefined
+afterEach(async () => {
+  await t?.app.close()
+  t = undefined
+})
+
+async function listen(env: Record<string, string> = {}) {
+  t = await testApp(env)
+  await t.app.listen({ port: 0, host: '127.0.0.1' })
+  return `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+}
+
+function open(url: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => get(url, resolve).on('error', reject))
+}
+
+/** Collects the stream's text until `count` events have arrived. */
+function events(response: IncomingMessage, count: number): Promise<string> {
+  return new Promise((resolve) => {
+    let text = ''
+    response.setEncoding('utf8')
+    response.on('data', (chunk: string) => {
+      text += chunk
+      if ((text.match(/^event: /gm) ?? []).length >= count) resolve(text)
+    })
+  })
+}
+
+describe('GET /statistics/stream', () => {
+  it('streams SSE frames with the statistics, at the interval asked', async () => {
+    const base = await listen()
+    await postJson(t!.app, '/transactions', { amount: 0.1, timestamp: NOW })
+    await postJson(t!.app, '/transactions', { amount: 0.2, timestamp: NOW })
+    const response = await open(`${base}/statistics/stream?interval=100`)
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8')
+    expect(response.headers['cache-control']).toBe('no-store')
+    const started = Date.now()
+    const text = await events(response, 3)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150) // first at once, then every 100 ms
+    response.destroy()
+    expect(text.startsWith('retry: 2000\n\n')).toBe(true)
+    const frames = text.split('\n\n').filter((f) => f.startsWith('id: '))
+    for (const frame of frames.slice(0, 3)) {
+      const [id, event, data] = frame.split('\n')
+      expect(event).toBe('event: statistics')
+      const body = JSON.parse((data ?? '').replace(/^data: /, ''))
+      expect(body).toEqual({ sum: 0.3, avg: 0.15, max: 0.2, min: 0.1, count: 2, at: body.at })
+      expect(id).toBe(`id: ${body.at}`)
+    }
+  })
+
+  it.each(['99', '60001', 'abc', '-5', '1.5'])(
+    'answers 422 problem+json for interval=%s',
+    async (interval) => {
+      t = await testApp()
+      const response = await t.app.inject({
+        method: 'GET',
+        url: `/statistics/stream?interval=${interval}`,
+      })
+      expect(response.statusCode).toBe(422)
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(response.json().errors[0].field).toBe('interval')
+    },
+  )
+
+  it('answers 503 with Retry-After beyond the cap on subscribers', async () => {
+    const base = await listen({ STREAM_MAX_SUBSCRIBERS: '1' })
+    const first = await open(`${base}/statistics/stream`)
+    const second = await open(`${base}/statistics/stream`)
+    expect(first.statusCode).toBe(200)
+    expect(second.statusCode).toBe(503)
+    expect(second.headers['retry-after']).toBe('5')
+    expect(second.headers['content-type']).toMatch(/^application\/problem\+json/)
+    first.destroy()
+    second.destroy()
+  })
+
+  it('ends every stream when the service shuts down', async () => {
+    const base = await listen()
+    const response = await open(`${base}/statistics/stream`)
+    await events(response, 1)
+    const ended = new Promise((resolve) => response.on('end', resolve))
+    await t!.app.close()
+    t = undefined
+    await expect(ended).resolves.toBeUndefined()
+  })
+})
+
+describe('GET /statistics/series', () => {
+  it('gives the window per second, exactly', async () => {
+    t = await testApp({ WINDOW_MS: '3000' })
+    await postJson(t.app, '/transactions', { amount: 0.1, timestamp: NOW - 2_500 })
+    await postJson(t.app, '/transactions', { amount: 0.2, timestamp: NOW - 2_400 })
+    await postJson(t.app, '/transactions', { amount: 5, timestamp: NOW })
+    const response = await t.app.inject({ method: 'GET', url: '/statistics/series' })
+    expect(response.statusCode).toBe(200)
+    const s = NOW / 1000
+    expect(response.json()).toEqual({
+      at: NOW,
+      windowMs: 3000,
+      points: [
+        { second: s - 3, count: 2, sum: 0.3, min: 0.1, max: 0.2 },
+        { second: s - 2, count: 0, sum: 0, min: 0, max: 0 },
+        { second: s - 1, count: 0, sum: 0, min: 0, max: 0 },
+        { second: s, count: 1, sum: 5, min: 5, max: 5 },
+      ],
+    })
+  })
+})

@@ -1,0 +1,126 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { type Sink, StreamHub } from '../../../src/http/live/stream-hub.js'
+
+const STATISTICS = { sum: 0.3, avg: 0.15, max: 0.2, min: 0.1, count: 2 }
+
+/** A sink that keeps what it is sent, with a settable backlog. */
+class FakeSink implements Sink {
+  frames: string[] = []
+  ended = false
+  writableLength = 0
+  write(frame: string): boolean {
+    this.frames.push(frame)
+    return true
+  }
+  end(): void {
+    this.ended = true
+  }
+  events(): string[] {
+    return this.frames.filter((f) => f.startsWith('id: '))
+  }
+}
+
+let reads = 0
+function hub(options: Partial<ConstructorParameters<typeof StreamHub>[0]> = {}) {
+  return new StreamHub({
+    read: () => {
+      reads++
+      return STATISTICS
+    },
+    maxSubscribers: 100,
+    clock: () => 1_700_000_000_123,
+    ...options,
+  })
+}
+
+beforeEach(() => {
+  reads = 0
+  vi.useFakeTimers()
+})
+afterEach(() => vi.useRealTimers())
+
+describe('StreamHub', () => {
+  it('frames each event as SSE: retry first, then id, event and data with the instant', () => {
+    const sink = new FakeSink()
+    hub().subscribe(1000, sink)
+    expect(sink.frames).toEqual([
+      'retry: 2000\n\n',
+      'id: 1700000000123\nevent: statistics\ndata: {"sum":0.3,"avg":0.15,"max":0.2,"min":0.1,"count":2,"at":1700000000123}\n\n',
+    ])
+  })
+
+  it('reads the statistics once per tick for all subscribers of an interval', () => {
+    const h = hub()
+    const sinks = Array.from({ length: 50 }, () => new FakeSink())
+    for (const sink of sinks) h.subscribe(500, sink)
+    reads = 0
+    vi.advanceTimersByTime(2_000)
+    expect(reads).toBe(4)
+    for (const sink of sinks) expect(sink.events()).toHaveLength(1 + 4)
+  })
+
+  it('keeps one timer per interval and stops it with its last subscriber', () => {
+    const h = hub()
+    const stopFast = h.subscribe(100, new FakeSink())
+    const slow = new FakeSink()
+    h.subscribe(1_000, slow)
+    reads = 0
+    vi.advanceTimersByTime(1_000)
+    expect(reads).toBe(10 + 1)
+    stopFast?.()
+    reads = 0
+    vi.advanceTimersByTime(1_000)
+    expect(reads).toBe(1)
+    expect(h.size).toBe(1)
+  })
+
+  it('drops frames for a subscriber that does not keep up, then closes it', () => {
+    const sink = new FakeSink()
+    hub({ maxBufferedBytes: 1_000, maxDroppedFrames: 5 }).subscribe(100, sink)
+    sink.writableLength = 5_000
+    vi.advanceTimersByTime(400)
+    expect(sink.events()).toHaveLength(1) // only the first, sent before the backlog
+    expect(sink.ended).toBe(false)
+    vi.advanceTimersByTime(100)
+    expect(sink.ended).toBe(true)
+  })
+
+  it('resumes a subscriber that catches up', () => {
+    const sink = new FakeSink()
+    hub({ maxBufferedBytes: 1_000, maxDroppedFrames: 5 }).subscribe(100, sink)
+    sink.writableLength = 5_000
+    vi.advanceTimersByTime(300)
+    sink.writableLength = 0
+    vi.advanceTimersByTime(1_000)
+    expect(sink.ended).toBe(false)
+    expect(sink.events()).toHaveLength(1 + 10)
+  })
+
+  it('sends heartbeats', () => {
+    const sink = new FakeSink()
+    hub({ heartbeatMs: 15_000 }).subscribe(60_000, sink)
+    vi.advanceTimersByTime(15_000)
+    expect(sink.frames).toContain(': heartbeat\n\n')
+  })
+
+  it('refuses subscribers beyond the cap', () => {
+    const h = hub({ maxSubscribers: 2 })
+    expect(h.subscribe(1000, new FakeSink())).toBeDefined()
+    expect(h.subscribe(1000, new FakeSink())).toBeDefined()
+    expect(h.full).toBe(true)
+    expect(h.subscribe(1000, new FakeSink())).toBeUndefined()
+  })
+
+  it('ends every stream on close and ticks no more', () => {
+    const h = hub()
+    const sinks = [new FakeSink(), new FakeSink()]
+    h.subscribe(100, sinks[0] as FakeSink)
+    h.subscribe(1000, sinks[1] as FakeSink)
+    h.close()
+    expect(sinks.every((s) => s.ended)).toBe(true)
+    expect(h.size).toBe(0)
+    reads = 0
+    vi.advanceTimersByTime(5_000)
+    expect(reads).toBe(0)
+  })
+})
