@@ -10,9 +10,13 @@ afterEach(async () => {
 })
 
 async function listen(env: Record<string, string> = {}) {
-  t = await testApp(env)
-  await t.app.listen({ port: 0, host: '127.0.0.1' })
-  return `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+  const served = await testApp(env)
+  t = served
+  await served.app.listen({ port: 0, host: '127.0.0.1' })
+  return {
+    app: served.app,
+    base: `http://127.0.0.1:${(served.app.server.address() as AddressInfo).port}`,
+  }
 }
 
 function open(url: string): Promise<IncomingMessage> {
@@ -33,9 +37,9 @@ function events(response: IncomingMessage, count: number): Promise<string> {
 
 describe('GET /statistics/stream', () => {
   it('streams SSE frames with the statistics, at the interval asked', async () => {
-    const base = await listen()
-    await postJson(t!.app, '/transactions', { amount: 0.1, timestamp: NOW })
-    await postJson(t!.app, '/transactions', { amount: 0.2, timestamp: NOW })
+    const { app, base } = await listen()
+    await postJson(app, '/transactions', { amount: 0.1, timestamp: NOW })
+    await postJson(app, '/transactions', { amount: 0.2, timestamp: NOW })
     const response = await open(`${base}/statistics/stream?interval=100`)
     expect(response.statusCode).toBe(200)
     expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8')
@@ -70,7 +74,7 @@ describe('GET /statistics/stream', () => {
   )
 
   it('answers 503 with Retry-After beyond the cap on subscribers', async () => {
-    const base = await listen({ STREAM_MAX_SUBSCRIBERS: '1' })
+    const { base } = await listen({ STREAM_MAX_SUBSCRIBERS: '1' })
     const first = await open(`${base}/statistics/stream`)
     const second = await open(`${base}/statistics/stream`)
     expect(first.statusCode).toBe(200)
@@ -82,11 +86,11 @@ describe('GET /statistics/stream', () => {
   })
 
   it('ends every stream when the service shuts down', async () => {
-    const base = await listen()
+    const { app, base } = await listen()
     const response = await open(`${base}/statistics/stream`)
     await events(response, 1)
     const ended = new Promise((resolve) => response.on('end', resolve))
-    await t!.app.close()
+    await app.close()
     t = undefined
     await expect(ended).resolves.toBeUndefined()
   })
