@@ -9,12 +9,14 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { get } from 'node:http'
 import { createServer } from 'node:net'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const CONNECTIONS = 64
 const BATCH = 1000
+const SUBSCRIBERS = 1000
 const PINNED = spawnSync('taskset', ['-c', '1', 'true']).status === 0
 
 interface Target {
@@ -112,6 +114,25 @@ async function statistics(target: Target): Promise<{ count: number }> {
 
 async function clear(target: Target): Promise<void> {
   await fetch(`${target.url}/transactions`, { method: 'DELETE' })
+}
+
+/** Opens `count` SSE subscribers at a 1 s interval; resolves once each has its first event. */
+async function subscribe(target: Target, count: number): Promise<() => void> {
+  const responses = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+          get(`${target.url}/statistics/stream?interval=1000`, { agent: false }, (response) => {
+            response.once('data', () => resolve(response))
+            response.on('data', () => {})
+          }).on('error', reject)
+        }),
+    ),
+  )
+  return () => {
+    for (const response of responses) response.destroy()
+  }
 }
 
 /** taskset execs node, so the child's pid is the server's. */
@@ -222,6 +243,28 @@ async function main(): Promise<void> {
     )
     console.log(
       `empty ${fmt(pEmpty, 2)} ms, full ${fmt(pFull, 2)} ms (count ${fmt((await statistics(full)).count)}), full / empty ${fmt(pFull / pEmpty, 3)}`,
+    )
+
+    // Stream subscribers beside the POST load: 1 000 at a 1 s interval, interleaved with none.
+    const streaming = await startService('streaming')
+    stopAll.push(streaming)
+    load(streaming, 'post', 2)
+    const without: number[] = []
+    const withSubscribers: number[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      without.push(load(streaming, 'post', SECONDS).rps)
+      const close = await subscribe(streaming, SUBSCRIBERS)
+      withSubscribers.push(load(streaming, 'post', SECONDS).rps)
+      close()
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    const alone = median(without)
+    const shared = median(withSubscribers)
+    console.log(
+      `\nPOST /transactions beside ${fmt(SUBSCRIBERS)} stream subscribers at 1 s (median of ${ROUNDS} interleaved rounds)`,
+    )
+    console.log(
+      `without ${fmt(alone)} req/s, with ${fmt(shared)} req/s: ${fmt((100 * shared) / alone, 1)} %`,
     )
 
     // Memory: RSS after the first 10 000 transactions and after 10 000 000.

@@ -5,7 +5,7 @@ import type { TransactionStore } from '../store/store.js'
 import { registerDashboard } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { StreamHub } from './live/stream-hub.js'
-import { Metrics, registerMetrics } from './metrics.js'
+import { Metrics, registerMetricsRoute, registerRequestTiming } from './metrics.js'
 import { errorHandler, notFoundHandler, ProblemSchema } from './problem.js'
 import { OneLinePerRequest, sharedLogger } from './request-log.js'
 import { healthRoutes } from './routes/health.js'
@@ -43,14 +43,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // JSON only: without this, Fastify would parse text/plain and answer 422 instead of 415.
   app.removeContentTypeParser('text/plain')
+  const metrics = new Metrics(store)
+  registerRequestTiming(app, metrics)
   app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler(notFoundHandler)
+  app.setNotFoundHandler((request, reply) => {
+    metrics.observeUnmatched(request.method, 404, reply.elapsedTime / 1000)
+    return notFoundHandler(request, reply)
+  })
   app.addSchema(ProblemSchema)
   await registerDocs(app, options.version ?? '0.0.0')
   await registerDashboard(app)
-
-  const metrics = new Metrics(store)
-  registerMetrics(app, metrics)
+  registerMetricsRoute(app, metrics)
   const hub = new StreamHub({
     read: () => store.statistics(),
     maxSubscribers: config.STREAM_MAX_SUBSCRIBERS,

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, onResponseHookHandler } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { type RecordOutcome, settle, type TransactionStore } from '../store/store.js'
 
@@ -67,6 +67,11 @@ export class Metrics {
     })
   }
 
+  /** For requests that match no route, timed where they are answered. */
+  observeUnmatched(method: string, statusCode: number, seconds: number): void {
+    this.requestDuration.observe({ method, route: '(unmatched)', status_code: statusCode }, seconds)
+  }
+
   countOutcomes(outcomes: readonly RecordOutcome[]): void {
     for (const outcome of outcomes) {
       if (outcome === 'stored') this.#stored.inc()
@@ -80,19 +85,23 @@ export class Metrics {
   }
 }
 
-/** Times every request into the histogram and serves the exposition at GET /metrics. */
-export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics.requestDuration.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? '(unmatched)',
-        status_code: reply.statusCode,
-      },
-      reply.elapsedTime / 1000,
-    )
-    done()
+/**
+ * Times every request into the histogram.
+ *
+ * Each route gets its own onResponse hook with its labels bound once per status, so a request
+ * pays one observation: no label hashing, and no `request.routeOptions`, which builds a new
+ * object on every read. Routes registered before this call are not timed; requests that match no
+ * route are timed by the not-found handler.
+ */
+export function registerRequestTiming(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onRoute', (route) => {
+    const timer = routeTimer(metrics, [route.method].flat().join(','), route.url)
+    route.onResponse = [route.onResponse ?? []].flat().concat(timer)
   })
+}
+
+/** The exposition at GET /metrics. */
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): void {
   app.get(
     '/metrics',
     {
@@ -115,4 +124,17 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
       return metrics.registry.metrics()
     },
   )
+}
+
+function routeTimer(metrics: Metrics, method: string, url: string): onResponseHookHandler {
+  const byStatus = new Map<number, { observe(seconds: number): void }>()
+  return (_request, reply, done) => {
+    let child = byStatus.get(reply.statusCode)
+    if (child === undefined) {
+      child = metrics.requestDuration.labels(method, url, String(reply.statusCode))
+      byStatus.set(reply.statusCode, child)
+    }
+    child.observe(reply.elapsedTime / 1000)
+    done()
+  }
 }

@@ -51,6 +51,7 @@ describe('GET /metrics', () => {
       { nope: true },
     ])
     await postRaw(t.app, '/transactions', '{bad', 'application/json')
+    await t.app.inject({ method: 'GET', url: '/nowhere' })
     const after = await scrape()
     const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0)
     expect(delta('txstats_transactions_stored_total')).toBe(2)
@@ -66,6 +67,11 @@ describe('GET /metrics', () => {
     expect(
       delta(
         'http_request_duration_seconds_count{method="POST",route="/transactions",status_code="400"}',
+      ),
+    ).toBe(1)
+    expect(
+      delta(
+        'http_request_duration_seconds_count{method="GET",route="(unmatched)",status_code="404"}',
       ),
     ).toBe(1)
   })
