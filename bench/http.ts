@@ -3,7 +3,8 @@
  * node:http (the runtime's ceiling), loaded in interleaved rounds, then bulk ingest, snapshot cost
  * with an empty vs a full window, and memory after millions of transactions. Prints figures.
  *
- * Run: npm run bench:http   (BENCH_SECONDS=4 BENCH_ROUNDS=5 by default)
+ * Run: npm run bench:http   (BENCH_SECONDS=4 BENCH_ROUNDS=5 by default; BENCH_PHASES picks among
+ * compare,batch,o1,streams,memory)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
  * and the load generator runs on CPU 0.
  */
@@ -17,6 +18,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const CONNECTIONS = 64
 const BATCH = 1000
 const SUBSCRIBERS = 1000
+const PHASES = (process.env.BENCH_PHASES ?? 'compare,batch,o1,streams,memory').split(',')
+const wants = (phase: string) => PHASES.includes(phase)
 const PINNED = spawnSync('taskset', ['-c', '1', 'true']).status === 0
 
 interface Target {
@@ -202,82 +205,103 @@ async function main(): Promise<void> {
   console.log(
     `node ${process.version}; servers ${PINNED ? 'pinned to CPU 1, load generator on CPU 0' : 'not pinned (no taskset)'}`,
   )
-  const service = await startService()
-  const bare = await start('bare fastify', ['--import', 'tsx', 'bench/targets/bare-fastify.ts'])
-  const raw = await start('raw node:http', ['--import', 'tsx', 'bench/targets/raw-http.ts'])
-  const targets = [service, bare, raw]
-  const stopAll: Target[] = [...targets]
+  const stopAll: Target[] = []
   try {
-    printComparison('POST /transactions', compare(targets, 'post'))
-    await clear(service)
-    printComparison('GET /statistics', compare(targets, 'get'))
+    if (wants('compare')) {
+      const service = await startService()
+      const bare = await start('bare fastify', ['--import', 'tsx', 'bench/targets/bare-fastify.ts'])
+      const raw = await start('raw node:http', ['--import', 'tsx', 'bench/targets/raw-http.ts'])
+      const targets = [service, bare, raw]
+      stopAll.push(...targets)
+      printComparison('POST /transactions', compare(targets, 'post'))
+      await clear(service)
+      printComparison('GET /statistics', compare(targets, 'get'))
+      for (const target of targets) target.process.kill('SIGTERM')
+    }
 
     // Bulk ingest: every transaction sent must be stored, so count them.
-    await clear(service)
-    load(service, 'batch', 2, 8)
-    await clear(service)
-    const batch = load(service, 'batch', SECONDS, 8)
-    const stored = (await statistics(service)).count
-    console.log(`\nPOST /transactions/batch  (batches of ${BATCH}, 8 connections, ${SECONDS} s)`)
-    console.log(
-      `${fmt(batch.rps)} batches/s = ${fmt(batch.rps * BATCH)} transactions/s; p50 ${fmt(batch.p50, 1)} ms, p99 ${fmt(batch.p99, 1)} ms; stored ${fmt(stored)} (${fmt(stored / SECONDS)} per second of load), errors ${batch.errors}`,
-    )
+    if (wants('batch')) {
+      const service = await startService('batch')
+      stopAll.push(service)
+      await clear(service)
+      load(service, 'batch', 2, 8)
+      await clear(service)
+      const batch = load(service, 'batch', SECONDS, 8)
+      const stored = (await statistics(service)).count
+      console.log(`\nPOST /transactions/batch  (batches of ${BATCH}, 8 connections, ${SECONDS} s)`)
+      console.log(
+        `${fmt(batch.rps)} batches/s = ${fmt(batch.rps * BATCH)} transactions/s; p50 ${fmt(batch.p50, 1)} ms, p99 ${fmt(batch.p99, 1)} ms; stored ${fmt(stored)} (${fmt(stored / SECONDS)} per second of load), errors ${batch.errors}`,
+      )
+
+      service.process.kill('SIGTERM')
+    }
 
     // O(1) over HTTP: GET on an empty window beside GET on a window of 1 000 000 transactions.
-    const empty = await startService('empty window')
-    const full = await startService('1 M window')
-    stopAll.push(empty, full)
-    await ingest(full, 1_000_000)
-    for (const target of [empty, full]) load(target, 'get', 2)
-    const p50 = new Map<string, number[]>([
-      ['empty window', []],
-      ['1 M window', []],
-    ])
-    for (let round = 0; round < 6; round++) {
-      for (const target of [empty, full]) p50.get(target.name)?.push(load(target, 'get', 3).p50)
+    if (wants('o1')) {
+      const empty = await startService('empty window')
+      const full = await startService('1 M window')
+      stopAll.push(empty, full)
+      await ingest(full, 1_000_000)
+      for (const target of [empty, full]) load(target, 'get', 2)
+      const p50 = new Map<string, number[]>([
+        ['empty window', []],
+        ['1 M window', []],
+      ])
+      for (let round = 0; round < 6; round++) {
+        for (const target of [empty, full]) p50.get(target.name)?.push(load(target, 'get', 3).p50)
+      }
+      const pEmpty = median(p50.get('empty window') ?? [])
+      const pFull = median(p50.get('1 M window') ?? [])
+      console.log(
+        '\nGET /statistics, empty window vs 1 000 000 transactions in the window (median p50 of 6 interleaved rounds)',
+      )
+      console.log(
+        `empty ${fmt(pEmpty, 2)} ms, full ${fmt(pFull, 2)} ms (count ${fmt((await statistics(full)).count)}), full / empty ${fmt(pFull / pEmpty, 3)}`,
+      )
+
+      empty.process.kill('SIGTERM')
+      full.process.kill('SIGTERM')
     }
-    const pEmpty = median(p50.get('empty window') ?? [])
-    const pFull = median(p50.get('1 M window') ?? [])
-    console.log(
-      '\nGET /statistics, empty window vs 1 000 000 transactions in the window (median p50 of 6 interleaved rounds)',
-    )
-    console.log(
-      `empty ${fmt(pEmpty, 2)} ms, full ${fmt(pFull, 2)} ms (count ${fmt((await statistics(full)).count)}), full / empty ${fmt(pFull / pEmpty, 3)}`,
-    )
 
     // Stream subscribers beside the POST load: 1 000 at a 1 s interval, interleaved with none.
-    const streaming = await startService('streaming')
-    stopAll.push(streaming)
-    load(streaming, 'post', 2)
-    const without: number[] = []
-    const withSubscribers: number[] = []
-    for (let round = 0; round < ROUNDS; round++) {
-      without.push(load(streaming, 'post', SECONDS).rps)
-      const close = await subscribe(streaming, SUBSCRIBERS)
-      withSubscribers.push(load(streaming, 'post', SECONDS).rps)
-      close()
-      await new Promise((resolve) => setTimeout(resolve, 500))
+    if (wants('streams')) {
+      const streaming = await startService('streaming')
+      stopAll.push(streaming)
+      load(streaming, 'post', 2)
+      const without: number[] = []
+      const withSubscribers: number[] = []
+      for (let round = 0; round < ROUNDS; round++) {
+        without.push(load(streaming, 'post', SECONDS).rps)
+        const close = await subscribe(streaming, SUBSCRIBERS)
+        withSubscribers.push(load(streaming, 'post', SECONDS).rps)
+        close()
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+      const alone = median(without)
+      const shared = median(withSubscribers)
+      console.log(
+        `\nPOST /transactions beside ${fmt(SUBSCRIBERS)} stream subscribers at 1 s (median of ${ROUNDS} interleaved rounds)`,
+      )
+      console.log(
+        `without ${fmt(alone)} req/s, with ${fmt(shared)} req/s: ${fmt((100 * shared) / alone, 1)} %`,
+      )
+
+      streaming.process.kill('SIGTERM')
     }
-    const alone = median(without)
-    const shared = median(withSubscribers)
-    console.log(
-      `\nPOST /transactions beside ${fmt(SUBSCRIBERS)} stream subscribers at 1 s (median of ${ROUNDS} interleaved rounds)`,
-    )
-    console.log(
-      `without ${fmt(alone)} req/s, with ${fmt(shared)} req/s: ${fmt((100 * shared) / alone, 1)} %`,
-    )
 
     // Memory: RSS after the first 10 000 transactions and after 10 000 000.
-    const memory = await startService('memory')
-    stopAll.push(memory)
-    await ingest(memory, 10_000)
-    const rssStart = rssMb(memory)
-    await ingest(memory, 10_000_000 - 10_000)
-    const rssEnd = rssMb(memory)
-    console.log('\nResident memory of the service')
-    console.log(
-      `after 10 000 transactions ${fmt(rssStart, 1)} MB, after 10 000 000 ${fmt(rssEnd, 1)} MB: +${fmt(rssEnd - rssStart, 1)} MB`,
-    )
+    if (wants('memory')) {
+      const memory = await startService('memory')
+      stopAll.push(memory)
+      await ingest(memory, 10_000)
+      const rssStart = rssMb(memory)
+      await ingest(memory, 10_000_000 - 10_000)
+      const rssEnd = rssMb(memory)
+      console.log('\nResident memory of the service')
+      console.log(
+        `after 10 000 transactions ${fmt(rssStart, 1)} MB, after 10 000 000 ${fmt(rssEnd, 1)} MB: +${fmt(rssEnd - rssStart, 1)} MB`,
+      )
+    }
   } finally {
     for (const target of stopAll) target.process.kill('SIGTERM')
   }
