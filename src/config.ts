@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import envSchema from 'env-schema'
 import { type Static, Type } from 'typebox'
 
@@ -10,12 +11,28 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT: Type.Integer({ minimum: 1_024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
   BATCH_MAX_ITEMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
   STREAM_MAX_SUBSCRIBERS: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
+  API_KEYS: Type.String({ default: '' }),
+  API_KEYS_FILE: Type.String({ default: '' }),
+  READ_AUTH: Type.Enum(['open', 'keyed'], { default: 'open' }),
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
+  MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 60_000 }),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
+  MAX_HEAP_USED_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1_024 }),
+  MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),
 })
 
-export type Config = Static<typeof ConfigSchema>
+/** The settings, with the API keys gathered from API_KEYS and API_KEYS_FILE. */
+export type Config = Static<typeof ConfigSchema> & { apiKeys: string[] }
+
+/** Short keys can be guessed; separators would split one key into two. */
+const MIN_KEY_LENGTH = 16
 
 /** Thrown with a one-line message that names the offending variable. */
 export class ConfigError extends Error {
@@ -23,11 +40,46 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let settings: Static<typeof ConfigSchema>
   try {
-    return envSchema<Config>({ schema: ConfigSchema, data: env })
+    settings = envSchema<Static<typeof ConfigSchema>>({ schema: ConfigSchema, data: env })
   } catch (error) {
     throw new ConfigError(describe(error))
   }
+  const apiKeys = [
+    ...splitKeys(settings.API_KEYS, 'API_KEYS'),
+    ...readKeyFile(settings.API_KEYS_FILE),
+  ]
+  if (settings.READ_AUTH === 'keyed' && apiKeys.length === 0) {
+    throw new ConfigError('invalid configuration: READ_AUTH=keyed needs API_KEYS or API_KEYS_FILE')
+  }
+  return { ...settings, apiKeys }
+}
+
+function splitKeys(text: string, variable: string): string[] {
+  const keys = text
+    .split(/[,\n]/)
+    .map((key) => key.trim())
+    .filter((key) => key !== '' && !key.startsWith('#'))
+  for (const key of keys) {
+    if (key.length < MIN_KEY_LENGTH || /\s/.test(key)) {
+      throw new ConfigError(
+        `invalid configuration: ${variable} keys must be at least ${MIN_KEY_LENGTH} characters, without spaces`,
+      )
+    }
+  }
+  return keys
+}
+
+function readKeyFile(path: string): string[] {
+  if (path === '') return []
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch {
+    throw new ConfigError(`invalid configuration: API_KEYS_FILE cannot be read: ${path}`)
+  }
+  return splitKeys(text, 'API_KEYS_FILE')
 }
 
 function describe(error: unknown): string {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../src/config.js'
 
@@ -11,7 +14,20 @@ describe('configuration', () => {
       BODY_LIMIT: 1_048_576,
       BATCH_MAX_ITEMS: 10_000,
       STREAM_MAX_SUBSCRIBERS: 5_000,
+      API_KEYS: '',
+      API_KEYS_FILE: '',
+      READ_AUTH: 'open',
+      HEADERS_TIMEOUT_MS: 10_000,
+      REQUEST_TIMEOUT_MS: 30_000,
+      KEEP_ALIVE_TIMEOUT_MS: 5_000,
+      MAX_CONNECTIONS: 10_000,
+      RATE_LIMIT_MAX: 0,
+      RATE_LIMIT_WINDOW_MS: 60_000,
+      MAX_EVENT_LOOP_DELAY_MS: 1_000,
+      MAX_HEAP_USED_MB: 1_024,
+      MAX_RSS_MB: 0,
       LOG_LEVEL: 'info',
+      apiKeys: [],
     })
   })
 
@@ -32,6 +48,20 @@ describe('configuration', () => {
     })
   })
 
+  it('gathers API keys from API_KEYS and API_KEYS_FILE', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys')
+    writeFileSync(file, '# rotated 2026-11\nthird-key-0123456789\n\n')
+    const config = loadConfig({
+      API_KEYS: 'first-key-0123456789, second-key-0123456789',
+      API_KEYS_FILE: file,
+    })
+    expect(config.apiKeys).toEqual([
+      'first-key-0123456789',
+      'second-key-0123456789',
+      'third-key-0123456789',
+    ])
+  })
+
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -40,6 +70,9 @@ describe('configuration', () => {
     [{ BODY_LIMIT: '1.5' }, 'BODY_LIMIT'],
     [{ BATCH_MAX_ITEMS: '0' }, 'BATCH_MAX_ITEMS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ API_KEYS: 'short' }, 'API_KEYS'],
+    [{ API_KEYS_FILE: '/nonexistent/keys' }, 'API_KEYS_FILE'],
+    [{ READ_AUTH: 'keyed' }, 'READ_AUTH'],
   ])('refuses %o with a one-line message naming %s', (env, name) => {
     let error: unknown
     try {
@@ -49,7 +82,7 @@ describe('configuration', () => {
     }
     expect(error).toBeInstanceOf(ConfigError)
     const message = (error as Error).message
-    expect(message).toMatch(new RegExp(`^invalid configuration: ${name} `))
+    expect(message).toMatch(new RegExp(`^invalid configuration: ${name}[ =]`))
     expect(message).not.toContain('\n')
   })
 })

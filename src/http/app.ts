@@ -1,9 +1,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify'
 import type { Config } from '../config.js'
 import type { TransactionStore } from '../store/store.js'
 import { registerDashboard } from './dashboard.js'
 import { registerDocs } from './docs.js'
+import { limitRate, requireApiKey, shedLoad } from './guards.js'
 import { StreamHub } from './live/stream-hub.js'
 import { Metrics, registerMetricsRoute, registerRequestTiming } from './metrics.js'
 import { errorHandler, notFoundHandler, ProblemSchema } from './problem.js'
@@ -14,22 +20,38 @@ import { statisticsRoutes } from './routes/statistics.js'
 import { transactionRoutes } from './routes/transactions.js'
 
 export interface AppOptions {
-  config: Pick<
-    Config,
-    'BODY_LIMIT' | 'BATCH_MAX_ITEMS' | 'CLOCK_SKEW_MS' | 'LOG_LEVEL' | 'STREAM_MAX_SUBSCRIBERS'
-  >
+  config: Config
   store: TransactionStore
   /** Overrides the logger built from LOG_LEVEL (tests pass a stream to read it). */
   logger?: FastifyServerOptions['logger']
   version?: string
 }
 
+/** The API key never reaches a log line, whatever logs a request's headers. */
+const REDACT = {
+  paths: ['req.headers.authorization', 'headers.authorization'],
+  censor: '[redacted]',
+}
+
+function noStore(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  reply.header('cache-control', 'no-store')
+  done()
+}
+
 /** The whole HTTP service around a store, ready to listen or to be injected into. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options
   const app = Fastify({
-    logger: options.logger ?? { level: config.LOG_LEVEL },
+    logger: options.logger ?? { level: config.LOG_LEVEL, redact: REDACT },
     bodyLimit: config.BODY_LIMIT,
+    // Slow and idle clients cannot hold connections: a slow-loris sending headers a byte at a
+    // time is cut at HEADERS_TIMEOUT_MS (checked every second, not Node's default 30 s).
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    http: {
+      headersTimeout: config.HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(1_000, config.HEADERS_TIMEOUT_MS),
+    },
     logController: new OneLinePerRequest(),
     childLoggerFactory: sharedLogger,
     ajv: {
@@ -41,8 +63,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  app.server.maxConnections = config.MAX_CONNECTIONS
   // JSON only: without this, Fastify would parse text/plain and answer 422 instead of 415.
   app.removeContentTypeParser('text/plain')
+  await shedLoad(app, config)
+  await limitRate(app, config)
   const metrics = new Metrics(store)
   registerRequestTiming(app, metrics)
   app.setErrorHandler(errorHandler)
@@ -53,7 +78,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(ProblemSchema)
   await registerDocs(app, options.version ?? '0.0.0')
   await registerDashboard(app)
-  registerMetricsRoute(app, metrics)
   const hub = new StreamHub({
     read: () => store.statistics(),
     maxSubscribers: config.STREAM_MAX_SUBSCRIBERS,
@@ -64,14 +88,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done()
   })
 
-  await app.register(transactionRoutes, {
-    store,
-    metrics,
-    clockSkewMs: config.CLOCK_SKEW_MS,
-    batchMaxItems: config.BATCH_MAX_ITEMS,
+  // Writes: keyed when API keys are set.
+  await app.register(async (writes) => {
+    if (config.apiKeys.length > 0) await requireApiKey(writes, config.apiKeys)
+    await writes.register(transactionRoutes, {
+      store,
+      metrics,
+      clockSkewMs: config.CLOCK_SKEW_MS,
+      batchMaxItems: config.BATCH_MAX_ITEMS,
+    })
   })
-  await app.register(statisticsRoutes, { store })
-  await app.register(liveRoutes, { store, hub })
-  await app.register(healthRoutes, { store })
+  // Reads: open unless READ_AUTH=keyed; never cached, a cache would show stale statistics.
+  await app.register(async (reads) => {
+    reads.addHook('onRequest', noStore)
+    if (config.READ_AUTH === 'keyed') await requireApiKey(reads, config.apiKeys)
+    await reads.register(statisticsRoutes, { store })
+    await reads.register(liveRoutes, { store, hub })
+    registerMetricsRoute(reads, metrics)
+  })
+  await app.register(async (operations) => {
+    operations.addHook('onRequest', noStore)
+    await operations.register(healthRoutes, { store })
+  })
   return app
 }

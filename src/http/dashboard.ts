@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import helmet from '@fastify/helmet'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 
@@ -11,6 +12,26 @@ const require = createRequire(import.meta.url)
  * loads nothing from any other host and works offline.
  */
 export async function registerDashboard(app: FastifyInstance): Promise<void> {
+  await app.register(async (pages) => {
+    await pages.register(helmet, { contentSecurityPolicy: { directives: DASHBOARD_CSP } })
+    await servePages(pages)
+  })
+}
+
+/** Only this origin: no inline script, nothing from another host. */
+const DASHBOARD_CSP = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'none'"],
+}
+
+async function servePages(app: FastifyInstance): Promise<void> {
   await app.register(fastifyStatic, {
     root: fileURLToPath(new URL('../../public', import.meta.url)),
     prefix: '/',

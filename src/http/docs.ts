@@ -1,3 +1,4 @@
+import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
@@ -24,6 +25,10 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`),
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  // Security headers on the docs pages; swagger-ui sets its own CSP, with hashes for its inline code.
+  await app.register(async (pages) => {
+    await pages.register(helmet, { contentSecurityPolicy: false })
+    await pages.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  })
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
 }

@@ -1,0 +1,181 @@
+import type { AddressInfo } from 'node:net'
+import { connect } from 'node:net'
+import { Writable } from 'node:stream'
+import { afterEach, describe, expect, it } from 'vitest'
+import { NOW, postJson, statistics, type TestApp, testApp } from './helpers.js'
+
+const KEY = 'live-key-0123456789abcdef'
+const NEXT_KEY = 'next-key-0123456789abcdef'
+
+let t: TestApp | undefined
+afterEach(async () => {
+  await t?.app.close()
+  t = undefined
+})
+
+async function app(env: Record<string, string>, logger?: Parameters<typeof testApp>[1]) {
+  t = await testApp(env, logger)
+  return t.app
+}
+
+const body = { amount: 1, timestamp: NOW }
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+describe('API keys', () => {
+  it('refuses writes without a valid key with 401, WWW-Authenticate and problem+json, storing nothing', async () => {
+    const a = await app({ API_KEYS: KEY })
+    const attempts = [
+      { method: 'POST' as const, url: '/transactions', payload: body, headers: {} },
+      {
+        method: 'POST' as const,
+        url: '/transactions',
+        payload: body,
+        headers: bearer('wrong-key-0123456789abcdef'),
+      },
+      {
+        method: 'POST' as const,
+        url: '/transactions',
+        payload: body,
+        headers: { authorization: KEY },
+      },
+      { method: 'POST' as const, url: '/transactions/batch', payload: [body], headers: {} },
+      { method: 'DELETE' as const, url: '/transactions', headers: {} },
+    ]
+    for (const attempt of attempts) {
+      const response = await a.inject(attempt)
+      expect(response.statusCode).toBe(401)
+      expect(response.headers['www-authenticate']).toBe('Bearer realm="txstats"')
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(response.json()).toMatchObject({ status: 401, title: 'Unauthorized' })
+    }
+    expect((await statistics(a)).count).toBe(0)
+  })
+
+  it('accepts every configured key, so keys can be rotated', async () => {
+    const a = await app({ API_KEYS: `${KEY},${NEXT_KEY}` })
+    for (const key of [KEY, NEXT_KEY]) {
+      const response = await a.inject({
+        method: 'POST',
+        url: '/transactions',
+        payload: body,
+        headers: bearer(key),
+      })
+      expect(response.statusCode).toBe(201)
+    }
+    expect(
+      (await a.inject({ method: 'DELETE', url: '/transactions', headers: bearer(NEXT_KEY) }))
+        .statusCode,
+    ).toBe(204)
+  })
+
+  it('leaves reads open by default, and keys them with READ_AUTH=keyed', async () => {
+    const open = await app({ API_KEYS: KEY })
+    expect((await open.inject({ method: 'GET', url: '/statistics' })).statusCode).toBe(200)
+    await open.close()
+    const keyed = await app({ API_KEYS: KEY, READ_AUTH: 'keyed' })
+    for (const url of ['/statistics', '/statistics/series', '/metrics']) {
+      expect((await keyed.inject({ method: 'GET', url })).statusCode).toBe(401)
+      expect((await keyed.inject({ method: 'GET', url, headers: bearer(KEY) })).statusCode).toBe(
+        200,
+      )
+    }
+    expect((await keyed.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200)
+  })
+
+  it('never writes a key to the logs', async () => {
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(String(chunk))
+        callback()
+      },
+    })
+    const a = await app({ API_KEYS: KEY }, { level: 'trace', stream })
+    await a.inject({ method: 'POST', url: '/transactions', payload: body, headers: bearer(KEY) })
+    await a.inject({
+      method: 'POST',
+      url: '/transactions',
+      payload: body,
+      headers: bearer(`${KEY}x`),
+    })
+    await a.inject({
+      method: 'POST',
+      url: '/transactions',
+      payload: '{bad',
+      headers: { ...bearer(KEY), 'content-type': 'application/json' },
+    })
+    expect(lines.length).toBeGreaterThan(2)
+    expect(lines.join('\n')).not.toContain(KEY)
+  })
+})
+
+describe('overload and abuse', () => {
+  it('sheds load with 503 problem+json and Retry-After while the event loop lags, and recovers', async () => {
+    const a = await app({ MAX_EVENT_LOOP_DELAY_MS: '100' })
+    const until = Date.now() + 1_300
+    while (Date.now() < until) {} // block the event loop for longer than a sampling interval
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const shed = await postJson(a, '/transactions', body)
+    expect(shed.statusCode).toBe(503)
+    expect(shed.headers['retry-after']).toBe('5')
+    expect(shed.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect((await a.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503)
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    expect((await postJson(a, '/transactions', body)).statusCode).toBe(201)
+    expect((await statistics(a)).count).toBe(1)
+  }, 10_000)
+
+  it('limits the rate per client when configured: 429 problem+json with Retry-After', async () => {
+    const a = await app({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' })
+    const statuses: number[] = []
+    let last: Awaited<ReturnType<typeof postJson>> | undefined
+    for (let i = 0; i < 3; i++) {
+      last = await postJson(a, '/transactions', body)
+      statuses.push(last.statusCode)
+    }
+    expect(statuses).toEqual([201, 201, 429])
+    expect(last?.headers['retry-after']).toBeDefined()
+    expect(last?.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect((t?.store.statistics() as { count: number }).count).toBe(2) // reads are limited too
+  })
+
+  it('cuts a slow-loris connection that never finishes its headers', async () => {
+    const a = await app({ HEADERS_TIMEOUT_MS: '500', REQUEST_TIMEOUT_MS: '500' })
+    await a.listen({ port: 0, host: '127.0.0.1' })
+    const socket = connect((a.server.address() as AddressInfo).port, '127.0.0.1')
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\n')
+    const drip = setInterval(() => socket.write('X-Drip: 1\r\n'), 100)
+    const started = Date.now()
+    const closed = await new Promise<string>((resolve) => {
+      let received = ''
+      socket.on('data', (chunk) => {
+        received += String(chunk)
+      })
+      socket.on('close', () => resolve(received))
+    })
+    clearInterval(drip)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(closed === '' || closed.startsWith('HTTP/1.1 408')).toBe(true)
+  }, 10_000)
+})
+
+describe('headers', () => {
+  it('puts security headers and a strict CSP on the dashboard and the docs', async () => {
+    const a = await app({})
+    const page = await a.inject({ method: 'GET', url: '/' })
+    const csp = String(page.headers['content-security-policy'])
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).not.toContain('unsafe-inline')
+    expect(page.headers['x-content-type-options']).toBe('nosniff')
+    const docs = await a.inject({ method: 'GET', url: '/docs/' })
+    expect(docs.headers['content-security-policy']).toBeDefined()
+    expect(docs.headers['x-frame-options']).toBeDefined()
+  })
+
+  it('marks API reads no-store', async () => {
+    const a = await app({})
+    for (const url of ['/statistics', '/statistics/series', '/metrics', '/health', '/ready']) {
+      expect((await a.inject({ method: 'GET', url })).headers['cache-control']).toBe('no-store')
+    }
+  })
+})
