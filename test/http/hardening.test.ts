@@ -14,8 +14,9 @@ afterEach(async () => {
 })
 
 async function app(env: Record<string, string>, logger?: Parameters<typeof testApp>[1]) {
-  t = await testApp(env, logger)
-  return t.app
+  const built = await testApp(env, logger)
+  t = built
+  return built.app
 }
 
 const body = { amount: 1, timestamp: NOW }
@@ -126,7 +127,9 @@ describe('overload and abuse', () => {
   }, 10_000)
 
   it('limits the rate per client when configured: 429 problem+json with Retry-After', async () => {
-    const a = await app({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' })
+    const built = await testApp({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' })
+    t = built
+    const a = built.app
     const statuses: number[] = []
     let last: Awaited<ReturnType<typeof postJson>> | undefined
     for (let i = 0; i < 3; i++) {
@@ -136,7 +139,7 @@ describe('overload and abuse', () => {
     expect(statuses).toEqual([201, 201, 429])
     expect(last?.headers['retry-after']).toBeDefined()
     expect(last?.headers['content-type']).toMatch(/^application\/problem\+json/)
-    expect((t?.store.statistics() as { count: number }).count).toBe(2) // reads are limited too
+    expect(built.store.statistics().count).toBe(2) // GET is limited too: read the store
   })
 
   it('cuts a slow-loris connection that never finishes its headers', async () => {
