@@ -16,7 +16,17 @@ async function main(config: Config): Promise<void> {
     await app.close()
     await store.close()
   })
+  if (!isLoopback(config.HOST) && config.apiKeys.length === 0) {
+    app.log.warn(
+      { host: config.HOST },
+      'listening beyond this machine without API_KEYS: anyone who can reach it can write and delete transactions',
+    )
+  }
   await app.listen({ port: config.PORT, host: config.HOST })
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
 
 let config: Config

@@ -34,6 +34,25 @@ describe('the server process', () => {
     expect(stderr).toBe('invalid configuration: PORT must be integer\n')
   }, 20_000)
 
+  it('warns when it listens beyond this machine without API keys', async () => {
+    const child = start({ HOST: '0.0.0.0' })
+    const output: string[] = []
+    const seen = new Promise<void>((resolve) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output.push(String(chunk))
+        if (output.join('').includes('without API_KEYS')) resolve()
+      })
+    })
+    await seen
+    child.kill('SIGTERM')
+    await once(child, 'exit')
+    const warning = output
+      .join('')
+      .split('\n')
+      .find((line) => line.includes('without API_KEYS'))
+    expect(JSON.parse(warning ?? '{}')).toMatchObject({ level: 40, host: '0.0.0.0' })
+  }, 20_000)
+
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {
     const child = start({})
     const output: string[] = []

@@ -12,7 +12,7 @@ import { registerDocs } from './docs.js'
 import { limitRate, requireApiKey, shedLoad } from './guards.js'
 import { StreamHub } from './live/stream-hub.js'
 import { Metrics, registerMetricsRoute, registerRequestTiming } from './metrics.js'
-import { errorHandler, notFoundHandler, ProblemSchema } from './problem.js'
+import { errorHandler, notFoundHandler, ProblemSchema, problem, sendProblem } from './problem.js'
 import { OneLinePerRequest, sharedLogger } from './request-log.js'
 import { healthRoutes } from './routes/health.js'
 import { liveRoutes } from './routes/live.js'
@@ -54,6 +54,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     logController: new OneLinePerRequest(),
     childLoggerFactory: sharedLogger,
+    // A URL that cannot be decoded (e.g. /%ff) is refused before routing: same problem shape.
+    frameworkErrors: (error, _request, reply) => {
+      sendProblem(reply, problem(error.statusCode ?? 400, 'The URL is malformed.'))
+    },
     ajv: {
       customOptions: {
         coerceTypes: false, // "12.3" is not an amount

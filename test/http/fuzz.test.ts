@@ -1,0 +1,149 @@
+import fc from 'fast-check'
+import type { InjectOptions } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { NOW, type TestApp, testApp } from './helpers.js'
+
+const RUNS = 10_000
+
+const edgeNumber = fc.oneof(
+  fc.constantFrom(
+    -0,
+    5e-324,
+    -5e-324,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    2 ** 53,
+    1e15,
+    -1e15,
+  ),
+  fc.constantFrom(0.1, 0.30000000000000004, 123456789.12345679, 1e-18, 1e-19, 0.01, 1e15 + 0.125),
+  fc.double(),
+  fc.integer(),
+)
+const timestamp = fc.oneof(
+  fc.constantFrom(NOW, NOW - 60_000, NOW - 59_999, NOW + 2_000, NOW + 2_001, -1, 2 ** 53, 0),
+  fc.integer({ min: NOW - 70_000, max: NOW + 5_000 }),
+  edgeNumber,
+)
+const transaction = fc.record(
+  { amount: fc.oneof(edgeNumber, fc.jsonValue()), timestamp: fc.oneof(timestamp, fc.jsonValue()) },
+  { requiredKeys: [] },
+)
+const body: fc.Arbitrary<string | Buffer | undefined> = fc.oneof(
+  transaction.map((t) => JSON.stringify(t)),
+  fc
+    .array(fc.oneof(transaction, fc.jsonValue()), { maxLength: 20 })
+    .map((items) => JSON.stringify(items)),
+  fc.json(),
+  fc.string({ unit: 'binary' }),
+  fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+  fc.constantFrom(
+    undefined,
+    '',
+    '{"amount":1e400,"timestamp":1}',
+    `{"amount":12.300000000000000000000001,"timestamp":${NOW}}`,
+    '{"__proto__":{"admin":true}}',
+    '{"constructor":{"prototype":{}}}',
+    `[${'{"amount":1,"timestamp":1},'.repeat(50)}{}]`,
+    '\uFEFF{}',
+  ),
+)
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=latin1',
+  'application/json; charset=utf-16',
+  'APPLICATION/JSON',
+  'application/json;;',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  '',
+  undefined,
+)
+const path = fc.oneof(
+  fc.constantFrom(
+    '/transactions',
+    '/transactions/batch',
+    '/statistics',
+    '/statistics/series',
+    '/statistics/stream?interval=99',
+    '/statistics/stream?interval=abc',
+    '/metrics',
+    '/health',
+    '/ready',
+    '/',
+    '/nope',
+    '/%ff',
+    '/transactions?x=%zz',
+    '//transactions',
+    '/transactions/',
+  ),
+  fc.webPath().filter((p) => p.startsWith('/') && !p.startsWith('/statistics/stream')),
+)
+const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD' as const)
+const extraHeaders = fc.oneof(
+  fc.constant({}),
+  fc.record({ 'x-large': fc.constant('a'.repeat(8_000)) }),
+  fc.record({ 'content-length': fc.constantFrom('0', '5', '-1', 'abc') }),
+  fc.record({ accept: fc.constantFrom('*/*', 'text/html', 'application/xml') }),
+)
+
+const request = fc.record({ method, path, body, contentType, extraHeaders })
+
+let t: TestApp
+beforeAll(async () => {
+  t = await testApp()
+})
+afterAll(() => t.app.close())
+
+describe('fuzzing the HTTP surface', () => {
+  it(`answers ${RUNS} random requests with a 4xx or the right 2xx, one error shape, and stores only what it says`, async () => {
+    const seen = new Map<number, number>()
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const headers: Record<string, string> = { ...r.extraHeaders }
+        if (r.contentType !== undefined) headers['content-type'] = r.contentType
+        const options: InjectOptions = {
+          method: r.method,
+          url: r.path,
+          headers,
+        }
+        if (r.body !== undefined && r.method !== 'GET' && r.method !== 'HEAD')
+          options.payload = r.body
+        const before = t.store.statistics()
+        const response = await t.app.inject(options)
+        const after = t.store.statistics()
+        seen.set(response.statusCode, (seen.get(response.statusCode) ?? 0) + 1)
+
+        expect(response.statusCode).toBeLessThan(500)
+        if (response.statusCode >= 400 && r.method !== 'HEAD') {
+          expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+          const problem = response.json()
+          expect(problem).toMatchObject({
+            type: expect.any(String),
+            title: expect.any(String),
+            detail: expect.any(String),
+          })
+          expect(problem.status).toBe(response.statusCode)
+        }
+        if (r.method === 'DELETE' && response.statusCode === 204) {
+          expect(after.count).toBe(0) // DELETE /transactions empties the window
+        } else if (response.statusCode === 201) {
+          expect(after.count).toBe(before.count + 1)
+        } else if (
+          response.statusCode === 200 &&
+          r.path === '/transactions/batch' &&
+          r.method === 'POST'
+        ) {
+          expect(after.count).toBe(before.count + response.json().stored)
+        } else {
+          expect(after).toEqual(before)
+        }
+      }),
+      { numRuns: RUNS },
+    )
+    expect([...seen.keys()].some((status) => status >= 200 && status < 300)).toBe(true)
+    expect(seen.get(422)).toBeGreaterThan(0)
+  }, 120_000)
+})
