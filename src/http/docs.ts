@@ -11,8 +11,17 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       info: {
         title: 'Transaction statistics',
         description:
-          'Rolling-window statistics of financial transactions: millisecond-exact, decimal-exact, O(1). Errors are RFC 9457 problem details (application/problem+json).',
+          'Rolling-window statistics of financial transactions: millisecond-exact, decimal-exact, O(1). Errors are RFC 9457 problem details (application/problem+json). Any route may answer 503 with Retry-After while the service sheds load, and 429 with Retry-After when rate limiting is configured.',
         version,
+      },
+      components: {
+        securitySchemes: {
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'One of API_KEYS, when it is set',
+          },
+        },
       },
       tags: [
         { name: 'transactions', description: 'Record and delete transactions' },

@@ -51,7 +51,12 @@ describe('the dashboard in Chromium', () => {
   it('shows the exact figures live, then zeros once the window has passed, loading nothing from elsewhere', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
     const requested: string[] = []
+    const problems: string[] = []
     page.on('request', (request) => requested.push(request.url()))
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text())
+    })
+    page.on('pageerror', (error) => problems.push(error.message))
     await page.goto(`${base}/`)
     await page.waitForSelector('#state[data-state="live"]')
 
@@ -76,6 +81,7 @@ describe('the dashboard in Chromium', () => {
 
     expect(requested.length).toBeGreaterThan(0)
     expect(requested.filter((url) => !url.startsWith(`${base}/`))).toEqual([])
+    expect(problems).toEqual([]) // no script error, no content-security-policy violation
     await page.close()
   }, 30_000)
 

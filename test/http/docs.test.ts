@@ -26,9 +26,24 @@ describe('API documentation', () => {
     expect(doc.openapi).toMatch(/^3\./)
     const statuses = (path: string, method: string) =>
       Object.keys(doc.paths[path]?.[method]?.responses ?? {}).sort()
-    expect(statuses('/transactions', 'post')).toEqual(['201', '204', '400', '413', '415', '422'])
-    expect(statuses('/transactions/batch', 'post')).toEqual(['200', '400', '413', '415', '422'])
-    expect(statuses('/transactions', 'delete')).toEqual(['204'])
+    expect(statuses('/transactions', 'post')).toEqual([
+      '201',
+      '204',
+      '400',
+      '401',
+      '413',
+      '415',
+      '422',
+    ])
+    expect(statuses('/transactions/batch', 'post')).toEqual([
+      '200',
+      '400',
+      '401',
+      '413',
+      '415',
+      '422',
+    ])
+    expect(statuses('/transactions', 'delete')).toEqual(['204', '401'])
     expect(statuses('/statistics', 'get')).toEqual(['200'])
     expect(statuses('/health', 'get')).toEqual(['200'])
     expect(statuses('/ready', 'get')).toEqual(['200', '503'])

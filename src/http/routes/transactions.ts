@@ -107,6 +107,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         body: TransactionSchema,
         response: {
           201: emptyBody('Stored'),
+          401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
           204: emptyBody('Discarded: the timestamp is 60 s old or older'),
           400: { ...problemRef, description: 'Malformed JSON' },
           413: { ...problemRef, description: 'Body over the limit' },
@@ -148,6 +149,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         }),
         response: {
           200: BatchResultSchema,
+          401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
           400: { ...problemRef, description: 'Malformed JSON' },
           413: { ...problemRef, description: 'Body over the limit' },
           415: { ...problemRef, description: 'Content type other than application/json' },
@@ -203,7 +205,10 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       schema: {
         summary: 'Delete every transaction',
         tags: ['transactions'],
-        response: { 204: emptyBody('The window is empty') },
+        response: {
+          204: emptyBody('The window is empty'),
+          401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
+        },
       },
     },
     (_request, reply) =>
