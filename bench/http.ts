@@ -111,12 +111,24 @@ function load(
   }
 }
 
+/**
+ * fetch, once more on a connection error: a pooled keep-alive connection may have been closed by
+ * the server's keep-alive timeout while wrk ran.
+ */
+async function retrying(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init)
+  } catch {
+    return fetch(url, init)
+  }
+}
+
 async function statistics(target: Target): Promise<{ count: number }> {
-  return (await (await fetch(`${target.url}/statistics`)).json()) as { count: number }
+  return (await (await retrying(`${target.url}/statistics`)).json()) as { count: number }
 }
 
 async function clear(target: Target): Promise<void> {
-  await fetch(`${target.url}/transactions`, { method: 'DELETE' })
+  await retrying(`${target.url}/transactions`, { method: 'DELETE' })
 }
 
 /** Opens `count` SSE subscribers at a 1 s interval; resolves once each has its first event. */
@@ -151,7 +163,7 @@ async function ingest(target: Target, count: number): Promise<void> {
     while (sent < count) {
       const size = Math.min(BATCH, count - sent)
       sent += size
-      const response = await fetch(`${target.url}/transactions/batch`, {
+      const response = await retrying(`${target.url}/transactions/batch`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: batchBody(sent, size),
