@@ -41,8 +41,26 @@ function noStore(_request: FastifyRequest, reply: FastifyReply, done: () => void
 /** The whole HTTP service around a store, ready to listen or to be injected into. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options
+  const app = createFastify(config, options.logger)
+  await shedLoad(app, config)
+  await limitRate(app, config)
+  const metrics = new Metrics(store)
+  registerRequestTiming(app, metrics)
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((request, reply) => {
+    metrics.observeUnmatched(request.method, 404, reply.elapsedTime / 1000)
+    return notFoundHandler(request, reply)
+  })
+  app.addSchema(ProblemSchema)
+  await registerDocs(app, options.version ?? '0.0.0')
+  await registerDashboard(app)
+  await registerApi(app, config, store, metrics)
+  return app
+}
+
+function createFastify(config: Config, logger: AppOptions['logger']) {
   const app = Fastify({
-    logger: options.logger ?? { level: config.LOG_LEVEL, redact: REDACT },
+    logger: logger ?? { level: config.LOG_LEVEL, redact: REDACT },
     bodyLimit: config.BODY_LIMIT,
     // Slow and idle clients cannot hold connections: a slow-loris sending headers a byte at a
     // time is cut at HEADERS_TIMEOUT_MS (checked every second, not Node's default 30 s).
@@ -66,22 +84,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
-
   app.server.maxConnections = config.MAX_CONNECTIONS
   // JSON only: without this, Fastify would parse text/plain and answer 422 instead of 415.
   app.removeContentTypeParser('text/plain')
-  await shedLoad(app, config)
-  await limitRate(app, config)
-  const metrics = new Metrics(store)
-  registerRequestTiming(app, metrics)
-  app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler((request, reply) => {
-    metrics.observeUnmatched(request.method, 404, reply.elapsedTime / 1000)
-    return notFoundHandler(request, reply)
-  })
-  app.addSchema(ProblemSchema)
-  await registerDocs(app, options.version ?? '0.0.0')
-  await registerDashboard(app)
+  return app
+}
+
+/** The API in three scopes: writes (keyed when API_KEYS is set), reads, operations. */
+async function registerApi(
+  app: FastifyInstance,
+  config: Config,
+  store: TransactionStore,
+  metrics: Metrics,
+): Promise<void> {
   const hub = new StreamHub({
     read: () => store.statistics(),
     maxSubscribers: config.STREAM_MAX_SUBSCRIBERS,
@@ -91,8 +106,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     hub.close()
     done()
   })
-
-  // Writes: keyed when API keys are set.
   await app.register(async (writes) => {
     if (config.apiKeys.length > 0) await requireApiKey(writes, config.apiKeys)
     await writes.register(transactionRoutes, {
@@ -102,7 +115,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       batchMaxItems: config.BATCH_MAX_ITEMS,
     })
   })
-  // Reads: open unless READ_AUTH=keyed; never cached, a cache would show stale statistics.
+  // Reads are never cached: a cache would show stale statistics.
   await app.register(async (reads) => {
     reads.addHook('onRequest', noStore)
     if (config.READ_AUTH === 'keyed') await requireApiKey(reads, config.apiKeys)
@@ -114,5 +127,4 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     operations.addHook('onRequest', noStore)
     await operations.register(healthRoutes, { store })
   })
-  return app
 }
