@@ -8,10 +8,10 @@
 /** Amounts are exact to 18 decimal places; finer amounts are refused, never rounded. */
 export const FRACTION_DIGITS = 18
 /** Largest accepted magnitude. It keeps every sum far inside a double's range (see design.md). */
-export const MAX_ABS_AMOUNT = 1e15
+export const MAX_ABS_AMOUNT = 1e21
 export const LIMB_BASE = 1e9
 const LIMB_DIGITS = 9
-export const LIMB_COUNT = 4
+export const LIMB_COUNT = 5
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8]
 const CHAR_0 = 48
@@ -82,6 +82,7 @@ function writeWholeCents(amount: number, out: Float64Array, offset: number): boo
   out[offset + 1] = sign * (cents - whole * 100) * CENT_IN_LIMB
   out[offset + 2] = sign * (whole - high * LIMB_BASE)
   out[offset + 3] = sign * high
+  out[offset + 4] = 0
   return true
 }
 

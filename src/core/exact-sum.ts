@@ -5,8 +5,8 @@ import { FRACTION_DIGITS, LIMB_BASE, LIMB_COUNT } from './amount.js'
  *
  * Invariant: every limb but the top one stays strictly inside (-LIMB_BASE, LIMB_BASE), because
  * each addition carries at most one unit upwards. The top limb takes the carries; it grows by at
- * most 10^6 + 1 per amount (MAX_ABS_AMOUNT / 10^27), so it stays an exact integer for more than
- * 9 × 10^9 amounts of the largest size in one slot. Limbs may differ in sign: the value is
+ * most 10^3 + 1 per amount (MAX_ABS_AMOUNT × 10^18 / 10^36), so it stays an exact integer for more than
+ * 9 × 10^12 amounts of the largest size in one slot. Limbs may differ in sign: the value is
  * Σ limb[i] × LIMB_BASE^i all the same.
  */
 
@@ -16,7 +16,7 @@ const TOP = LIMB_COUNT - 1
 const LIMB_DIGITS = 9
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]
 /** Keeps top × LIMB_BASE below 2^53, so the whole part is exact. */
-const MAX_EXACT_TOP = 9_000_000
+const MAX_EXACT_TOP = 9_000_000 // for limb 3, below a top limb of 0
 
 export function addLimbs(dst: Float64Array, d: number, src: Float64Array, s: number): void {
   let carry = 0
@@ -88,7 +88,7 @@ function fractionDigits(limbs: Float64Array): number {
 /** The sum × 10^digits as a double when that is an exact integer, otherwise NaN. */
 function exactNumerator(limbs: Float64Array, digits: number, scale: number): number {
   const top = limbs[3] as number
-  if (!(Math.abs(top) <= MAX_EXACT_TOP)) return Number.NaN
+  if (limbs[4] !== 0 || !(Math.abs(top) <= MAX_EXACT_TOP)) return Number.NaN
   const whole = top * LIMB_BASE + (limbs[2] as number)
   // Exact division: the fraction limb ends in LIMB_DIGITS - digits zeros.
   const part = (limbs[1] as number) / (POW10[LIMB_DIGITS - digits] as number)

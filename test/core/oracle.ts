@@ -20,9 +20,9 @@ export function exactDecimal(amount: number): bigint {
   return sign === '-' ? -magnitude : magnitude
 }
 
-/** The documented domain: finite, at most 1e15 in magnitude, at most 18 decimal places. */
+/** The documented domain: finite, at most 1e21 in magnitude, at most 18 decimal places. */
 export function isExactAmount(amount: number): boolean {
-  if (!Number.isFinite(amount) || Math.abs(amount) > 1e15) return false
+  if (!Number.isFinite(amount) || Math.abs(amount) > 1e21) return false
   const match = /^-?\d+(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(amount))
   const fractionDigits = (match?.[1]?.length ?? 0) - Number(match?.[2] ?? 0)
   return fractionDigits <= 18

@@ -8,10 +8,23 @@ const WINDOW_MS = 60_000
 const SKEW_MS = 2_000
 
 const amount = fc.oneof(
-  fc.constantFrom(0.1, 0.2, 0.3, 0.01, -0, 1e15, -1e15, 1e-18, 0.30000000000000004, 123_456.789),
+  fc.constantFrom(
+    0.1,
+    0.2,
+    0.3,
+    0.01,
+    -0,
+    1e20,
+    -1e20,
+    1e21,
+    -1e21,
+    1e-18,
+    0.30000000000000004,
+    123_456.789,
+  ),
   fc.integer({ min: -1e11, max: 1e11 }).map((cents) => cents / 100),
-  fc.double({ min: -1e15, max: 1e15, noNaN: true }),
-  fc.constantFrom(Number.NaN, Infinity, 1e16, 5e-324, 1e-19),
+  fc.double({ min: -1e21, max: 1e21, noNaN: true }),
+  fc.constantFrom(Number.NaN, Infinity, 1e22, 5e-324, 1e-19),
 )
 
 // Timestamps relative to the clock's reading, concentrated on the window's edges.

@@ -82,7 +82,7 @@ describe('POST /transactions', () => {
     ['amount null', `{"amount":null,"timestamp":${NOW}}`, 'amount'],
     ['amount an object', `{"amount":{"value":1},"timestamp":${NOW}}`, 'amount'],
     ['amount 1e400 (Infinity)', `{"amount":1e400,"timestamp":${NOW}}`, 'amount'],
-    ['amount beyond the magnitude', `{"amount":1e16,"timestamp":${NOW}}`, 'amount'],
+    ['amount beyond the magnitude', `{"amount":1e22,"timestamp":${NOW}}`, 'amount'],
     ['amount with too many decimals', `{"amount":1e-19,"timestamp":${NOW}}`, 'amount'],
     ['timestamp not an integer', `{"amount":1,"timestamp":${NOW}.5}`, 'timestamp'],
     ['timestamp a string', `{"amount":1,"timestamp":"${NOW}"}`, 'timestamp'],
