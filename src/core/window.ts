@@ -52,7 +52,7 @@ const NO_BLOCK = -1
  *
  * record: O(levels) slot writes. snapshot: at most 54 + windowMs / 1000 + 1 slot reads.
  * Memory: fixed at construction, 72 bytes a slot, (windowMs + clockSkewMs) × 1.111 slots rounded
- * up to powers of two per level: 5.2 MB for the defaults.
+ * up to powers of two per level: 5.1 MB for the defaults.
  */
 export class RollingWindow {
   readonly windowMs: number
