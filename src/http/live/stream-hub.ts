@@ -75,7 +75,7 @@ export class StreamHub {
     this.#size++
     sink.write(`retry: ${this.#options.retryMs}\n\n`)
     // The first frame at once: a new or reconnecting client need not wait a whole interval.
-    settle(this.#options.read(), (statistics) => this.#send(subscriber, this.#frame(statistics)))
+    this.#read((statistics) => this.#send(subscriber, this.#frame(statistics)))
     return () => this.#remove(intervalMs, subscriber)
   }
 
@@ -112,7 +112,7 @@ export class StreamHub {
   }
 
   #tick(subscribers: Set<Subscriber>): void {
-    settle(this.#options.read(), (statistics) => {
+    this.#read((statistics) => {
       const text = this.#frame(statistics)
       for (const subscriber of subscribers) this.#send(subscriber, text)
     })
@@ -126,6 +126,15 @@ export class StreamHub {
     }
     subscriber.dropped = 0
     subscriber.sink.write(text)
+  }
+
+  /**
+   * Reads the statistics for a tick. A store that answers over the network may fail: that tick
+   * is skipped (the next one supersedes it) rather than left as an unhandled rejection.
+   */
+  #read(then: (statistics: Readonly<Statistics>) => void): void {
+    const result = settle(this.#options.read(), then)
+    if (result instanceof Promise) result.catch(() => {})
   }
 
   /** One SSE event: the statistics and the instant they were taken, which is also its id. */

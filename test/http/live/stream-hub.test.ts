@@ -111,6 +111,20 @@ describe('StreamHub', () => {
     expect(h.subscribe(1000, new FakeSink())).toBeUndefined()
   })
 
+  it('skips a tick whose read fails, and goes on', async () => {
+    let fail = true
+    const sink = new FakeSink()
+    const h = hub({
+      read: () => (fail ? Promise.reject(new Error('store down')) : Promise.resolve(STATISTICS)),
+    })
+    h.subscribe(100, sink)
+    await vi.advanceTimersByTimeAsync(300)
+    expect(sink.events()).toHaveLength(0)
+    fail = false
+    await vi.advanceTimersByTimeAsync(100)
+    expect(sink.events()).toHaveLength(1)
+  })
+
   it('ends every stream on close and ticks no more', () => {
     const h = hub()
     const sinks = [new FakeSink(), new FakeSink()]
