@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { amountProblem, MAX_ABS_AMOUNT } from '../../core/amount.js'
 import {
@@ -35,6 +36,12 @@ export const TransactionSchema = Type.Object(
   { description: 'A transaction. Other fields are ignored.', examples: [EXAMPLE] },
 )
 
+const IndexedFieldErrorSchema = Type.Object({
+  index: Type.Integer({ description: 'The position of the transaction in the batch' }),
+  field: Type.String(),
+  message: Type.String(),
+})
+
 const BatchResultSchema = Type.Object(
   {
     stored: Type.Integer({ description: 'How many were stored' }),
@@ -43,7 +50,7 @@ const BatchResultSchema = Type.Object(
     results: Type.Array(Type.Enum(['stored', 'tooOld', 'invalid']), {
       description: 'The outcome of each transaction, in the order sent',
     }),
-    errors: Type.Array(FieldErrorWithIndex(), {
+    errors: Type.Array(IndexedFieldErrorSchema, {
       description: 'What is wrong with each invalid one',
     }),
   },
@@ -59,10 +66,6 @@ const BatchResultSchema = Type.Object(
     ],
   },
 )
-
-function FieldErrorWithIndex() {
-  return Type.Object({ index: Type.Integer(), field: Type.String(), message: Type.String() })
-}
 
 type ItemResult = 'stored' | 'tooOld' | 'invalid'
 
@@ -90,6 +93,26 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       default:
         return undefined
     }
+  }
+
+  /** The answer to a batch: the outcome of each item, in order, and what is wrong with each invalid one. */
+  function judge(batch: SortedBatch, outcomes: readonly RecordOutcome[]) {
+    const { items, valid, validIndex, results, errors } = batch
+    let stored = 0
+    let tooOld = 0
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i] as RecordOutcome
+      const index = validIndex[i] as number
+      if (outcome === 'stored') stored++
+      else if (outcome === 'tooOld') tooOld++
+      else {
+        const error = outcomeError(outcome, valid[i] as Transaction)
+        if (error) errors.push({ index, ...error })
+      }
+      results[index] = outcome === 'stored' || outcome === 'tooOld' ? outcome : 'invalid'
+    }
+    errors.sort((a, b) => a.index - b.index)
+    return { stored, tooOld, invalid: items.length - stored - tooOld, results, errors }
   }
 
   app.post(
@@ -158,43 +181,11 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       },
     },
     (request) => {
-      const validate = request.compileValidationSchema(TransactionSchema)
-      const items = request.body
-      const results = new Array<ItemResult>(items.length)
-      const errors: Array<FieldError & { index: number }> = []
-      const valid: Transaction[] = []
-      const validIndex: number[] = []
-      for (let index = 0; index < items.length; index++) {
-        const item = items[index]
-        if (validate(item)) {
-          valid.push(item as Transaction)
-          validIndex.push(index)
-        } else {
-          results[index] = 'invalid'
-          for (const error of validate.errors ?? []) {
-            const { field, message } = toFieldError(error)
-            errors.push({ index, field: field === '(body)' ? '(item)' : field, message })
-          }
-        }
-      }
-      metrics.reject('schema', items.length - valid.length)
-      return settle(store.record(valid), (outcomes) => {
+      const batch = sortItems(request.body, request.compileValidationSchema(TransactionSchema))
+      metrics.reject('schema', batch.items.length - batch.valid.length)
+      return settle(store.record(batch.valid), (outcomes) => {
         metrics.countOutcomes(outcomes)
-        let stored = 0
-        let tooOld = 0
-        for (let i = 0; i < outcomes.length; i++) {
-          const outcome = outcomes[i] as RecordOutcome
-          const index = validIndex[i] as number
-          if (outcome === 'stored') stored++
-          else if (outcome === 'tooOld') tooOld++
-          else {
-            const error = outcomeError(outcome, valid[i] as Transaction)
-            if (error) errors.push({ index, ...error })
-          }
-          results[index] = outcome === 'stored' || outcome === 'tooOld' ? outcome : 'invalid'
-        }
-        errors.sort((a, b) => a.index - b.index)
-        return { stored, tooOld, invalid: items.length - stored - tooOld, results, errors }
+        return judge(batch, outcomes)
       })
     },
   )
@@ -217,3 +208,42 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       }),
   )
 }
+
+interface SortedBatch {
+  items: readonly unknown[]
+  valid: Transaction[]
+  /** Where each valid transaction stands in the batch. */
+  validIndex: number[]
+  results: ItemResult[]
+  errors: Array<FieldError & { index: number }>
+}
+
+/**
+ * Checks each item with the transaction schema on its own, so that one bad item does not sink
+ * the batch: the valid ones go to the store, the others are answered as invalid with their errors.
+ */
+function sortItems(items: readonly unknown[], validate: ValidateItem): SortedBatch {
+  const batch: SortedBatch = {
+    items,
+    valid: [],
+    validIndex: [],
+    results: new Array<ItemResult>(items.length),
+    errors: [],
+  }
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index]
+    if (validate(item)) {
+      batch.valid.push(item as Transaction)
+      batch.validIndex.push(index)
+      continue
+    }
+    batch.results[index] = 'invalid'
+    for (const error of validate.errors ?? []) {
+      const { field, message } = toFieldError(error)
+      batch.errors.push({ index, field: field === '(body)' ? '(item)' : field, message })
+    }
+  }
+  return batch
+}
+
+type ValidateItem = ReturnType<FastifyRequest['compileValidationSchema']>
