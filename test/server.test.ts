@@ -53,26 +53,30 @@ describe('the server process', () => {
     expect(JSON.parse(warning ?? '{}')).toMatchObject({ level: 40, host: '0.0.0.0' })
   }, 20_000)
 
-  it('on SIGTERM finishes the request in flight, then exits 0', async () => {
-    const child = start({})
-    const output: string[] = []
-    const port = await listening(child, output)
-    const socket = connect(port, '127.0.0.1')
-    await once(socket, 'connect')
-    const body = JSON.stringify({ amount: 1, timestamp: Date.now() })
-    socket.write(
-      `POST /transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
-    )
-    socket.write(body.slice(0, 5))
-    await new Promise((resolve) => setTimeout(resolve, 200)) // the request is now in flight
-    child.kill('SIGTERM')
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    socket.write(body.slice(5))
-    const [response] = await once(socket, 'data')
-    expect(String(response)).toMatch(/^HTTP\/1\.1 201 /)
-    socket.destroy()
-    const [code] = await once(child, 'exit')
-    expect(code).toBe(0)
-    expect(output.join('')).toContain('"signal":"SIGTERM"')
-  }, 20_000)
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'on %s finishes the request in flight, then exits 0',
+    async (signal) => {
+      const child = start({})
+      const output: string[] = []
+      const port = await listening(child, output)
+      const socket = connect(port, '127.0.0.1')
+      await once(socket, 'connect')
+      const body = JSON.stringify({ amount: 1, timestamp: Date.now() })
+      socket.write(
+        `POST /transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      )
+      socket.write(body.slice(0, 5))
+      await new Promise((resolve) => setTimeout(resolve, 200)) // the request is now in flight
+      child.kill(signal)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      socket.write(body.slice(5))
+      const [response] = await once(socket, 'data')
+      expect(String(response)).toMatch(/^HTTP\/1\.1 201 /)
+      socket.destroy()
+      const [code] = await once(child, 'exit')
+      expect(code).toBe(0)
+      expect(output.join('')).toContain(`"signal":"${signal}"`)
+    },
+    20_000,
+  )
 })

@@ -59,6 +59,30 @@ describe('GET /statistics/stream', () => {
     }
   })
 
+  it('reads the store once per tick however many subscribe, on a real port', async () => {
+    const { base } = await listen()
+    const store = t?.store
+    if (!store) throw new Error('no store')
+    let reads = 0
+    const statistics = store.statistics.bind(store)
+    store.statistics = () => {
+      reads++
+      return statistics()
+    }
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => open(`${base}/statistics/stream?interval=100`)),
+    )
+    const streams = responses.map((response) => events(response, 6))
+    await Promise.all(responses.map((response) => events(response, 1)))
+    reads = 0
+    const received = await Promise.all(streams)
+    for (const response of responses) response.destroy()
+    // Five more ticks for each of 20 subscribers: about five reads, not a hundred.
+    for (const text of received)
+      expect((text.match(/^event: /gm) ?? []).length).toBeGreaterThanOrEqual(6)
+    expect(reads).toBeLessThanOrEqual(8)
+  })
+
   it.each(['99', '60001', 'abc', '-5', '1.5'])(
     'answers 422 problem+json for interval=%s',
     async (interval) => {
