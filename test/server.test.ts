@@ -22,7 +22,8 @@ function listening(child: ChildProcess, output: string[]): Promise<number> {
   })
 }
 
-describe('the server process', () => {
+// Each test starts its own process on its own port: they can run side by side.
+describe.concurrent('the server process', () => {
   it('refuses a bad setting with a one-line message and a non-zero exit', async () => {
     const child = start({ PORT: 'eighty' })
     let stderr = ''

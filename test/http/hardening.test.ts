@@ -121,8 +121,13 @@ describe('overload and abuse', () => {
     expect(shed.headers['retry-after']).toBe('5')
     expect(shed.headers['content-type']).toMatch(/^application\/problem\+json/)
     expect((await a.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503)
-    await new Promise((resolve) => setTimeout(resolve, 2_500))
-    expect((await postJson(a, '/transactions', body)).statusCode).toBe(201)
+    // Recovers by itself within a couple of sampling intervals once the loop is free again.
+    let status = 503
+    for (let waited = 0; status === 503 && waited < 5_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      status = (await postJson(a, '/transactions', body)).statusCode
+    }
+    expect(status).toBe(201)
     expect((await statistics(a)).count).toBe(1)
   }, 10_000)
 
