@@ -17,8 +17,10 @@ export async function requireApiKey(
   keys: readonly string[],
 ): Promise<void> {
   await scope.register(bearerAuth, { keys: [...keys], addHook: false, verifyErrorLogLevel: 'warn' })
+  const verify = scope.verifyBearerAuth
+  if (!verify) throw new Error('@fastify/bearer-auth did not decorate verifyBearerAuth')
   scope.addHook('onRequest', (request, reply, done) => {
-    scope.verifyBearerAuth?.(request, reply, (error) => {
+    verify(request, reply, (error) => {
       if (!error) return done()
       reply.header('www-authenticate', REALM)
       done(new ProblemError(401, 'A valid API key is required: Authorization: Bearer <key>.'))
