@@ -81,7 +81,8 @@ export class Metrics {
   }
 
   reject(reason: RejectReason, count = 1): void {
-    this.#rejected.inc({ reason }, count)
+    // A batch without invalid items calls this with 0: skip prom-client's label hashing then.
+    if (count > 0) this.#rejected.inc({ reason }, count)
   }
 }
 
