@@ -23,6 +23,13 @@ export const ConfigSchema = Type.Object({
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
   MAX_HEAP_USED_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1_024 }),
   MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+  STORE: Type.Enum(['memory', 'redis'], { default: 'memory' }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  REDIS_PREFIX: Type.String({ pattern: '^[^{}]*$', maxLength: 100, default: 'txstats:' }),
+  REDIS_CLUSTER: Type.Boolean({ default: false }),
+  REDIS_SHARDS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+  WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),
@@ -52,6 +59,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   ]
   if (settings.READ_AUTH === 'keyed' && apiKeys.length === 0) {
     throw new ConfigError('invalid configuration: READ_AUTH=keyed needs API_KEYS or API_KEYS_FILE')
+  }
+  if (settings.WORKERS > 1 && settings.STORE === 'memory') {
+    throw new ConfigError(
+      'invalid configuration: WORKERS above 1 needs STORE=redis: each process would keep its own window',
+    )
   }
   return { ...settings, apiKeys }
 }

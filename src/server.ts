@@ -2,13 +2,15 @@ import { createRequire } from 'node:module'
 import closeWithGrace from 'close-with-grace'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { buildApp } from './http/app.js'
-import { MemoryStore } from './store/memory.js'
+import { createStore } from './store/create.js'
+import { RedisStore } from './store/redis/store.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
 async function main(config: Config): Promise<void> {
-  const store = new MemoryStore({ windowMs: config.WINDOW_MS, clockSkewMs: config.CLOCK_SKEW_MS })
+  const store = createStore(config)
   const app = await buildApp({ config, store, version })
+  if (store instanceof RedisStore) store.connect(app.log)
   // SIGTERM / SIGINT: stop accepting, let in-flight requests finish, then exit 0.
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')

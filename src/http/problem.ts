@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { type Static, Type } from 'typebox'
+import { StoreUnavailableError } from '../store/store.js'
 
 /** RFC 9457 problem details: the one shape of every error this service answers. */
 export const FieldErrorSchema = Type.Object({
@@ -58,14 +59,22 @@ export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body)
 }
 
+/** Seconds a client waits before retrying a store that could not serve: reconnection takes ~1 s. */
+const STORE_RETRY_AFTER_S = 1
+
 /**
  * Validation failures become 422 with each offending field; other client errors keep their
- * status and the framework's message, which never holds internals; anything else is a 500
- * whose cause goes to the log, never to the client.
+ * status and the framework's message, which never holds internals; a store that cannot serve is
+ * a 503 with Retry-After; anything else is a 500 whose cause goes to the log, never to the client.
  */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof ProblemError) {
     return sendProblem(reply, problem(error.status, error.detail, error.errors))
+  }
+  if (error instanceof StoreUnavailableError) {
+    request.log.warn({ reqId: request.id, err: error.cause }, error.message)
+    reply.header('retry-after', STORE_RETRY_AFTER_S)
+    return sendProblem(reply, problem(503, 'The store cannot serve right now; try again shortly.'))
   }
   if (error.validation) {
     const errors = error.validation.map(toFieldError)

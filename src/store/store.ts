@@ -32,3 +32,17 @@ export interface TransactionStore {
 export function settle<T, R>(value: Awaitable<T>, next: (value: T) => R): Awaitable<R> {
   return value instanceof Promise ? value.then(next) : next(value)
 }
+
+/**
+ * The store cannot answer now (its server is unreachable, restarting or too slow). Nothing of
+ * the call was stored, or all of it was and the answer was lost: never a part. Worth retrying.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError'
+
+  constructor(cause: unknown) {
+    super(`the store cannot serve: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    })
+  }
+}

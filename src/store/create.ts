@@ -1,0 +1,22 @@
+import type { Config } from '../config.js'
+import { MemoryStore } from './memory.js'
+import { connectRedis } from './redis/client.js'
+import { RedisStore } from './redis/store.js'
+import type { TransactionStore } from './store.js'
+
+/** The store the configuration names. */
+export function createStore(config: Config): TransactionStore {
+  const window = { windowMs: config.WINDOW_MS, clockSkewMs: config.CLOCK_SKEW_MS }
+  if (config.STORE === 'memory') return new MemoryStore(window)
+  const client = connectRedis({
+    url: config.REDIS_URL,
+    cluster: config.REDIS_CLUSTER,
+    timeoutMs: config.REDIS_TIMEOUT_MS,
+  })
+  return new RedisStore({
+    client,
+    prefix: config.REDIS_PREFIX,
+    shards: config.REDIS_SHARDS,
+    ...window,
+  })
+}

@@ -1,0 +1,72 @@
+import { Cluster, Redis } from 'ioredis'
+
+export type RedisClient = Redis | Cluster
+
+export interface RedisConnection {
+  url: string
+  /** A Redis Cluster: `url` names one of its nodes, the client finds the others. */
+  cluster: boolean
+  /** How long a command may take before it fails (and the request gets 503). */
+  timeoutMs: number
+}
+
+/** Reconnection: quickly at first, then once a second, for ever. */
+function retryDelay(attempt: number): number {
+  return Math.min(attempt * 100, 1_000)
+}
+
+/**
+ * A client that fails fast rather than waits: without an offline queue a command sent while
+ * Redis is unreachable fails at once, and a command in flight when the connection drops fails
+ * rather than being sent again, since a record that Redis ran but whose answer was lost would
+ * then be counted twice. It reconnects by itself. Auto-pipelining sends the commands of
+ * concurrent requests in one write.
+ */
+export function connectRedis({ url, cluster, timeoutMs }: RedisConnection): RedisClient {
+  const perConnection = {
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, 1_000),
+  }
+  // Connects when told (see watchConnection), once something listens to its errors.
+  const client = { enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true }
+  if (!cluster) return new Redis(url, { ...perConnection, ...client, retryStrategy: retryDelay })
+  const { hostname, port, username, password, protocol } = new URL(url)
+  return new Cluster([{ host: hostname, port: Number(port || 6379) }], {
+    ...client,
+    clusterRetryStrategy: retryDelay,
+    redisOptions: {
+      ...perConnection,
+      ...(username ? { username: decodeURIComponent(username) } : {}),
+      ...(password ? { password: decodeURIComponent(password) } : {}),
+      ...(protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  })
+}
+
+export interface ConnectionLog {
+  info(details: object, message: string): void
+  warn(details: object, message: string): void
+}
+
+/**
+ * Connects, logging when the connection is lost (once, not at every retry) and when it is back.
+ * A start with Redis down is not an error: the service starts not ready and serves when it can.
+ */
+export function watchConnection(client: RedisClient, log: ConnectionLog): void {
+  let up: boolean | undefined
+  client.on('ready', () => {
+    if (up !== true) log.info({}, 'redis connected: the store can serve')
+    up = true
+  })
+  client.on('error', (error: Error) => {
+    if (up !== false) {
+      log.warn({ err: error }, 'redis unreachable: requests that need it get 503 until it is back')
+    }
+    up = false
+  })
+  client.connect().catch(() => {
+    // Reported by the error event; ioredis keeps retrying.
+  })
+}

@@ -1,0 +1,226 @@
+/**
+ * The window in Redis, as Lua scripts run atomically by Redis. The layout mirrors the core's
+ * levels of aligned blocks (1 ms, 10 ms, 100 ms, 1 s):
+ *
+ *   <root>meta                      latest (the window's monotonic now), gen (the generation)
+ *   <root><gen>:t:<10 ms block>     its own block's fields, and its ten 1 ms blocks' as "<digit>:"
+ *   <root><gen>:s:<second>          its own block's fields, and its ten 100 ms blocks' as "<digit>:"
+ *
+ * A block's fields: c (count), 0…4 (the exact sum's base-10^9 limbs, as in src/core/amount.ts;
+ * absent when zero), n and x (the min and the max, each the amount's own shortest decimal).
+ * Every key of a window starts with <root>, which holds one hash tag, so a window lives in one
+ * cluster slot and a script may name its keys itself. Two hashes per transaction, each at most
+ * 11 × 8 small fields: Redis keeps them as compact listpacks.
+ *
+ * Exactness: Lua numbers are doubles, so no script does arithmetic on amounts. Limbs are added
+ * by HINCRBY (64-bit integers) and carried so that every limb but the top stays below 10^9;
+ * the only Lua arithmetic is on counts, limbs and times, integers far below 2^53. The min and max
+ * are compared with tonumber of the stored text, the correctly rounded double that is the amount
+ * itself, and returned as that text. Limbs are joined and rounded in Node (writeSumAndMean),
+ * so both stores round identically.
+ */
+
+/** Shared by every script: the clock, the generation and where a block lives. */
+const PRELUDE = `
+local BASE = 1000000000
+local SIZES = {1, 10, 100, 1000}
+local FIELDS = {'c', '0', '1', '2', '3', '4', 'n', 'x'}
+local meta = KEYS[1]
+local root = ARGV[1]
+local at = ARGV[2]
+local windowMs = tonumber(ARGV[3])
+
+local function int(value)
+  return string.format('%d', value)
+end
+
+-- Redis's clock, in ms, unless the caller injected one (tests).
+local function reading()
+  if at ~= '' then return tonumber(at) end
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The window's instant, held monotonic as in the core: a step back of less than the window
+-- waits at the latest instant; a step of the whole window or more starts a new generation.
+-- floor: an instant another shard has shown, so that shards move together; ignored when it is a
+-- whole window or more ahead of the clock (it was shown before the clock stepped back).
+local function advance()
+  local floor = tonumber(ARGV[4])
+  local state = redis.call('HMGET', meta, 'latest', 'gen')
+  local latest = tonumber(state[1])
+  local gen = tonumber(state[2]) or 0
+  local clock = reading()
+  local now = clock
+  if floor ~= nil and floor > now and clock > floor - windowMs then now = floor end
+  if latest ~= nil and now <= latest - windowMs then
+    gen = gen + 1
+    redis.call('HSET', meta, 'latest', int(now), 'gen', int(gen))
+  elseif latest ~= nil and latest >= now then
+    now = latest
+  else
+    redis.call('HSET', meta, 'latest', int(now))
+  end
+  return now, root .. int(gen) .. ':', clock
+end
+
+-- The hash holding a block of a level (1-based), and the prefix of the block's fields there.
+local function place(window, level, block)
+  if level == 1 then return window .. 't:' .. int(math.floor(block / 10)), int(block % 10) .. ':' end
+  if level == 2 then return window .. 't:' .. int(block), '' end
+  if level == 3 then return window .. 's:' .. int(math.floor(block / 10)), int(block % 10) .. ':' end
+  return window .. 's:' .. int(block), ''
+end
+`
+
+/**
+ * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, then per transaction its
+ * timestamp, five limbs and text ('' for an amount outside the domain, judged only after the
+ * timestamp, as the core does). Returns the instant, and one letter per transaction: s stored,
+ * o too old, f too far in the future, a invalid amount.
+ */
+export const RECORD = `#!lua
+${PRELUDE}
+local skewMs = tonumber(ARGV[5])
+local ttlFloor = tonumber(ARGV[6])
+local MARGIN = 1000
+
+local function add(key, prefix, limbs, text, amount)
+  local count = redis.call('HINCRBY', key, prefix .. 'c', 1)
+  local carry = 0
+  for i = 0, 4 do
+    local delta = limbs[i + 1] + carry
+    carry = 0
+    if delta ~= 0 then
+      local limb = redis.call('HINCRBY', key, prefix .. i, delta)
+      if i < 4 and limb >= BASE then
+        redis.call('HINCRBY', key, prefix .. i, -BASE)
+        carry = 1
+      elseif i < 4 and limb <= -BASE then
+        redis.call('HINCRBY', key, prefix .. i, BASE)
+        carry = -1
+      end
+    end
+  end
+  if count == 1 then
+    redis.call('HSET', key, prefix .. 'n', text, prefix .. 'x', text)
+  else
+    local bounds = redis.call('HMGET', key, prefix .. 'n', prefix .. 'x')
+    if amount < tonumber(bounds[1]) then redis.call('HSET', key, prefix .. 'n', text) end
+    if amount > tonumber(bounds[2]) then redis.call('HSET', key, prefix .. 'x', text) end
+  end
+  return count
+end
+
+local now, window, clock = advance()
+local outcomes = {}
+for i = 7, #ARGV, 7 do
+  local timestamp = tonumber(ARGV[i])
+  local text = ARGV[i + 6]
+  if timestamp <= now - windowMs then
+    outcomes[#outcomes + 1] = 'o'
+  elseif timestamp > now + skewMs then
+    outcomes[#outcomes + 1] = 'f'
+  elseif text == '' then
+    outcomes[#outcomes + 1] = 'a'
+  else
+    local limbs = {tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])}
+    local amount = tonumber(text)
+    for level = 1, 4 do
+      local size = SIZES[level]
+      local block = math.floor(timestamp / size)
+      local key, prefix = place(window, level, block)
+      -- A hash is new when its own block (prefix '') is counted for the first time. It expires
+      -- once that block has left the window, by Redis's clock: never before the window's
+      -- instant, which is held at or ahead of that clock.
+      if add(key, prefix, limbs, text, amount) == 1 and prefix == '' then
+        local last = block * size + size - 1
+        redis.call('PEXPIRE', key, math.max(last + windowMs + MARGIN - clock, ttlFloor))
+      end
+    end
+    outcomes[#outcomes + 1] = 's'
+  end
+end
+return {now, table.concat(outcomes)}
+`
+
+/** The statistics of [from, to]: the core's decomposition into the coarsest aligned blocks. */
+const AGGREGATE = `
+-- The field names of a block, by its prefix in its hash: made once, not per block read.
+local NAMES = {}
+for _, prefix in ipairs({'', '0:', '1:', '2:', '3:', '4:', '5:', '6:', '7:', '8:', '9:'}) do
+  NAMES[prefix] = {}
+  for i, field in ipairs(FIELDS) do NAMES[prefix][i] = prefix .. field end
+end
+
+local function aggregate(window, from, to)
+  local count = 0
+  local sums = {0, 0, 0, 0, 0}
+  local low, lowText, high, highText
+  local base = math.floor(from / 1000) * 1000
+  local last = to - base
+  local offset = from - base
+  while offset <= last do
+    local level = 1
+    for candidate = 4, 2, -1 do
+      local size = SIZES[candidate]
+      if offset % size == 0 and offset + size - 1 <= last then
+        level = candidate
+        break
+      end
+    end
+    local size = SIZES[level]
+    local key, prefix = place(window, level, (base + offset) / size)
+    local values = redis.call('HMGET', key, unpack(NAMES[prefix]))
+    if values[1] then
+      count = count + tonumber(values[1])
+      for i = 1, 5 do
+        if values[i + 1] then sums[i] = sums[i] + tonumber(values[i + 1]) end
+      end
+      local n = tonumber(values[7])
+      local x = tonumber(values[8])
+      if low == nil or n < low then low, lowText = n, values[7] end
+      if high == nil or x > high then high, highText = x, values[8] end
+    end
+    offset = offset + size
+  end
+  return {count, sums[1], sums[2], sums[3], sums[4], sums[5], lowText or '', highText or ''}
+end
+`
+
+/**
+ * KEYS: meta. ARGV: root, at, windowMs, floor ('' for none). Returns the instant, then the
+ * count, the five limb sums, the min's text and the max's text ('' when empty) of the window.
+ */
+export const SNAPSHOT = `#!lua
+${PRELUDE}
+${AGGREGATE}
+local now, window = advance()
+local result = aggregate(window, now - windowMs + 1, now)
+table.insert(result, 1, now)
+return result
+`
+
+/**
+ * KEYS: meta. ARGV as SNAPSHOT. Returns the instant, then per second of the window, oldest first,
+ * the second and the same eight values for its part of the window.
+ */
+export const SERIES = `#!lua
+${PRELUDE}
+${AGGREGATE}
+local now, window = advance()
+local first = now - windowMs + 1
+local result = {now}
+for second = math.floor(first / 1000), math.floor(now / 1000) do
+  local point = aggregate(window, math.max(first, second * 1000), math.min(now, second * 1000 + 999))
+  result[#result + 1] = second
+  for _, value in ipairs(point) do result[#result + 1] = value end
+end
+return result
+`
+
+/** KEYS: meta. Empties the window for every instance: a new generation; the old one expires. */
+export const CLEAR = `#!lua
+redis.call('HINCRBY', KEYS[1], 'gen', 1)
+return 1
+`

@@ -1,0 +1,69 @@
+import fc from 'fast-check'
+
+/** Random steps against a window and its oracle, shared by the window's and the stores' tests. */
+export const WINDOW_MS = 60_000
+export const SKEW_MS = 2_000
+
+export const amount = fc.oneof(
+  fc.constantFrom(
+    0.1,
+    0.2,
+    0.3,
+    0.01,
+    -0,
+    1e20,
+    -1e20,
+    1e21,
+    -1e21,
+    1e-18,
+    0.30000000000000004,
+    123_456.789,
+  ),
+  fc.integer({ min: -1e11, max: 1e11 }).map((cents) => cents / 100),
+  fc.double({ min: -1e21, max: 1e21, noNaN: true }),
+  fc.constantFrom(Number.NaN, Infinity, 1e22, 5e-324, 1e-19),
+)
+
+// Timestamps relative to the clock's reading, concentrated on the window's edges.
+export const offset = fc.oneof(
+  fc.integer({ min: -WINDOW_MS - 2, max: -WINDOW_MS + 2 }),
+  fc.integer({ min: -2, max: 2 }),
+  fc.integer({ min: SKEW_MS - 2, max: SKEW_MS + 2 }),
+  fc.integer({ min: -WINDOW_MS - SKEW_MS, max: 2 * SKEW_MS }),
+)
+
+export type Step =
+  | { kind: 'record'; amount: number; offset: number }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'back'; ms: number }
+  | { kind: 'snapshot' }
+  | { kind: 'series' }
+
+export const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('record'), amount, offset }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('advance'),
+      ms: fc.oneof(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 990, max: 1_010 }),
+        fc.integer({ min: 0, max: 3 * WINDOW_MS }),
+        fc.constant(5 * 3_600_000),
+      ),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('back'),
+      ms: fc.oneof(
+        fc.integer({ min: 1, max: SKEW_MS }),
+        fc.integer({ min: WINDOW_MS - 2, max: WINDOW_MS + 2 }),
+        fc.integer({ min: 1, max: 2 * WINDOW_MS }),
+      ),
+    }),
+  },
+  { weight: 3, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'series' as const }) },
+)
