@@ -26,6 +26,13 @@ describe('configuration', () => {
       MAX_EVENT_LOOP_DELAY_MS: 1_000,
       MAX_HEAP_USED_MB: 1_024,
       MAX_RSS_MB: 0,
+      STORE: 'memory',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: 'txstats:',
+      REDIS_CLUSTER: false,
+      REDIS_SHARDS: 1,
+      REDIS_TIMEOUT_MS: 1_000,
+      WORKERS: 1,
       LOG_LEVEL: 'info',
       apiKeys: [],
     })
@@ -38,6 +45,12 @@ describe('configuration', () => {
       WINDOW_MS: '5000',
       CLOCK_SKEW_MS: '0',
       LOG_LEVEL: 'warn',
+      STORE: 'redis',
+      REDIS_URL: 'rediss://user:secret@redis.internal:6380/2',
+      REDIS_PREFIX: 'prod:',
+      REDIS_CLUSTER: 'true',
+      REDIS_SHARDS: '3',
+      WORKERS: '2',
     })
     expect(config).toMatchObject({
       PORT: 9000,
@@ -45,6 +58,12 @@ describe('configuration', () => {
       WINDOW_MS: 5000,
       CLOCK_SKEW_MS: 0,
       LOG_LEVEL: 'warn',
+      STORE: 'redis',
+      REDIS_URL: 'rediss://user:secret@redis.internal:6380/2',
+      REDIS_PREFIX: 'prod:',
+      REDIS_CLUSTER: true,
+      REDIS_SHARDS: 3,
+      WORKERS: 2,
     })
   })
 
@@ -73,6 +92,11 @@ describe('configuration', () => {
     [{ API_KEYS: 'short' }, 'API_KEYS'],
     [{ API_KEYS_FILE: '/nonexistent/keys' }, 'API_KEYS_FILE'],
     [{ READ_AUTH: 'keyed' }, 'READ_AUTH'],
+    [{ STORE: 'postgres' }, 'STORE'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
+    [{ REDIS_PREFIX: 'a{b}:' }, 'REDIS_PREFIX'],
+    [{ REDIS_SHARDS: '0' }, 'REDIS_SHARDS'],
+    [{ WORKERS: '2' }, 'WORKERS'],
   ])('refuses %o with a one-line message naming %s', (env, name) => {
     let error: unknown
     try {

@@ -144,7 +144,7 @@ describe('overload and abuse', () => {
     expect(statuses).toEqual([201, 201, 429])
     expect(last?.headers['retry-after']).toBeDefined()
     expect(last?.headers['content-type']).toMatch(/^application\/problem\+json/)
-    expect(built.store.statistics().count).toBe(2) // GET is limited too: read the store
+    expect((await built.store.statistics()).count).toBe(2) // GET is limited too: read the store
   })
 
   it('cuts a slow-loris connection that never finishes its headers', async () => {

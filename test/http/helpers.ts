@@ -1,30 +1,40 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
-import { MemoryStore } from '../../src/store/memory.js'
+import type { TransactionStore } from '../../src/store/store.js'
 import { FakeClock } from '../core/fake-clock.js'
+import { openStore, type StoreKind } from '../store/stores.js'
 
 export const NOW = 1_700_000_000_000
 
 export interface TestApp {
   app: FastifyInstance
   clock: FakeClock
-  store: MemoryStore
+  store: TransactionStore
 }
 
-/** The app as the server builds it, on a memory store driven by a fake clock, logging nothing. */
+/**
+ * The store the HTTP suites run on: memory, or Redis when the test project sets TEST_STORE
+ * (vitest.config.ts runs the contract suites once per store).
+ */
+const STORE_KIND: StoreKind = process.env.TEST_STORE === 'redis' ? 'redis' : 'memory'
+
+/** The app as the server builds it, on a store driven by a fake clock, logging nothing. */
 export async function testApp(
   env: Record<string, string> = {},
   logger: FastifyServerOptions['logger'] = false,
 ): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env })
   const clock = new FakeClock(NOW)
-  const store = new MemoryStore({
+  const store = await openStore(STORE_KIND, {
     windowMs: config.WINDOW_MS,
     clockSkewMs: config.CLOCK_SKEW_MS,
     clock: clock.read,
   })
   const app = await buildApp({ config, store, logger })
+  app.addHook('onClose', async () => {
+    await store.close()
+  })
   return { app, clock, store }
 }
 
