@@ -1,0 +1,141 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { request } from 'node:http'
+import { afterAll, describe, expect, it } from 'vitest'
+import { deleteKeys } from './store/stores.js'
+
+const PREFIX = `test:processes:${process.pid}:${Date.now()}:`
+const children: ChildProcess[] = []
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+  await deleteKeys(PREFIX)
+})
+
+interface Service {
+  child: ChildProcess
+  port: number
+  output: string[]
+}
+
+/**
+ * A service process on Redis, its clock shifted by `offsetMs`; resolves once `processes` of it
+ * listen (a cluster's primary hands connections only to workers that listen).
+ */
+async function start(env: Record<string, string>, offsetMs = 0, processes = 1): Promise<Service> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', './test/fixtures/clock-offset.ts', 'src/server.ts'],
+    {
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        STORE: 'redis',
+        REDIS_PREFIX: PREFIX,
+        TEST_CLOCK_OFFSET_MS: String(offsetMs),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  children.push(child)
+  const output: string[] = []
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output.push(String(chunk))
+      const matches = [...output.join('').matchAll(/listening at http:\/\/127\.0\.0\.1:(\d+)/g)]
+      if (matches.length >= processes) resolve(Number(matches[0]?.[1]))
+    })
+    child.on('exit', (code) => reject(new Error(`exited with ${code}`)))
+  })
+  return { child, port, output }
+}
+
+/** One request on its own connection, so that a cluster's primary may hand it to any worker. */
+function send(port: number, method: string, path: string, body?: unknown) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const req = request(
+      {
+        port,
+        host: '127.0.0.1',
+        method,
+        path,
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = ''
+        res.on('data', (chunk: Buffer) => {
+          text += String(chunk)
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+      },
+    )
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+async function stop(service: Service): Promise<number | null> {
+  service.child.kill('SIGTERM')
+  const [code] = await once(service.child, 'exit')
+  return code
+}
+
+describe.concurrent('service processes sharing one Redis', () => {
+  it('agree to the millisecond although their clocks are 10 s apart: the window runs on Redis time', async () => {
+    const [ahead, behind] = await Promise.all([
+      start({ REDIS_PREFIX: `${PREFIX}clocks:` }, 5_000),
+      start({ REDIS_PREFIX: `${PREFIX}clocks:` }, -5_000),
+    ])
+    const now = Date.now()
+    // On its own clock, `ahead` would refuse the first as too old, and `behind` would refuse
+    // the second as more than 2 s in the future.
+    const transactions = [
+      { amount: 0.1, timestamp: now - 56_500 },
+      { amount: 0.2, timestamp: now - 1_000 },
+    ]
+    for (const service of [ahead, behind]) {
+      for (const transaction of transactions) {
+        expect((await send(service.port, 'POST', '/transactions', transaction)).status).toBe(201)
+      }
+    }
+    const [fromAhead, fromBehind] = await Promise.all(
+      [ahead, behind].map((service) => send(service.port, 'GET', '/statistics')),
+    )
+    expect(JSON.parse(fromAhead?.body ?? '')).toEqual({
+      sum: 0.6,
+      avg: 0.15,
+      max: 0.2,
+      min: 0.1,
+      count: 4,
+    })
+    expect(fromBehind?.body).toBe(fromAhead?.body)
+    expect(await Promise.all([stop(ahead), stop(behind)])).toEqual([0, 0])
+  }, 30_000)
+
+  it('runs WORKERS=2 processes on one port, each serving, and all stop on SIGTERM', async () => {
+    const service = await start({ REDIS_PREFIX: `${PREFIX}workers:`, WORKERS: '2' }, 0, 2)
+    for (let i = 0; i < 20; i++) {
+      const response = await send(service.port, 'POST', '/transactions', {
+        amount: 1.25,
+        timestamp: Date.now(),
+      })
+      expect(response.status).toBe(201)
+    }
+    const statistics = JSON.parse((await send(service.port, 'GET', '/statistics')).body)
+    expect(statistics).toEqual({ sum: 25, avg: 1.25, max: 1.25, min: 1.25, count: 20 })
+    const workers = new Set(
+      service.output
+        .join('')
+        .split('\n')
+        .filter((line) => line.includes('"url":"/transactions"'))
+        .map((line) => JSON.parse(line).pid),
+    )
+    expect(workers.size).toBe(2)
+    expect(await stop(service)).toBe(0)
+  }, 30_000)
+})
