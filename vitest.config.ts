@@ -11,11 +11,16 @@ const CONTRACT = [
 
 export default defineConfig({
   test: {
+    // Both cores (the default leaves one idle on this 2-core machine), and test files share their
+    // workers' module graph instead of importing Fastify afresh each: 90 s became under 50.
+    // No test relies on module state of its own between files.
+    maxWorkers: 2,
+    isolate: false,
     projects: [
-      { extends: true, test: { name: 'memory', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
       {
         extends: true,
-        test: { name: 'redis', include: CONTRACT, env: { TEST_STORE: 'redis' } },
+        test: { name: 'http on redis', include: CONTRACT, env: { TEST_STORE: 'redis' } },
       },
     ],
   },
