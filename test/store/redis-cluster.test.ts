@@ -18,10 +18,19 @@ let app: FastifyInstance
 /** Three masters on free ports, made a cluster by redis-cli, the service on it with 3 shards. */
 beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
-    masters.push(await OwnRedis.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']))
+    masters.push(
+      await OwnRedis.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']),
+    )
   }
   const nodes = masters.map((master) => `127.0.0.1:${master.port}`)
-  await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'])
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...nodes,
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
+  ])
   await until(async () => {
     const infos = await Promise.all(masters.map((master) => command(master, 'CLUSTER', 'INFO')))
     return infos.every((info) => String(info).includes('cluster_state:ok'))
