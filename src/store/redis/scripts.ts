@@ -85,31 +85,61 @@ local skewMs = tonumber(ARGV[5])
 local ttlFloor = tonumber(ARGV[6])
 local MARGIN = 1000
 
-local function add(key, prefix, limbs, text, amount)
-  local count = redis.call('HINCRBY', key, prefix .. 'c', 1)
+-- The field names of a block by its prefix, in FIELDS order.
+local function names(prefix)
+  local result = {}
+  for i, field in ipairs(FIELDS) do result[i] = prefix .. field end
+  return result
+end
+local OWN = names('')
+
+-- Adds the transaction to the block whose fields are names, whose values were read at offset,
+-- appending the changed fields to updates. Exact: counts and limbs are integers far below 2^53,
+-- each limb but the top carried into (-10^9, 10^9).
+local function addTo(values, offset, fields, limbs, text, amount, updates)
+  local count = tonumber(values[offset + 1]) or 0
+  updates[#updates + 1] = fields[1]
+  updates[#updates + 1] = count + 1
   local carry = 0
-  for i = 0, 4 do
-    local delta = limbs[i + 1] + carry
+  for i = 1, 5 do
+    local current = tonumber(values[offset + 1 + i]) or 0
+    local limb = current + limbs[i] + carry
     carry = 0
-    if delta ~= 0 then
-      local limb = redis.call('HINCRBY', key, prefix .. i, delta)
-      if i < 4 and limb >= BASE then
-        redis.call('HINCRBY', key, prefix .. i, -BASE)
-        carry = 1
-      elseif i < 4 and limb <= -BASE then
-        redis.call('HINCRBY', key, prefix .. i, BASE)
-        carry = -1
-      end
+    if i < 5 and limb >= BASE then
+      limb, carry = limb - BASE, 1
+    elseif i < 5 and limb <= -BASE then
+      limb, carry = limb + BASE, -1
+    end
+    if limb ~= current then
+      updates[#updates + 1] = fields[1 + i]
+      updates[#updates + 1] = limb
     end
   end
-  if count == 1 then
-    redis.call('HSET', key, prefix .. 'n', text, prefix .. 'x', text)
-  else
-    local bounds = redis.call('HMGET', key, prefix .. 'n', prefix .. 'x')
-    if amount < tonumber(bounds[1]) then redis.call('HSET', key, prefix .. 'n', text) end
-    if amount > tonumber(bounds[2]) then redis.call('HSET', key, prefix .. 'x', text) end
+  if count == 0 or amount < tonumber(values[offset + 7]) then
+    updates[#updates + 1] = fields[7]
+    updates[#updates + 1] = text
   end
-  return count
+  if count == 0 or amount > tonumber(values[offset + 8]) then
+    updates[#updates + 1] = fields[8]
+    updates[#updates + 1] = text
+  end
+end
+
+-- Adds the transaction to one hash: to its own block and to the sub-block the digit names.
+-- One read and one write. A new hash expires once its own block, which ends at last, has left
+-- the window, by Redis's clock: never before the window's instant, held at or ahead of it.
+local function addToHash(key, digit, last, limbs, text, amount, clock)
+  local sub = names(digit .. ':')
+  local fields = {unpack(sub)}
+  for i = 1, 8 do fields[8 + i] = OWN[i] end
+  local values = redis.call('HMGET', key, unpack(fields))
+  local updates = {}
+  addTo(values, 0, sub, limbs, text, amount, updates)
+  addTo(values, 8, OWN, limbs, text, amount, updates)
+  redis.call('HSET', key, unpack(updates))
+  if not values[9] then
+    redis.call('PEXPIRE', key, math.max(last + windowMs + MARGIN - clock, ttlFloor))
+  end
 end
 
 local now, window, clock = advance()
@@ -126,18 +156,11 @@ for i = 7, #ARGV, 7 do
   else
     local limbs = {tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])}
     local amount = tonumber(text)
-    for level = 1, 4 do
-      local size = SIZES[level]
-      local block = math.floor(timestamp / size)
-      local key, prefix = place(window, level, block)
-      -- A hash is new when its own block (prefix '') is counted for the first time. It expires
-      -- once that block has left the window, by Redis's clock: never before the window's
-      -- instant, which is held at or ahead of that clock.
-      if add(key, prefix, limbs, text, amount) == 1 and prefix == '' then
-        local last = block * size + size - 1
-        redis.call('PEXPIRE', key, math.max(last + windowMs + MARGIN - clock, ttlFloor))
-      end
-    end
+    local tens = math.floor(timestamp / 10)
+    local second = math.floor(timestamp / 1000)
+    local tenths = math.floor(timestamp / 100)
+    addToHash(window .. 't:' .. int(tens), int(timestamp % 10), tens * 10 + 9, limbs, text, amount, clock)
+    addToHash(window .. 's:' .. int(second), int(tenths % 10), second * 1000 + 999, limbs, text, amount, clock)
     outcomes[#outcomes + 1] = 's'
   end
 end
