@@ -4,7 +4,7 @@
  * with an empty vs a full window, and memory after millions of transactions. Prints figures.
  *
  * Run: npm run bench:http   (BENCH_SECONDS=4 BENCH_ROUNDS=5 by default; BENCH_PHASES picks among
- * compare,batch,o1,streams,memory)
+ * compare,batch,o1,streams,memory,redis,redis-memory; the Redis phases use REDIS_URL)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
  * and the load generator runs on CPU 0.
  */
@@ -18,7 +18,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const CONNECTIONS = 64
 const BATCH = 1000
 const SUBSCRIBERS = 1000
-const PHASES = (process.env.BENCH_PHASES ?? 'compare,batch,o1,streams,memory').split(',')
+const PHASES = (
+  process.env.BENCH_PHASES ?? 'compare,batch,o1,streams,memory,redis,redis-memory'
+).split(',')
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const wants = (phase: string) => PHASES.includes(phase)
 const PINNED = spawnSync('taskset', ['-c', '1', 'true']).status === 0
 
@@ -49,10 +52,11 @@ async function start(
   name: string,
   args: string[],
   env: Record<string, string> = {},
+  pin = PINNED,
 ): Promise<Target> {
   const port = await freePort()
-  const command = PINNED ? 'taskset' : process.execPath
-  const argv = PINNED ? ['-c', '1', process.execPath, ...args] : args
+  const command = pin ? 'taskset' : process.execPath
+  const argv = pin ? ['-c', '1', process.execPath, ...args] : args
   const child = spawn(command, argv, {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -70,6 +74,15 @@ async function start(
 }
 
 const startService = (name = 'service') => start(name, ['dist/server.js'])
+
+/** The service on the Redis store, under a prefix of its own. */
+const startOnRedis = (name: string, env: Record<string, string> = {}, pin = PINNED) =>
+  start(
+    name,
+    ['dist/server.js'],
+    { STORE: 'redis', REDIS_URL, REDIS_PREFIX: `bench:${Date.now()}:${name}:`, ...env },
+    pin,
+  )
 
 function batchBody(i: number, size = BATCH): string {
   const now = Date.now()
@@ -200,6 +213,7 @@ function compare(targets: Target[], scenario: Scenario): Map<string, Figures> {
 function printComparison(title: string, figures: Map<string, Figures>): void {
   const bare = figures.get('bare fastify') as Figures
   const raw = figures.get('raw node:http') as Figures
+  if (!bare || !raw) return printAgainst(title, figures, 'memory')
   console.log(
     `\n${title}  (${CONNECTIONS} connections, median of ${ROUNDS} interleaved rounds of ${SECONDS} s)`,
   )
@@ -211,6 +225,31 @@ function printComparison(title: string, figures: Map<string, Figures>): void {
       `${name.padEnd(15)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(7)} ${fmt(f.p99, 1).padStart(7)}  ${fmt((100 * f.rps) / bare.rps, 1).padStart(12)} %  ${fmt(f.p99 / bare.p99, 2).padStart(14)}  ${fmt((100 * f.rps) / raw.rps, 1).padStart(10)} %  ${f.errors}`,
     )
   }
+}
+
+/** Each target's req/s and p99 as a ratio to the baseline's, measured in the same rounds. */
+function printAgainst(title: string, figures: Map<string, Figures>, baseline: string): void {
+  const base = figures.get(baseline) as Figures
+  console.log(
+    `\n${title}  (${CONNECTIONS} connections, median of ${ROUNDS} interleaved rounds of ${SECONDS} s)`,
+  )
+  console.log(
+    `store               req/s    p50 ms  p99 ms  vs ${baseline} req/s  p99 / ${baseline} p99  errors`,
+  )
+  for (const [name, f] of figures) {
+    console.log(
+      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(7)} ${fmt(f.p99, 1).padStart(7)}  ${fmt((100 * f.rps) / base.rps, 1).padStart(13)} %  ${fmt(f.p99 / base.p99, 2).padStart(16)}  ${f.errors}`,
+    )
+  }
+}
+
+/** Redis's own figure for the memory it uses, in MB. */
+async function redisUsedMb(): Promise<number> {
+  const { Redis } = await import('ioredis')
+  const client = new Redis(REDIS_URL)
+  const info = await client.info('memory')
+  client.disconnect()
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN) / 1024 / 1024
 }
 
 async function main(): Promise<void> {
@@ -313,6 +352,49 @@ async function main(): Promise<void> {
       console.log(
         `after 10 000 transactions ${fmt(rssStart, 1)} MB, after 10 000 000 ${fmt(rssEnd, 1)} MB: +${fmt(rssEnd - rssStart, 1)} MB`,
       )
+    }
+
+    // The Redis store beside the memory store, same rounds: one instance on each (on CPU 1, Redis
+    // where the scheduler puts it), then WORKERS=2 on Redis, unpinned since its two processes
+    // need both cores (so it also competes with the load generator).
+    if (wants('redis')) {
+      const memory = await startService('memory')
+      const redis = await startOnRedis('redis')
+      const workers = await startOnRedis('redis, 2 workers', { WORKERS: '2' }, false)
+      const targets = [memory, redis, workers]
+      stopAll.push(...targets)
+      printComparison('POST /transactions, memory vs Redis store', compare(targets, 'post'))
+      printComparison('GET /statistics, memory vs Redis store', compare(targets, 'get'))
+      await clear(redis)
+      load(redis, 'batch', 2, 8)
+      await clear(redis)
+      const batch = load(redis, 'batch', SECONDS, 8)
+      const stored = (await statistics(redis)).count
+      console.log(
+        `\nPOST /transactions/batch on Redis  (batches of ${BATCH}, 8 connections, ${SECONDS} s)`,
+      )
+      console.log(
+        `${fmt(batch.rps)} batches/s = ${fmt(batch.rps * BATCH)} transactions/s; p99 ${fmt(batch.p99, 1)} ms; stored ${fmt(stored)}, errors ${batch.errors}`,
+      )
+      for (const target of targets) target.process.kill('SIGTERM')
+    }
+
+    // Redis's memory: used_memory after the first 10 000 transactions and after 1 000 000.
+    if (wants('redis-memory')) {
+      const service = await startOnRedis('redis memory')
+      stopAll.push(service)
+      const before = await redisUsedMb()
+      await ingest(service, 10_000)
+      const first = await redisUsedMb()
+      const started = Date.now()
+      await ingest(service, 1_000_000 - 10_000)
+      const seconds = (Date.now() - started) / 1000
+      const last = await redisUsedMb()
+      console.log('\nRedis used_memory (INFO memory), one service on the Redis store')
+      console.log(
+        `before ${fmt(before, 1)} MB; after 10 000 transactions ${fmt(first, 1)} MB; after 1 000 000 ${fmt(last, 1)} MB (+${fmt(last - first, 1)} MB; ingested in ${fmt(seconds, 1)} s = ${fmt(990_000 / seconds)} transactions/s; count ${fmt((await statistics(service)).count)})`,
+      )
+      service.process.kill('SIGTERM')
     }
   } finally {
     for (const target of stopAll) target.process.kill('SIGTERM')
