@@ -64,6 +64,18 @@ local function advance()
   return now, root .. int(gen) .. ':', clock
 end
 
+-- The field names of a block by its prefix: c, the limbs 1…5, n, x. Made once per prefix.
+local NAMES = {}
+local function namesOf(prefix)
+  local names = NAMES[prefix]
+  if names == nil then
+    names = {}
+    for i, field in ipairs(FIELDS) do names[i] = prefix .. field end
+    NAMES[prefix] = names
+  end
+  return names
+end
+
 -- The hash holding a block of a level (1-based), and the prefix of the block's fields there.
 local function place(window, level, block)
   if level == 1 then return window .. 't:' .. int(math.floor(block / 10)), int(block % 10) .. ':' end
@@ -85,24 +97,48 @@ local skewMs = tonumber(ARGV[5])
 local ttlFloor = tonumber(ARGV[6])
 local MARGIN = 1000
 
--- The field names of a block by its prefix, in FIELDS order.
-local function names(prefix)
-  local result = {}
-  for i, field in ipairs(FIELDS) do result[i] = prefix .. field end
-  return result
-end
-local OWN = names('')
+-- The hashes this call touches: each read once (the fields of each block it needs), changed in
+-- Lua, and written once at the end, so a batch whose transactions share hashes (the usual case:
+-- they happened in the same seconds) costs a command per hash, not per transaction.
+local hashes = {}
+local touched = {}
 
--- Adds the transaction to the block whose fields are names, whose values were read at offset,
--- appending the changed fields to updates. Exact: counts and limbs are integers far below 2^53,
--- each limb but the top carried into (-10^9, 10^9).
-local function addTo(values, offset, fields, limbs, text, amount, updates)
-  local count = tonumber(values[offset + 1]) or 0
-  updates[#updates + 1] = fields[1]
-  updates[#updates + 1] = count + 1
+-- Reads the fields of a block into the hash, once.
+local function load(hash, key, prefix)
+  if hash.loaded[prefix] then return end
+  hash.loaded[prefix] = true
+  local names = namesOf(prefix)
+  local values = redis.call('HMGET', key, unpack(names))
+  for i = 1, 8 do hash.values[names[i]] = values[i] or nil end
+end
+
+-- The hash at key, with the fields of its own block and of the sub-block prefix loaded.
+local function open(key, prefix, last)
+  local hash = hashes[key]
+  if hash == nil then
+    hash = {values = {}, loaded = {}, changed = {}, last = last}
+    hashes[key] = hash
+    touched[#touched + 1] = key
+    load(hash, key, '')
+    hash.new = hash.values['c'] == nil
+  end
+  load(hash, key, prefix)
+  return hash
+end
+
+-- Adds the transaction to the block with that prefix. Exact: counts and limbs are integers far
+-- below 2^53, each limb but the top carried into (-10^9, 10^9).
+local function add(hash, prefix, limbs, text, amount)
+  local names = namesOf(prefix)
+  local values = hash.values
+  local changed = hash.changed
+  local count = tonumber(values[names[1]]) or 0
+  values[names[1]] = count + 1
+  changed[names[1]] = true
   local carry = 0
   for i = 1, 5 do
-    local current = tonumber(values[offset + 1 + i]) or 0
+    local name = names[i + 1]
+    local current = tonumber(values[name]) or 0
     local limb = current + limbs[i] + carry
     carry = 0
     if i < 5 and limb >= BASE then
@@ -111,34 +147,42 @@ local function addTo(values, offset, fields, limbs, text, amount, updates)
       limb, carry = limb + BASE, -1
     end
     if limb ~= current then
-      updates[#updates + 1] = fields[1 + i]
-      updates[#updates + 1] = limb
+      values[name] = limb
+      changed[name] = true
     end
   end
-  if count == 0 or amount < tonumber(values[offset + 7]) then
-    updates[#updates + 1] = fields[7]
-    updates[#updates + 1] = text
+  if count == 0 or amount < tonumber(values[names[7]]) then
+    values[names[7]] = text
+    changed[names[7]] = true
   end
-  if count == 0 or amount > tonumber(values[offset + 8]) then
-    updates[#updates + 1] = fields[8]
-    updates[#updates + 1] = text
+  if count == 0 or amount > tonumber(values[names[8]]) then
+    values[names[8]] = text
+    changed[names[8]] = true
   end
 end
 
--- Adds the transaction to one hash: to its own block and to the sub-block the digit names.
--- One read and one write. A new hash expires once its own block, which ends at last, has left
--- the window, by Redis's clock: never before the window's instant, held at or ahead of it.
-local function addToHash(key, digit, last, limbs, text, amount, clock)
-  local sub = names(digit .. ':')
-  local fields = {unpack(sub)}
-  for i = 1, 8 do fields[8 + i] = OWN[i] end
-  local values = redis.call('HMGET', key, unpack(fields))
-  local updates = {}
-  addTo(values, 0, sub, limbs, text, amount, updates)
-  addTo(values, 8, OWN, limbs, text, amount, updates)
-  redis.call('HSET', key, unpack(updates))
-  if not values[9] then
-    redis.call('PEXPIRE', key, math.max(last + windowMs + MARGIN - clock, ttlFloor))
+-- Adds the transaction to a hash's own block and to the sub-block the digit names.
+local function addToHash(key, digit, last, limbs, text, amount)
+  local prefix = digit .. ':'
+  local hash = open(key, prefix, last)
+  add(hash, prefix, limbs, text, amount)
+  add(hash, '', limbs, text, amount)
+end
+
+-- One write per hash. A new hash expires once its own block, which ends at last, has left the
+-- window, by Redis's clock: never before the window's instant, which is held at or ahead of it.
+local function flush(clock)
+  for _, key in ipairs(touched) do
+    local hash = hashes[key]
+    local updates = {}
+    for name in pairs(hash.changed) do
+      updates[#updates + 1] = name
+      updates[#updates + 1] = hash.values[name]
+    end
+    redis.call('HSET', key, unpack(updates))
+    if hash.new then
+      redis.call('PEXPIRE', key, math.max(hash.last + windowMs + MARGIN - clock, ttlFloor))
+    end
   end
 end
 
@@ -159,23 +203,17 @@ for i = 7, #ARGV, 7 do
     local tens = math.floor(timestamp / 10)
     local second = math.floor(timestamp / 1000)
     local tenths = math.floor(timestamp / 100)
-    addToHash(window .. 't:' .. int(tens), int(timestamp % 10), tens * 10 + 9, limbs, text, amount, clock)
-    addToHash(window .. 's:' .. int(second), int(tenths % 10), second * 1000 + 999, limbs, text, amount, clock)
+    addToHash(window .. 't:' .. int(tens), int(timestamp % 10), tens * 10 + 9, limbs, text, amount)
+    addToHash(window .. 's:' .. int(second), int(tenths % 10), second * 1000 + 999, limbs, text, amount)
     outcomes[#outcomes + 1] = 's'
   end
 end
+flush(clock)
 return {now, table.concat(outcomes)}
 `
 
 /** The statistics of [from, to]: the core's decomposition into the coarsest aligned blocks. */
 const AGGREGATE = `
--- The field names of a block, by its prefix in its hash: made once, not per block read.
-local NAMES = {}
-for _, prefix in ipairs({'', '0:', '1:', '2:', '3:', '4:', '5:', '6:', '7:', '8:', '9:'}) do
-  NAMES[prefix] = {}
-  for i, field in ipairs(FIELDS) do NAMES[prefix][i] = prefix .. field end
-end
-
 local function aggregate(window, from, to)
   local count = 0
   local sums = {0, 0, 0, 0, 0}
@@ -194,7 +232,7 @@ local function aggregate(window, from, to)
     end
     local size = SIZES[level]
     local key, prefix = place(window, level, (base + offset) / size)
-    local values = redis.call('HMGET', key, unpack(NAMES[prefix]))
+    local values = redis.call('HMGET', key, unpack(namesOf(prefix)))
     if values[1] then
       count = count + tonumber(values[1])
       for i = 1, 5 do
