@@ -1,0 +1,75 @@
+/**
+ * The Redis store's scripts, timed by Redis itself (not a test): INFO commandstats gives the
+ * microseconds Redis spent per script call, free of network and Node. Prints, for a fresh window:
+ * a single record (5 000, concurrently), a batch of 1 000 (per transaction) and a snapshot of the
+ * 60 s window (200; its cost does not depend on what the window holds), each the median of
+ * BENCH_ROUNDS rounds.
+ *
+ * Run: npm run bench:redis   (REDIS_URL, default redis://127.0.0.1:6379; BENCH_ROUNDS=5)
+ */
+import { Redis } from 'ioredis'
+import { connectRedis } from '../src/store/redis/client.js'
+import { RedisStore } from '../src/store/redis/store.js'
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const admin = new Redis(REDIS_URL)
+
+/** Microseconds per script call since the last reset. */
+async function usPerCall(): Promise<number> {
+  const info = await admin.info('commandstats')
+  const match = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(info)
+  return match ? Number(match[2]) / Number(match[1]) : Number.NaN
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  await admin.config('RESETSTAT')
+  await work()
+  return usPerCall()
+}
+
+const amount = (i: number) => ((i * 7919) % 100_000) / 100
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? NaN
+
+const figures = { single: [] as number[], batch: [] as number[], snapshot: [] as number[] }
+for (let round = 0; round < ROUNDS; round++) {
+  const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 })
+  const store = new RedisStore({ client, prefix: `bench:scripts:${Date.now()}:` })
+  store.connect({ info() {}, warn() {} })
+  await new Promise((resolve) => client.once('ready', resolve))
+  await store.record([{ amount: 1, timestamp: Date.now() }]) // loads the script
+  figures.single.push(
+    await timed(() =>
+      Promise.all(
+        Array.from({ length: 5_000 }, (_, i) =>
+          store.record([{ amount: amount(i), timestamp: Date.now() - (i % 100) }]),
+        ),
+      ),
+    ),
+  )
+  const perBatch = await timed(async () => {
+    for (let b = 0; b < 10; b++) {
+      const now = Date.now()
+      await store.record(
+        Array.from({ length: 1_000 }, (_, k) => ({
+          amount: amount(k),
+          timestamp: now - (k % 1000),
+        })),
+      )
+    }
+  })
+  figures.batch.push(perBatch / 1_000)
+  figures.snapshot.push(
+    await timed(async () => {
+      for (let i = 0; i < 200; i++) await store.statistics()
+    }),
+  )
+  await store.close()
+}
+admin.disconnect()
+
+const fmt = (n: number) => n.toFixed(1).padStart(7)
+console.log(`Redis time per script call (INFO commandstats), median of ${ROUNDS} rounds`)
+console.log(`record, one transaction       ${fmt(median(figures.single))} µs`)
+console.log(`record, batch of 1 000        ${fmt(median(figures.batch))} µs per transaction`)
+console.log(`snapshot of a 60 s window    ${fmt(median(figures.snapshot))} µs`)
