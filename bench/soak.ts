@@ -5,15 +5,26 @@
  * and the service's per-second series must match it exactly at the end. Prints a report.
  *
  * Run: npm run soak   (SOAK_SECONDS=600 npm run soak for ten minutes)
+ *
+ * SOAK_STORE=redis runs the service on a Redis of the soak's own (redis-server on a free port,
+ * with an append-only file synced on every write) and stops that Redis for SOAK_OUTAGE_SECONDS
+ * (default 5) in the middle: requests that need it get 503 meanwhile, and every transaction
+ * answered as stored, before or after the outage, must still be counted at the end.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { Agent, get, type IncomingMessage, request } from 'node:http'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120)
 const PORT = Number(process.env.SOAK_PORT ?? 8765)
 const WINDOW_MS = 300_000
+const STORE = process.env.SOAK_STORE === 'redis' ? 'redis' : 'memory'
+const OUTAGE_SECONDS = Number(process.env.SOAK_OUTAGE_SECONDS ?? 5)
+const REDIS_PORT = Number(process.env.SOAK_REDIS_PORT ?? 8766)
 const BASE = `http://127.0.0.1:${PORT}`
 const agent = new Agent({ keepAlive: true, maxSockets: 256 })
 
@@ -23,12 +34,14 @@ interface Ledger {
 }
 const ledger = new Map<number, Ledger>()
 const served = new Map<string, number>()
-let serverErrors = 0
+let serverErrors = 0 // 5xx, but the 503s of the Redis outage
+let unavailable = 0 // 503s while Redis was down
 let transportErrors = 0
 const latencies: number[] = [] // POST latencies of the current 10 s slice, ms
 const p99s: string[] = []
 const rss: number[] = []
 let running = true
+let redisDown = false
 
 function remember(timestamp: number, cents: number): void {
   const second = Math.floor(timestamp / 1000)
@@ -59,7 +72,8 @@ function call(
         const status = res.statusCode ?? 0
         const key = `${method} ${path.split('?')[0]} ${status}`
         served.set(key, (served.get(key) ?? 0) + 1)
-        if (status >= 500) serverErrors++
+        if (status === 503 && redisDown) unavailable++
+        else if (status >= 500) serverErrors++
         resolve({ status, text })
       })
     })
@@ -165,7 +179,42 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
 }
 
+/** The soak's own Redis, keeping an append-only file synced on every write. */
+const redisDir = mkdtempSync(join(tmpdir(), 'soak-redis-'))
+function startRedis(): ChildProcess {
+  const args = [
+    '--port',
+    String(REDIS_PORT),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--dir',
+    redisDir,
+  ]
+  return spawn('redis-server', [...args, '--appendonly', 'yes', '--appendfsync', 'always'], {
+    stdio: 'ignore',
+  })
+}
+
+/** Stops Redis in the middle of the run for OUTAGE_SECONDS, then starts it again. */
+async function outage(redis: ChildProcess): Promise<ChildProcess> {
+  await new Promise((resolve) => setTimeout(resolve, (SECONDS * 1_000) / 2))
+  redisDown = true
+  redis.kill('SIGTERM')
+  await once(redis, 'exit')
+  await new Promise((resolve) => setTimeout(resolve, OUTAGE_SECONDS * 1_000))
+  const again = startRedis()
+  for (let i = 0; i < 100; i++) {
+    if ((await call('GET', '/ready')).status === 200) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  redisDown = false
+  return again
+}
+
 async function main(): Promise<void> {
+  let redis = STORE === 'redis' ? startRedis() : undefined
   const server = spawn(process.execPath, ['dist/server.js'], {
     env: {
       ...process.env,
@@ -173,11 +222,13 @@ async function main(): Promise<void> {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       WINDOW_MS: String(WINDOW_MS),
+      STORE,
+      REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   for (let i = 0; i < 100; i++) {
-    if ((await call('GET', '/health')).status === 200) break
+    if ((await call('GET', '/ready')).status === 200) break
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   served.clear()
@@ -195,7 +246,9 @@ async function main(): Promise<void> {
     droppers(),
   ]
   const started = Date.now()
+  const restarted = redis ? outage(redis) : undefined
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1_000))
+  if (restarted) redis = await restarted
   running = false
   await Promise.all(work)
   clearInterval(sampler)
@@ -211,36 +264,47 @@ async function main(): Promise<void> {
   let checked = 0
   let expectedCount = 0
   let countedCount = 0
+  let lost = 0
   for (const point of series.points.slice(1, -1)) {
     const expected = ledger.get(point.second) ?? { count: 0, cents: 0n }
     checked++
     expectedCount += expected.count
     countedCount += point.count
+    lost += Math.max(0, expected.count - point.count)
     if (point.count !== expected.count || point.sum !== Number(expected.cents) / 100) mismatches++
   }
   const stored = [...ledger.values()].reduce((n, e) => n + e.count, 0)
   const requests = [...served.values()].reduce((n, c) => n + c, 0)
   server.kill('SIGTERM')
+  redis?.kill('SIGTERM')
 
+  const against =
+    STORE === 'redis'
+      ? `the Redis store, Redis stopped for ${OUTAGE_SECONDS} s in the middle`
+      : 'the memory store'
   console.log(
-    `soak: ${SECONDS} s against the memory store (window ${WINDOW_MS / 1000} s), ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`,
+    `soak: ${SECONDS} s against ${against} (window ${WINDOW_MS / 1000} s), ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`,
   )
   console.log(
     `requests answered      ${requests.toLocaleString('en-US')} (transport errors ${transportErrors})`,
   )
   console.log(`5xx                    ${serverErrors}`)
+  if (STORE === 'redis') console.log(`503 while Redis down   ${unavailable}`)
   console.log(`stored (client ledger) ${stored.toLocaleString('en-US')} transactions`)
   console.log(
     `ledger vs series       ${checked} whole seconds compared, ${mismatches} mismatched; ${countedCount.toLocaleString('en-US')} counted vs ${expectedCount.toLocaleString('en-US')} expected`,
   )
-  console.log(`lost accepted          ${Math.max(0, expectedCount - countedCount)}`)
+  console.log(`lost accepted          ${lost}`)
   console.log(
     `RSS MB                 start ${rss[0]?.toFixed(1)}, peak ${Math.max(...rss).toFixed(1)}, end ${rss.at(-1)?.toFixed(1)}`,
   )
   console.log(`POST p99 ms per 10 s   ${p99s.join(' ')}`)
   const statuses = [...served].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}: ${v}`)
   console.log(`by route and status    ${statuses.join(', ')}`)
-  process.exitCode = serverErrors > 0 || mismatches > 0 ? 1 : 0
+  // On Redis, a record Redis ran just as it stopped was answered 503 yet counted: an excess
+  // there is reported (counted vs expected) but only a loss fails the run.
+  const failed = STORE === 'redis' ? lost > 0 : mismatches > 0
+  process.exitCode = serverErrors > 0 || failed ? 1 : 0
 }
 
 await main()

@@ -72,7 +72,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return sendProblem(reply, problem(error.status, error.detail, error.errors))
   }
   if (error instanceof StoreUnavailableError) {
-    request.log.warn({ reqId: request.id, err: error.cause }, error.message)
+    // The outage itself is logged once by the store's connection watcher; per request, debug.
+    request.log.debug({ reqId: request.id, reason: error.message }, 'store unavailable')
     reply.header('retry-after', STORE_RETRY_AFTER_S)
     return sendProblem(reply, problem(503, 'The store cannot serve right now; try again shortly.'))
   }
