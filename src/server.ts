@@ -5,7 +5,7 @@ import { type Config, ConfigError, loadConfig } from './config.js'
 import { buildApp } from './http/app.js'
 import { createStore } from './store/create.js'
 import { RedisStore } from './store/redis/store.js'
-import { superviseWorkers } from './workers.js'
+import { SHUTDOWN, superviseWorkers } from './workers.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -13,19 +13,17 @@ async function main(config: Config): Promise<void> {
   const store = createStore(config)
   const app = await buildApp({ config, store, version })
   if (store instanceof RedisStore) store.connect(app.log)
-  // SIGTERM / SIGINT: stop accepting, let in-flight requests finish, then exit 0. A worker
-  // leaves SIGINT (which a terminal's Ctrl-C sends to every process) to the primary, which
-  // passes it on as one SIGTERM: a second signal would cut the graceful shutdown short.
-  if (cluster.isWorker) process.on('SIGINT', () => {})
-  closeWithGrace(
-    { delay: 10_000, skip: cluster.isWorker ? ['SIGINT'] : [] },
+  // SIGTERM / SIGINT: stop accepting, let in-flight requests finish, then exit 0.
+  const { close } = closeWithGrace(
+    { delay: 10_000, skip: cluster.isWorker ? ['SIGTERM', 'SIGINT'] : [] },
     async ({ signal, err }) => {
       if (err) app.log.error({ err }, 'shutting down after an error')
-      else app.log.info({ signal }, 'shutting down')
+      else app.log.info({ signal: signal ?? 'from the primary' }, 'shutting down')
       await app.close()
       await store.close()
     },
   )
+  if (cluster.isWorker) closeWhenThePrimaryAsks(close)
   if (!isLoopback(config.HOST) && config.apiKeys.length === 0) {
     app.log.warn(
       { host: config.HOST },
@@ -33,6 +31,22 @@ async function main(config: Config): Promise<void> {
     )
   }
   await app.listen({ port: config.PORT, host: config.HOST })
+}
+
+/**
+ * A worker shuts down gracefully when the primary asks (once), and ignores signals: a terminal's
+ * Ctrl-C or a supervisor signals every process of the group, and a second signal would cut
+ * close-with-grace's graceful shutdown short. (A worker whose primary is gone exits: node:cluster.)
+ */
+function closeWhenThePrimaryAsks(close: () => unknown): void {
+  let closing = false
+  process.on('SIGTERM', () => {})
+  process.on('SIGINT', () => {})
+  process.on('message', (message) => {
+    if (message !== SHUTDOWN || closing) return
+    closing = true
+    close()
+  })
 }
 
 function isLoopback(host: string): boolean {

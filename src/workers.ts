@@ -1,11 +1,15 @@
 import cluster, { type Worker } from 'node:cluster'
 
+/** What the primary sends a worker to have it shut down gracefully. */
+export const SHUTDOWN = 'txstats:shutdown'
+
 /**
  * Runs `count` processes of the service on one port (node:cluster: the primary accepts and hands
  * connections round-robin to the workers, which run the service). A worker that dies after it
  * started listening is replaced; one that dies before, e.g. on a port already taken, stops the
- * whole service with its exit code, rather than being restarted in a loop. SIGTERM and SIGINT are
- * passed to every worker, each shuts down gracefully, then the primary exits 0.
+ * whole service with its exit code, rather than being restarted in a loop. On SIGTERM or SIGINT the
+ * primary asks every worker, once, to shut down gracefully (workers ignore signals, which a
+ * terminal or a supervisor may send to the whole group), then exits 0.
  */
 export function superviseWorkers(count: number): void {
   let stopping = false
@@ -42,5 +46,7 @@ export function superviseWorkers(count: number): void {
 }
 
 function stopAll(): void {
-  for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM')
+  for (const worker of Object.values(cluster.workers ?? {})) {
+    if (worker?.isConnected()) worker.send(SHUTDOWN)
+  }
 }
