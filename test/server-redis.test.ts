@@ -38,6 +38,7 @@ async function start(env: Record<string, string>, offsetMs = 0, processes = 1): 
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so a test can signal the group as a terminal does
     },
   )
   children.push(child)
@@ -79,9 +80,12 @@ function send(port: number, method: string, path: string, body?: unknown) {
   })
 }
 
-async function stop(service: Service): Promise<number | null> {
-  service.child.kill('SIGTERM')
-  const [code] = await once(service.child, 'exit')
+/** SIGTERM to the process, or to its whole group (primary and workers) as a supervisor may. */
+async function stop(service: Service, group = false): Promise<number | null> {
+  if (group) process.kill(-(service.child.pid as number), 'SIGTERM')
+  else service.child.kill('SIGTERM')
+  // 'close', not 'exit': all the output has been read by then.
+  const [code] = await once(service.child, 'close')
   return code
 }
 
@@ -117,7 +121,7 @@ describe.concurrent('service processes sharing one Redis', () => {
     expect(await Promise.all([stop(ahead), stop(behind)])).toEqual([0, 0])
   }, 30_000)
 
-  it('runs WORKERS=2 processes on one port, each serving, and all stop on SIGTERM', async () => {
+  it('runs WORKERS=2 processes on one port, each serving, and all stop gracefully on SIGTERM to the group', async () => {
     const service = await start({ REDIS_PREFIX: `${PREFIX}workers:`, WORKERS: '2' }, 0, 2)
     for (let i = 0; i < 20; i++) {
       const response = await send(service.port, 'POST', '/transactions', {
@@ -136,6 +140,9 @@ describe.concurrent('service processes sharing one Redis', () => {
         .map((line) => JSON.parse(line).pid),
     )
     expect(workers.size).toBe(2)
-    expect(await stop(service)).toBe(0)
+    expect(await stop(service, true)).toBe(0)
+    // Each worker shut down gracefully, once, though the signal reached every process.
+    const shutdowns = service.output.join('').match(/"msg":"shutting down"/g) ?? []
+    expect(shutdowns).toHaveLength(2)
   }, 30_000)
 })
