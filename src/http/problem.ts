@@ -32,6 +32,13 @@ export type Problem = Static<typeof ProblemSchema>
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 export const problemRef = Type.Ref('Problem')
 
+/** The answer of a route whose store cannot serve (Redis unreachable or timing out). */
+export const storeUnavailable = {
+  ...problemRef,
+  description:
+    'The store cannot serve right now (Redis unreachable); Retry-After says when to retry',
+}
+
 /** An error that is the client's to fix, with the problem it is answered with. */
 export class ProblemError extends Error {
   constructor(

@@ -34,6 +34,7 @@ describe('API documentation', () => {
       '413',
       '415',
       '422',
+      '503',
     ])
     expect(statuses('/transactions/batch', 'post')).toEqual([
       '200',
@@ -42,13 +43,14 @@ describe('API documentation', () => {
       '413',
       '415',
       '422',
+      '503',
     ])
-    expect(statuses('/transactions', 'delete')).toEqual(['204', '401'])
-    expect(statuses('/statistics', 'get')).toEqual(['200'])
+    expect(statuses('/transactions', 'delete')).toEqual(['204', '401', '503'])
+    expect(statuses('/statistics', 'get')).toEqual(['200', '503'])
     expect(statuses('/health', 'get')).toEqual(['200'])
     expect(statuses('/ready', 'get')).toEqual(['200', '503'])
     expect(statuses('/statistics/stream', 'get')).toEqual(['200', '422', '503'])
-    expect(statuses('/statistics/series', 'get')).toEqual(['200'])
+    expect(statuses('/statistics/series', 'get')).toEqual(['200', '503'])
     expect(statuses('/metrics', 'get')).toEqual(['200'])
     const stream = JSON.stringify(doc.paths['/statistics/stream'])
     expect(stream).toContain('text/event-stream')

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { TransactionStore } from '../../store/store.js'
 import type { StreamHub } from '../live/stream-hub.js'
-import { ProblemError, problemRef } from '../problem.js'
+import { ProblemError, problemRef, storeUnavailable } from '../problem.js'
 
 export interface LiveRoutesOptions {
   store: TransactionStore
@@ -51,7 +51,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
       schema: {
         summary: 'The window per second, for charts',
         tags: ['statistics'],
-        response: { 200: SeriesSchema },
+        response: { 200: SeriesSchema, 503: storeUnavailable },
       },
     },
     () => store.series(),

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { type Statistics, settle, type TransactionStore } from '../../store/store.js'
+import { storeUnavailable } from '../problem.js'
 
 export const StatisticsSchema = Type.Object(
   {
@@ -33,7 +34,7 @@ export const statisticsRoutes: FastifyPluginAsyncTypebox<{ store: TransactionSto
       schema: {
         summary: 'Statistics of the last 60 seconds',
         tags: ['statistics'],
-        response: { 200: StatisticsSchema },
+        response: { 200: StatisticsSchema, 503: storeUnavailable },
       },
     },
     (_request, reply) =>

@@ -9,7 +9,13 @@ import {
   type TransactionStore,
 } from '../../store/store.js'
 import type { Metrics } from '../metrics.js'
-import { type FieldError, ProblemError, problemRef, toFieldError } from '../problem.js'
+import {
+  type FieldError,
+  ProblemError,
+  problemRef,
+  storeUnavailable,
+  toFieldError,
+} from '../problem.js'
 
 export interface TransactionRoutesOptions {
   store: TransactionStore
@@ -136,6 +142,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
           413: { ...problemRef, description: 'Body over the limit' },
           415: { ...problemRef, description: 'Content type other than application/json' },
           422: { ...problemRef, description: 'Well-formed JSON that breaks the rules' },
+          503: storeUnavailable,
         },
       },
     },
@@ -177,6 +184,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
           413: { ...problemRef, description: 'Body over the limit' },
           415: { ...problemRef, description: 'Content type other than application/json' },
           422: { ...problemRef, description: `Not an array, or more than ${batchMaxItems} items` },
+          503: storeUnavailable,
         },
       },
     },
@@ -199,6 +207,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         response: {
           204: emptyBody('The window is empty'),
           401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
+          503: storeUnavailable,
         },
       },
     },
