@@ -1,0 +1,56 @@
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { connectRedis } from '../../src/store/redis/client.js'
+import { RedisStore } from '../../src/store/redis/store.js'
+import { FakeClock } from '../core/fake-clock.js'
+import { deleteKeys, REDIS_URL, silent, waitUntilReady } from './stores.js'
+
+const T = 1_700_000_000_005 // 5 ms into a 10 ms block
+const PREFIX = `test:keys:${process.pid}:${Date.now()}:`
+const redis = new Redis(REDIS_URL)
+
+afterAll(async () => {
+  await deleteKeys(PREFIX)
+  redis.disconnect()
+})
+
+async function keys(): Promise<string[]> {
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000)
+    found.push(...batch)
+    cursor = next
+  } while (cursor !== '0')
+  return found.sort()
+}
+
+describe('the Redis store in Redis', () => {
+  it('keeps a fixed number of keys however many transactions arrive, each block key expiring', async () => {
+    const clock = new FakeClock(T)
+    const store = new RedisStore({
+      client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 5_000 }),
+      prefix: PREFIX,
+      clock: clock.read,
+    })
+    store.connect(silent)
+    await waitUntilReady(store)
+    const batch = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ amount: (i % 1000) / 100, timestamp: T - (i % 5) }))
+
+    await store.record(batch(10))
+    const few = await keys()
+    await store.record(batch(20_000))
+    const many = await keys()
+    expect(many).toEqual(few) // the same keys: no key, list or field per transaction
+    // The meta hash, one hash for the 10 ms block and one for the second.
+    expect(many).toHaveLength(3)
+    for (const key of many) {
+      const ttl = await redis.pttl(key)
+      if (key.endsWith(':meta')) expect(ttl).toBe(-1)
+      else expect(ttl).toBeGreaterThan(0)
+    }
+    expect(await store.statistics()).toMatchObject({ count: 20_010 })
+    await store.close()
+  })
+})
