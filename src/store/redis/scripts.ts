@@ -7,14 +7,17 @@
  *   <root><gen>:s:<second>          its own block's fields, and its ten 100 ms blocks' as "<digit>:"
  *
  * A block's fields: c (count), 0…4 (the exact sum's base-10^9 limbs, as in src/core/amount.ts;
- * absent when zero), n and x (the min and the max, each the amount's own shortest decimal).
+ * absent until they are not zero), n and x (the min and the max, each the amount's own shortest
+ * decimal).
  * Every key of a window starts with <root>, which holds one hash tag, so a window lives in one
  * cluster slot and a script may name its keys itself. Two hashes per transaction, each at most
  * 11 × 8 small fields: Redis keeps them as compact listpacks.
  *
- * Exactness: Lua numbers are doubles, so no script does arithmetic on amounts. Limbs are added
- * by HINCRBY (64-bit integers) and carried so that every limb but the top stays below 10^9;
- * the only Lua arithmetic is on counts, limbs and times, integers far below 2^53. The min and max
+ * Exactness: Lua numbers are doubles, so no script does arithmetic on amounts. The only Lua
+ * arithmetic is on counts, limbs and times, integers far below 2^53, where doubles are exact: each
+ * limb but the top is carried into (-10^9, 10^9), the top one grows by at most 1 001 a
+ * transaction, and a snapshot adds at most 114 blocks. Redis writes such numbers back as their
+ * exact digits (HSET of a Lua number formats it with 17 significant digits). The min and max
  * are compared with tonumber of the stored text, the correctly rounded double that is the amount
  * itself, and returned as that text. Limbs are joined and rounded in Node (writeSumAndMean),
  * so both stores round identically.
