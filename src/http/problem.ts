@@ -82,7 +82,10 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     // The outage itself is logged once by the store's connection watcher; per request, debug.
     request.log.debug({ reqId: request.id, reason: error.message }, 'store unavailable')
     reply.header('retry-after', STORE_RETRY_AFTER_S)
-    return sendProblem(reply, problem(503, 'The store cannot serve right now; try again shortly.'))
+    const detail = error.sent
+      ? 'The store did not answer in time: what was asked may or may not have been done. Try again shortly.'
+      : 'The store cannot serve right now: nothing was done. Try again shortly.'
+    return sendProblem(reply, problem(503, detail))
   }
   if (error.validation) {
     const errors = error.validation.map(toFieldError)

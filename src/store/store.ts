@@ -34,13 +34,18 @@ export function settle<T, R>(value: Awaitable<T>, next: (value: T) => R): Awaita
 }
 
 /**
- * The store cannot answer now (its server is unreachable, restarting or too slow). Nothing of
- * the call was stored, or all of it was and the answer was lost: never a part. Worth retrying.
+ * The store cannot answer now (its server is unreachable, restarting or too slow). Never a part of
+ * a call is stored. `sent` says whether the call reached the server before it failed: if not,
+ * nothing was stored; if so (it timed out, or the connection dropped before the answer), the
+ * server may still have run it, wholly. Worth retrying, knowing that.
  */
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError'
 
-  constructor(cause: unknown) {
+  constructor(
+    cause: unknown,
+    readonly sent: boolean,
+  ) {
     super(`the store cannot serve: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause,
     })

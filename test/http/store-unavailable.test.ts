@@ -40,7 +40,11 @@ describe('a store that cannot serve', () => {
     expect(response.statusCode).toBe(503)
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
     expect(response.json()).toMatchObject({ status: 503, title: 'Service Unavailable' })
-    if (url !== '/ready') expect(response.headers['retry-after']).toBe('1')
+    if (url !== '/ready') {
+      expect(response.headers['retry-after']).toBe('1')
+      // Never connected, so nothing was sent: the client knows nothing was done.
+      expect(response.json().detail).toMatch(/nothing was done/)
+    }
     expect(response.body).not.toMatch(/ECONNREFUSED|at .*\.(js|ts):\d+/)
   })
 

@@ -57,10 +57,20 @@ export class OwnRedis {
     await waitForPing(this.url)
   }
 
+  /** Freezes Redis (SIGSTOP): connections stay open, nothing is answered, as a hung server. */
+  pause(): void {
+    this.#process?.kill('SIGSTOP')
+  }
+
+  resume(): void {
+    this.#process?.kill('SIGCONT')
+  }
+
   /** A clean shutdown (SIGTERM): Redis finishes the command it is running, then exits. */
   async stop(): Promise<void> {
     const child = this.#process
     if (!child || child.exitCode !== null) return
+    child.kill('SIGCONT') // a paused server would not act on SIGTERM
     child.kill('SIGTERM')
     await once(child, 'exit')
   }

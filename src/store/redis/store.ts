@@ -114,13 +114,14 @@ export class RedisStore implements TransactionStore {
       sent.push(i)
     }
     if (sent.length === 0) return outcomes
+    const wasReady = this.ready()
     return this.#client.txstatsRecord(`${root}meta`, args).then(([now, letters]) => {
       this.#seen = String(now)
       for (let j = 0; j < sent.length; j++) {
         outcomes[sent[j] as number] = OUTCOMES[letters[j] as string] ?? 'invalidAmount'
       }
       return outcomes
-    }, unavailable)
+    }, unavailable(wasReady))
   }
 
   async series(): Promise<Series> {
@@ -136,8 +137,9 @@ export class RedisStore implements TransactionStore {
   }
 
   async clear(): Promise<void> {
+    const wasReady = this.ready()
     await Promise.all(this.#roots.map((root) => this.#client.txstatsClear(`${root}meta`))).catch(
-      unavailable,
+      unavailable(wasReady),
     )
   }
 
@@ -167,6 +169,7 @@ export class RedisStore implements TransactionStore {
   async #readAll(read: (meta: string, args: string[]) => Promise<Reply>): Promise<Reply[]> {
     const call = (root: string, floor: string) =>
       read(`${root}meta`, [root, this.#at(), this.#windowMs, floor])
+    const wasReady = this.ready()
     try {
       const replies = await Promise.all(this.#roots.map((root) => call(root, this.#seen)))
       for (let round = 1; round < MAX_AGREEMENT_ROUNDS; round++) {
@@ -183,7 +186,7 @@ export class RedisStore implements TransactionStore {
       this.#seen = String(replies[0]?.[0])
       return replies
     } catch (error) {
-      return unavailable(error)
+      return unavailable(wasReady)(error)
     }
   }
 
@@ -240,6 +243,9 @@ function defineScripts(client: RedisClient): void {
   client.defineCommand('txstatsClear', { numberOfKeys: 1, lua: CLEAR })
 }
 
-function unavailable(error: unknown): never {
-  throw new StoreUnavailableError(error)
+/** The failure of a call made while the client was `wasReady`: if it was not, nothing was sent. */
+function unavailable(wasReady: boolean) {
+  return (error: unknown): never => {
+    throw new StoreUnavailableError(error, wasReady)
+  }
 }
