@@ -164,9 +164,8 @@ local function add(hash, prefix, limbs, text, amount)
   end
 end
 
--- Adds the transaction to a hash's own block and to the sub-block the digit names.
-local function addToHash(key, digit, last, limbs, text, amount)
-  local prefix = digit .. ':'
+-- Adds the transaction to a hash's own block and to the sub-block whose fields start with prefix.
+local function addToHash(key, prefix, last, limbs, text, amount)
   local hash = open(key, prefix, last)
   add(hash, prefix, limbs, text, amount)
   add(hash, '', limbs, text, amount)
@@ -203,11 +202,13 @@ for i = 7, #ARGV, 7 do
   else
     local limbs = {tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])}
     local amount = tonumber(text)
-    local tens = math.floor(timestamp / 10)
-    local second = math.floor(timestamp / 1000)
-    local tenths = math.floor(timestamp / 100)
-    addToHash(window .. 't:' .. int(tens), int(timestamp % 10), tens * 10 + 9, limbs, text, amount)
-    addToHash(window .. 's:' .. int(second), int(tenths % 10), second * 1000 + 999, limbs, text, amount)
+    -- The 1 ms block in its 10 ms hash, the 100 ms block in its second's hash (see place).
+    local tens, tenPrefix = place(window, 1, timestamp)
+    local second, secondPrefix = place(window, 3, math.floor(timestamp / 100))
+    local lastOfTens = math.floor(timestamp / 10) * 10 + 9
+    local lastOfSecond = math.floor(timestamp / 1000) * 1000 + 999
+    addToHash(tens, tenPrefix, lastOfTens, limbs, text, amount)
+    addToHash(second, secondPrefix, lastOfSecond, limbs, text, amount)
     outcomes[#outcomes + 1] = 's'
   end
 end
