@@ -36,7 +36,7 @@ export const problemRef = Type.Ref('Problem')
 export const storeUnavailable = {
   ...problemRef,
   description:
-    'The store cannot serve right now (Redis unreachable); Retry-After says when to retry',
+    'The store cannot serve right now (Redis unreachable or too slow); Retry-After says when to retry',
 }
 
 /** An error that is the client's to fix, with the problem it is answered with. */
