@@ -35,8 +35,8 @@ const figures = { single: [] as number[], batch: [] as number[], snapshot: [] as
 for (let round = 0; round < ROUNDS; round++) {
   const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 })
   const store = new RedisStore({ client, prefix: `bench:scripts:${Date.now()}:` })
-  store.connect({ info() {}, warn() {} })
-  await new Promise((resolve) => client.once('ready', resolve))
+  await store.connect({ info() {}, warn() {} })
+  if (!store.ready()) throw new Error(`no Redis answers at ${REDIS_URL}`)
   await store.record([{ amount: 1, timestamp: Date.now() }]) // loads the script
   figures.single.push(
     await timed(() =>

@@ -12,7 +12,8 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 async function main(config: Config): Promise<void> {
   const store = createStore(config)
   const app = await buildApp({ config, store, version })
-  if (store instanceof RedisStore) store.connect(app.log)
+  // Listening only after the first attempt: a start with Redis up is ready on its first request.
+  if (store instanceof RedisStore) await store.connect(app.log)
   // SIGTERM / SIGINT: stop accepting, let in-flight requests finish, then exit 0.
   const { close } = closeWithGrace(
     { delay: 10_000, skip: cluster.isWorker ? ['SIGTERM', 'SIGINT'] : [] },

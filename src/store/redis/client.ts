@@ -61,9 +61,10 @@ export interface ConnectionLog {
 
 /**
  * Connects, logging when the connection is lost (once, not at every retry) and when it is back.
- * A start with Redis down is not an error: the service starts not ready and serves when it can.
+ * Settles after the first attempt, whichever way it went: a start with Redis down is not an
+ * error, the service starts not ready and serves when it can.
  */
-export function watchConnection(client: RedisClient, log: ConnectionLog): void {
+export async function watchConnection(client: RedisClient, log: ConnectionLog): Promise<void> {
   let up: boolean | undefined
   client.on('ready', () => {
     if (up !== true) log.info({}, 'redis connected: the store can serve')
@@ -75,7 +76,7 @@ export function watchConnection(client: RedisClient, log: ConnectionLog): void {
     }
     up = false
   })
-  client.connect().catch(() => {
+  await client.connect().catch(() => {
     // Reported by the error event; ioredis keeps retrying.
   })
 }

@@ -143,9 +143,12 @@ export class RedisStore implements TransactionStore {
     )
   }
 
-  /** Connects to Redis, reporting to `log` when the connection is lost and when it is back. */
-  connect(log: ConnectionLog): void {
-    watchConnection(this.#client, log)
+  /**
+   * Connects to Redis, reporting to `log` when the connection is lost and when it is back.
+   * Settles once the first attempt has succeeded or failed.
+   */
+  connect(log: ConnectionLog): Promise<void> {
+    return watchConnection(this.#client, log)
   }
 
   ready(): boolean {
