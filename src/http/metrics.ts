@@ -1,6 +1,7 @@
 import type { FastifyInstance, onResponseHookHandler } from 'fastify'
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { type RecordOutcome, settle, type TransactionStore } from '../store/store.js'
+import { type DurationSeries, RequestDurations } from './request-durations.js'
 
 /** Why a transaction was rejected, as the `reason` label says it. */
 export type RejectReason = 'schema' | 'invalid_amount' | 'future_timestamp' | 'invalid_timestamp'
@@ -20,18 +21,11 @@ export class Metrics {
   readonly #stored: Counter
   readonly #discarded: Counter
   readonly #rejected: Counter<'reason'>
-  readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>
+  readonly requestDurations = new RequestDurations(this.registry)
 
   constructor(store: TransactionStore) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
-    this.requestDuration = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time to answer a request, by route and status',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      registers,
-    })
     this.#stored = new Counter({
       name: 'txstats_transactions_stored_total',
       help: 'Transactions stored',
@@ -69,7 +63,7 @@ export class Metrics {
 
   /** For requests that match no route, timed where they are answered. */
   observeUnmatched(method: string, statusCode: number, seconds: number): void {
-    this.requestDuration.observe({ method, route: '(unmatched)', status_code: statusCode }, seconds)
+    this.requestDurations.series(method, '(unmatched)', statusCode).observe(seconds)
   }
 
   countOutcomes(outcomes: readonly RecordOutcome[]): void {
@@ -89,9 +83,9 @@ export class Metrics {
 /**
  * Times every request into the histogram.
  *
- * Each route gets its own onResponse hook with its labels bound once per status, so a request
- * pays one observation: no label hashing, and no `request.routeOptions`, which builds a new
- * object on every read. Routes registered before this call are not timed; requests that match no
+ * Each route gets its own onResponse hook holding its series by status, so a request pays one
+ * map lookup and one observation: no label hashing, and no `request.routeOptions`, which builds
+ * a new object on every read. Routes registered before this call are not timed; requests that match no
  * route are timed by the not-found handler.
  */
 export function registerRequestTiming(app: FastifyInstance, metrics: Metrics): void {
@@ -128,14 +122,14 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): vo
 }
 
 function routeTimer(metrics: Metrics, method: string, url: string): onResponseHookHandler {
-  const byStatus = new Map<number, { observe(seconds: number): void }>()
+  const byStatus = new Map<number, DurationSeries>()
   return (_request, reply, done) => {
-    let child = byStatus.get(reply.statusCode)
-    if (child === undefined) {
-      child = metrics.requestDuration.labels(method, url, String(reply.statusCode))
-      byStatus.set(reply.statusCode, child)
+    let series = byStatus.get(reply.statusCode)
+    if (series === undefined) {
+      series = metrics.requestDurations.series(method, url, reply.statusCode)
+      byStatus.set(reply.statusCode, series)
     }
-    child.observe(reply.elapsedTime / 1000)
+    series.observe(reply.elapsedTime / 1000)
     done()
   }
 }
