@@ -3,7 +3,7 @@
  * node:http (the runtime's ceiling), loaded in interleaved rounds, then bulk ingest, snapshot cost
  * with an empty vs a full window, and memory after millions of transactions. Prints figures.
  *
- * Run: npm run bench:http   (BENCH_SECONDS=4 BENCH_ROUNDS=5 by default; BENCH_PHASES picks among
+ * Run: npm run bench:http   (BENCH_SECONDS=3 BENCH_ROUNDS=7 by default; BENCH_PHASES picks among
  * compare,batch,o1,streams,memory,redis,redis-memory; the Redis phases use REDIS_URL)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
  * and the load generator runs on CPU 0.
@@ -13,8 +13,8 @@ import { readFileSync } from 'node:fs'
 import { get } from 'node:http'
 import { createServer } from 'node:net'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const CONNECTIONS = 64
 const BATCH = 1000
 const SUBSCRIBERS = 1000
@@ -192,52 +192,68 @@ const fmt = (n: number, digits = 0) =>
     ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : 'n/a'
 
-function compare(targets: Target[], scenario: Scenario): Map<string, Figures> {
+/** Every target's figures of every round, the rounds interleaved: A B C A B C. */
+function compare(targets: Target[], scenario: Scenario): Map<string, Figures[]> {
   for (const target of targets) load(target, scenario, 2) // warm-up
   const rounds = new Map<string, Figures[]>(targets.map((t) => [t.name, []]))
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of targets) rounds.get(target.name)?.push(load(target, scenario, SECONDS))
   }
-  const figures = new Map<string, Figures>()
-  for (const [name, list] of rounds) {
-    figures.set(name, {
-      rps: median(list.map((f) => f.rps)),
-      p50: median(list.map((f) => f.p50)),
-      p99: median(list.map((f) => f.p99)),
-      errors: list.reduce((sum, f) => sum + f.errors, 0),
-    })
-  }
-  return figures
+  return rounds
 }
 
-function printComparison(title: string, figures: Map<string, Figures>): void {
-  const bare = figures.get('bare fastify') as Figures
-  const raw = figures.get('raw node:http') as Figures
+function medians(list: Figures[]): Figures {
+  return {
+    rps: median(list.map((f) => f.rps)),
+    p50: median(list.map((f) => f.p50)),
+    p99: median(list.map((f) => f.p99)),
+    errors: list.reduce((sum, f) => sum + f.errors, 0),
+  }
+}
+
+/**
+ * The median over rounds of a target's figure divided by the baseline's in the same round: the
+ * two ran seconds apart, so drift of the shared machine between rounds cancels out.
+ */
+function pairedRatio(list: Figures[], baseline: Figures[], figure: 'rps' | 'p99'): number {
+  return median(list.map((f, round) => f[figure] / (baseline[round]?.[figure] ?? Number.NaN)))
+}
+
+function printComparison(title: string, rounds: Map<string, Figures[]>): void {
+  const bare = rounds.get('bare fastify') ?? []
+  const raw = rounds.get('raw node:http') ?? []
   console.log(
-    `\n${title}  (${CONNECTIONS} connections, median of ${ROUNDS} interleaved rounds of ${SECONDS} s)`,
+    `\n${title}  (${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s: medians, and ratios as the median of each round's ratio)`,
   )
   console.log(
     'target            req/s    p50 ms  p99 ms  vs bare req/s  p99 / bare p99  vs raw req/s  errors',
   )
-  for (const [name, f] of figures) {
+  for (const [name, list] of rounds) {
+    const f = medians(list)
+    const vsBare = pairedRatio(list, bare, 'rps')
+    const p99VsBare = pairedRatio(list, bare, 'p99')
+    const vsRaw = pairedRatio(list, raw, 'rps')
     console.log(
-      `${name.padEnd(15)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(7)} ${fmt(f.p99, 1).padStart(7)}  ${fmt((100 * f.rps) / bare.rps, 1).padStart(12)} %  ${fmt(f.p99 / bare.p99, 2).padStart(14)}  ${fmt((100 * f.rps) / raw.rps, 1).padStart(10)} %  ${f.errors}`,
+      `${name.padEnd(15)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(7)} ${fmt(f.p99, 1).padStart(7)}  ${fmt(100 * vsBare, 1).padStart(12)} %  ${fmt(p99VsBare, 2).padStart(14)}  ${fmt(100 * vsRaw, 1).padStart(10)} %  ${f.errors}`,
     )
   }
 }
 
 /** Each target's req/s and p99 as a ratio to the baseline's, measured in the same rounds. */
-function printAgainst(title: string, figures: Map<string, Figures>, baseline: string): void {
-  const base = figures.get(baseline) as Figures
+function printAgainst(title: string, rounds: Map<string, Figures[]>, baseline: string): void {
+  const base = rounds.get(baseline) ?? []
   console.log(
-    `\n${title}  (${CONNECTIONS} connections, median of ${ROUNDS} interleaved rounds of ${SECONDS} s)`,
+    `\n${title}  (${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s: medians, and ratios as the median of each round's ratio)`,
   )
   console.log(
     `store               req/s    p50 ms  p99 ms  vs ${baseline} req/s  p99 / ${baseline} p99  errors`,
   )
-  for (const [name, f] of figures) {
+  for (const [name, list] of rounds) {
+    const f = medians(list)
+    const vsBase = pairedRatio(list, base, 'rps')
+    const p99VsBase = pairedRatio(list, base, 'p99')
     console.log(
-      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(7)} ${fmt(f.p99, 1).padStart(7)}  ${fmt((100 * f.rps) / base.rps, 1).padStart(13)} %  ${fmt(f.p99 / base.p99, 2).padStart(16)}  ${f.errors}`,
+      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(7)} ${fmt(f.p99, 1).padStart(7)}  ${fmt(100 * vsBase, 1).padStart(13)} %  ${fmt(p99VsBase, 2).padStart(16)}  ${f.errors}`,
     )
   }
 }
