@@ -15,6 +15,7 @@ import {
   type Transaction,
   type TransactionStore,
 } from '../store.js'
+import { batchWrites } from './batch-writes.js'
 import { type ConnectionLog, type RedisClient, watchConnection } from './client.js'
 import { coalesce } from './coalesce.js'
 import { CLEAR, RECORD, SERIES, SNAPSHOT } from './scripts.js'
@@ -57,6 +58,11 @@ const AGGREGATE_WIDTH = 8
  * window; keys then live this long instead, longer than any test.
  */
 const INJECTED_CLOCK_TTL_MS = 600_000
+/**
+ * Transactions per coalesced script call, at most: such a call holds Redis no longer than a bulk
+ * request of 1 000 does (a bulk request larger than this still goes in one call of its own).
+ */
+const WRITE_BATCH_MAX = 1_000
 /** Rounds for shards to agree on one instant before a read is answered (see #readAll). */
 const MAX_AGREEMENT_ROUNDS = 4
 
@@ -80,6 +86,8 @@ export class RedisStore implements TransactionStore {
   #seen = ''
   /** Concurrent reads share one round trip (see coalesce). */
   readonly statistics: () => Promise<Readonly<Statistics>>
+  /** The writes of one turn of the event loop share one script call (see batchWrites). */
+  readonly #write: (transactions: readonly Transaction[]) => Promise<RecordOutcome[]>
 
   constructor(options: RedisStoreOptions) {
     this.#client = options.client
@@ -88,11 +96,34 @@ export class RedisStore implements TransactionStore {
     this.#clockSkewMs = String(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS)
     this.#clock = options.clock
     this.statistics = coalesce(() => this.#readStatistics())
+    this.#write = batchWrites((transactions) => this.#writeNow(transactions), WRITE_BATCH_MAX)
     defineScripts(this.#client)
   }
 
   record(transactions: readonly Transaction[]): RecordOutcome[] | Promise<RecordOutcome[]> {
     const outcomes = new Array<RecordOutcome>(transactions.length)
+    const valid: Transaction[] = []
+    const positions: number[] = []
+    for (let i = 0; i < transactions.length; i++) {
+      const transaction = transactions[i] as Transaction
+      if (!Number.isSafeInteger(transaction.timestamp) || transaction.timestamp < 0) {
+        outcomes[i] = 'invalidTimestamp'
+      } else {
+        valid.push(transaction)
+        positions.push(i)
+      }
+    }
+    if (valid.length === 0) return outcomes
+    return this.#write(valid).then((written) => {
+      for (let j = 0; j < positions.length; j++) {
+        outcomes[positions[j] as number] = written[j] as RecordOutcome
+      }
+      return outcomes
+    })
+  }
+
+  /** One script call for all the transactions, on the next shard. */
+  #writeNow(transactions: readonly Transaction[]): Promise<RecordOutcome[]> {
     const root = this.#pickShard()
     const ttlFloor = this.#clock ? INJECTED_CLOCK_TTL_MS : 0
     const args: Array<string | number> = [
@@ -103,24 +134,11 @@ export class RedisStore implements TransactionStore {
       this.#clockSkewMs,
       ttlFloor,
     ]
-    const sent: number[] = []
-    for (let i = 0; i < transactions.length; i++) {
-      const { amount, timestamp } = transactions[i] as Transaction
-      if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-        outcomes[i] = 'invalidTimestamp'
-        continue
-      }
-      this.#pushTransaction(args, amount, timestamp)
-      sent.push(i)
-    }
-    if (sent.length === 0) return outcomes
+    for (const { amount, timestamp } of transactions) this.#pushTransaction(args, amount, timestamp)
     const wasReady = this.ready()
     return this.#client.txstatsRecord(`${root}meta`, args).then(([now, letters]) => {
       this.#seen = String(now)
-      for (let j = 0; j < sent.length; j++) {
-        outcomes[sent[j] as number] = OUTCOMES[letters[j] as string] ?? 'invalidAmount'
-      }
-      return outcomes
+      return Array.from(letters, (letter) => OUTCOMES[letter] ?? 'invalidAmount')
     }, unavailable(wasReady))
   }
 
@@ -228,7 +246,7 @@ export class RedisStore implements TransactionStore {
     }
   }
 
-  /** Writes go round the shards, a request (or a whole batch) to one. */
+  /** Writes go round the shards, a script call to one. */
   #pickShard(): string {
     this.#nextShard = (this.#nextShard + 1) % this.#roots.length
     return this.#roots[this.#nextShard] as string

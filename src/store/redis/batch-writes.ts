@@ -1,0 +1,64 @@
+/** One caller's share of a batch: where its items start, how many, and how to answer it. */
+interface Caller<O> {
+  start: number
+  count: number
+  resolve: (outcomes: O[]) => void
+  reject: (error: unknown) => void
+}
+
+interface Batch<I, O> {
+  items: I[]
+  callers: Caller<O>[]
+  sent: boolean
+}
+
+/**
+ * Wraps a write so that the items of every caller in one turn of the event loop go out in one
+ * call, made once the turn's I/O has been handled (setImmediate), and each caller gets the
+ * outcomes of its own items, in order. A call that fails fails every caller in it alike.
+ *
+ * Under load, the requests parsed in one turn then cost Redis one script call instead of one
+ * each: the per-call work (the round trip, the script's set-up, the window's bookkeeping) is
+ * shared. A batch is sent early when the next caller's items would take it past `maxItems`; a
+ * caller with more than that goes alone.
+ */
+export function batchWrites<I, O>(
+  write: (items: I[]) => Promise<O[]>,
+  maxItems: number,
+): (items: readonly I[]) => Promise<O[]> {
+  let open: Batch<I, O> | undefined
+
+  const send = (batch: Batch<I, O>): void => {
+    if (batch.sent) return
+    batch.sent = true
+    if (open === batch) open = undefined
+    let written: Promise<O[]>
+    try {
+      written = write(batch.items)
+    } catch (error) {
+      written = Promise.reject(error)
+    }
+    written.then(
+      (outcomes) => {
+        for (const { start, count, resolve } of batch.callers) {
+          resolve(outcomes.slice(start, start + count))
+        }
+      },
+      (error: unknown) => {
+        for (const { reject } of batch.callers) reject(error)
+      },
+    )
+  }
+
+  return (items) =>
+    new Promise<O[]>((resolve, reject) => {
+      if (open !== undefined && open.items.length + items.length > maxItems) send(open)
+      if (open === undefined) {
+        const batch: Batch<I, O> = { items: [], callers: [], sent: false }
+        open = batch
+        setImmediate(() => send(batch))
+      }
+      open.callers.push({ start: open.items.length, count: items.length, resolve, reject })
+      for (const item of items) open.items.push(item)
+    })
+}
