@@ -309,20 +309,21 @@ async function main(): Promise<void> {
       stopAll.push(empty, full)
       await ingest(full, 1_000_000)
       for (const target of [empty, full]) load(target, 'get', 2)
-      const p50 = new Map<string, number[]>([
-        ['empty window', []],
-        ['1 M window', []],
-      ])
-      for (let round = 0; round < 6; round++) {
-        for (const target of [empty, full]) p50.get(target.name)?.push(load(target, 'get', 3).p50)
+      const rounds: Array<{ empty: number; full: number }> = []
+      for (let round = 0; round < ROUNDS; round++) {
+        rounds.push({
+          empty: load(empty, 'get', SECONDS).p50,
+          full: load(full, 'get', SECONDS).p50,
+        })
       }
-      const pEmpty = median(p50.get('empty window') ?? [])
-      const pFull = median(p50.get('1 M window') ?? [])
+      const pEmpty = median(rounds.map((r) => r.empty))
+      const pFull = median(rounds.map((r) => r.full))
+      const ratio = median(rounds.map((r) => r.full / r.empty))
       console.log(
-        '\nGET /statistics, empty window vs 1 000 000 transactions in the window (median p50 of 6 interleaved rounds)',
+        `\nGET /statistics, empty window vs 1 000 000 transactions in the window (${ROUNDS} interleaved rounds of ${SECONDS} s: median p50, and the median of each round's ratio)`,
       )
       console.log(
-        `empty ${fmt(pEmpty, 2)} ms, full ${fmt(pFull, 2)} ms (count ${fmt((await statistics(full)).count)}), full / empty ${fmt(pFull / pEmpty, 3)}`,
+        `empty ${fmt(pEmpty, 3)} ms, full ${fmt(pFull, 3)} ms (count ${fmt((await statistics(full)).count)}), full / empty ${fmt(ratio, 3)}`,
       )
 
       empty.process.kill('SIGTERM')
