@@ -85,8 +85,8 @@ export class Metrics {
  *
  * Each route gets its own onResponse hook holding its series by status, so a request pays one
  * map lookup and one observation: no label hashing, and no `request.routeOptions`, which builds
- * a new object on every read. Routes registered before this call are not timed; requests that match no
- * route are timed by the not-found handler.
+ * a new object on every read. Routes registered before this call are not timed; requests that
+ * match no route are timed by the not-found handler.
  */
 export function registerRequestTiming(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onRoute', (route) => {

@@ -54,7 +54,7 @@ export class RequestDurations {
   readonly name = NAME
   readonly help = 'Time to answer a request, by route and status'
   readonly type = 'histogram'
-  readonly aggregator = 'sum' // across the workers of a cluster
+  readonly aggregator = 'sum' // as prom-client's own histograms, if a cluster registry merges them
   readonly #series = new Map<string, DurationSeries>()
 
   constructor(registry: Registry) {
