@@ -113,9 +113,17 @@ describe('API keys', () => {
 describe('overload and abuse', () => {
   it('sheds load with 503 problem+json and Retry-After while the event loop lags, and recovers', async () => {
     const a = await app({ MAX_EVENT_LOOP_DELAY_MS: '100' })
-    const until = Date.now() + 1_300
-    while (Date.now() < until) {} // block the event loop for longer than a sampling interval
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Lag the event loop in 200 ms slices for 3 s. under-pressure samples the mean delay once a
+    // second, whenever its timer gets to run: one long block could fall late in a sampling
+    // interval, its mean diluted by the interval's earlier on-time ticks (the likely cause of one
+    // failure of this test in a full run). With slices, the last sample before the POST sees
+    // ~200 ms of delay, however the samples fall.
+    const until = Date.now() + 3_000
+    while (Date.now() < until) {
+      const slice = Date.now() + 200
+      while (Date.now() < slice) {}
+      await new Promise((resolve) => setImmediate(resolve))
+    }
     const shed = await postJson(a, '/transactions', body)
     expect(shed.statusCode).toBe(503)
     expect(shed.headers['retry-after']).toBe('5')
