@@ -219,41 +219,33 @@ function pairedRatio(list: Figures[], baseline: Figures[], figure: 'rps' | 'p99'
   return median(list.map((f, round) => f[figure] / (baseline[round]?.[figure] ?? Number.NaN)))
 }
 
-function printComparison(title: string, rounds: Map<string, Figures[]>): void {
-  const bare = rounds.get('bare fastify') ?? []
-  const raw = rounds.get('raw node:http') ?? []
+/**
+ * Each target's medians, then its req/s as a paired ratio to each baseline, and its p99 as one to
+ * the first baseline's; every baseline ran in the same rounds.
+ */
+function printRatios(title: string, rounds: Map<string, Figures[]>, baselines: string[]): void {
+  const [first = '', ...others] = baselines
+  const ratios = [
+    { head: `vs ${first} req/s`, of: first, figure: 'rps' as const },
+    { head: `p99 / ${first} p99`, of: first, figure: 'p99' as const },
+    ...others.map((of) => ({ head: `vs ${of} req/s`, of, figure: 'rps' as const })),
+  ]
   console.log(
     `\n${title}  (${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s: medians, and ratios as the median of each round's ratio)`,
   )
   console.log(
-    'target            req/s    p50 ms  p99 ms  vs bare req/s  p99 / bare p99  vs raw req/s  errors',
+    `${'target'.padEnd(17)} ${'req/s'.padStart(7)}  p50 ms  p99 ms  ${ratios.map((r) => r.head).join('  ')}  errors`,
   )
   for (const [name, list] of rounds) {
     const f = medians(list)
-    const vsBare = pairedRatio(list, bare, 'rps')
-    const p99VsBare = pairedRatio(list, bare, 'p99')
-    const vsRaw = pairedRatio(list, raw, 'rps')
+    const cells = ratios.map(({ head, of, figure }) => {
+      const ratio = pairedRatio(list, rounds.get(of) ?? [], figure)
+      return figure === 'rps'
+        ? `${fmt(100 * ratio, 1)} %`.padStart(head.length)
+        : fmt(ratio, 2).padStart(head.length)
+    })
     console.log(
-      `${name.padEnd(15)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(7)} ${fmt(f.p99, 1).padStart(7)}  ${fmt(100 * vsBare, 1).padStart(12)} %  ${fmt(p99VsBare, 2).padStart(14)}  ${fmt(100 * vsRaw, 1).padStart(10)} %  ${f.errors}`,
-    )
-  }
-}
-
-/** Each target's req/s and p99 as a ratio to the baseline's, measured in the same rounds. */
-function printAgainst(title: string, rounds: Map<string, Figures[]>, baseline: string): void {
-  const base = rounds.get(baseline) ?? []
-  console.log(
-    `\n${title}  (${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s: medians, and ratios as the median of each round's ratio)`,
-  )
-  console.log(
-    `store               req/s    p50 ms  p99 ms  vs ${baseline} req/s  p99 / ${baseline} p99  errors`,
-  )
-  for (const [name, list] of rounds) {
-    const f = medians(list)
-    const vsBase = pairedRatio(list, base, 'rps')
-    const p99VsBase = pairedRatio(list, base, 'p99')
-    console.log(
-      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(7)} ${fmt(f.p99, 1).padStart(7)}  ${fmt(100 * vsBase, 1).padStart(13)} %  ${fmt(p99VsBase, 2).padStart(16)}  ${f.errors}`,
+      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(6)}  ${fmt(f.p99, 1).padStart(6)}  ${cells.join('  ')}  ${f.errors}`,
     )
   }
 }
@@ -279,9 +271,9 @@ async function main(): Promise<void> {
       const raw = await start('raw node:http', ['--import', 'tsx', 'bench/targets/raw-http.ts'])
       const targets = [service, bare, raw]
       stopAll.push(...targets)
-      printComparison('POST /transactions', compare(targets, 'post'))
+      printRatios('POST /transactions', compare(targets, 'post'), ['bare fastify', 'raw node:http'])
       await clear(service)
-      printComparison('GET /statistics', compare(targets, 'get'))
+      printRatios('GET /statistics', compare(targets, 'get'), ['bare fastify', 'raw node:http'])
       for (const target of targets) target.process.kill('SIGTERM')
     }
 
@@ -379,8 +371,8 @@ async function main(): Promise<void> {
       const workers = await startOnRedis('redis, 2 workers', { WORKERS: '2' }, false)
       const targets = [memory, redis, workers]
       stopAll.push(...targets)
-      printAgainst('POST /transactions, memory vs Redis store', compare(targets, 'post'), 'memory')
-      printAgainst('GET /statistics, memory vs Redis store', compare(targets, 'get'), 'memory')
+      printRatios('POST /transactions, memory vs Redis store', compare(targets, 'post'), ['memory'])
+      printRatios('GET /statistics, memory vs Redis store', compare(targets, 'get'), ['memory'])
       await clear(redis)
       load(redis, 'batch', 2, 8)
       await clear(redis)
