@@ -4,7 +4,6 @@ import closeWithGrace from 'close-with-grace'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { buildApp } from './http/app.js'
 import { createStore } from './store/create.js'
-import { RedisStore } from './store/redis/store.js'
 import { SHUTDOWN, superviseWorkers } from './workers.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
@@ -13,7 +12,7 @@ async function main(config: Config): Promise<void> {
   const store = createStore(config)
   const app = await buildApp({ config, store, version })
   // Listening only after the first attempt: a start with Redis up is ready on its first request.
-  if (store instanceof RedisStore) await store.connect(app.log)
+  await store.connect(app.log)
   // SIGTERM / SIGINT: stop accepting, let in-flight requests finish, then exit 0.
   const { close } = closeWithGrace(
     { delay: 10_000, skip: cluster.isWorker ? ['SIGTERM', 'SIGINT'] : [] },

@@ -23,10 +23,12 @@ export interface WindowOptions {
 /**
  * Block sizes in milliseconds, finest first. A transaction is added to one block of every level;
  * a snapshot covers its interval with the coarsest aligned blocks that fit, so at most 9 blocks
- * of each finer level are read at either edge (see design.md for the bound).
+ * of each finer level are read at either edge (see design.md for the bound). The Redis scripts
+ * (src/store/redis/scripts.ts) take these levels from here; their `aggregate` and `advance` are
+ * the twins of #aggregate and now() below.
  */
-const LEVELS = [1, 10, 100, 1000] as const
-const COARSEST = 1000
+export const LEVELS: readonly number[] = [1, 10, 100, 1000]
+const COARSEST = LEVELS[LEVELS.length - 1] as number
 
 /**
  * Each slot is one 72-byte row of a Float64Array:
@@ -90,7 +92,7 @@ export class RollingWindow {
     this.clear()
   }
 
-  /** The window's current instant, in epoch milliseconds. */
+  /** The window's current instant, in epoch milliseconds. Twin: `advance` in the Redis scripts. */
   now(): number {
     const reading = Math.floor(this.#clock())
     if (reading > this.#latest) {
@@ -147,7 +149,10 @@ export class RollingWindow {
     return this.#aggregate(now - this.windowMs + 1, now)
   }
 
-  /** Statistics of the transactions with from <= timestamp <= to, an interval inside the window. */
+  /**
+   * Statistics of the transactions with from <= timestamp <= to, an interval inside the window.
+   * Twin: `aggregate` in the Redis scripts.
+   */
   #aggregate(from: number, to: number): Statistics {
     let count = 0
     let min = Number.POSITIVE_INFINITY

@@ -1,6 +1,7 @@
 import type { FastifyInstance, onResponseHookHandler } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
-import { type RecordOutcome, settle, type TransactionStore } from '../store/store.js'
+import { settle } from '../awaitable.js'
+import type { RecordOutcome, TransactionStore } from '../store/store.js'
 import { type DurationSeries, RequestDurations } from './request-durations.js'
 
 /** Why a transaction was rejected, as the `reason` label says it. */

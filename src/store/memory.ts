@@ -31,6 +31,8 @@ export class MemoryStore implements TransactionStore {
     this.#window.clear()
   }
 
+  connect(): void {}
+
   ready(): boolean {
     return true
   }

@@ -1,3 +1,4 @@
+import type { Awaitable } from '../awaitable.js'
 import type { Series, Statistics } from '../core/statistics.js'
 import type { RecordOutcome } from '../core/window.js'
 
@@ -8,15 +9,23 @@ export interface Transaction {
   timestamp: number
 }
 
-/** A value now, or later. */
-export type Awaitable<T> = T | Promise<T>
+/** Where a store reports the state of its connection: the service passes its logger. */
+export interface ConnectionLog {
+  info(details: object, message: string): void
+  warn(details: object, message: string): void
+}
 
 /**
  * Where the window lives. Batches from the start, so a store that answers over the network
  * (Redis) serves a whole request in one call and one round trip. Results may be promises, for such
  * a store, or plain values, so the memory store's answer costs no promise and no microtask.
+ *
+ * Lifecycle: `connect` once before serving (it settles after the first attempt, whichever way it
+ * went: a store that cannot serve yet is not ready, not an error); `ready` at any time; `close`
+ * once, last.
  */
 export interface TransactionStore {
+  connect(log: ConnectionLog): Awaitable<void>
   /** What happened to each transaction, in order. Outcomes other than 'stored' store nothing. */
   record(transactions: readonly Transaction[]): Awaitable<RecordOutcome[]>
   statistics(): Awaitable<Readonly<Statistics>>
@@ -26,11 +35,6 @@ export interface TransactionStore {
   /** Whether the store can serve now. */
   ready(): Awaitable<boolean>
   close(): Awaitable<void>
-}
-
-/** Applies `next` to the value, at once when it is plain, when it settles when it is a promise. */
-export function settle<T, R>(value: Awaitable<T>, next: (value: T) => R): Awaitable<R> {
-  return value instanceof Promise ? value.then(next) : next(value)
 }
 
 /**

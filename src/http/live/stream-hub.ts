@@ -1,5 +1,5 @@
+import { type Awaitable, settle } from '../../awaitable.js'
 import type { Statistics } from '../../core/statistics.js'
-import { type Awaitable, settle } from '../../store/store.js'
 
 /** Where a subscriber's frames go: an HTTP response, or anything that buffers like one. */
 export interface Sink {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { settle, type TransactionStore } from '../../store/store.js'
+import { settle } from '../../awaitable.js'
+import type { TransactionStore } from '../../store/store.js'
 import { ProblemError, problemRef } from '../problem.js'
 
 const StatusSchema = Type.Object({ status: Type.String() }, { examples: [{ status: 'ok' }] })

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { type Statistics, settle, type TransactionStore } from '../../store/store.js'
+import { settle } from '../../awaitable.js'
+import type { Statistics, TransactionStore } from '../../store/store.js'
 import { storeUnavailable } from '../problem.js'
 
 export const StatisticsSchema = Type.Object(

@@ -1,13 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { settle } from '../../awaitable.js'
 import { amountProblem, MAX_ABS_AMOUNT } from '../../core/amount.js'
-import {
-  type RecordOutcome,
-  settle,
-  type Transaction,
-  type TransactionStore,
-} from '../../store/store.js'
+import type { RecordOutcome, Transaction, TransactionStore } from '../../store/store.js'
 import type { Metrics } from '../metrics.js'
 import {
   type FieldError,

@@ -1,4 +1,5 @@
 import { Cluster, Redis } from 'ioredis'
+import type { ConnectionLog } from '../store.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -52,11 +53,6 @@ export function connectRedis({ url, cluster, timeoutMs }: RedisConnection): Redi
       ...(protocol === 'rediss:' ? { tls: {} } : {}),
     },
   })
-}
-
-export interface ConnectionLog {
-  info(details: object, message: string): void
-  warn(details: object, message: string): void
 }
 
 /**

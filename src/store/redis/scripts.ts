@@ -21,13 +21,34 @@
  * are compared with tonumber of the stored text, the correctly rounded double that is the amount
  * itself, and returned as that text. Limbs are joined and rounded in Node (writeSumAndMean),
  * so both stores round identically.
+ *
+ * The shape of the window (the levels, the limbs) is the core's: the constants below are
+ * interpolated from src/core/window.ts and src/core/amount.ts, never copied. The Lua functions
+ * that walk the blocks (aggregate) and move the clock (advance) are twins of RollingWindow's
+ * #aggregate and now(): a change to one is a change to the other.
  */
+
+import { LIMB_BASE, LIMB_COUNT } from '../../core/amount.js'
+import { LEVELS } from '../../core/window.js'
+
+// The key layout pairs the levels: each odd level's blocks live, as "<digit>:" fields, in the
+// hash of the next level's block that holds them. That needs four levels, each ten times the last.
+if (LEVELS.length !== 4 || LEVELS.some((size, i) => i > 0 && size !== (LEVELS[i - 1] as number) * 10)) {
+  throw new Error('the Redis key layout needs four block levels, each ten times the one before')
+}
+
+const FIELDS = ['c', ...Array.from({ length: LIMB_COUNT }, (_, i) => String(i)), 'n', 'x']
 
 /** Shared by every script: the clock, the generation and where a block lives. */
 const PRELUDE = `
-local BASE = 1000000000
-local SIZES = {1, 10, 100, 1000}
-local FIELDS = {'c', '0', '1', '2', '3', '4', 'n', 'x'}
+local BASE = ${LIMB_BASE}
+local LIMBS = ${LIMB_COUNT}
+local SIZES = {${LEVELS.join(', ')}}
+local COARSEST = SIZES[#SIZES]
+local FIELDS = {${FIELDS.map((field) => `'${field}'`).join(', ')}}
+-- A block's fields: c, the limbs, then n (the min's text) and x (the max's text).
+local MIN = LIMBS + 2
+local MAX = LIMBS + 3
 local meta = KEYS[1]
 local root = ARGV[1]
 local at = ARGV[2]
@@ -44,6 +65,7 @@ local function reading()
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 
+-- Twin of RollingWindow.now() (src/core/window.ts).
 -- The window's instant, held monotonic as in the core: a step back of less than the window
 -- waits at the latest instant; a step of the whole window or more starts a new generation.
 -- floor: an instant another shard has shown, so that shards move together; ignored when it is a
@@ -112,7 +134,7 @@ local function load(hash, key, prefix)
   hash.loaded[prefix] = true
   local names = namesOf(prefix)
   local values = redis.call('HMGET', key, unpack(names))
-  for i = 1, 8 do hash.values[names[i]] = values[i] or nil end
+  for i = 1, #FIELDS do hash.values[names[i]] = values[i] or nil end
 end
 
 -- The hash at key, with the fields of its own block and of the sub-block prefix loaded.
@@ -139,14 +161,14 @@ local function add(hash, prefix, limbs, text, amount)
   values[names[1]] = count + 1
   changed[names[1]] = true
   local carry = 0
-  for i = 1, 5 do
+  for i = 1, LIMBS do
     local name = names[i + 1]
     local current = tonumber(values[name]) or 0
     local limb = current + limbs[i] + carry
     carry = 0
-    if i < 5 and limb >= BASE then
+    if i < LIMBS and limb >= BASE then
       limb, carry = limb - BASE, 1
-    elseif i < 5 and limb <= -BASE then
+    elseif i < LIMBS and limb <= -BASE then
       limb, carry = limb + BASE, -1
     end
     if limb ~= current then
@@ -154,13 +176,13 @@ local function add(hash, prefix, limbs, text, amount)
       changed[name] = true
     end
   end
-  if count == 0 or amount < tonumber(values[names[7]]) then
-    values[names[7]] = text
-    changed[names[7]] = true
+  if count == 0 or amount < tonumber(values[names[MIN]]) then
+    values[names[MIN]] = text
+    changed[names[MIN]] = true
   end
-  if count == 0 or amount > tonumber(values[names[8]]) then
-    values[names[8]] = text
-    changed[names[8]] = true
+  if count == 0 or amount > tonumber(values[names[MAX]]) then
+    values[names[MAX]] = text
+    changed[names[MAX]] = true
   end
 end
 
@@ -190,9 +212,10 @@ end
 
 local now, window, clock = advance()
 local outcomes = {}
-for i = 7, #ARGV, 7 do
+local STRIDE = LIMBS + 2
+for i = 7, #ARGV, STRIDE do
   local timestamp = tonumber(ARGV[i])
-  local text = ARGV[i + 6]
+  local text = ARGV[i + STRIDE - 1]
   if timestamp <= now - windowMs then
     outcomes[#outcomes + 1] = 'o'
   elseif timestamp > now + skewMs then
@@ -200,13 +223,14 @@ for i = 7, #ARGV, 7 do
   elseif text == '' then
     outcomes[#outcomes + 1] = 'a'
   else
-    local limbs = {tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])}
+    local limbs = {}
+    for limb = 1, LIMBS do limbs[limb] = tonumber(ARGV[i + limb]) end
     local amount = tonumber(text)
     -- The 1 ms block in its 10 ms hash, the 100 ms block in its second's hash (see place).
     local tens, tenPrefix = place(window, 1, timestamp)
-    local second, secondPrefix = place(window, 3, math.floor(timestamp / 100))
-    local lastOfTens = math.floor(timestamp / 10) * 10 + 9
-    local lastOfSecond = math.floor(timestamp / 1000) * 1000 + 999
+    local second, secondPrefix = place(window, 3, math.floor(timestamp / SIZES[3]))
+    local lastOfTens = math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1
+    local lastOfSecond = math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1
     addToHash(tens, tenPrefix, lastOfTens, limbs, text, amount)
     addToHash(second, secondPrefix, lastOfSecond, limbs, text, amount)
     outcomes[#outcomes + 1] = 's'
@@ -218,16 +242,18 @@ return {now, table.concat(outcomes)}
 
 /** The statistics of [from, to]: the core's decomposition into the coarsest aligned blocks. */
 const AGGREGATE = `
+-- Twin of RollingWindow.#aggregate (src/core/window.ts).
 local function aggregate(window, from, to)
   local count = 0
-  local sums = {0, 0, 0, 0, 0}
+  local sums = {}
+  for i = 1, LIMBS do sums[i] = 0 end
   local low, lowText, high, highText
-  local base = math.floor(from / 1000) * 1000
+  local base = math.floor(from / COARSEST) * COARSEST
   local last = to - base
   local offset = from - base
   while offset <= last do
     local level = 1
-    for candidate = 4, 2, -1 do
+    for candidate = #SIZES, 2, -1 do
       local size = SIZES[candidate]
       if offset % size == 0 and offset + size - 1 <= last then
         level = candidate
@@ -239,17 +265,21 @@ local function aggregate(window, from, to)
     local values = redis.call('HMGET', key, unpack(namesOf(prefix)))
     if values[1] then
       count = count + tonumber(values[1])
-      for i = 1, 5 do
+      for i = 1, LIMBS do
         if values[i + 1] then sums[i] = sums[i] + tonumber(values[i + 1]) end
       end
-      local n = tonumber(values[7])
-      local x = tonumber(values[8])
-      if low == nil or n < low then low, lowText = n, values[7] end
-      if high == nil or x > high then high, highText = x, values[8] end
+      local n = tonumber(values[MIN])
+      local x = tonumber(values[MAX])
+      if low == nil or n < low then low, lowText = n, values[MIN] end
+      if high == nil or x > high then high, highText = x, values[MAX] end
     end
     offset = offset + size
   end
-  return {count, sums[1], sums[2], sums[3], sums[4], sums[5], lowText or '', highText or ''}
+  local result = {count}
+  for i = 1, LIMBS do result[i + 1] = sums[i] end
+  result[MIN] = lowText or ''
+  result[MAX] = highText or ''
+  return result
 end
 `
 
@@ -276,8 +306,8 @@ ${AGGREGATE}
 local now, window = advance()
 local first = now - windowMs + 1
 local result = {now}
-for second = math.floor(first / 1000), math.floor(now / 1000) do
-  local point = aggregate(window, math.max(first, second * 1000), math.min(now, second * 1000 + 999))
+for second = math.floor(first / COARSEST), math.floor(now / COARSEST) do
+  local point = aggregate(window, math.max(first, second * COARSEST), math.min(now, second * COARSEST + COARSEST - 1))
   result[#result + 1] = second
   for _, value in ipairs(point) do result[#result + 1] = value end
 end

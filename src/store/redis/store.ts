@@ -10,13 +10,14 @@ import {
 } from '../../core/statistics.js'
 import { DEFAULT_CLOCK_SKEW_MS, DEFAULT_WINDOW_MS } from '../../core/window.js'
 import {
+  type ConnectionLog,
   type RecordOutcome,
   StoreUnavailableError,
   type Transaction,
   type TransactionStore,
 } from '../store.js'
 import { batchWrites } from './batch-writes.js'
-import { type ConnectionLog, type RedisClient, watchConnection } from './client.js'
+import { type RedisClient, watchConnection } from './client.js'
 import { coalesce } from './coalesce.js'
 import { CLEAR, RECORD, SERIES, SNAPSHOT } from './scripts.js'
 import { shardRoots } from './shards.js'
@@ -51,8 +52,10 @@ const OUTCOMES: Readonly<Record<string, RecordOutcome>> = {
   f: 'tooFarInFuture',
   a: 'invalidAmount',
 }
-/** count, five limb sums, min text, max text */
-const AGGREGATE_WIDTH = 8
+/** An aggregate as the scripts return it: count, the limb sums, min text, max text. */
+const AGGREGATE_WIDTH = LIMB_COUNT + 3
+const MIN_AT = LIMB_COUNT + 1
+const MAX_AT = LIMB_COUNT + 2
 /**
  * Keys expire by Redis's clock. An injected clock is not Redis's, so expiry cannot follow the
  * window; keys then live this long instead, longer than any test.
@@ -224,8 +227,8 @@ export class RedisStore implements TransactionStore {
       for (let i = 0; i < LIMB_COUNT; i++) {
         limbs[i] = (limbs[i] as number) + (reply[offset + 1 + i] as number)
       }
-      const low = reply[offset + 6] as string
-      const high = reply[offset + 7] as string
+      const low = reply[offset + MIN_AT] as string
+      const high = reply[offset + MAX_AT] as string
       if (low !== '') min = Math.min(min, Number(low))
       if (high !== '') max = Math.max(max, Number(high))
     }
@@ -239,10 +242,13 @@ export class RedisStore implements TransactionStore {
   #pushTransaction(args: Array<string | number>, amount: number, timestamp: number): void {
     const limbs = this.#limbs
     if (writeLimbs(amount, limbs, 0)) {
-      args.push(timestamp, limbs[0] as number, limbs[1] as number, limbs[2] as number)
-      args.push(limbs[3] as number, limbs[4] as number, String(amount === 0 ? 0 : amount))
+      args.push(timestamp)
+      for (let i = 0; i < LIMB_COUNT; i++) args.push(limbs[i] as number)
+      args.push(String(amount === 0 ? 0 : amount))
     } else {
-      args.push(timestamp, 0, 0, 0, 0, 0, '')
+      args.push(timestamp)
+      for (let i = 0; i < LIMB_COUNT; i++) args.push(0)
+      args.push('')
     }
   }
 
