@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
+import type { ChildProcess } from 'node:child_process'
 import { request } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
-import { deleteKeys } from './store/stores.js'
+import { ServiceProcess } from './support/processes.js'
+import { deleteKeys } from './support/stores.js'
 
 const PREFIX = `test:processes:${process.pid}:${Date.now()}:`
 const children: ChildProcess[] = []
@@ -12,46 +12,18 @@ afterAll(async () => {
   await deleteKeys(PREFIX)
 })
 
-interface Service {
-  child: ChildProcess
-  port: number
-  output: string[]
-}
-
 /**
  * A service process on Redis, its clock shifted by `offsetMs`; resolves once `processes` of it
  * listen (a cluster's primary hands connections only to workers that listen).
  */
-async function start(env: Record<string, string>, offsetMs = 0, processes = 1): Promise<Service> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--import', './test/fixtures/clock-offset.ts', 'src/server.ts'],
-    {
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        STORE: 'redis',
-        REDIS_PREFIX: PREFIX,
-        TEST_CLOCK_OFFSET_MS: String(offsetMs),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, so a test can signal the group as a terminal does
-    },
+async function start(env: Record<string, string>, offsetMs = 0, processes = 1) {
+  const service = new ServiceProcess(
+    { STORE: 'redis', REDIS_PREFIX: PREFIX, ...env },
+    { clockOffsetMs: offsetMs, detached: true },
   )
-  children.push(child)
-  const output: string[] = []
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output.push(String(chunk))
-      const matches = [...output.join('').matchAll(/listening at http:\/\/127\.0\.0\.1:(\d+)/g)]
-      if (matches.length >= processes) resolve(Number(matches[0]?.[1]))
-    })
-    child.on('exit', (code) => reject(new Error(`exited with ${code}`)))
-  })
-  return { child, port, output }
+  children.push(service.child)
+  const port = await service.listening(processes)
+  return { service, port }
 }
 
 /** One request on its own connection, so that a cluster's primary may hand it to any worker. */
@@ -78,15 +50,6 @@ function send(port: number, method: string, path: string, body?: unknown) {
     req.on('error', reject)
     req.end(payload)
   })
-}
-
-/** SIGTERM to the process, or to its whole group (primary and workers) as a supervisor may. */
-async function stop(service: Service, group = false): Promise<number | null> {
-  if (group) process.kill(-(service.child.pid as number), 'SIGTERM')
-  else service.child.kill('SIGTERM')
-  // 'close', not 'exit': all the output has been read by then.
-  const [code] = await once(service.child, 'close')
-  return code
 }
 
 describe.concurrent('service processes sharing one Redis', () => {
@@ -118,7 +81,7 @@ describe.concurrent('service processes sharing one Redis', () => {
       count: 4,
     })
     expect(fromBehind?.body).toBe(fromAhead?.body)
-    expect(await Promise.all([stop(ahead), stop(behind)])).toEqual([0, 0])
+    expect(await Promise.all([ahead.service.stop(), behind.service.stop()])).toEqual([0, 0])
   }, 30_000)
 
   it('runs WORKERS=2 processes on one port, each serving, and all stop gracefully on SIGTERM to the group', async () => {
@@ -132,17 +95,11 @@ describe.concurrent('service processes sharing one Redis', () => {
     }
     const statistics = JSON.parse((await send(service.port, 'GET', '/statistics')).body)
     expect(statistics).toEqual({ sum: 25, avg: 1.25, max: 1.25, min: 1.25, count: 20 })
-    const workers = new Set(
-      service.output
-        .join('')
-        .split('\n')
-        .filter((line) => line.includes('"url":"/transactions"'))
-        .map((line) => JSON.parse(line).pid),
-    )
+    const workers = new Set(service.service.lines('"url":"/transactions"').map((line) => line.pid))
     expect(workers.size).toBe(2)
-    expect(await stop(service, true)).toBe(0)
+    expect(await service.service.stop('SIGTERM', true)).toBe(0)
     // Each worker shut down gracefully, once, though the signal reached every process.
-    const shutdowns = service.output.join('').match(/"msg":"shutting down"/g) ?? []
+    const shutdowns = service.service.stdout.match(/"msg":"shutting down"/g) ?? []
     expect(shutdowns).toHaveLength(2)
   }, 30_000)
 })

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { amountProblem, LIMB_COUNT, writeLimbs } from '../../src/core/amount.js'
 import { limbsToBigInt } from '../../src/core/exact-sum.js'
-import { exactDecimal, isExactAmount } from './oracle.js'
+import { exactDecimal, isExactAmount } from '../support/oracle.js'
 
 function scaled(amount: number): bigint | undefined {
   const limbs = new Float64Array(LIMB_COUNT)

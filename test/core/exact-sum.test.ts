@@ -6,7 +6,7 @@ import {
   roundQuotient,
   writeSumAndMean,
 } from '../../src/core/exact-sum.js'
-import { toDouble } from './oracle.js'
+import { toDouble } from '../support/oracle.js'
 
 describe('exact sums', () => {
   it('carry between limbs without losing a unit', () => {

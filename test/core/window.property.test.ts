@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { RollingWindow } from '../../src/core/window.js'
-import { FakeClock } from './fake-clock.js'
-import { OracleWindow } from './oracle.js'
-import { SKEW_MS, step, WINDOW_MS } from './steps.js'
+import { FakeClock } from '../support/fake-clock.js'
+import { OracleWindow } from '../support/oracle.js'
+import { SKEW_MS, step, WINDOW_MS } from '../support/steps.js'
 
 describe('RollingWindow against a brute-force oracle', () => {
   it('gives identical outcomes and snapshots for any sequence of steps', () => {

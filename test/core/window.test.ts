@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RollingWindow } from '../../src/core/window.js'
-import { FakeClock } from './fake-clock.js'
+import { FakeClock } from '../support/fake-clock.js'
 
 const T = 1_700_000_000_000
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type TestApp, testApp } from './helpers.js'
+import { type TestApp, testApp } from '../support/http.js'
 
 let t: TestApp
 beforeAll(async () => {

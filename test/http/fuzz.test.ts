@@ -1,10 +1,8 @@
 import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NOW, type TestApp, testApp } from './helpers.js'
-
-/** 10 000 on the memory store; over the network to Redis, where each one costs three round trips, fewer. */
-const RUNS = process.env.TEST_STORE === 'redis' ? 2_000 : 10_000
+import { NOW, type TestApp, testApp } from '../support/http.js'
+import { describeStores, HTTP_STORE_KINDS } from '../support/stores.js'
 
 const edgeNumber = fc.oneof(
   fc.constantFrom(
@@ -92,68 +90,74 @@ const extraHeaders = fc.oneof(
 
 const request = fc.record({ method, path, body, contentType, extraHeaders })
 
-let t: TestApp
-/**
- * How many of the transactions answered as stored the window shows now: a transaction stored
- * from the near future (within the clock skew) counts from its own instant.
- */
-function visible(items: Array<{ timestamp: number }>, results: string[]): number {
-  return items.filter((item, i) => results[i] === 'stored' && item.timestamp <= NOW).length
-}
+describeStores(HTTP_STORE_KINDS, (store) => {
+  /** 10 000 on the memory store; over the network to Redis, where each one costs three round trips, fewer. */
+  const RUNS = store === 'memory' ? 10_000 : 2_000
+  let t: TestApp
+  /**
+   * How many of the transactions answered as stored the window shows now: a transaction stored
+   * from the near future (within the clock skew) counts from its own instant.
+   */
+  function visible(items: Array<{ timestamp: number }>, results: string[]): number {
+    return items.filter((item, i) => results[i] === 'stored' && item.timestamp <= NOW).length
+  }
 
-beforeAll(async () => {
-  t = await testApp()
-})
-afterAll(() => t.app.close())
+  beforeAll(async () => {
+    t = await testApp({ store })
+  })
+  afterAll(() => t.app.close())
 
-describe('fuzzing the HTTP surface', () => {
-  it(`answers ${RUNS} random requests with a 4xx or the right 2xx, one error shape, and stores only what it says`, async () => {
-    const seen = new Map<number, number>()
-    await fc.assert(
-      fc.asyncProperty(request, async (r) => {
-        const headers: Record<string, string> = { ...r.extraHeaders }
-        if (r.contentType !== undefined) headers['content-type'] = r.contentType
-        const options: InjectOptions = {
-          method: r.method,
-          url: r.path,
-          headers,
-        }
-        if (r.body !== undefined && r.method !== 'GET' && r.method !== 'HEAD')
-          options.payload = r.body
-        const before = await t.store.statistics()
-        const response = await t.app.inject(options)
-        const after = await t.store.statistics()
-        seen.set(response.statusCode, (seen.get(response.statusCode) ?? 0) + 1)
+  describe('fuzzing the HTTP surface', () => {
+    it(`answers ${RUNS} random requests with a 4xx or the right 2xx, one error shape, and stores only what it says`, async () => {
+      const seen = new Map<number, number>()
+      await fc.assert(
+        fc.asyncProperty(request, async (r) => {
+          const headers: Record<string, string> = { ...r.extraHeaders }
+          if (r.contentType !== undefined) headers['content-type'] = r.contentType
+          const options: InjectOptions = {
+            method: r.method,
+            url: r.path,
+            headers,
+          }
+          if (r.body !== undefined && r.method !== 'GET' && r.method !== 'HEAD')
+            options.payload = r.body
+          const before = await t.store.statistics()
+          const response = await t.app.inject(options)
+          const after = await t.store.statistics()
+          seen.set(response.statusCode, (seen.get(response.statusCode) ?? 0) + 1)
 
-        expect(response.statusCode).toBeLessThan(500)
-        if (response.statusCode >= 400 && r.method !== 'HEAD') {
-          expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
-          const problem = response.json()
-          expect(problem).toMatchObject({
-            type: expect.any(String),
-            title: expect.any(String),
-            detail: expect.any(String),
-          })
-          expect(problem.status).toBe(response.statusCode)
-        }
-        if (r.method === 'DELETE' && response.statusCode === 204) {
-          expect(after.count).toBe(0) // DELETE /transactions empties the window
-        } else if (response.statusCode === 201) {
-          expect(after.count).toBe(before.count + visible([JSON.parse(String(r.body))], ['stored']))
-        } else if (
-          response.statusCode === 200 &&
-          r.path === '/transactions/batch' &&
-          r.method === 'POST'
-        ) {
-          const stored = visible(JSON.parse(String(r.body)), response.json().results)
-          expect(after.count).toBe(before.count + stored)
-        } else {
-          expect(after).toEqual(before)
-        }
-      }),
-      { numRuns: RUNS },
-    )
-    expect([...seen.keys()].some((status) => status >= 200 && status < 300)).toBe(true)
-    expect(seen.get(422)).toBeGreaterThan(0)
-  }, 120_000)
+          expect(response.statusCode).toBeLessThan(500)
+          if (response.statusCode >= 400 && r.method !== 'HEAD') {
+            expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+            const problem = response.json()
+            expect(problem).toMatchObject({
+              type: expect.any(String),
+              title: expect.any(String),
+              detail: expect.any(String),
+            })
+            expect(problem.status).toBe(response.statusCode)
+          }
+          if (r.method === 'DELETE' && response.statusCode === 204) {
+            expect(after.count).toBe(0) // DELETE /transactions empties the window
+          } else if (response.statusCode === 201) {
+            expect(after.count).toBe(
+              before.count + visible([JSON.parse(String(r.body))], ['stored']),
+            )
+          } else if (
+            response.statusCode === 200 &&
+            r.path === '/transactions/batch' &&
+            r.method === 'POST'
+          ) {
+            const stored = visible(JSON.parse(String(r.body)), response.json().results)
+            expect(after.count).toBe(before.count + stored)
+          } else {
+            expect(after).toEqual(before)
+          }
+        }),
+        { numRuns: RUNS },
+      )
+      expect([...seen.keys()].some((status) => status >= 200 && status < 300)).toBe(true)
+      expect(seen.get(422)).toBeGreaterThan(0)
+    }, 120_000)
+  })
 })

@@ -2,7 +2,14 @@ import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NOW, postJson, statistics, type TestApp, testApp } from './helpers.js'
+import {
+  NOW,
+  postJson,
+  statistics,
+  type TestApp,
+  type TestAppOptions,
+  testApp,
+} from '../support/http.js'
 
 const KEY = 'live-key-0123456789abcdef'
 const NEXT_KEY = 'next-key-0123456789abcdef'
@@ -13,8 +20,8 @@ afterEach(async () => {
   t = undefined
 })
 
-async function app(env: Record<string, string>, logger?: Parameters<typeof testApp>[1]) {
-  const built = await testApp(env, logger)
+async function app(env: Record<string, string>, logger?: TestAppOptions['logger']) {
+  const built = await testApp({ env, logger })
   t = built
   return built.app
 }
@@ -140,7 +147,7 @@ describe('overload and abuse', () => {
   }, 10_000)
 
   it('limits the rate per client when configured: 429 problem+json with Retry-After', async () => {
-    const built = await testApp({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' })
+    const built = await testApp({ env: { RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' } })
     t = built
     const a = built.app
     const statuses: number[] = []

@@ -1,7 +1,7 @@
 import { get, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NOW, postJson, type TestApp, testApp } from './helpers.js'
+import { NOW, postJson, type TestApp, testApp } from '../support/http.js'
 
 let t: TestApp | undefined
 afterEach(async () => {
@@ -10,7 +10,7 @@ afterEach(async () => {
 })
 
 async function listen(env: Record<string, string> = {}) {
-  const served = await testApp(env)
+  const served = await testApp({ env })
   t = served
   await served.app.listen({ port: 0, host: '127.0.0.1' })
   return {
@@ -122,7 +122,7 @@ describe('GET /statistics/stream', () => {
 
 describe('GET /statistics/series', () => {
   it('gives the window per second, exactly', async () => {
-    t = await testApp({ WINDOW_MS: '3000' })
+    t = await testApp({ env: { WINDOW_MS: '3000' } })
     await postJson(t.app, '/transactions', { amount: 0.1, timestamp: NOW - 2_500 })
     await postJson(t.app, '/transactions', { amount: 0.2, timestamp: NOW - 2_400 })
     await postJson(t.app, '/transactions', { amount: 5, timestamp: NOW })

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { NOW, postJson, postRaw, type TestApp, testApp } from './helpers.js'
+import { NOW, postJson, postRaw, type TestApp, testApp } from '../support/http.js'
 
 let t: TestApp
 beforeEach(async () => {

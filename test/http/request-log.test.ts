@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { NOW, postJson, testApp } from './helpers.js'
+import { NOW, postJson, testApp } from '../support/http.js'
 
 describe('request logging', () => {
   it('writes one JSON line per request at info', async () => {
@@ -11,7 +11,7 @@ describe('request logging', () => {
         callback()
       },
     })
-    const { app } = await testApp({}, { level: 'info', stream })
+    const { app } = await testApp({ logger: { level: 'info', stream } })
     await postJson(app, '/transactions', { amount: 1, timestamp: NOW })
     await app.inject({ method: 'GET', url: '/statistics' })
     await app.close()

@@ -3,8 +3,8 @@ import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
 import { connectRedis } from '../../src/store/redis/client.js'
 import { RedisStore } from '../../src/store/redis/store.js'
-import { freePort } from '../store/redis-server.js'
-import { silent } from '../store/stores.js'
+import { freePort } from '../support/processes.js'
+import { silent } from '../support/stores.js'
 
 let app: Awaited<ReturnType<typeof buildApp>>
 

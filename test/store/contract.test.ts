@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TransactionStore } from '../../src/store/store.js'
-import { FakeClock } from '../core/fake-clock.js'
-import { openStore, STORE_KINDS, type StoreOptions } from './stores.js'
+import { FakeClock } from '../support/fake-clock.js'
+import { openStore, STORE_KINDS, type StoreOptions } from '../support/stores.js'
 
 const T = 1_700_000_000_000
 const EMPTY = { sum: 0, avg: 0, max: 0, min: 0, count: 0 }

@@ -7,9 +7,9 @@ import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
 import { createStore } from '../../src/store/create.js'
 import { RedisStore } from '../../src/store/redis/store.js'
-import { postJson } from '../http/helpers.js'
-import { OwnRedis } from './redis-server.js'
-import { silent, waitUntilReady } from './stores.js'
+import { postJson } from '../support/http.js'
+import { OwnRedis } from '../support/redis-server.js'
+import { silent, waitUntilReady } from '../support/stores.js'
 
 const run = promisify(execFile)
 const masters: OwnRedis[] = []

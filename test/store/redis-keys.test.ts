@@ -2,8 +2,8 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { connectRedis } from '../../src/store/redis/client.js'
 import { RedisStore } from '../../src/store/redis/store.js'
-import { FakeClock } from '../core/fake-clock.js'
-import { deleteKeys, REDIS_URL, silent, waitUntilReady } from './stores.js'
+import { FakeClock } from '../support/fake-clock.js'
+import { deleteKeys, REDIS_URL, silent, waitUntilReady } from '../support/stores.js'
 
 const T = 1_700_000_000_005 // 5 ms into a 10 ms block
 const PREFIX = `test:keys:${process.pid}:${Date.now()}:`

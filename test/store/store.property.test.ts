@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { FakeClock } from '../core/fake-clock.js'
-import { OracleWindow } from '../core/oracle.js'
-import { SKEW_MS, step, WINDOW_MS } from '../core/steps.js'
-import { openStore, STORE_KINDS } from './stores.js'
+import { FakeClock } from '../support/fake-clock.js'
+import { OracleWindow } from '../support/oracle.js'
+import { SKEW_MS, step, WINDOW_MS } from '../support/steps.js'
+import { openStore, STORE_KINDS } from '../support/stores.js'
 
 /**
  * Shards each hold their own monotonic instant. A step back of Redis's clock by a whole window or

@@ -33,7 +33,10 @@ import { LEVELS } from '../../core/window.js'
 
 // The key layout pairs the levels: each odd level's blocks live, as "<digit>:" fields, in the
 // hash of the next level's block that holds them. That needs four levels, each ten times the last.
-if (LEVELS.length !== 4 || LEVELS.some((size, i) => i > 0 && size !== (LEVELS[i - 1] as number) * 10)) {
+if (
+  LEVELS.length !== 4 ||
+  LEVELS.some((size, i) => i > 0 && size !== (LEVELS[i - 1] as number) * 10)
+) {
   throw new Error('the Redis key layout needs four block levels, each ten times the one before')
 }
 

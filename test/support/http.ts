@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
 import type { TransactionStore } from '../../src/store/store.js'
-import { FakeClock } from '../core/fake-clock.js'
-import { openStore, type StoreKind } from '../store/stores.js'
+import { FakeClock } from './fake-clock.js'
+import { openStore, type StoreKind } from './stores.js'
 
 export const NOW = 1_700_000_000_000
 
@@ -13,25 +13,23 @@ export interface TestApp {
   store: TransactionStore
 }
 
-/**
- * The store the HTTP suites run on: memory, or Redis when the test project sets TEST_STORE
- * (vitest.config.ts runs the contract suites once per store).
- */
-const STORE_KIND: StoreKind = process.env.TEST_STORE === 'redis' ? 'redis' : 'memory'
+export interface TestAppOptions {
+  /** The store under the app (memory unless a suite runs on others: see describeStores). */
+  store?: StoreKind
+  env?: Record<string, string>
+  logger?: FastifyServerOptions['logger']
+}
 
 /** The app as the server builds it, on a store driven by a fake clock, logging nothing. */
-export async function testApp(
-  env: Record<string, string> = {},
-  logger: FastifyServerOptions['logger'] = false,
-): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...env })
+export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...options.env })
   const clock = new FakeClock(NOW)
-  const store = await openStore(STORE_KIND, {
+  const store = await openStore(options.store ?? 'memory', {
     windowMs: config.WINDOW_MS,
     clockSkewMs: config.CLOCK_SKEW_MS,
     clock: clock.read,
   })
-  const app = await buildApp({ config, store, logger })
+  const app = await buildApp({ config, store, logger: options.logger ?? false })
   app.addHook('onClose', async () => {
     await store.close()
   })

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { describe } from 'vitest'
 import type { Clock } from '../../src/core/clock.js'
 import { MemoryStore } from '../../src/store/memory.js'
 import { connectRedis } from '../../src/store/redis/client.js'
@@ -10,6 +11,23 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** The stores every contract test runs against: memory, Redis, and Redis spread over shards. */
 export const STORE_KINDS = ['memory', 'redis', 'redis, 3 shards'] as const
 export type StoreKind = (typeof STORE_KINDS)[number]
+
+/**
+ * The HTTP contract suites run on memory and on one Redis: the HTTP layer must not know which it
+ * talks to (the store contract and oracle suites cover shards).
+ */
+export const HTTP_STORE_KINDS: readonly StoreKind[] = ['memory', 'redis']
+
+/**
+ * Runs a suite once per store kind it names. Each test file declares the stores it covers here,
+ * in the file, so a new suite cannot be left out of a list kept elsewhere.
+ */
+export function describeStores(
+  kinds: readonly StoreKind[],
+  suite: (kind: StoreKind) => void,
+): void {
+  describe.each(kinds)('on the %s store', suite)
+}
 
 export interface StoreOptions {
   clock: Clock
