@@ -13,7 +13,7 @@ import { limitRate, requireApiKey, shedLoad } from './guards.js'
 import { StreamHub } from './live/stream-hub.js'
 import { Metrics, registerMetricsRoute, registerRequestTiming } from './metrics.js'
 import { errorHandler, notFoundHandler, ProblemSchema, problem, sendProblem } from './problem.js'
-import { OneLinePerRequest, sharedLogger } from './request-log.js'
+import { lazyRequestLogger, OneLinePerRequest } from './request-log.js'
 import { healthRoutes } from './routes/health.js'
 import { liveRoutes } from './routes/live.js'
 import { statisticsRoutes } from './routes/statistics.js'
@@ -71,7 +71,7 @@ function createFastify(config: Config, logger: AppOptions['logger']) {
       connectionsCheckingInterval: Math.min(1_000, config.HEADERS_TIMEOUT_MS),
     },
     logController: new OneLinePerRequest(),
-    childLoggerFactory: sharedLogger,
+    childLoggerFactory: lazyRequestLogger,
     // A URL that cannot be decoded (e.g. /%ff) is refused before routing: same problem shape.
     frameworkErrors: (error, _request, reply) => {
       sendProblem(reply, problem(error.statusCode ?? 400, 'The URL is malformed.'))

@@ -80,7 +80,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   if (error instanceof StoreUnavailableError) {
     // The outage itself is logged once by the store's connection watcher; per request, debug.
-    request.log.debug({ reqId: request.id, reason: error.message }, 'store unavailable')
+    request.log.debug({ reason: error.message }, 'store unavailable')
     reply.header('retry-after', STORE_RETRY_AFTER_S)
     const detail = error.sent
       ? 'The store did not answer in time: what was asked may or may not have been done. Try again shortly.'
@@ -96,7 +96,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return sendProblem(reply, problem(415, 'Send the body as application/json.'))
   }
   if (status >= 400 && status < 500) return sendProblem(reply, problem(status, error.message))
-  request.log.error({ reqId: request.id, err: error }, 'request failed')
+  request.log.error({ err: error }, 'request failed')
   return sendProblem(reply, problem(500, 'The server could not handle the request.'))
 }
 

@@ -1,4 +1,5 @@
 import {
+  type FastifyBaseLogger,
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
@@ -21,8 +22,8 @@ export class OneLinePerRequest extends LogController {
   ): void {
     // Checked first: building the line would cost every request even when info is off.
     if (!error && !LOGS_INFO.has(reply.log.level)) return
+    // The request's logger adds its reqId.
     const line = {
-      reqId: request.id,
       method: request.method,
       url: request.url,
       statusCode: reply.statusCode,
@@ -33,10 +34,78 @@ export class OneLinePerRequest extends LogController {
   }
 }
 
+type Bindings = Record<string, unknown>
+/** pino's logger; a logger without isLevelEnabled (Fastify's null logger) is asked anyway. */
+type ParentLogger = FastifyBaseLogger & { isLevelEnabled?(level: string): boolean }
+type LogArguments = [object | string, ...unknown[]]
+
 /**
- * Requests log through the server's logger itself, not a pino child each: creating the child
- * cost about 6 % of POST throughput (bench:http), paid by every request for lines that are rare
- * at the default levels. The lines this service writes name the request (reqId) themselves.
+ * A request's logger: Fastify's child logger (every line carries the request's reqId, plugins'
+ * lines too), made only when the request first writes a line at an enabled level. Making a pino
+ * child for every request costs a measurable share of POST throughput, paid for lines that are
+ * rare at the default levels; this costs one small object.
  */
-export const sharedLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger) =>
-  logger
+class RequestLogger {
+  readonly #parent: ParentLogger
+  readonly #bindings: Bindings
+  readonly #options: object
+  #child: FastifyBaseLogger | undefined
+
+  constructor(parent: ParentLogger, bindings: Bindings, options: object) {
+    this.#parent = parent
+    this.#bindings = bindings
+    this.#options = options
+  }
+
+  get level(): string {
+    return (this.#child ?? this.#parent).level
+  }
+
+  set level(level: string) {
+    this.#resolve().level = level
+  }
+
+  fatal(...args: LogArguments): void {
+    this.#write('fatal', args)
+  }
+  error(...args: LogArguments): void {
+    this.#write('error', args)
+  }
+  warn(...args: LogArguments): void {
+    this.#write('warn', args)
+  }
+  info(...args: LogArguments): void {
+    this.#write('info', args)
+  }
+  debug(...args: LogArguments): void {
+    this.#write('debug', args)
+  }
+  trace(...args: LogArguments): void {
+    this.#write('trace', args)
+  }
+  silent(): void {}
+
+  child(bindings: Bindings, options?: object): FastifyBaseLogger {
+    return this.#resolve().child(bindings, options)
+  }
+
+  #write(level: Level, args: LogArguments): void {
+    if (this.#parent.isLevelEnabled?.(level) === false) return
+    const log = this.#resolve()[level] as (...line: LogArguments) => void
+    log.apply(this.#resolve(), args)
+  }
+
+  #resolve(): FastifyBaseLogger {
+    this.#child ??= this.#parent.child(this.#bindings, this.#options)
+    return this.#child
+  }
+}
+
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+
+/** Fastify's childLoggerFactory: a RequestLogger per request (see above). */
+export const lazyRequestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (
+  logger,
+  bindings,
+  options,
+) => new RequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger

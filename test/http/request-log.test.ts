@@ -31,4 +31,31 @@ describe('request logging', () => {
     ])
     expect(lines.filter((line) => line.includes('incoming request'))).toEqual([])
   })
+
+  it("gives every line a request writes its reqId, plugins' lines too", async () => {
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(...String(chunk).trim().split('\n'))
+        callback()
+      },
+    })
+    const { app } = await testApp({
+      env: { API_KEYS: 'a-key-of-sixteen-characters' },
+      logger: { level: 'trace', stream },
+    })
+    // A wrong key (@fastify/bearer-auth logs it), a 404, and a well-formed request.
+    await app.inject({
+      method: 'DELETE',
+      url: '/transactions',
+      headers: { authorization: 'Bearer wrong' },
+    })
+    await app.inject({ method: 'GET', url: '/nowhere' })
+    await app.inject({ method: 'GET', url: '/statistics' })
+    const entries = lines.map((line) => JSON.parse(line))
+    await app.close()
+    expect(entries.length).toBeGreaterThan(3)
+    expect(entries.filter((entry) => entry.reqId === undefined)).toEqual([])
+    expect(new Set(entries.map((entry) => entry.reqId)).size).toBe(3)
+  })
 })
