@@ -1,8 +1,17 @@
 // The live dashboard: five figures from the event stream, a per-second chart from the series.
-// Numbers are shown as the API writes them (String of the parsed JSON number gives back the same
-// shortest form), never reformatted or rounded.
+// Figures are grouped for reading in the browser's locale. The count, sum, min and max keep every
+// digit the API wrote (a JSON number's shortest form, which Intl also formats from); the average,
+// a quotient rounded for the API, shows a few decimals. Each figure's title holds the exact value.
 ;(() => {
   const fields = ['count', 'sum', 'avg', 'min', 'max']
+  const exactly = new Intl.NumberFormat(undefined, { maximumFractionDigits: 20 })
+  const roughly = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 6 })
+  const twoDecimals = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 })
+
+  /** The average for reading: two decimals, or six significant digits below 1. */
+  function average(value) {
+    return Math.abs(value) >= 1 ? twoDecimals.format(value) : roughly.format(value)
+  }
   const state = document.getElementById('state')
   const at = document.getElementById('at')
   let chart
@@ -14,8 +23,12 @@
   }
 
   function show(statistics) {
-    for (const field of fields)
-      document.getElementById(field).textContent = String(statistics[field])
+    for (const field of fields) {
+      const value = statistics[field]
+      const element = document.getElementById(field)
+      element.textContent = field === 'avg' ? average(value) : exactly.format(value)
+      element.title = String(value)
+    }
     at.textContent = new Date(statistics.at).toISOString()
     at.dateTime = at.textContent
   }
@@ -25,7 +38,9 @@
   }
 
   function draw(series) {
-    document.getElementById('window').textContent = String(series.windowMs / 1000)
+    const windowText = `${series.windowMs / 1000} s`
+    document.getElementById('window').textContent = windowText
+    document.title = `Transactions in the last ${windowText} — live`
     const data = [
       series.points.map((p) => p.second),
       series.points.map((p) => p.count),

@@ -14,6 +14,7 @@ export const ConfigSchema = Type.Object({
   API_KEYS: Type.String({ default: '' }),
   API_KEYS_FILE: Type.String({ default: '' }),
   READ_AUTH: Type.Enum(['open', 'keyed'], { default: 'open' }),
+  SERVED_OVER_HTTPS: Type.Boolean({ default: false }),
   HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),

@@ -44,7 +44,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = createFastify(config, options.logger)
   await shedLoad(app, config)
   await limitRate(app, config)
-  const metrics = new Metrics(store)
+  const metrics = new Metrics(store, config.WINDOW_MS)
   registerRequestTiming(app, metrics)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) => {
@@ -52,8 +52,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return notFoundHandler(request, reply)
   })
   app.addSchema(ProblemSchema)
-  await registerDocs(app, options.version ?? '0.0.0')
-  await registerDashboard(app)
+  await registerDocs(app, options.version ?? '0.0.0', config.SERVED_OVER_HTTPS)
+  await registerDashboard(app, config.SERVED_OVER_HTTPS)
   await registerApi(app, config, store, metrics)
   return app
 }
@@ -111,6 +111,7 @@ async function registerApi(
     await writes.register(transactionRoutes, {
       store,
       metrics,
+      windowMs: config.WINDOW_MS,
       clockSkewMs: config.CLOCK_SKEW_MS,
       batchMaxItems: config.BATCH_MAX_ITEMS,
     })
@@ -119,7 +120,7 @@ async function registerApi(
   await app.register(async (reads) => {
     reads.addHook('onRequest', noStore)
     if (config.READ_AUTH === 'keyed') await requireApiKey(reads, config.apiKeys)
-    await reads.register(statisticsRoutes, { store })
+    await reads.register(statisticsRoutes, { store, windowMs: config.WINDOW_MS })
     await reads.register(liveRoutes, { store, hub })
     registerMetricsRoute(reads, metrics)
   })

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import helmet from '@fastify/helmet'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
+import { DASHBOARD_CSP, pageHeaders } from './security-headers.js'
 
 const require = createRequire(import.meta.url)
 
@@ -11,24 +12,11 @@ const require = createRequire(import.meta.url)
  * The dashboard at GET /: static files from public/, and uPlot from its npm package, so the page
  * loads nothing from any other host and works offline.
  */
-export async function registerDashboard(app: FastifyInstance): Promise<void> {
+export async function registerDashboard(app: FastifyInstance, https: boolean): Promise<void> {
   await app.register(async (pages) => {
-    await pages.register(helmet, { contentSecurityPolicy: { directives: DASHBOARD_CSP } })
+    await pages.register(helmet, pageHeaders(DASHBOARD_CSP, https))
     await servePages(pages)
   })
-}
-
-/** Only this origin: no inline script, nothing from another host. */
-const DASHBOARD_CSP = {
-  defaultSrc: ["'self'"],
-  scriptSrc: ["'self'"],
-  styleSrc: ["'self'"],
-  imgSrc: ["'self'", 'data:'],
-  connectSrc: ["'self'"],
-  objectSrc: ["'none'"],
-  frameAncestors: ["'none'"],
-  baseUri: ["'self'"],
-  formAction: ["'none'"],
 }
 
 async function servePages(app: FastifyInstance): Promise<void> {

@@ -2,9 +2,14 @@ import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
+import { DOCS_CSP, pageHeaders } from './security-headers.js'
 
 /** The OpenAPI document, built from the route schemas, at /openapi.json and browsable at /docs. */
-export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
+export async function registerDocs(
+  app: FastifyInstance,
+  version: string,
+  https: boolean,
+): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -34,10 +39,11 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`),
     },
   })
-  // Security headers on the docs pages; swagger-ui sets its own CSP, with hashes for its inline code.
+  // Security headers on the docs pages, with a policy that swagger-ui runs under without a
+  // violation (its own default would send upgrade-insecure-requests over plain HTTP).
   await app.register(async (pages) => {
-    await pages.register(helmet, { contentSecurityPolicy: false })
-    await pages.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+    await pages.register(helmet, pageHeaders(DOCS_CSP, https))
+    await pages.register(swaggerUi, { routePrefix: '/docs' })
   })
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
 }

@@ -3,6 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { settle } from '../awaitable.js'
 import type { RecordOutcome, TransactionStore } from '../store/store.js'
 import { type DurationSeries, RequestDurations } from './request-durations.js'
+import { windowText } from './window-text.js'
 
 /** Why a transaction was rejected, as the `reason` label says it. */
 export type RejectReason = 'schema' | 'invalid_amount' | 'future_timestamp' | 'invalid_timestamp'
@@ -24,7 +25,7 @@ export class Metrics {
   readonly #rejected: Counter<'reason'>
   readonly requestDurations = new RequestDurations(this.registry)
 
-  constructor(store: TransactionStore) {
+  constructor(store: TransactionStore, windowMs: number) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
     this.#stored = new Counter({
@@ -34,7 +35,7 @@ export class Metrics {
     })
     this.#discarded = new Counter({
       name: 'txstats_transactions_discarded_total',
-      help: 'Transactions discarded as 60 s old or older',
+      help: `Transactions discarded as ${windowText(windowMs)} old or older (the window)`,
       registers,
     })
     this.#rejected = new Counter({

@@ -49,7 +49,7 @@ async function figure(page: Page, id: string): Promise<string> {
 
 describe('the dashboard in Chromium', () => {
   it('shows the exact figures live, then zeros once the window has passed, loading nothing from elsewhere', async () => {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
+    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1100, height: 760 } })
     const requested: string[] = []
     const problems: string[] = []
     page.on('request', (request) => requested.push(request.url()))
@@ -62,10 +62,15 @@ describe('the dashboard in Chromium', () => {
 
     for (const amount of [0.1, 0.2, 1234.56, 0.01]) await post(amount)
     await page.waitForFunction(() => document.getElementById('count')?.textContent === '4')
-    expect(await figure(page, 'sum')).toBe('1234.87')
-    expect(await figure(page, 'avg')).toBe('308.7175')
+    // Grouped for reading; the exact value, as the API wrote it, in the title.
+    expect(await figure(page, 'sum')).toBe('1,234.87')
+    expect(await figure(page, 'avg')).toBe('308.72')
+    expect(await page.getAttribute('#avg', 'title')).toBe('308.7175')
+    expect(await page.getAttribute('#sum', 'title')).toBe('1234.87')
     expect(await figure(page, 'min')).toBe('0.01')
-    expect(await figure(page, 'max')).toBe('1234.56')
+    expect(await figure(page, 'max')).toBe('1,234.56')
+    expect(await figure(page, 'window')).toBe('3 s')
+    expect(await page.title()).toContain('last 3 s')
     await page.waitForSelector('#chart canvas')
     await page.screenshot({ path: new URL('dashboard.png', ARTIFACTS).pathname })
 
@@ -86,7 +91,7 @@ describe('the dashboard in Chromium', () => {
   }, 30_000)
 
   it('fits a phone screen without scrolling sideways', async () => {
-    const page = await browser.newPage({ viewport: { width: 375, height: 740 } })
+    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 375, height: 740 } })
     await page.goto(`${base}/`)
     await page.waitForSelector('#chart canvas')
     const overflow = await page.evaluate(
@@ -94,6 +99,25 @@ describe('the dashboard in Chromium', () => {
     )
     expect(overflow).toBeLessThanOrEqual(0)
     await page.screenshot({ path: new URL('dashboard-phone.png', ARTIFACTS).pathname })
+    await page.close()
+  }, 30_000)
+
+  it('shows the API docs without a content-security-policy violation or a script error', async () => {
+    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1100, height: 760 } })
+    const problems: string[] = []
+    const requested: string[] = []
+    page.on('request', (request) => requested.push(request.url()))
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text())
+    })
+    page.on('pageerror', (error) => problems.push(error.message))
+    await page.goto(`${base}/docs`)
+    // Rendered from /openapi.json: the operations are on the page.
+    await page.waitForSelector('.opblock-summary-path[data-path="/statistics"]')
+    await page.click('.opblock-summary-path[data-path="/statistics"]')
+    await page.waitForSelector('.opblock-body')
+    expect(requested.filter((url) => !url.startsWith(`${base}/`))).toEqual([])
+    expect(problems).toEqual([])
     await page.close()
   }, 30_000)
 })

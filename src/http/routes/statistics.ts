@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { settle } from '../../awaitable.js'
 import type { Statistics, TransactionStore } from '../../store/store.js'
 import { storeUnavailable } from '../problem.js'
+import { windowText } from '../window-text.js'
 
 export const StatisticsSchema = Type.Object(
   {
@@ -14,14 +15,19 @@ export const StatisticsSchema = Type.Object(
   },
   {
     description:
-      'The transactions of the last 60 s at the instant of the request; all zero when there are none',
+      'The transactions of the window (WINDOW_MS, 60 s by default) at the instant of the request; all zero when there are none',
     examples: [{ sum: 1000, avg: 100, max: 200, min: 50, count: 10 }],
   },
 )
 
-export const statisticsRoutes: FastifyPluginAsyncTypebox<{ store: TransactionStore }> = async (
+export interface StatisticsRoutesOptions {
+  store: TransactionStore
+  windowMs: number
+}
+
+export const statisticsRoutes: FastifyPluginAsyncTypebox<StatisticsRoutesOptions> = async (
   app,
-  { store },
+  { store, windowMs },
 ) => {
   // The window answers the same object until a millisecond passes or a transaction arrives, so
   // its JSON is made once and sent as is to every reader in between: turning four doubles into
@@ -33,7 +39,7 @@ export const statisticsRoutes: FastifyPluginAsyncTypebox<{ store: TransactionSto
     '/statistics',
     {
       schema: {
-        summary: 'Statistics of the last 60 seconds',
+        summary: `Statistics of the last ${windowText(windowMs)}`,
         tags: ['statistics'],
         response: { 200: StatisticsSchema, 503: storeUnavailable },
       },

@@ -12,10 +12,12 @@ import {
   storeUnavailable,
   toFieldError,
 } from '../problem.js'
+import { windowText } from '../window-text.js'
 
 export interface TransactionRoutesOptions {
   store: TransactionStore
   metrics: Metrics
+  windowMs: number
   clockSkewMs: number
   batchMaxItems: number
 }
@@ -44,30 +46,36 @@ const IndexedFieldErrorSchema = Type.Object({
   message: Type.String(),
 })
 
-const BatchResultSchema = Type.Object(
-  {
-    stored: Type.Integer({ description: 'How many were stored' }),
-    tooOld: Type.Integer({ description: 'How many were discarded as 60 s old or older' }),
-    invalid: Type.Integer({ description: 'How many broke the rules; nothing of them was stored' }),
-    results: Type.Array(Type.Enum(['stored', 'tooOld', 'invalid']), {
-      description: 'The outcome of each transaction, in the order sent',
-    }),
-    errors: Type.Array(IndexedFieldErrorSchema, {
-      description: 'What is wrong with each invalid one',
-    }),
-  },
-  {
-    examples: [
-      {
-        stored: 1,
-        tooOld: 1,
-        invalid: 1,
-        results: ['stored', 'tooOld', 'invalid'],
-        errors: [{ index: 2, field: 'amount', message: 'must be number' }],
-      },
-    ],
-  },
-)
+function batchResultSchema(windowMs: number) {
+  return Type.Object(
+    {
+      stored: Type.Integer({ description: 'How many were stored' }),
+      tooOld: Type.Integer({
+        description: `How many were discarded as ${windowText(windowMs)} old or older`,
+      }),
+      invalid: Type.Integer({
+        description: 'How many broke the rules; nothing of them was stored',
+      }),
+      results: Type.Array(Type.Enum(['stored', 'tooOld', 'invalid']), {
+        description: 'The outcome of each transaction, in the order sent',
+      }),
+      errors: Type.Array(IndexedFieldErrorSchema, {
+        description: 'What is wrong with each invalid one',
+      }),
+    },
+    {
+      examples: [
+        {
+          stored: 1,
+          tooOld: 1,
+          invalid: 1,
+          results: ['stored', 'tooOld', 'invalid'],
+          errors: [{ index: 2, field: 'amount', message: 'must be number' }],
+        },
+      ],
+    },
+  )
+}
 
 type ItemResult = 'stored' | 'tooOld' | 'invalid'
 
@@ -78,8 +86,9 @@ function emptyBody(description: string) {
 
 export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptions> = async (
   app,
-  { store, metrics, clockSkewMs, batchMaxItems },
+  { store, metrics, windowMs, clockSkewMs, batchMaxItems },
 ) => {
+  const age = windowText(windowMs)
   /** The 422 field error for an outcome other than stored or too old. */
   function outcomeError(outcome: RecordOutcome, transaction: Transaction): FieldError | undefined {
     switch (outcome) {
@@ -126,14 +135,13 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       },
       schema: {
         summary: 'Record a transaction',
-        description:
-          'Stores the transaction when its timestamp lies in the last 60 s (late arrivals included) or at most the clock-skew allowance in the future.',
+        description: `Stores the transaction when its timestamp lies in the last ${age} (late arrivals included) or at most the clock-skew allowance (${clockSkewMs} ms) in the future.`,
         tags: ['transactions'],
         body: TransactionSchema,
         response: {
           201: emptyBody('Stored'),
           401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
-          204: emptyBody('Discarded: the timestamp is 60 s old or older'),
+          204: emptyBody(`Discarded: the timestamp is ${age} old or older`),
           400: { ...problemRef, description: 'Malformed JSON' },
           413: { ...problemRef, description: 'Body over the limit' },
           415: { ...problemRef, description: 'Content type other than application/json' },
@@ -174,7 +182,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
           examples: [[EXAMPLE, { amount: -5.25, timestamp: 1478192203500 }]],
         }),
         response: {
-          200: BatchResultSchema,
+          200: batchResultSchema(windowMs),
           401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
           400: { ...problemRef, description: 'Malformed JSON' },
           413: { ...problemRef, description: 'Body over the limit' },
