@@ -52,9 +52,10 @@ const NO_BLOCK = -1
  * comes back and nothing is counted twice. A step back of a whole window or more would refuse
  * every fresh transaction as too old until the clock caught up, so the window starts afresh.
  *
- * record: O(levels) slot writes. snapshot: at most 54 + windowMs / 1000 + 1 slot reads.
- * Memory: fixed at construction, 72 bytes a slot, (windowMs + clockSkewMs) × 1.111 slots rounded
- * up to powers of two per level: 5.1 MB for the defaults.
+ * record: one slot write per level. snapshot: at most 54 + ⌈windowMs / 1000⌉ slot reads (114 for
+ * the default window, 354 for the largest configurable one, 300 s).
+ * Memory: fixed at construction, 72 bytes a slot, about (windowMs + clockSkewMs) × 1.111 slots,
+ * each level rounded up to a power of two (see design.md for the figures).
  */
 export class RollingWindow {
   readonly windowMs: number
@@ -157,7 +158,8 @@ export class RollingWindow {
     let count = 0
     let min = Number.POSITIVE_INFINITY
     let max = Number.NEGATIVE_INFINITY
-    // Raw limb sums: at most ~150 slots of limbs under 10^9 stay exact without carrying.
+    // Raw limb sums, without carrying: at most a few hundred slots of limbs under 10^9 (the top
+    // one growing by at most 1 001 a transaction) add up far below 2^53, where doubles are exact.
     let l0 = 0
     let l1 = 0
     let l2 = 0

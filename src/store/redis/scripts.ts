@@ -16,7 +16,7 @@
  * Exactness: Lua numbers are doubles, so no script does arithmetic on amounts. The only Lua
  * arithmetic is on counts, limbs and times, integers far below 2^53, where doubles are exact: each
  * limb but the top is carried into (-10^9, 10^9), the top one grows by at most 1 001 a
- * transaction, and a snapshot adds at most 114 blocks. Redis writes such numbers back as their
+ * transaction, and a snapshot adds at most 54 + ⌈windowMs / 1000⌉ blocks (354 for the largest window). Redis writes such numbers back as their
  * exact digits (HSET of a Lua number formats it with 17 significant digits). The min and max
  * are compared with tonumber of the stored text, the correctly rounded double that is the amount
  * itself, and returned as that text. Limbs are joined and rounded in Node (writeSumAndMean),
