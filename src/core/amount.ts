@@ -99,3 +99,28 @@ function parseExponent(text: string, start: number): number {
   for (; i < text.length; i++) value = value * 10 + (text.charCodeAt(i) - CHAR_0)
   return negative ? -value : value
 }
+
+/**
+ * Whether `value`, a number parsed from the text `written` (a JSON number literal), is the very
+ * decimal written: what a client wrote with more significant digits than a double carries, or
+ * too small or too large for one, is not. Both are compared as normalised decimals.
+ */
+export function isWrittenExactly(written: string, value: number): boolean {
+  return normaliseDecimal(written) === normaliseDecimal(String(value))
+}
+
+/** "-0012.3400e1" → "-1234e-1": sign, significant digits, power of ten; every zero is "0". */
+function normaliseDecimal(text: string): string {
+  const negative = text.charCodeAt(0) === CHAR_MINUS
+  const e = text.search(/[eE]/)
+  const mantissa = text.slice(negative ? 1 : 0, e < 0 ? text.length : e)
+  const dot = mantissa.indexOf('.')
+  let digits = dot < 0 ? mantissa : mantissa.slice(0, dot) + mantissa.slice(dot + 1)
+  let exponent = (e < 0 ? 0 : Number(text.slice(e + 1))) - (dot < 0 ? 0 : mantissa.length - dot - 1)
+  const start = digits.search(/[1-9]/)
+  if (start < 0) return '0'
+  const significant = digits.slice(start).replace(/0+$/, '')
+  exponent += digits.length - start - significant.length
+  digits = significant
+  return `${negative ? '-' : ''}${digits}e${exponent}`
+}

@@ -9,6 +9,7 @@ import type { Config } from '../config.js'
 import type { TransactionStore } from '../store/store.js'
 import { registerDashboard } from './dashboard.js'
 import { registerDocs } from './docs.js'
+import { parseJsonExactly } from './exact-json.js'
 import { limitRate, requireApiKey, shedLoad } from './guards.js'
 import { StreamHub } from './live/stream-hub.js'
 import { Metrics, registerMetricsRoute, registerRequestTiming } from './metrics.js'
@@ -87,6 +88,7 @@ function createFastify(config: Config, logger: AppOptions['logger']) {
   app.server.maxConnections = config.MAX_CONNECTIONS
   // JSON only: without this, Fastify would parse text/plain and answer 422 instead of 415.
   app.removeContentTypeParser('text/plain')
+  parseJsonExactly(app)
   return app
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { amountProblem, LIMB_COUNT, writeLimbs } from '../../src/core/amount.js'
+import { amountProblem, isWrittenExactly, LIMB_COUNT, writeLimbs } from '../../src/core/amount.js'
 import { limbsToBigInt } from '../../src/core/exact-sum.js'
 import { exactDecimal, isExactAmount } from '../support/oracle.js'
 
@@ -48,5 +48,44 @@ describe('amounts', () => {
     expect(amountProblem(2e21)).toMatch(/between/)
     expect(amountProblem(1e-19)).toMatch(/18 digits after the decimal point/)
     expect(amountProblem(0.01)).toBeUndefined()
+  })
+
+  it('tell a literal written exactly from one a double changed', () => {
+    const exactly = (text: string) => isWrittenExactly(text, Number(text))
+    for (const text of [
+      '12.3',
+      '12.30',
+      '1.23e1',
+      '1E2',
+      '-0',
+      '0.0',
+      '0.30000000000000004',
+      '1e21',
+      '5e-324',
+    ]) {
+      expect(exactly(text), text).toBe(true)
+    }
+    for (const text of [
+      '1.0000000000000000001',
+      '1e-400',
+      '1e400',
+      '9007199254740993',
+      '0.1234567890123456789',
+    ]) {
+      expect(exactly(text), text).toBe(false)
+    }
+  })
+
+  it('find every double written in its shortest form exact, and one more digit not', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (value) => {
+        expect(isWrittenExactly(String(value), value)).toBe(true)
+        const text = String(Math.abs(value))
+        if (/e/.test(text) || value === 0) return
+        const longer = `${text.includes('.') ? text : `${text}.`}${'0'.repeat(20)}1`
+        expect(isWrittenExactly(longer, Number(longer))).toBe(false)
+      }),
+      { numRuns: 5_000 },
+    )
   })
 })

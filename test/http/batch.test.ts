@@ -28,6 +28,7 @@ describeStores(HTTP_STORE_KINDS, (store) => {
           { index: 2, field: 'amount', message: 'must be number' },
           { index: 3, field: 'timestamp', message: 'must not be more than 2000 ms in the future' },
         ],
+        unlistedErrors: 0,
       })
       expect(await statistics(t.app)).toEqual({
         sum: 1.75,
@@ -60,7 +61,14 @@ describeStores(HTTP_STORE_KINDS, (store) => {
 
     it('accepts an empty batch', async () => {
       const response = await postJson(t.app, '/transactions/batch', [])
-      expect(response.json()).toEqual({ stored: 0, tooOld: 0, invalid: 0, results: [], errors: [] })
+      expect(response.json()).toEqual({
+        stored: 0,
+        tooOld: 0,
+        invalid: 0,
+        results: [],
+        errors: [],
+        unlistedErrors: 0,
+      })
     })
 
     it('refuses a batch over the limit, a non-array or malformed JSON whole, storing nothing', async () => {
@@ -75,5 +83,36 @@ describeStores(HTTP_STORE_KINDS, (store) => {
       ).toBe(400)
       expect((await statistics(t.app)).count).toBe(0)
     })
+
+    it('judges an amount that is not exact as written as invalid, alone', async () => {
+      const body = `[{"amount": 0.1234567890123456789, "timestamp": ${NOW}}, {"amount": 0.5, "timestamp": ${NOW}}]`
+      const response = await postRaw(t.app, '/transactions/batch', body, 'application/json')
+      expect(response.json()).toMatchObject({
+        stored: 1,
+        invalid: 1,
+        results: ['invalid', 'stored'],
+        errors: [
+          { index: 0, field: 'amount', message: expect.stringMatching(/exactly as written/) },
+        ],
+      })
+      expect((await statistics(t.app)).sum).toBe(0.5)
+    })
+  })
+
+  it('lists the first 100 errors and counts the rest: an answer stays a small multiple of its request', async () => {
+    const large = await testApp({ store })
+    try {
+      const items = 10_000
+      const request = `[${Array.from({ length: items }, () => '{}').join(',')}]`
+      const response = await postRaw(large.app, '/transactions/batch', request, 'application/json')
+      const body = response.json()
+      expect(body.invalid).toBe(items)
+      expect(body.errors).toHaveLength(100)
+      // Each item lacks both fields: two errors each.
+      expect(body.unlistedErrors).toBe(2 * items - 100)
+      expect(response.body.length / request.length).toBeLessThan(4)
+    } finally {
+      await large.app.close()
+    }
   })
 })

@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { settle } from '../../awaitable.js'
 import { amountProblem, MAX_ABS_AMOUNT } from '../../core/amount.js'
 import type { RecordOutcome, Transaction, TransactionStore } from '../../store/store.js'
+import { inexactFields } from '../exact-json.js'
 import type { Metrics } from '../metrics.js'
 import {
   type FieldError,
@@ -60,7 +61,11 @@ function batchResultSchema(windowMs: number) {
         description: 'The outcome of each transaction, in the order sent',
       }),
       errors: Type.Array(IndexedFieldErrorSchema, {
-        description: 'What is wrong with each invalid one',
+        maxItems: MAX_LISTED_ERRORS,
+        description: `What is wrong with the invalid ones, in order: the first ${MAX_LISTED_ERRORS} errors`,
+      }),
+      unlistedErrors: Type.Integer({
+        description: `Errors beyond the first ${MAX_LISTED_ERRORS}, counted but not listed, so that an answer stays a small multiple of its request`,
       }),
     },
     {
@@ -71,6 +76,7 @@ function batchResultSchema(windowMs: number) {
           invalid: 1,
           results: ['stored', 'tooOld', 'invalid'],
           errors: [{ index: 2, field: 'amount', message: 'must be number' }],
+          unlistedErrors: 0,
         },
       ],
     },
@@ -78,6 +84,9 @@ function batchResultSchema(windowMs: number) {
 }
 
 type ItemResult = 'stored' | 'tooOld' | 'invalid'
+
+/** Errors listed in a batch's answer, at most: the rest are counted (unlistedErrors). */
+export const MAX_LISTED_ERRORS = 100
 
 /** A response with no body: documented, with nothing to serialise. */
 function emptyBody(description: string) {
@@ -123,7 +132,15 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       results[index] = outcome === 'stored' || outcome === 'tooOld' ? outcome : 'invalid'
     }
     errors.sort((a, b) => a.index - b.index)
-    return { stored, tooOld, invalid: items.length - stored - tooOld, results, errors }
+    const listed = errors.slice(0, MAX_LISTED_ERRORS)
+    return {
+      stored,
+      tooOld,
+      invalid: items.length - stored - tooOld,
+      results,
+      errors: listed,
+      unlistedErrors: errors.length - listed.length,
+    }
   }
 
   app.post(
@@ -152,6 +169,8 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
     },
     (request, reply) => {
       const transaction = request.body
+      const inexact = inexactFields(transaction)
+      if (inexact) throw new ProblemError(422, 'The transaction breaks the rules.', inexact)
       // Sends without returning the reply: a returned reply is a thenable that Fastify would
       // await, a cost the memory store's synchronous answer does not need.
       return settle(store.record([transaction]), (outcomes) => {
@@ -245,14 +264,15 @@ function sortItems(items: readonly unknown[], validate: ValidateItem): SortedBat
   }
   for (let index = 0; index < items.length; index++) {
     const item = items[index]
-    if (validate(item)) {
+    const inexact = inexactFields(item)
+    if (validate(item) && !inexact) {
       batch.valid.push(item as Transaction)
       batch.validIndex.push(index)
       continue
     }
     batch.results[index] = 'invalid'
-    for (const error of validate.errors ?? []) {
-      const { field, message } = toFieldError(error)
+    const errors = inexact ?? (validate.errors ?? []).map(toFieldError)
+    for (const { field, message } of errors) {
       batch.errors.push({ index, field: field === '(body)' ? '(item)' : field, message })
     }
   }

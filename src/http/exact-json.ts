@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify'
+import { parse as parseLosslessly } from 'lossless-json'
+import { isWrittenExactly } from '../core/amount.js'
+import type { FieldError } from './problem.js'
+
+/**
+ * Where a JSON number may have been parsed to a double that is not the decimal the client wrote:
+ * an exponent, or a run of 16 or more digits (with its point). Any decimal of at most 15
+ * significant digits written without an exponent is the shortest form of the double it parses to.
+ */
+const MAY_BE_INEXACT = /\d[eE]|[\d.]{16}/
+
+/** The fields of a transaction whose number must be the one written. */
+const EXACT_FIELDS = ['amount', 'timestamp'] as const
+
+/** A number whose double is not the decimal written; its text, for the message. */
+class InexactNumber {
+  constructor(readonly written: string) {}
+}
+
+/** The fields of each transaction object whose numbers are not as written. */
+const inexact = new WeakMap<object, FieldError[]>()
+
+/**
+ * What is not exact as written in a transaction of the body (the body itself, or an item of a
+ * batch): undefined for the usual transaction.
+ */
+export function inexactFields(transaction: unknown): FieldError[] | undefined {
+  return typeof transaction === 'object' && transaction !== null
+    ? inexact.get(transaction)
+    : undefined
+}
+
+/**
+ * application/json parsed by Fastify's own parser (prototype-poisoning checks included), then,
+ * only for bodies where a number may not be the one written, parsed again losslessly to find the
+ * transactions whose amount or timestamp would not be counted as written (see inexactFields).
+ */
+export function parseJsonExactly(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string
+    parse(request, text, (error, parsed) => {
+      if (error === null && MAY_BE_INEXACT.test(text)) markInexact(text, parsed)
+      done(error, parsed)
+    })
+  })
+}
+
+function markInexact(text: string, body: unknown): void {
+  const exact = parseLosslessly(text, null, (written) => {
+    const value = Number(written)
+    return isWrittenExactly(written, value) ? value : new InexactNumber(written)
+  })
+  if (Array.isArray(body) && Array.isArray(exact)) {
+    body.forEach((item, index) => mark(item, exact[index]))
+  } else {
+    mark(body, exact)
+  }
+}
+
+function mark(transaction: unknown, exact: unknown): void {
+  if (typeof transaction !== 'object' || transaction === null) return
+  if (typeof exact !== 'object' || exact === null) return
+  const errors: FieldError[] = []
+  for (const field of EXACT_FIELDS) {
+    const value = (exact as Record<string, unknown>)[field]
+    if (value instanceof InexactNumber) errors.push({ field, message: message(value) })
+  }
+  if (errors.length > 0) inexact.set(transaction, errors)
+}
+
+const MAX_ECHO = 40
+
+function message({ written }: InexactNumber): string {
+  const shown = written.length > MAX_ECHO ? `${written.slice(0, MAX_ECHO)}…` : written
+  const parsed = Number(written)
+  return `must be counted exactly as written, and ${shown} is not: it would be ${parsed}. Send at most 15 significant digits, or the shortest form of a double`
+}
