@@ -17,6 +17,7 @@ describe('configuration', () => {
       API_KEYS: '',
       API_KEYS_FILE: '',
       READ_AUTH: 'open',
+      SERVED_OVER_HTTPS: false,
       HEADERS_TIMEOUT_MS: 10_000,
       REQUEST_TIMEOUT_MS: 30_000,
       KEEP_ALIVE_TIMEOUT_MS: 5_000,
