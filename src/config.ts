@@ -21,6 +21,8 @@ export const ConfigSchema = Type.Object({
   MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 60_000 }),
+  FAILURE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 30 }),
+  FAILURE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 60_000 }),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
   MAX_HEAP_USED_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1_024 }),
   MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),

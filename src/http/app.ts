@@ -10,7 +10,7 @@ import type { TransactionStore } from '../store/store.js'
 import { registerDashboard } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { parseJsonExactly } from './exact-json.js'
-import { limitRate, requireApiKey, shedLoad } from './guards.js'
+import { type FailureLimit, limitRate, requireApiKey, shedLoad } from './guards.js'
 import { StreamHub } from './live/stream-hub.js'
 import { Metrics, registerMetricsRoute, registerRequestTiming } from './metrics.js'
 import { errorHandler, notFoundHandler, ProblemSchema, problem, sendProblem } from './problem.js'
@@ -44,18 +44,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options
   const app = createFastify(config, options.logger)
   await shedLoad(app, config)
-  await limitRate(app, config)
+  const failures = await limitRate(app, config)
   const metrics = new Metrics(store, config.WINDOW_MS)
   registerRequestTiming(app, metrics)
   app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler((request, reply) => {
-    metrics.observeUnmatched(request.method, 404, reply.elapsedTime / 1000)
+  app.setNotFoundHandler(async (request, reply) => {
+    const tooMany = await failures?.fail(request, reply)
+    metrics.observeUnmatched(request.method, tooMany ? 429 : 404, reply.elapsedTime / 1000)
+    if (tooMany) throw tooMany
     return notFoundHandler(request, reply)
   })
   app.addSchema(ProblemSchema)
   await registerDocs(app, options.version ?? '0.0.0', config.SERVED_OVER_HTTPS)
   await registerDashboard(app, config.SERVED_OVER_HTTPS)
-  await registerApi(app, config, store, metrics)
+  await registerApi(app, config, store, metrics, failures)
   return app
 }
 
@@ -98,6 +100,7 @@ async function registerApi(
   config: Config,
   store: TransactionStore,
   metrics: Metrics,
+  failures: FailureLimit | undefined,
 ): Promise<void> {
   const hub = new StreamHub({
     read: () => store.statistics(),
@@ -109,7 +112,7 @@ async function registerApi(
     done()
   })
   await app.register(async (writes) => {
-    if (config.apiKeys.length > 0) await requireApiKey(writes, config.apiKeys)
+    if (config.apiKeys.length > 0) await requireApiKey(writes, config.apiKeys, failures)
     await writes.register(transactionRoutes, {
       store,
       metrics,
@@ -121,7 +124,7 @@ async function registerApi(
   // Reads are never cached: a cache would show stale statistics.
   await app.register(async (reads) => {
     reads.addHook('onRequest', noStore)
-    if (config.READ_AUTH === 'keyed') await requireApiKey(reads, config.apiKeys)
+    if (config.READ_AUTH === 'keyed') await requireApiKey(reads, config.apiKeys, failures)
     await reads.register(statisticsRoutes, { store, windowMs: config.WINDOW_MS })
     await reads.register(liveRoutes, { store, hub })
     registerMetricsRoute(reads, metrics)

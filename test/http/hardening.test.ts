@@ -182,6 +182,81 @@ describe('overload and abuse', () => {
   }, 10_000)
 })
 
+describe('limits before keys', () => {
+  const wrong = bearer('wrong-key-0123456789abcdef')
+
+  it('throttles key guessing per address: 429 once the failures are used up, even for the right key', async () => {
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(...String(chunk).trim().split('\n'))
+        callback()
+      },
+    })
+    const a = await app({ API_KEYS: KEY, FAILURE_LIMIT_MAX: '5' }, { level: 'info', stream })
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) {
+      const response = await a.inject({ method: 'DELETE', url: '/transactions', headers: wrong })
+      statuses.push(response.statusCode)
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429])
+    const refused = await a.inject({
+      method: 'POST',
+      url: '/transactions',
+      payload: body,
+      headers: bearer(KEY),
+    })
+    expect(refused.statusCode).toBe(429)
+    expect(refused.headers['retry-after']).toBeDefined()
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(refused.json().detail).toBe(
+      'Too many failed requests from this address: at most 5 per 60 s.',
+    )
+    // One warning for the address, not one per refused request; it names the address.
+    const warnings = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 40)
+    expect(warnings).toEqual([
+      expect.objectContaining({ ip: '127.0.0.1', reqId: expect.any(String) }),
+    ])
+    expect(lines.join('\n')).not.toContain('wrong-key')
+  })
+
+  it('counts unknown routes as failures too', async () => {
+    const a = await app({ API_KEYS: KEY, FAILURE_LIMIT_MAX: '3' })
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++)
+      statuses.push((await a.inject({ method: 'GET', url: `/guess-${i}` })).statusCode)
+    expect(statuses).toEqual([404, 404, 404, 429, 429])
+  })
+
+  it('applies the rate limit to requests refused for their key and to unknown routes, and names its window', async () => {
+    const a = await app({ API_KEYS: KEY, FAILURE_LIMIT_MAX: '0', RATE_LIMIT_MAX: '3' })
+    const statuses: number[] = []
+    for (let i = 0; i < 2; i++) {
+      statuses.push(
+        (await a.inject({ method: 'DELETE', url: '/transactions', headers: wrong })).statusCode,
+      )
+    }
+    statuses.push((await a.inject({ method: 'GET', url: '/nowhere' })).statusCode)
+    const limited = await a.inject({ method: 'GET', url: '/nowhere' })
+    statuses.push(limited.statusCode)
+    expect(statuses).toEqual([401, 401, 404, 429])
+    expect(limited.json().detail).toMatch(/^Rate limit of 3 requests per 60 s reached/)
+  })
+
+  it('takes the bearer scheme in any case', async () => {
+    const a = await app({ API_KEYS: KEY })
+    for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
+      const response = await a.inject({
+        method: 'POST',
+        url: '/transactions',
+        payload: body,
+        headers: { authorization: `${scheme} ${KEY}` },
+      })
+      expect(response.statusCode, scheme).toBe(201)
+    }
+  })
+})
+
 describe('headers', () => {
   it('puts security headers and a strict CSP on the dashboard and the docs', async () => {
     const a = await app({})
