@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify'
 import type { Config } from '../config.js'
 import type { TransactionStore } from '../store/store.js'
+import { answerClientError, refuseBeforeRouting } from './before-routing.js'
 import { registerDashboard } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { parseJsonExactly } from './exact-json.js'
@@ -30,7 +31,7 @@ export interface AppOptions {
 
 /** The API key never reaches a log line, whatever logs a request's headers. */
 const REDACT = {
-  paths: ['req.headers.authorization', 'headers.authorization'],
+  paths: ['req.headers.authorization', 'headers.authorization', 'err.rawPacket'],
   censor: '[redacted]',
 }
 
@@ -72,7 +73,9 @@ function createFastify(config: Config, logger: AppOptions['logger']) {
     http: {
       headersTimeout: config.HEADERS_TIMEOUT_MS,
       connectionsCheckingInterval: Math.min(1_000, config.HEADERS_TIMEOUT_MS),
+      requireHostHeader: false, // refused as problem+json instead (see refuseBeforeRouting)
     },
+    clientErrorHandler: answerClientError,
     logController: new OneLinePerRequest(),
     childLoggerFactory: lazyRequestLogger,
     // A URL that cannot be decoded (e.g. /%ff) is refused before routing: same problem shape.
@@ -88,6 +91,7 @@ function createFastify(config: Config, logger: AppOptions['logger']) {
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.server.maxConnections = config.MAX_CONNECTIONS
+  refuseBeforeRouting(app.server)
   // JSON only: without this, Fastify would parse text/plain and answer 422 instead of 415.
   app.removeContentTypeParser('text/plain')
   parseJsonExactly(app)

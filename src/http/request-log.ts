@@ -8,6 +8,14 @@ import {
 
 const LOGS_INFO = new Set(['info', 'debug', 'trace'])
 
+/** Query parameters that clients use to pass keys: their values never reach a log line. */
+const SECRET_PARAMETER = /([?&](?:access_token|api_key|apikey|key|token)=)[^&#]*/gi
+
+/** The URL with the values of key-like query parameters replaced. */
+export function withoutSecrets(url: string): string {
+  return url.includes('?') ? url.replace(SECRET_PARAMETER, '$1[redacted]') : url
+}
+
 /**
  * One log line per request, written when it is answered, with what an operator reads first.
  * Fastify's default writes two (incoming and completed), each with the whole request object.
@@ -25,7 +33,7 @@ export class OneLinePerRequest extends LogController {
     // The request's logger adds its reqId.
     const line = {
       method: request.method,
-      url: request.url,
+      url: withoutSecrets(request.url),
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 100) / 100,
     }

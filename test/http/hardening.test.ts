@@ -27,6 +27,20 @@ async function app(env: Record<string, string>, logger?: TestAppOptions['logger'
 }
 
 const body = { amount: 1, timestamp: NOW }
+
+/** Writes raw bytes on a new connection; resolves with all that comes back before it closes. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes))
+    let received = ''
+    socket.on('data', (chunk) => {
+      received += String(chunk)
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve(received))
+    socket.setTimeout(5_000, () => socket.destroy())
+  })
+}
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 
 describe('API keys', () => {
@@ -112,8 +126,25 @@ describe('API keys', () => {
       payload: '{bad',
       headers: { ...bearer(KEY), 'content-type': 'application/json' },
     })
+    // Keys in the query string, and requests the HTTP parser refuses before any route, whose
+    // raw bytes hold the Authorization header.
+    await a.inject({ method: 'GET', url: `/statistics?access_token=${KEY}` })
+    await a.inject({ method: 'GET', url: `/nowhere?x=1&api_key=${KEY}` })
+    await a.listen({ port: 0, host: '127.0.0.1' })
+    const port = (a.server.address() as AddressInfo).port
+    const auth = `Authorization: Bearer ${KEY}\r\n`
+    for (const request of [
+      `POST /transactions HTTP/1.1\r\nHost: x\r\n${auth}X-Folded: a\r\n b\r\n\r\n`,
+      `POST /transactions HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      `GET /statistics HTTP/1.1\r\nHost: x\r\n${auth}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    ]) {
+      expect(await rawExchange(port, request)).toMatch(/^HTTP\/1\.1 4\d\d /)
+    }
     expect(lines.length).toBeGreaterThan(2)
-    expect(lines.join('\n')).not.toContain(KEY)
+    const log = lines.join('\n')
+    expect(log).not.toContain(KEY)
+    // Nor as the decimal bytes of a raw packet.
+    expect(log).not.toContain(Buffer.from(KEY).join(','))
   })
 })
 
@@ -254,6 +285,37 @@ describe('limits before keys', () => {
       })
       expect(response.statusCode, scheme).toBe(201)
     }
+  })
+})
+
+describe('one error shape before routing', () => {
+  it('answers what the HTTP parser refuses, timeouts, a missing Host and an unmet Expect with problem+json', async () => {
+    const a = await app({ REQUEST_TIMEOUT_MS: '300', HEADERS_TIMEOUT_MS: '300' })
+    await a.listen({ port: 0, host: '127.0.0.1' })
+    const port = (a.server.address() as AddressInfo).port
+    const post = 'POST /transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+    const cases: Array<[string, number]> = [
+      [`GET /statistics HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n`, 400],
+      [`${post}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n`, 400],
+      [`${post}Transfer-Encoding: chunked\r\n\r\nzz\r\n`, 400],
+      [`GET /statistics HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      [`${post}Content-Length: 100\r\n\r\n{"amount"`, 408],
+      ['GET /statistics HTTP/1.1\r\n\r\n', 400],
+      ['GET /statistics HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n', 417],
+    ]
+    for (const [request, status] of cases) {
+      const answer = await rawExchange(port, request)
+      const [head = '', text = ''] = answer.split('\r\n\r\n')
+      expect(head, request.slice(0, 60)).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `))
+      expect(head.toLowerCase()).toContain('content-type: application/problem+json')
+      expect(head.toLowerCase()).toContain('x-content-type-options: nosniff')
+      expect(JSON.parse(text)).toMatchObject({
+        type: 'about:blank',
+        status,
+        detail: expect.any(String),
+      })
+    }
+    expect((await statistics(a)).count).toBe(0)
   })
 })
 
