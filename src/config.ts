@@ -11,6 +11,8 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT: Type.Integer({ minimum: 1_024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
   BATCH_MAX_ITEMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
   STREAM_MAX_SUBSCRIBERS: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
+  STREAM_MAX_PER_ADDRESS: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+  STREAM_MAX_LIFETIME_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 900_000 }),
   API_KEYS: Type.String({ default: '' }),
   API_KEYS_FILE: Type.String({ default: '' }),
   READ_AUTH: Type.Enum(['open', 'keyed'], { default: 'open' }),

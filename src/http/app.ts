@@ -109,6 +109,8 @@ async function registerApi(
   const hub = new StreamHub({
     read: () => store.statistics(),
     maxSubscribers: config.STREAM_MAX_SUBSCRIBERS,
+    maxPerAddress: config.STREAM_MAX_PER_ADDRESS,
+    maxLifetimeMs: config.STREAM_MAX_LIFETIME_MS,
   })
   // Before the server closes: it waits for open connections, and a stream never ends by itself.
   app.addHook('preClose', (done) => {

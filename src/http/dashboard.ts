@@ -19,6 +19,8 @@ export async function registerDashboard(app: FastifyInstance, https: boolean): P
   })
 }
 
+const UPLOT_FILES = new Set(['/uPlot.iife.min.js', '/uPlot.min.css'])
+
 async function servePages(app: FastifyInstance): Promise<void> {
   await app.register(fastifyStatic, {
     root: fileURLToPath(new URL('../../public', import.meta.url)),
@@ -32,6 +34,8 @@ async function servePages(app: FastifyInstance): Promise<void> {
     root: dirname(require.resolve('uplot/dist/uPlot.iife.min.js')),
     prefix: '/vendor/uplot/',
     wildcard: false,
+    // What the page loads, not the package's other builds and type definitions.
+    allowedPath: (path) => UPLOT_FILES.has(path),
     decorateReply: false,
     maxAge: '1d',
   })

@@ -49,7 +49,7 @@ describe('API documentation', () => {
     expect(statuses('/statistics', 'get')).toEqual(['200', '503'])
     expect(statuses('/health', 'get')).toEqual(['200'])
     expect(statuses('/ready', 'get')).toEqual(['200', '503'])
-    expect(statuses('/statistics/stream', 'get')).toEqual(['200', '422', '503'])
+    expect(statuses('/statistics/stream', 'get')).toEqual(['200', '422', '429', '503'])
     expect(statuses('/statistics/series', 'get')).toEqual(['200', '503'])
     expect(statuses('/metrics', 'get')).toEqual(['200'])
     const stream = JSON.stringify(doc.paths['/statistics/stream'])

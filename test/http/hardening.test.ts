@@ -320,6 +320,41 @@ describe('one error shape before routing', () => {
 })
 
 describe('headers', () => {
+  it('sends nosniff on every answer, and no HSTS over plain HTTP unless configured', async () => {
+    const a = await app({})
+    await a.listen({ port: 0, host: '127.0.0.1' })
+    const base = `http://127.0.0.1:${(a.server.address() as AddressInfo).port}`
+    const answers = [
+      await fetch(`${base}/statistics`),
+      await fetch(`${base}/transactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+      await fetch(`${base}/transactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      }),
+      await fetch(`${base}/nowhere`),
+      await fetch(`${base}/`),
+      await fetch(`${base}/docs/`),
+    ]
+    expect(answers.map((answer) => answer.status)).toEqual([200, 201, 422, 404, 200, 200])
+    for (const answer of answers) {
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(answer.headers.get('strict-transport-security')).toBeNull()
+      expect(answer.headers.get('content-security-policy') ?? '').not.toContain(
+        'upgrade-insecure-requests',
+      )
+    }
+    await a.close()
+    const https = await app({ SERVED_OVER_HTTPS: 'true' })
+    const page = await https.inject({ method: 'GET', url: '/' })
+    expect(page.headers['strict-transport-security']).toMatch(/max-age=\d+/)
+    expect(page.headers['content-security-policy']).toContain('upgrade-insecure-requests')
+  })
+
   it('puts security headers and a strict CSP on the dashboard and the docs', async () => {
     const a = await app({})
     const page = await a.inject({ method: 'GET', url: '/' })

@@ -109,6 +109,31 @@ describe('GET /statistics/stream', () => {
     second.destroy()
   })
 
+  it('answers HEAD at once with the headers of a stream, taking no place', async () => {
+    const { base } = await listen({ STREAM_MAX_SUBSCRIBERS: '1' })
+    for (let i = 0; i < 3; i++) {
+      const head = await fetch(`${base}/statistics/stream`, { method: 'HEAD' })
+      expect(head.status).toBe(200)
+      expect(head.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    }
+    const stream = await open(`${base}/statistics/stream`)
+    expect(stream.statusCode).toBe(200)
+    stream.destroy()
+  })
+
+  it('answers 429 beyond the streams one address may hold', async () => {
+    const { base } = await listen({ STREAM_MAX_PER_ADDRESS: '2' })
+    const streams = [
+      await open(`${base}/statistics/stream`),
+      await open(`${base}/statistics/stream`),
+    ]
+    const third = await open(`${base}/statistics/stream`)
+    expect(streams.map((stream) => stream.statusCode)).toEqual([200, 200])
+    expect(third.statusCode).toBe(429)
+    expect(third.headers['content-type']).toMatch(/^application\/problem\+json/)
+    for (const stream of [...streams, third]) stream.destroy()
+  })
+
   it('ends every stream when the service shuts down', async () => {
     const { app, base } = await listen()
     const response = await open(`${base}/statistics/stream`)

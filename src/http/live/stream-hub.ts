@@ -12,6 +12,10 @@ export interface StreamHubOptions {
   /** Reads the statistics; called once per tick for all subscribers of an interval. */
   read: () => Awaitable<Readonly<Statistics>>
   maxSubscribers: number
+  /** Subscribers from one client address, at most. */
+  maxPerAddress: number
+  /** A stream is ended this long after it started; EventSource reconnects by itself. */
+  maxLifetimeMs: number
   heartbeatMs?: number
   /** A subscriber with more than this many bytes unsent gets no new frame: it is stale anyway. */
   maxBufferedBytes?: number
@@ -26,6 +30,9 @@ export interface StreamHubOptions {
 interface Subscriber {
   sink: Sink
   dropped: number
+  address: string
+  /** When the stream is to end (hub clock, epoch ms). */
+  endsAt: number
 }
 
 interface Group {
@@ -44,6 +51,7 @@ export class StreamHub {
   readonly #options: Required<StreamHubOptions>
   readonly #groups = new Map<number, Group>()
   readonly #heartbeat: NodeJS.Timeout
+  readonly #perAddress = new Map<string, number>()
   #size = 0
 
   constructor(options: StreamHubOptions) {
@@ -66,13 +74,24 @@ export class StreamHub {
     return this.#size >= this.#options.maxSubscribers
   }
 
-  /** Starts a stream; returns how to stop it, or undefined when the cap on subscribers is reached. */
-  subscribe(intervalMs: number, sink: Sink): (() => void) | undefined {
-    if (this.full) return undefined
-    const subscriber: Subscriber = { sink, dropped: 0 }
+  /** Why a new stream from `address` is refused now, or undefined when it is welcome. */
+  refusal(address: string): string | undefined {
+    if (this.full) return 'Too many stream subscribers; try again later.'
+    if ((this.#perAddress.get(address) ?? 0) >= this.#options.maxPerAddress) {
+      return `Too many streams from this address (at most ${this.#options.maxPerAddress}); close one first.`
+    }
+    return undefined
+  }
+
+  /** Starts a stream; returns how to stop it, or undefined when it is refused (see refusal). */
+  subscribe(intervalMs: number, sink: Sink, address = ''): (() => void) | undefined {
+    if (this.refusal(address) !== undefined) return undefined
+    const endsAt = this.#options.clock() + this.#options.maxLifetimeMs
+    const subscriber: Subscriber = { sink, dropped: 0, address, endsAt }
     const group = this.#group(intervalMs)
     group.subscribers.add(subscriber)
     this.#size++
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1)
     sink.write(`retry: ${this.#options.retryMs}\n\n`)
     // The first frame at once: a new or reconnecting client need not wait a whole interval.
     this.#read((statistics) => this.#send(subscriber, this.#frame(statistics)))
@@ -105,6 +124,9 @@ export class StreamHub {
     const group = this.#groups.get(intervalMs)
     if (!group?.subscribers.delete(subscriber)) return
     this.#size--
+    const left = (this.#perAddress.get(subscriber.address) ?? 1) - 1
+    if (left === 0) this.#perAddress.delete(subscriber.address)
+    else this.#perAddress.set(subscriber.address, left)
     if (group.subscribers.size === 0) {
       clearInterval(group.timer)
       this.#groups.delete(intervalMs)
@@ -114,7 +136,12 @@ export class StreamHub {
   #tick(subscribers: Set<Subscriber>): void {
     this.#read((statistics) => {
       const text = this.#frame(statistics)
-      for (const subscriber of subscribers) this.#send(subscriber, text)
+      const now = this.#options.clock()
+      for (const subscriber of subscribers) {
+        // Past its lifetime: ended, and the client reconnects (to any instance, rebalancing).
+        if (now >= subscriber.endsAt) subscriber.sink.end()
+        else this.#send(subscriber, text)
+      }
     })
   }
 

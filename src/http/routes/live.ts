@@ -86,6 +86,10 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
             },
           },
           422: { ...problemRef, description: 'Interval out of bounds' },
+          429: {
+            ...problemRef,
+            description: 'Too many streams from this address (STREAM_MAX_PER_ADDRESS)',
+          },
           503: { ...problemRef, description: 'Too many subscribers' },
         },
       },
@@ -100,9 +104,10 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
           },
         ])
       }
-      if (hub.full) {
+      const refusal = hub.refusal(request.ip)
+      if (refusal) {
         reply.header('retry-after', '5')
-        throw new ProblemError(503, 'Too many stream subscribers; try again later.')
+        throw new ProblemError(hub.full ? 503 : 429, refusal)
       }
       reply.hijack()
       const raw = reply.raw
@@ -112,7 +117,12 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
         connection: 'keep-alive',
         'x-accel-buffering': 'no', // nginx: do not buffer the stream
       })
-      const unsubscribe = hub.subscribe(interval, raw)
+      // HEAD: the headers a GET would have, at once, and no subscription.
+      if (request.method === 'HEAD') {
+        raw.end()
+        return
+      }
+      const unsubscribe = hub.subscribe(interval, raw, request.ip)
       raw.on('close', () => unsubscribe?.())
     },
   )

@@ -28,6 +28,8 @@ function hub(options: Partial<ConstructorParameters<typeof StreamHub>[0]> = {}) 
       return STATISTICS
     },
     maxSubscribers: 100,
+    maxPerAddress: 100,
+    maxLifetimeMs: 3_600_000,
     clock: () => 1_700_000_000_123,
     ...options,
   })
@@ -136,5 +138,27 @@ describe('StreamHub', () => {
     reads = 0
     vi.advanceTimersByTime(5_000)
     expect(reads).toBe(0)
+  })
+
+  it('caps the streams of one address, and frees its places as they close', () => {
+    const h = hub({ maxPerAddress: 2 })
+    const first = h.subscribe(1000, new FakeSink(), '10.0.0.1')
+    expect(h.subscribe(1000, new FakeSink(), '10.0.0.1')).toBeDefined()
+    expect(h.refusal('10.0.0.1')).toMatch(/at most 2/)
+    expect(h.subscribe(1000, new FakeSink(), '10.0.0.1')).toBeUndefined()
+    expect(h.subscribe(1000, new FakeSink(), '10.0.0.2')).toBeDefined()
+    first?.()
+    expect(h.refusal('10.0.0.1')).toBeUndefined()
+    expect(h.size).toBe(2)
+  })
+
+  it('ends a stream once its lifetime is over, so that the client reconnects', () => {
+    const h = hub({ maxLifetimeMs: 5_000, clock: () => Date.now() })
+    const sink = new FakeSink()
+    h.subscribe(1000, sink, '10.0.0.1')
+    vi.advanceTimersByTime(4_000)
+    expect(sink.ended).toBe(false)
+    vi.advanceTimersByTime(2_000)
+    expect(sink.ended).toBe(true)
   })
 })
