@@ -1,7 +1,8 @@
+import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NOW, type TestApp, testApp } from '../support/http.js'
+import { NOW, rawExchange, type TestApp, testApp } from '../support/http.js'
 import { describeStores, HTTP_STORE_KINDS } from '../support/stores.js'
 
 const edgeNumber = fc.oneof(
@@ -28,7 +29,31 @@ const transaction = fc.record(
   { amount: fc.oneof(edgeNumber, fc.jsonValue()), timestamp: fc.oneof(timestamp, fc.jsonValue()) },
   { requiredKeys: [] },
 )
+/** Number literals as a client may write them: more digits than a double holds, exponents. */
+const writtenAmount = fc.oneof(
+  fc.constantFrom(
+    '1000000000000000000001',
+    '1.0000000000000000001',
+    '0.1234567890123456789',
+    '1e-400',
+    '123456789.123456789',
+    '1E2',
+    '-0.0',
+  ),
+  fc
+    .tuple(
+      fc.stringMatching(/^-?[1-9]\d{0,24}$/),
+      fc.nat({ max: 24 }),
+      fc.integer({ min: -25, max: 25 }),
+    )
+    .map(([digits, point, exponent]) => {
+      const at = Math.min(point, digits.length - 1)
+      return `${digits.slice(0, at + 1)}.${digits.slice(at + 1) || '0'}e${exponent}`
+    }),
+)
 const body: fc.Arbitrary<string | Buffer | undefined> = fc.oneof(
+  writtenAmount.map((amount) => `{"amount": ${amount}, "timestamp": ${NOW}}`),
+  writtenAmount.map((amount) => `[{"amount": ${amount}, "timestamp": ${NOW}}]`),
   transaction.map((t) => JSON.stringify(t)),
   fc
     .array(fc.oneof(transaction, fc.jsonValue()), { maxLength: 20 })
@@ -159,5 +184,103 @@ describeStores(HTTP_STORE_KINDS, (store) => {
       expect([...seen.keys()].some((status) => status >= 200 && status < 300)).toBe(true)
       expect(seen.get(422)).toBeGreaterThan(0)
     }, 120_000)
+  })
+})
+
+/** Requests as bytes on a socket, malformed where the HTTP parser, not a route, must refuse them. */
+const rawRequest = fc
+  .record({
+    method: fc.constantFrom('GET', 'POST', 'DELETE', 'G ET', ''),
+    path: fc.constantFrom('/statistics', '/transactions', '/transactions/batch', '/nope', '*', ''),
+    version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1 x', ''),
+    headers: fc.array(
+      fc.constantFrom(
+        'Host: x',
+        'Content-Type: application/json',
+        'Content-Length: 5',
+        'Content-Length: -1',
+        'Content-Length: 3\r\nContent-Length: 4',
+        'Transfer-Encoding: chunked',
+        'Transfer-Encoding: gzip, chunked',
+        'X-Folded: a\r\n b',
+        'Expect: foo',
+        'Expect: 100-continue',
+        'Authorization: Bearer wrong-key-0123456789',
+        `X-Big: ${'a'.repeat(20_000)}`,
+        'Bad Header',
+        ': empty',
+      ),
+      { maxLength: 5 },
+    ),
+    body: fc.oneof(
+      fc.constantFrom('', '{"amount":1,"timestamp":1}', 'zz\r\n', '0\r\n\r\n'),
+      fc.string({ maxLength: 40 }),
+    ),
+  })
+  .map(({ method, path, version, headers, body }) =>
+    [`${method} ${path} ${version}`, ...headers, '', body].join('\r\n'),
+  )
+
+describe('fuzzing below the routes, over a real socket', () => {
+  let t: TestApp
+  let port: number
+  beforeAll(async () => {
+    t = await testApp({ env: { REQUEST_TIMEOUT_MS: '300', HEADERS_TIMEOUT_MS: '300' } })
+    await t.app.listen({ port: 0, host: '127.0.0.1' })
+    port = (t.app.server.address() as AddressInfo).port
+  })
+  afterAll(() => t.app.close())
+
+  it('answers malformed requests with a 4xx problem, or closes, and never a 5xx', async () => {
+    const before = await t.store.statistics()
+    await fc.assert(
+      fc.asyncProperty(rawRequest, async (bytes) => {
+        const answer = await rawExchange(port, bytes)
+        for (const response of answer.split(/(?=HTTP\/1\.[01] \d{3} )/).filter(Boolean)) {
+          const status = Number(/^HTTP\/1\.[01] (\d{3}) /.exec(response)?.[1])
+          expect(status, bytes.slice(0, 80)).toBeLessThan(500)
+          if (status >= 400) expect(response.toLowerCase()).toContain('application/problem+json')
+        }
+      }),
+      { numRuns: 300 },
+    )
+    // The only bodies that could store something are dated 1970: too old.
+    expect(await t.store.statistics()).toEqual(before)
+  }, 60_000)
+})
+
+describe('fuzzing the keys, with the failure limit on', () => {
+  it('answers guesses 401, then only 429 once the budget is spent, even for the right key', async () => {
+    const key = 'the-right-key-0123456789'
+    const t = await testApp({ env: { API_KEYS: key, FAILURE_LIMIT_MAX: '20' } })
+    try {
+      const statuses: number[] = []
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('Bearer', 'bearer', 'Basic', ''),
+          fc.string({ minLength: 0, maxLength: 40 }),
+          async (scheme, guess) => {
+            const response = await t.app.inject({
+              method: 'DELETE',
+              url: '/transactions',
+              headers: { authorization: `${scheme} ${guess}`.trim() },
+            })
+            statuses.push(response.statusCode)
+            expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+          },
+        ),
+        { numRuns: 100 },
+      )
+      expect(statuses.slice(0, 20).every((status) => status === 401)).toBe(true)
+      expect(statuses.slice(20).every((status) => status === 429)).toBe(true)
+      const right = await t.app.inject({
+        method: 'DELETE',
+        url: '/transactions',
+        headers: { authorization: `Bearer ${key}` },
+      })
+      expect(right.statusCode).toBe(429)
+    } finally {
+      await t.app.close()
+    }
   })
 })

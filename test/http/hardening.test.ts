@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   NOW,
   postJson,
+  rawExchange,
   statistics,
   type TestApp,
   type TestAppOptions,
@@ -28,19 +29,6 @@ async function app(env: Record<string, string>, logger?: TestAppOptions['logger'
 
 const body = { amount: 1, timestamp: NOW }
 
-/** Writes raw bytes on a new connection; resolves with all that comes back before it closes. */
-function rawExchange(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(bytes))
-    let received = ''
-    socket.on('data', (chunk) => {
-      received += String(chunk)
-    })
-    socket.on('error', reject)
-    socket.on('close', () => resolve(received))
-    socket.setTimeout(5_000, () => socket.destroy())
-  })
-}
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 
 describe('API keys', () => {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
@@ -53,4 +54,18 @@ export function postRaw(app: FastifyInstance, url: string, payload: string, cont
 export async function statistics(app: FastifyInstance) {
   const response = await app.inject({ method: 'GET', url: '/statistics' })
   return response.json()
+}
+
+/** Writes raw bytes on a new connection; resolves with all that comes back before it closes. */
+export function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes))
+    let received = ''
+    socket.on('data', (chunk) => {
+      received += String(chunk)
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve(received))
+    socket.setTimeout(5_000, () => socket.destroy())
+  })
 }
