@@ -17,6 +17,7 @@ export const ConfigSchema = Type.Object({
   API_KEYS_FILE: Type.String({ default: '' }),
   READ_AUTH: Type.Enum(['open', 'keyed'], { default: 'open' }),
   SERVED_OVER_HTTPS: Type.Boolean({ default: false }),
+  TRUST_PROXY: Type.String({ pattern: '^(|true|[0-9a-fA-F.:/, ]+)$', default: '' }),
   HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
@@ -41,7 +42,11 @@ export const ConfigSchema = Type.Object({
 })
 
 /** The settings, with the API keys gathered from API_KEYS and API_KEYS_FILE. */
-export type Config = Static<typeof ConfigSchema> & { apiKeys: string[] }
+export type Config = Static<typeof ConfigSchema> & {
+  apiKeys: string[]
+  /** TRUST_PROXY as Fastify's trustProxy option takes it. */
+  trustProxy: boolean | string
+}
 
 /** Short keys can be guessed; separators would split one key into two. */
 const MIN_KEY_LENGTH = 16
@@ -70,7 +75,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'invalid configuration: WORKERS above 1 needs STORE=redis: each process would keep its own window',
     )
   }
-  return { ...settings, apiKeys }
+  return { ...settings, apiKeys, trustProxy: trustProxy(settings.TRUST_PROXY) }
+}
+
+/** '' trusts no proxy; 'true' every one; otherwise the proxies' addresses and CIDRs. */
+function trustProxy(setting: string): boolean | string {
+  if (setting === '') return false
+  return setting === 'true' ? true : setting
 }
 
 function splitKeys(text: string, variable: string): string[] {

@@ -20,6 +20,7 @@ describe('configuration', () => {
       API_KEYS_FILE: '',
       READ_AUTH: 'open',
       SERVED_OVER_HTTPS: false,
+      TRUST_PROXY: '',
       HEADERS_TIMEOUT_MS: 10_000,
       REQUEST_TIMEOUT_MS: 30_000,
       KEEP_ALIVE_TIMEOUT_MS: 5_000,
@@ -40,6 +41,7 @@ describe('configuration', () => {
       WORKERS: 1,
       LOG_LEVEL: 'info',
       apiKeys: [],
+      trustProxy: false,
     })
   })
 

@@ -40,10 +40,21 @@ function noStore(_request: FastifyRequest, reply: FastifyReply, done: () => void
   done()
 }
 
+/**
+ * Browsers must take every answer as the type it declares. Set through the reply, so Fastify
+ * writes it with the other headers in one go (a header set on the raw response beforehand would
+ * send Node's writeHead down its slow path on every request).
+ */
+function noSniff(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  reply.header('x-content-type-options', 'nosniff')
+  done()
+}
+
 /** The whole HTTP service around a store, ready to listen or to be injected into. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options
   const app = createFastify(config, options.logger)
+  app.addHook('onRequest', noSniff)
   await shedLoad(app, config)
   const failures = await limitRate(app, config)
   const metrics = new Metrics(store, config.WINDOW_MS)
@@ -66,6 +77,9 @@ function createFastify(config: Config, logger: AppOptions['logger']) {
   const app = Fastify({
     logger: logger ?? { level: config.LOG_LEVEL, redact: REDACT },
     bodyLimit: config.BODY_LIMIT,
+    // Behind a proxy, request.ip (the key of every per-address limit) is the client's only when
+    // the proxy is trusted to say so in X-Forwarded-For.
+    trustProxy: config.trustProxy,
     // Slow and idle clients cannot hold connections: a slow-loris sending headers a byte at a
     // time is cut at HEADERS_TIMEOUT_MS (checked every second, not Node's default 30 s).
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,

@@ -79,14 +79,11 @@ function sendProblem(response: ServerResponse, status: number, detail?: string):
  * Puts a check in front of Fastify's handler on its HTTP server: an HTTP/1.1 request without Host
  * is refused with problem+json (the server is made with requireHostHeader off, where Node would
  * answer an empty 400), and so is an Expect the service does not meet (Node: an empty 417).
- * Every answer carries X-Content-Type-Options: nosniff, set here once rather than by a hook on
- * every route.
  */
 export function refuseBeforeRouting(server: Server): void {
   const handlers = server.listeners('request') as RequestListener[]
   server.removeAllListeners('request')
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    response.setHeader('x-content-type-options', 'nosniff')
     if (request.headers.host === undefined && request.httpVersion === '1.1') {
       sendProblem(response, 400, 'HTTP/1.1 requests must carry a Host header.')
       return

@@ -239,6 +239,20 @@ describe('limits before keys', () => {
     expect(lines.join('\n')).not.toContain('wrong-key')
   })
 
+  it('keys the budget by the client behind a trusted proxy (TRUST_PROXY), not by the proxy', async () => {
+    const a = await app({ API_KEYS: KEY, FAILURE_LIMIT_MAX: '2', TRUST_PROXY: '127.0.0.1' })
+    const guess = (client: string) =>
+      a.inject({
+        method: 'DELETE',
+        url: '/transactions',
+        headers: { ...wrong, 'x-forwarded-for': client },
+      })
+    const first: number[] = []
+    for (let i = 0; i < 3; i++) first.push((await guess('203.0.113.7')).statusCode)
+    expect(first).toEqual([401, 401, 429])
+    expect((await guess('198.51.100.9')).statusCode).toBe(401)
+  })
+
   it('counts unknown routes as failures too', async () => {
     const a = await app({ API_KEYS: KEY, FAILURE_LIMIT_MAX: '3' })
     const statuses: number[] = []
