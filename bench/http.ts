@@ -4,7 +4,8 @@
  * with an empty vs a full window, and memory after millions of transactions. Prints figures.
  *
  * Run: npm run bench:http   (BENCH_SECONDS=3 BENCH_ROUNDS=7 by default; BENCH_PHASES picks among
- * compare,batch,o1,streams,memory,redis,redis-memory; the Redis phases use REDIS_URL)
+ * compare,batch,o1,streams,memory,redis,redis-memory; the Redis phases use REDIS_URL; BENCH_NODE
+ * names another Node.js binary for the servers)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
  * and the load generator runs on CPU 0.
  */
@@ -23,6 +24,8 @@ const PHASES = (
 ).split(',')
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const wants = (phase: string) => PHASES.includes(phase)
+/** The Node.js binary the servers run on (BENCH_NODE, e.g. from scripts/node-binary.sh 24). */
+const SERVER_NODE = process.env.BENCH_NODE ?? process.execPath
 const PINNED = spawnSync('taskset', ['-c', '1', 'true']).status === 0
 
 interface Target {
@@ -47,8 +50,8 @@ async function start(
   pin = PINNED,
 ): Promise<Target> {
   const port = await freePort()
-  const command = pin ? 'taskset' : process.execPath
-  const argv = pin ? ['-c', '1', process.execPath, ...args] : args
+  const command = pin ? 'taskset' : SERVER_NODE
+  const argv = pin ? ['-c', '1', SERVER_NODE, ...args] : args
   const child = spawn(command, argv, {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -253,7 +256,7 @@ async function redisUsedMb(): Promise<number> {
 
 async function main(): Promise<void> {
   console.log(
-    `node ${process.version}; servers ${PINNED ? 'pinned to CPU 1, load generator on CPU 0' : 'not pinned (no taskset)'}`,
+    `servers on node ${spawnSync(SERVER_NODE, ['--version']).stdout.toString().trim()}; servers ${PINNED ? 'pinned to CPU 1, load generator on CPU 0' : 'not pinned (no taskset)'}`,
   )
   const stopAll: Target[] = []
   try {

@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.js'
 import { liveRoutes } from './routes/live.js'
 import { statisticsRoutes } from './routes/statistics.js'
 import { transactionRoutes } from './routes/transactions.js'
+import { NO_SNIFF } from './security-headers.js'
 
 export interface AppOptions {
   config: Config
@@ -35,18 +36,10 @@ const REDACT = {
   censor: '[redacted]',
 }
 
-function noStore(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+/** Reads are never cached (a cache would show stale statistics) and, like every answer, never sniffed. */
+function readHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   reply.header('cache-control', 'no-store')
-  done()
-}
-
-/**
- * Browsers must take every answer as the type it declares. Set through the reply, so Fastify
- * writes it with the other headers in one go (a header set on the raw response beforehand would
- * send Node's writeHead down its slow path on every request).
- */
-function noSniff(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-  reply.header('x-content-type-options', 'nosniff')
+  reply.header(NO_SNIFF, 'nosniff')
   done()
 }
 
@@ -54,7 +47,6 @@ function noSniff(_request: FastifyRequest, reply: FastifyReply, done: () => void
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options
   const app = createFastify(config, options.logger)
-  app.addHook('onRequest', noSniff)
   await shedLoad(app, config)
   const failures = await limitRate(app, config)
   const metrics = new Metrics(store, config.WINDOW_MS)
@@ -141,16 +133,15 @@ async function registerApi(
       batchMaxItems: config.BATCH_MAX_ITEMS,
     })
   })
-  // Reads are never cached: a cache would show stale statistics.
   await app.register(async (reads) => {
-    reads.addHook('onRequest', noStore)
+    reads.addHook('onRequest', readHeaders)
     if (config.READ_AUTH === 'keyed') await requireApiKey(reads, config.apiKeys, failures)
     await reads.register(statisticsRoutes, { store, windowMs: config.WINDOW_MS })
     await reads.register(liveRoutes, { store, hub })
     registerMetricsRoute(reads, metrics)
   })
   await app.register(async (operations) => {
-    operations.addHook('onRequest', noStore)
+    operations.addHook('onRequest', readHeaders)
     await operations.register(healthRoutes, { store })
   })
 }

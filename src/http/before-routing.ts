@@ -81,14 +81,17 @@ function sendProblem(response: ServerResponse, status: number, detail?: string):
  * answer an empty 400), and so is an Expect the service does not meet (Node: an empty 417).
  */
 export function refuseBeforeRouting(server: Server): void {
-  const handlers = server.listeners('request') as RequestListener[]
+  const [handler, ...others] = server.listeners('request') as RequestListener[]
+  if (handler === undefined || others.length > 0) {
+    throw new Error('expected the one request listener Fastify adds')
+  }
   server.removeAllListeners('request')
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     if (request.headers.host === undefined && request.httpVersion === '1.1') {
       sendProblem(response, 400, 'HTTP/1.1 requests must carry a Host header.')
       return
     }
-    for (const handler of handlers) handler(request, response)
+    handler(request, response)
   })
   server.on('checkExpectation', (_request, response: ServerResponse) => sendProblem(response, 417))
 }

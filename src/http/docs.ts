@@ -2,7 +2,7 @@ import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import { DOCS_CSP, pageHeaders } from './security-headers.js'
+import { DOCS_CSP, NO_SNIFF, pageHeaders } from './security-headers.js'
 
 /** The OpenAPI document, built from the route schemas, at /openapi.json and browsable at /docs. */
 export async function registerDocs(
@@ -45,5 +45,8 @@ export async function registerDocs(
     await pages.register(helmet, pageHeaders(DOCS_CSP, https))
     await pages.register(swaggerUi, { routePrefix: '/docs' })
   })
-  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
+  app.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => {
+    reply.header(NO_SNIFF, 'nosniff')
+    return app.swagger()
+  })
 }

@@ -4,11 +4,32 @@ import { isWrittenExactly } from '../core/amount.js'
 import type { FieldError } from './problem.js'
 
 /**
- * Where a JSON number may have been parsed to a double that is not the decimal the client wrote:
- * an exponent, or a run of 16 or more digits (with its point). Any decimal of at most 15
- * significant digits written without an exponent is the shortest form of the double it parses to.
+ * Whether a JSON number in the text may have been parsed to a double that is not the decimal the
+ * client wrote: an exponent after a digit, or a run of 16 or more digits (with its point). Any
+ * decimal of at most 15 significant digits written without an exponent is the shortest form of
+ * the double it parses to. A loop over the characters: a regular expression costs several times
+ * more on every request.
  */
-const MAY_BE_INEXACT = /\d[eE]|[\d.]{16}/
+function mayBeInexact(text: string): boolean {
+  let run = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if ((code >= CHAR_0 && code <= CHAR_9) || code === CHAR_DOT) {
+      run++
+      if (run >= 16) return true
+    } else {
+      if (run > 0 && (code === CHAR_E || code === CHAR_UPPER_E)) return true
+      run = 0
+    }
+  }
+  return false
+}
+
+const CHAR_0 = 48
+const CHAR_9 = 57
+const CHAR_DOT = 46
+const CHAR_E = 101
+const CHAR_UPPER_E = 69
 
 /** The fields of a transaction whose number must be the one written. */
 const EXACT_FIELDS = ['amount', 'timestamp'] as const
@@ -42,7 +63,7 @@ export function parseJsonExactly(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string
     parse(request, text, (error, parsed) => {
-      if (error === null && MAY_BE_INEXACT.test(text)) markInexact(text, parsed)
+      if (error === null && mayBeInexact(text)) markInexact(text, parsed)
       done(error, parsed)
     })
   })

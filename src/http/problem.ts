@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { type Static, Type } from 'typebox'
 import { StoreUnavailableError } from '../store/store.js'
+import { NO_SNIFF } from './security-headers.js'
 
 /** RFC 9457 problem details: the one shape of every error this service answers. */
 export const FieldErrorSchema = Type.Object({
@@ -63,7 +64,7 @@ export function problem(status: number, detail: string, errors?: FieldError[]): 
 }
 
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
-  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body)
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).header(NO_SNIFF, 'nosniff').send(body)
 }
 
 /** Seconds a client waits before retrying a store that could not serve: reconnection takes ~1 s. */

@@ -2,6 +2,15 @@ import type { FastifyHelmetOptions } from '@fastify/helmet'
 
 type Directives = Record<string, string[]>
 
+/**
+ * Every answer carries `X-Content-Type-Options: nosniff`: browsers must take it as the type it
+ * declares. It is set through the reply, by the hooks the read scopes have anyway, the write
+ * handlers and sendProblem, never by a hook of its own on every request (a cost on the hot path),
+ * nor on the raw response before Fastify writes its headers (which sends Node's writeHead down its
+ * slow path). Pages get it from helmet.
+ */
+export const NO_SNIFF = 'x-content-type-options'
+
 /** The dashboard: only this origin, no inline script or style, nothing from another host. */
 export const DASHBOARD_CSP: Directives = {
   defaultSrc: ["'self'"],

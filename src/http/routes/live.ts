@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import type { TransactionStore } from '../../store/store.js'
 import type { StreamHub } from '../live/stream-hub.js'
 import { ProblemError, problemRef, storeUnavailable } from '../problem.js'
+import { NO_SNIFF } from '../security-headers.js'
 
 export interface LiveRoutesOptions {
   store: TransactionStore
@@ -116,6 +117,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
         'cache-control': 'no-store',
         connection: 'keep-alive',
         'x-accel-buffering': 'no', // nginx: do not buffer the stream
+        [NO_SNIFF]: 'nosniff',
       })
       // HEAD: the headers a GET would have, at once, and no subscription.
       if (request.method === 'HEAD') {

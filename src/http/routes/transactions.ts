@@ -13,6 +13,7 @@ import {
   storeUnavailable,
   toFieldError,
 } from '../problem.js'
+import { NO_SNIFF } from '../security-headers.js'
 import { windowText } from '../window-text.js'
 
 export interface TransactionRoutesOptions {
@@ -177,9 +178,9 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         metrics.countOutcomes(outcomes)
         const [outcome = 'invalidTimestamp'] = outcomes
         if (outcome === 'stored') {
-          reply.code(201).send()
+          reply.code(201).header(NO_SNIFF, 'nosniff').send()
         } else if (outcome === 'tooOld') {
-          reply.code(204).send()
+          reply.code(204).header(NO_SNIFF, 'nosniff').send()
         } else {
           const error = outcomeError(outcome, transaction)
           throw new ProblemError(422, 'The transaction breaks the rules.', error ? [error] : [])
@@ -211,7 +212,8 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         },
       },
     },
-    (request) => {
+    (request, reply) => {
+      reply.header(NO_SNIFF, 'nosniff')
       const batch = sortItems(request.body, request.compileValidationSchema(TransactionSchema))
       metrics.reject('schema', batch.items.length - batch.valid.length)
       return settle(store.record(batch.valid), (outcomes) => {
@@ -236,7 +238,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
     },
     (_request, reply) =>
       settle(store.clear(), () => {
-        reply.code(204).send()
+        reply.code(204).header(NO_SNIFF, 'nosniff').send()
       }),
   )
 }
