@@ -5,7 +5,8 @@
  *
  * Run: npm run bench:http   (BENCH_SECONDS=3 BENCH_ROUNDS=7 by default; BENCH_PHASES picks among
  * compare,batch,o1,streams,memory,redis,redis-memory; the Redis phases use REDIS_URL; BENCH_NODE
- * names another Node.js binary for the servers)
+ * names another Node.js binary for the servers; BENCH_BASELINE another built checkout and
+ * BENCH_BASELINE_NODE another Node.js binary, loaded beside them in the compare phase)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
  * and the load generator runs on CPU 0.
  */
@@ -26,6 +27,13 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const wants = (phase: string) => PHASES.includes(phase)
 /** The Node.js binary the servers run on (BENCH_NODE, e.g. from scripts/node-binary.sh 24). */
 const SERVER_NODE = process.env.BENCH_NODE ?? process.execPath
+/**
+ * A baseline for the compare phase, loaded in the same run: another built checkout of the service
+ * (BENCH_BASELINE=/path/to/checkout), so a change is measured against the code before it, and/or
+ * another Node.js binary for it (BENCH_BASELINE_NODE), so versions are compared on the same code.
+ */
+const BASELINE = process.env.BENCH_BASELINE ?? (process.env.BENCH_BASELINE_NODE ? '.' : undefined)
+const BASELINE_NODE = process.env.BENCH_BASELINE_NODE ?? SERVER_NODE
 const PINNED = spawnSync('taskset', ['-c', '1', 'true']).status === 0
 
 interface Target {
@@ -48,10 +56,11 @@ async function start(
   args: string[],
   env: Record<string, string> = {},
   pin = PINNED,
+  node = SERVER_NODE,
 ): Promise<Target> {
   const port = await freePort()
-  const command = pin ? 'taskset' : SERVER_NODE
-  const argv = pin ? ['-c', '1', SERVER_NODE, ...args] : args
+  const command = pin ? 'taskset' : node
+  const argv = pin ? ['-c', '1', node, ...args] : args
   const child = spawn(command, argv, {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -265,10 +274,19 @@ async function main(): Promise<void> {
       const bare = await start('bare fastify', ['--import', 'tsx', 'bench/targets/bare-fastify.ts'])
       const raw = await start('raw node:http', ['--import', 'tsx', 'bench/targets/raw-http.ts'])
       const targets = [service, bare, raw]
+      const baselines = ['bare fastify', 'raw node:http']
+      if (BASELINE) {
+        const version = spawnSync(BASELINE_NODE, ['--version']).stdout.toString().trim()
+        console.log(`baseline: ${BASELINE}/dist/server.js on node ${version}`)
+        const script = `${BASELINE}/dist/server.js`
+        targets.push(await start('baseline', [script], {}, PINNED, BASELINE_NODE))
+        baselines.push('baseline')
+      }
       stopAll.push(...targets)
-      printRatios('POST /transactions', compare(targets, 'post'), ['bare fastify', 'raw node:http'])
-      await clear(service)
-      printRatios('GET /statistics', compare(targets, 'get'), ['bare fastify', 'raw node:http'])
+      printRatios('POST /transactions', compare(targets, 'post'), baselines)
+      for (const target of targets)
+        if (target.name !== 'bare fastify' && target.name !== 'raw node:http') await clear(target)
+      printRatios('GET /statistics', compare(targets, 'get'), baselines)
       for (const target of targets) target.process.kill('SIGTERM')
     }
 
