@@ -47,6 +47,8 @@ interface Figures {
   p50: number
   p99: number
   errors: number
+  /** CPU time of the target per request, µs */
+  cpuUs: number
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? NaN
@@ -107,6 +109,7 @@ function load(
   connections = CONNECTIONS,
 ): Figures {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', 'bench/load.lua', target.url]
+  const cpuBefore = cpuSeconds(target)
   const run = spawnSync('wrk', [...args, '--', scenario, String(Date.now()), String(BATCH)], {
     encoding: 'utf8',
   })
@@ -125,8 +128,26 @@ function load(
     p50: result.p50_us / 1000,
     p99: result.p99_us / 1000,
     errors: result.errors,
+    cpuUs: ((cpuSeconds(target) - cpuBefore) * 1e6) / result.requests,
   }
 }
+
+/**
+ * The CPU time the target's process has used (user + system, from /proc): per request, it varies
+ * far less than requests/s on a machine whose neighbours come and go. NaN where /proc is missing.
+ */
+function cpuSeconds(target: Target): number {
+  try {
+    const fields = readFileSync(`/proc/${target.process.pid}/stat`, 'utf8')
+      .split(') ')[1]
+      ?.split(' ')
+    return (Number(fields?.[11]) + Number(fields?.[12])) / CLOCK_TICKS
+  } catch {
+    return Number.NaN
+  }
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
 
 /**
  * fetch, once more on a connection error: a pooled keep-alive connection may have been closed by
@@ -201,7 +222,9 @@ function compare(targets: Target[], scenario: Scenario): Map<string, Figures[]> 
   for (const target of targets) load(target, scenario, 2) // warm-up
   const rounds = new Map<string, Figures[]>(targets.map((t) => [t.name, []]))
   for (let round = 0; round < ROUNDS; round++) {
-    for (const target of targets) rounds.get(target.name)?.push(load(target, scenario, SECONDS))
+    // Each round starts with the next target, so no target always goes first.
+    const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target)
+    for (const target of order) rounds.get(target.name)?.push(load(target, scenario, SECONDS))
   }
   return rounds
 }
@@ -212,6 +235,7 @@ function medians(list: Figures[]): Figures {
     p50: median(list.map((f) => f.p50)),
     p99: median(list.map((f) => f.p99)),
     errors: list.reduce((sum, f) => sum + f.errors, 0),
+    cpuUs: median(list.map((f) => f.cpuUs)),
   }
 }
 
@@ -219,7 +243,11 @@ function medians(list: Figures[]): Figures {
  * The median over rounds of a target's figure divided by the baseline's in the same round: the
  * two ran seconds apart, so drift of the shared machine between rounds cancels out.
  */
-function pairedRatio(list: Figures[], baseline: Figures[], figure: 'rps' | 'p99'): number {
+function pairedRatio(
+  list: Figures[],
+  baseline: Figures[],
+  figure: 'rps' | 'p99' | 'cpuUs',
+): number {
   return median(list.map((f, round) => f[figure] / (baseline[round]?.[figure] ?? Number.NaN)))
 }
 
@@ -233,23 +261,24 @@ function printRatios(title: string, rounds: Map<string, Figures[]>, baselines: s
     { head: `vs ${first} req/s`, of: first, figure: 'rps' as const },
     { head: `p99 / ${first} p99`, of: first, figure: 'p99' as const },
     ...others.map((of) => ({ head: `vs ${of} req/s`, of, figure: 'rps' as const })),
+    ...baselines.map((of) => ({ head: `CPU / ${of} CPU`, of, figure: 'cpuUs' as const })),
   ]
   console.log(
     `\n${title}  (${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s: medians, and ratios as the median of each round's ratio)`,
   )
   console.log(
-    `${'target'.padEnd(17)} ${'req/s'.padStart(7)}  p50 ms  p99 ms  ${ratios.map((r) => r.head).join('  ')}  errors`,
+    `${'target'.padEnd(17)} ${'req/s'.padStart(7)}  p50 ms  p99 ms  CPU µs/req  ${ratios.map((r) => r.head).join('  ')}  errors`,
   )
   for (const [name, list] of rounds) {
     const f = medians(list)
     const cells = ratios.map(({ head, of, figure }) => {
       const ratio = pairedRatio(list, rounds.get(of) ?? [], figure)
-      return figure === 'rps'
-        ? `${fmt(100 * ratio, 1)} %`.padStart(head.length)
-        : fmt(ratio, 2).padStart(head.length)
+      return figure === 'p99'
+        ? fmt(ratio, 2).padStart(head.length)
+        : `${fmt(100 * ratio, 1)} %`.padStart(head.length)
     })
     console.log(
-      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(6)}  ${fmt(f.p99, 1).padStart(6)}  ${cells.join('  ')}  ${f.errors}`,
+      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(6)}  ${fmt(f.p99, 1).padStart(6)}  ${fmt(f.cpuUs, 1).padStart(10)}  ${cells.join('  ')}  ${f.errors}`,
     )
   }
 }
