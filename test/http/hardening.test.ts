@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
-import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  capturedLog,
   NOW,
   postJson,
   rawExchange,
@@ -93,13 +93,7 @@ describe('API keys', () => {
   })
 
   it('never writes a key to the logs', async () => {
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(String(chunk))
-        callback()
-      },
-    })
+    const { stream, lines } = capturedLog()
     const a = await app({ API_KEYS: KEY }, { level: 'trace', stream })
     await a.inject({ method: 'POST', url: '/transactions', payload: body, headers: bearer(KEY) })
     await a.inject({
@@ -205,13 +199,7 @@ describe('limits before keys', () => {
   const wrong = bearer('wrong-key-0123456789abcdef')
 
   it('throttles key guessing per address: 429 once the failures are used up, even for the right key', async () => {
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(...String(chunk).trim().split('\n'))
-        callback()
-      },
-    })
+    const { stream, lines } = capturedLog()
     const a = await app({ API_KEYS: KEY, FAILURE_LIMIT_MAX: '5' }, { level: 'info', stream })
     const statuses: number[] = []
     for (let i = 0; i < 8; i++) {

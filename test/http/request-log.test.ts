@@ -1,16 +1,9 @@
-import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { NOW, postJson, testApp } from '../support/http.js'
+import { capturedLog, NOW, postJson, testApp } from '../support/http.js'
 
 describe('request logging', () => {
   it('writes one JSON line per request at info', async () => {
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(...String(chunk).trim().split('\n'))
-        callback()
-      },
-    })
+    const { stream, lines } = capturedLog()
     const { app } = await testApp({ logger: { level: 'info', stream } })
     await postJson(app, '/transactions', { amount: 1, timestamp: NOW })
     await app.inject({ method: 'GET', url: '/statistics' })
@@ -33,13 +26,7 @@ describe('request logging', () => {
   })
 
   it("gives every line a request writes its reqId, plugins' lines too", async () => {
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(...String(chunk).trim().split('\n'))
-        callback()
-      },
-    })
+    const { stream, lines } = capturedLog()
     const { app } = await testApp({
       env: { API_KEYS: 'a-key-of-sixteen-characters' },
       logger: { level: 'trace', stream },

@@ -1,4 +1,5 @@
 import { connect } from 'node:net'
+import { Writable } from 'node:stream'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
@@ -68,4 +69,16 @@ export function rawExchange(port: number, bytes: string): Promise<string> {
     socket.on('close', () => resolve(received))
     socket.setTimeout(5_000, () => socket.destroy())
   })
+}
+
+/** A log destination for a test app, and the lines written to it so far. */
+export function capturedLog(): { stream: Writable; lines: string[] } {
+  const lines: string[] = []
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(...String(chunk).trim().split('\n'))
+      callback()
+    },
+  })
+  return { stream, lines }
 }
