@@ -37,8 +37,10 @@ export class OneLinePerRequest extends LogController {
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 100) / 100,
     }
-    if (error) reply.log.error({ ...line, err: error }, 'request errored')
-    else reply.log.info(line, 'request')
+    // Refusals name the client: whom to block is the first question about a flood of them.
+    const logged = reply.statusCode >= 400 ? { ...line, ip: request.ip } : line
+    if (error) reply.log.error({ ...logged, err: error }, 'request errored')
+    else reply.log.info(logged, 'request')
   }
 }
 

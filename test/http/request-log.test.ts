@@ -43,6 +43,12 @@ describe('request logging', () => {
     await app.close()
     expect(entries.length).toBeGreaterThan(3)
     expect(entries.filter((entry) => entry.reqId === undefined)).toEqual([])
+    // The refused requests' lines name the client's address.
+    const refused = entries.filter((entry) => entry.msg === 'request' && entry.statusCode >= 400)
+    expect(refused.map((entry) => [entry.statusCode, entry.ip])).toEqual([
+      [401, '127.0.0.1'],
+      [404, '127.0.0.1'],
+    ])
     expect(new Set(entries.map((entry) => entry.reqId)).size).toBe(3)
   })
 })
