@@ -75,7 +75,7 @@ function markInexact(text: string, body: unknown): void {
     return isWrittenExactly(written, value) ? value : new InexactNumber(written)
   })
   if (Array.isArray(body) && Array.isArray(exact)) {
-    body.forEach((item, index) => mark(item, exact[index]))
+    for (let index = 0; index < body.length; index++) mark(body[index], exact[index])
   } else {
     mark(body, exact)
   }
