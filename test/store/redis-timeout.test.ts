@@ -9,6 +9,9 @@ import { OwnRedis } from '../support/redis-server.js'
 import { silent, waitUntilReady } from '../support/stores.js'
 
 const TIMEOUT_MS = 200
+/** What the store reports at warn: an outage is worth one line, not one per request. */
+const warnings: string[] = []
+const log = { ...silent, warn: (_details: object, message: string) => warnings.push(message) }
 let redis: OwnRedis
 let app: FastifyInstance
 
@@ -22,7 +25,7 @@ beforeAll(async () => {
   })
   const store = createStore(config)
   if (!(store instanceof RedisStore)) throw new Error('expected the Redis store')
-  store.connect(silent)
+  store.connect(log)
   await waitUntilReady(store)
   app = await buildApp({ config, store })
   app.addHook('onClose', async () => {
@@ -55,9 +58,14 @@ describe('a Redis that hangs', () => {
         timedOut++
       }
       expect((await app.inject({ method: 'GET', url: '/statistics' })).statusCode).toBe(503)
+      // Connected, but not answering: not ready, said once in the log.
+      expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503)
+      expect(warnings).toEqual([expect.stringMatching(/did not answer in time/)])
     } finally {
       redis.resume()
     }
+    // Ready again as soon as Redis answers (the readiness check asks it).
+    expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)
     expect((await post()).statusCode).toBe(201)
     // A command that timed out was already on its way: Redis runs it when it wakes. Each is
     // counted wholly or not at all, so the count lies between the 201s and 201s + 503s.

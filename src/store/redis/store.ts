@@ -87,6 +87,9 @@ export class RedisStore implements TransactionStore {
    * move together although each holds its own monotonic instant (see `advance` in scripts.ts).
    */
   #seen = ''
+  /** False from a call that was sent and not answered in time until one is answered. */
+  #answering = true
+  #log: ConnectionLog | undefined
   /** Concurrent reads share one round trip (see coalesce). */
   readonly statistics: () => Promise<Readonly<Statistics>>
   /** The writes of one turn of the event loop share one script call (see batchWrites). */
@@ -138,11 +141,12 @@ export class RedisStore implements TransactionStore {
       ttlFloor,
     ]
     for (const { amount, timestamp } of transactions) this.#pushTransaction(args, amount, timestamp)
-    const wasReady = this.ready()
+    const failed = this.#failure()
     return this.#client.txstatsRecord(`${root}meta`, args).then(([now, letters]) => {
+      this.#answered()
       this.#seen = String(now)
       return Array.from(letters, (letter) => OUTCOMES[letter] ?? 'invalidAmount')
-    }, unavailable(wasReady))
+    }, failed)
   }
 
   async series(): Promise<Series> {
@@ -158,9 +162,10 @@ export class RedisStore implements TransactionStore {
   }
 
   async clear(): Promise<void> {
-    const wasReady = this.ready()
-    await Promise.all(this.#roots.map((root) => this.#client.txstatsClear(`${root}meta`))).catch(
-      unavailable(wasReady),
+    const failed = this.#failure()
+    await Promise.all(this.#roots.map((root) => this.#client.txstatsClear(`${root}meta`))).then(
+      () => this.#answered(),
+      failed,
     )
   }
 
@@ -169,11 +174,51 @@ export class RedisStore implements TransactionStore {
    * Settles once the first attempt has succeeded or failed.
    */
   connect(log: ConnectionLog): Promise<void> {
+    this.#log = log
     return watchConnection(this.#client, log)
   }
 
-  ready(): boolean {
+  /**
+   * Ready when connected and answering. After a call that was sent and got no answer in time (a
+   * Redis frozen or overloaded keeps its connection open), not ready until Redis answers again:
+   * a PING here, or any call, tells.
+   */
+  ready(): boolean | Promise<boolean> {
+    if (!this.#connected()) return false
+    if (this.#answering) return true
+    return this.#client.ping().then(
+      () => {
+        this.#answered()
+        return true
+      },
+      () => false,
+    )
+  }
+
+  #connected(): boolean {
     return this.#client.status === 'ready'
+  }
+
+  /** Maps a call's failure to StoreUnavailableError; `sent` when the client was connected. */
+  #failure() {
+    const sent = this.#connected()
+    return (error: unknown): never => {
+      if (sent && this.#answering) {
+        this.#answering = false
+        this.#log?.warn(
+          { reason: error instanceof Error ? error.message : String(error) },
+          'redis did not answer in time: not ready, requests that need it get 503 until it does',
+        )
+      }
+      throw new StoreUnavailableError(error, sent)
+    }
+  }
+
+  /** A call was answered: Redis answers again, if it had stopped. */
+  #answered(): void {
+    if (this.#answering) return
+    this.#answering = true
+    this.#log?.info({}, 'redis answers again: the store can serve')
   }
 
   async close(): Promise<void> {
@@ -193,7 +238,7 @@ export class RedisStore implements TransactionStore {
   async #readAll(read: (meta: string, args: string[]) => Promise<Reply>): Promise<Reply[]> {
     const call = (root: string, floor: string) =>
       read(`${root}meta`, [root, this.#at(), this.#windowMs, floor])
-    const wasReady = this.ready()
+    const failed = this.#failure()
     try {
       const replies = await Promise.all(this.#roots.map((root) => call(root, this.#seen)))
       for (let round = 1; round < MAX_AGREEMENT_ROUNDS; round++) {
@@ -207,10 +252,11 @@ export class RedisStore implements TransactionStore {
           replies[shard] = again[i] as Reply
         })
       }
+      this.#answered()
       this.#seen = String(replies[0]?.[0])
       return replies
     } catch (error) {
-      return unavailable(wasReady)(error)
+      return failed(error)
     }
   }
 
@@ -268,11 +314,4 @@ function defineScripts(client: RedisClient): void {
   client.defineCommand('txstatsSnapshot', { numberOfKeys: 1, lua: SNAPSHOT })
   client.defineCommand('txstatsSeries', { numberOfKeys: 1, lua: SERIES })
   client.defineCommand('txstatsClear', { numberOfKeys: 1, lua: CLEAR })
-}
-
-/** The failure of a call made while the client was `wasReady`: if it was not, nothing was sent. */
-function unavailable(wasReady: boolean) {
-  return (error: unknown): never => {
-    throw new StoreUnavailableError(error, wasReady)
-  }
 }
