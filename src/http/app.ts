@@ -47,6 +47,12 @@ function readHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options
   const app = createFastify(config, options.logger)
+  const shutdown = { closing: false }
+  refuseBeforeRouting(app.server, () => shutdown.closing)
+  app.addHook('preClose', (done) => {
+    shutdown.closing = true
+    done()
+  })
   await shedLoad(app, config)
   const failures = await limitRate(app, config)
   const metrics = new Metrics(store, config.WINDOW_MS)
@@ -97,7 +103,6 @@ function createFastify(config: Config, logger: AppOptions['logger']) {
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.server.maxConnections = config.MAX_CONNECTIONS
-  refuseBeforeRouting(app.server)
   // JSON only: without this, Fastify would parse text/plain and answer 422 instead of 415.
   app.removeContentTypeParser('text/plain')
   parseJsonExactly(app)

@@ -19,6 +19,7 @@ const DETAILS: Readonly<Record<number, string>> = {
   400: 'The request is not well-formed HTTP.',
   408: 'The request was not received in time.',
   417: 'The Expect header names an expectation this service does not meet.',
+  503: 'The service is shutting down: nothing was done. Try again (another instance may serve).',
   431: 'The request headers are too large.',
 }
 
@@ -69,24 +70,39 @@ export function answerClientError(this: unknown, error: ClientError, socket: Soc
   socket.destroy()
 }
 
-function sendProblem(response: ServerResponse, status: number, detail?: string): void {
+function sendProblem(
+  response: ServerResponse,
+  status: number,
+  detail?: string,
+  extra: Record<string, string> = {},
+): void {
   const { body, headers } = problemAnswer(status, detail)
-  response.writeHead(status, headers)
+  response.writeHead(status, { ...headers, ...extra })
   response.end(body)
 }
+
+/** What a client is told to wait before retrying a request refused during shutdown, in seconds. */
+const SHUTDOWN_RETRY_AFTER_S = 1
 
 /**
  * Puts a check in front of Fastify's handler on its HTTP server: an HTTP/1.1 request without Host
  * is refused with problem+json (the server is made with requireHostHeader off, where Node would
- * answer an empty 400), and so is an Expect the service does not meet (Node: an empty 417).
+ * answer an empty 400), and so is an Expect the service does not meet (Node: an empty 417). While
+ * `closing()`, a request that arrives on a connection still open is answered 503 with Retry-After
+ * and the connection closed (where Fastify would answer its own JSON); the requests already in
+ * flight finish.
  */
-export function refuseBeforeRouting(server: Server): void {
+export function refuseBeforeRouting(server: Server, closing: () => boolean): void {
   const [handler, ...others] = server.listeners('request') as RequestListener[]
   if (handler === undefined || others.length > 0) {
     throw new Error('expected the one request listener Fastify adds')
   }
   server.removeAllListeners('request')
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (closing()) {
+      sendProblem(response, 503, undefined, { 'retry-after': String(SHUTDOWN_RETRY_AFTER_S) })
+      return
+    }
     if (request.headers.host === undefined && request.httpVersion === '1.1') {
       sendProblem(response, 400, 'HTTP/1.1 requests must carry a Host header.')
       return

@@ -309,6 +309,38 @@ describe('one error shape before routing', () => {
   })
 })
 
+describe('shutting down', () => {
+  it('finishes the request in flight, then answers the next on its connection with 503 problem+json', async () => {
+    const built = await testApp()
+    const a = built.app
+    await a.listen({ port: 0, host: '127.0.0.1' })
+    const socket = connect((a.server.address() as AddressInfo).port, '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    let received = ''
+    socket.on('data', (chunk) => {
+      received += String(chunk)
+    })
+    const payload = JSON.stringify(body)
+    socket.write(
+      `POST /transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload.slice(0, 5)}`,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const closed = a.close()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    socket.write(payload.slice(5))
+    socket.write('GET /statistics HTTP/1.1\r\nHost: x\r\n\r\n')
+    await new Promise((resolve) => socket.once('close', resolve))
+    await closed
+    const [first = '', second = ''] = received.split(/(?=HTTP\/1\.1 )/)
+    expect(first).toMatch(/^HTTP\/1\.1 201 /)
+    expect(second).toMatch(/^HTTP\/1\.1 503 /)
+    expect(second.toLowerCase()).toContain('content-type: application/problem+json')
+    expect(second.toLowerCase()).toContain('retry-after: 1')
+    expect(second).toContain('nothing was done')
+    expect((await built.store.statistics()).count).toBe(1)
+  })
+})
+
 describe('headers', () => {
   it('sends nosniff on every answer, and no HSTS over plain HTTP unless configured', async () => {
     const a = await app({})
