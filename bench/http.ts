@@ -133,15 +133,22 @@ function load(
 }
 
 /**
- * The CPU time the target's process has used (user + system, from /proc): per request, it varies
- * far less than requests/s on a machine whose neighbours come and go. NaN where /proc is missing.
+ * The CPU time the target's processes have used (user + system, from /proc: the process and its
+ * children, e.g. the workers of WORKERS=2): per request, it varies far less than requests/s on a
+ * machine whose neighbours come and go. NaN where /proc is missing.
  */
 function cpuSeconds(target: Target): number {
+  const pid = target.process.pid
+  return pid === undefined ? Number.NaN : processCpuSeconds(pid)
+}
+
+function processCpuSeconds(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${target.process.pid}/stat`, 'utf8')
-      .split(') ')[1]
-      ?.split(' ')
-    return (Number(fields?.[11]) + Number(fields?.[12])) / CLOCK_TICKS
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')
+    const own = (Number(fields?.[11]) + Number(fields?.[12])) / CLOCK_TICKS
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+    const theirs = children === '' ? [] : children.split(' ').map(Number)
+    return theirs.reduce((sum, child) => sum + processCpuSeconds(child), own)
   } catch {
     return Number.NaN
   }
