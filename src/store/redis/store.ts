@@ -203,7 +203,8 @@ export class RedisStore implements TransactionStore {
   #failure() {
     const sent = this.#connected()
     return (error: unknown): never => {
-      if (sent && this.#answering) {
+      // A lost connection is the connection watcher's to report; a timeout on an open one, ours.
+      if (sent && this.#answering && isTimeout(error)) {
         this.#answering = false
         this.#log?.warn(
           { reason: error instanceof Error ? error.message : String(error) },
@@ -314,4 +315,9 @@ function defineScripts(client: RedisClient): void {
   client.defineCommand('txstatsSnapshot', { numberOfKeys: 1, lua: SNAPSHOT })
   client.defineCommand('txstatsSeries', { numberOfKeys: 1, lua: SERIES })
   client.defineCommand('txstatsClear', { numberOfKeys: 1, lua: CLEAR })
+}
+
+/** ioredis's error for a command sent on an open connection and not answered in time. */
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && /timed out/i.test(error.message)
 }
