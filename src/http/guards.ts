@@ -45,7 +45,7 @@ export async function requireApiKey(
       verify(request, reply, (failed) => resolve(failed ?? undefined)),
     )
     if (!error) return
-    throw (await failures.fail(request, reply)) ?? unauthorized(reply)
+    throw (await failures.count(request, reply)) ?? unauthorized(reply)
   })
 }
 
@@ -73,10 +73,16 @@ export class FailureLimit {
     return limit.isAllowed || !limit.isExceeded ? undefined : this.#tooMany(reply, limit)
   }
 
-  /** Counts a failure; the 429 to answer instead when it was one too many. */
+  /** Counts a failure; the 429 to answer instead when the address was, or now is, out of them. */
   async fail(request: FastifyRequest, reply: FastifyReply): Promise<ProblemError | undefined> {
-    const blocked = await this.blocked(request, reply)
-    if (blocked) return blocked
+    return (await this.blocked(request, reply)) ?? this.count(request, reply)
+  }
+
+  /**
+   * Counts a failure of an address already found not blocked (see blocked); the 429 to answer
+   * instead when it was one too many, with one warning for the address.
+   */
+  async count(request: FastifyRequest, reply: FastifyReply): Promise<ProblemError | undefined> {
     const limit = await this.#check(request)
     if (limit.isAllowed || !limit.isExceeded) return undefined
     request.log.warn(
