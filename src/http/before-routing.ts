@@ -8,6 +8,7 @@ import {
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { PROBLEM_CONTENT_TYPE, problem } from './problem.js'
+import { NO_SNIFF } from './security-headers.js'
 
 /**
  * Answers to requests that never reach a route: what Node's HTTP parser refuses, timeouts, a
@@ -29,7 +30,7 @@ function problemAnswer(status: number, detail = DETAILS[status] ?? 'The request 
   const headers = {
     'content-type': PROBLEM_CONTENT_TYPE,
     'content-length': Buffer.byteLength(body),
-    'x-content-type-options': 'nosniff',
+    [NO_SNIFF]: 'nosniff',
     connection: 'close',
   }
   return { body, headers }
@@ -70,7 +71,8 @@ export function answerClientError(this: unknown, error: ClientError, socket: Soc
   socket.destroy()
 }
 
-function sendProblem(
+/** A problem answer on Node's own response, for requests Fastify never sees. */
+function answerRaw(
   response: ServerResponse,
   status: number,
   detail?: string,
@@ -100,14 +102,14 @@ export function refuseBeforeRouting(server: Server, closing: () => boolean): voi
   server.removeAllListeners('request')
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     if (closing()) {
-      sendProblem(response, 503, undefined, { 'retry-after': String(SHUTDOWN_RETRY_AFTER_S) })
+      answerRaw(response, 503, undefined, { 'retry-after': String(SHUTDOWN_RETRY_AFTER_S) })
       return
     }
     if (request.headers.host === undefined && request.httpVersion === '1.1') {
-      sendProblem(response, 400, 'HTTP/1.1 requests must carry a Host header.')
+      answerRaw(response, 400, 'HTTP/1.1 requests must carry a Host header.')
       return
     }
     handler(request, response)
   })
-  server.on('checkExpectation', (_request, response: ServerResponse) => sendProblem(response, 417))
+  server.on('checkExpectation', (_request, response: ServerResponse) => answerRaw(response, 417))
 }
