@@ -29,12 +29,15 @@ export const ConfigSchema = Type.Object({
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
   MAX_HEAP_USED_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1_024 }),
   MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+  IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
+  IDEMPOTENCY_MEMORY_MB: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
   STORE: Type.Enum(['memory', 'redis'], { default: 'memory' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   REDIS_PREFIX: Type.String({ pattern: '^[^{}]*$', maxLength: 100, default: 'txstats:' }),
   REDIS_CLUSTER: Type.Boolean({ default: false }),
   REDIS_SHARDS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+  REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
   WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
@@ -46,6 +49,8 @@ export type Config = Static<typeof ConfigSchema> & {
   apiKeys: string[]
   /** TRUST_PROXY as Fastify's trustProxy option takes it. */
   trustProxy: boolean | string
+  /** How long idempotency keys are remembered: IDEMPOTENCY_RETENTION_MS, or window + skew. */
+  idempotencyRetentionMs: number
 }
 
 /** Short keys can be guessed; separators would split one key into two. */
@@ -75,7 +80,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'invalid configuration: WORKERS above 1 needs STORE=redis: each process would keep its own window',
     )
   }
-  return { ...settings, apiKeys, trustProxy: trustProxy(settings.TRUST_PROXY) }
+  return {
+    ...settings,
+    apiKeys,
+    trustProxy: trustProxy(settings.TRUST_PROXY),
+    idempotencyRetentionMs: idempotencyRetention(settings),
+  }
+}
+
+/**
+ * A key must be remembered for the window plus the skew (design.md, "Exactly once"): shorter
+ * would let a retry count twice, so it is refused rather than taken.
+ */
+function idempotencyRetention(settings: Static<typeof ConfigSchema>): number {
+  const least = settings.WINDOW_MS + settings.CLOCK_SKEW_MS
+  const retention = settings.IDEMPOTENCY_RETENTION_MS
+  if (retention === 0) return least
+  if (retention < least) {
+    throw new ConfigError(
+      `invalid configuration: IDEMPOTENCY_RETENTION_MS must be 0 (the window plus the skew) or at least WINDOW_MS + CLOCK_SKEW_MS (${least})`,
+    )
+  }
+  return retention
 }
 
 /** '' trusts no proxy; 'true' every one; otherwise the proxies' addresses and CIDRs. */

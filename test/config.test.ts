@@ -32,16 +32,21 @@ describe('configuration', () => {
       MAX_EVENT_LOOP_DELAY_MS: 1_000,
       MAX_HEAP_USED_MB: 1_024,
       MAX_RSS_MB: 0,
+      IDEMPOTENCY_RETENTION_MS: 0,
+      IDEMPOTENCY_MEMORY_MB: 256,
       STORE: 'memory',
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_PREFIX: 'txstats:',
       REDIS_CLUSTER: false,
       REDIS_SHARDS: 1,
       REDIS_TIMEOUT_MS: 1_000,
+      REDIS_WAIT_REPLICAS: 0,
       WORKERS: 1,
       LOG_LEVEL: 'info',
       apiKeys: [],
       trustProxy: false,
+      // Remembered for the window plus the skew: the least that keeps a retry from counting twice.
+      idempotencyRetentionMs: 62_000,
     })
   })
 
@@ -104,6 +109,8 @@ describe('configuration', () => {
     [{ REDIS_PREFIX: 'a{b}:' }, 'REDIS_PREFIX'],
     [{ REDIS_SHARDS: '0' }, 'REDIS_SHARDS'],
     [{ WORKERS: '2' }, 'WORKERS'],
+    [{ IDEMPOTENCY_RETENTION_MS: '61999' }, 'IDEMPOTENCY_RETENTION_MS'],
+    [{ REDIS_WAIT_REPLICAS: '-1' }, 'REDIS_WAIT_REPLICAS'],
   ])('refuses %o with a one-line message naming %s', (env, name) => {
     let error: unknown
     try {

@@ -12,6 +12,7 @@ import { registerDashboard } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { parseJsonExactly } from './exact-json.js'
 import { type FailureLimit, limitRate, requireApiKey, shedLoad } from './guards.js'
+import { IdempotentWrites } from './idempotency.js'
 import { StreamHub } from './live/stream-hub.js'
 import { Metrics, registerMetricsRoute, registerRequestTiming } from './metrics.js'
 import { errorHandler, notFoundHandler, ProblemSchema, problem, sendProblem } from './problem.js'
@@ -132,6 +133,7 @@ async function registerApi(
     if (config.apiKeys.length > 0) await requireApiKey(writes, config.apiKeys, failures)
     await writes.register(transactionRoutes, {
       store,
+      idempotent: new IdempotentWrites(store, config.apiKeys.length > 0),
       metrics,
       windowMs: config.WINDOW_MS,
       clockSkewMs: config.CLOCK_SKEW_MS,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { parse as parseLosslessly } from 'lossless-json'
 import { isWrittenExactly } from '../core/amount.js'
+import { IDEMPOTENCY_KEY, noteBody } from './idempotency.js'
 import type { FieldError } from './problem.js'
 
 /**
@@ -56,12 +57,14 @@ export function inexactFields(transaction: unknown): FieldError[] | undefined {
  * application/json parsed by Fastify's own parser (prototype-poisoning checks included), then,
  * only for bodies where a number may not be the one written, parsed again losslessly to find the
  * transactions whose amount or timestamp would not be counted as written (see inexactFields).
+ * The text of a request with an Idempotency-Key is fingerprinted here, where it is at hand.
  */
 export function parseJsonExactly(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string
+    if (request.headers[IDEMPOTENCY_KEY] !== undefined) noteBody(request, text)
     parse(request, text, (error, parsed) => {
       if (error === null && mayBeInexact(text)) markInexact(text, parsed)
       done(error, parsed)

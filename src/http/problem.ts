@@ -37,7 +37,7 @@ export const problemRef = Type.Ref('Problem')
 export const storeUnavailable = {
   ...problemRef,
   description:
-    'The store cannot serve right now (Redis unreachable or too slow); Retry-After says when to retry',
+    'The store cannot serve right now (Redis unreachable, too slow, or a shard down), or, for a request with an Idempotency-Key, too many keys are remembered. The detail says whether anything may have been done; either way, retry after Retry-After, with the same Idempotency-Key',
 }
 
 /** An error that is the client's to fix, with the problem it is answered with. */

@@ -6,7 +6,12 @@ import type { TransactionStore } from './store.js'
 
 /** The store the configuration names. */
 export function createStore(config: Config): TransactionStore {
-  const window = { windowMs: config.WINDOW_MS, clockSkewMs: config.CLOCK_SKEW_MS }
+  const window = {
+    windowMs: config.WINDOW_MS,
+    clockSkewMs: config.CLOCK_SKEW_MS,
+    idempotencyRetentionMs: config.idempotencyRetentionMs,
+    idempotencyBudgetBytes: config.IDEMPOTENCY_MEMORY_MB * 1024 * 1024,
+  }
   if (config.STORE === 'memory') return new MemoryStore(window)
   const client = connectRedis({
     url: config.REDIS_URL,
@@ -17,6 +22,8 @@ export function createStore(config: Config): TransactionStore {
     client,
     prefix: config.REDIS_PREFIX,
     shards: config.REDIS_SHARDS,
+    waitReplicas: config.REDIS_WAIT_REPLICAS,
+    timeoutMs: config.REDIS_TIMEOUT_MS,
     ...window,
   })
 }

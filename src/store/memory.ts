@@ -1,13 +1,33 @@
+import {
+  entryBytes,
+  type Idempotency,
+  IdempotencyLedger,
+  type RecordedOnce,
+} from '../core/idempotency.js'
 import type { Series, Statistics } from '../core/statistics.js'
 import { RollingWindow, type WindowOptions } from '../core/window.js'
 import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
+export interface MemoryStoreOptions extends WindowOptions {
+  /** How long an idempotency key is remembered, in ms: at least the window plus the skew. */
+  idempotencyRetentionMs?: number
+  /** The most the remembered keys may be charged, in bytes (see entryBytes). */
+  idempotencyBudgetBytes?: number
+}
+
+const DEFAULT_IDEMPOTENCY_BUDGET_BYTES = 256 * 1024 * 1024
+
 /** The window in this process's memory: every call answers synchronously. */
 export class MemoryStore implements TransactionStore {
   readonly #window: RollingWindow
+  readonly #ledger: IdempotencyLedger
 
-  constructor(options: WindowOptions = {}) {
+  constructor(options: MemoryStoreOptions = {}) {
     this.#window = new RollingWindow(options)
+    this.#ledger = new IdempotencyLedger(
+      options.idempotencyRetentionMs ?? this.#window.windowMs + this.#window.clockSkewMs,
+      options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
+    )
   }
 
   record(transactions: readonly Transaction[]): RecordOutcome[] {
@@ -17,6 +37,23 @@ export class MemoryStore implements TransactionStore {
       outcomes[i] = this.#window.record(amount, timestamp)
     }
     return outcomes
+  }
+
+  recordOnce(transactions: readonly Transaction[], once: Idempotency): RecordedOnce {
+    const now = this.#window.now()
+    const seen = this.#ledger.find(once.key, now)
+    if (seen) {
+      if (seen.fingerprint !== once.fingerprint) return { kind: 'mismatch' }
+      return { kind: 'recorded', outcomes: seen.outcomes, replayed: true }
+    }
+    const wait = this.#ledger.waitForRoom(
+      entryBytes(once.key, once.fingerprint, transactions.length),
+      now,
+    )
+    if (wait > 0) return { kind: 'full', retryAfterMs: wait }
+    const outcomes = this.record(transactions)
+    this.#ledger.remember(once, outcomes, now)
+    return { kind: 'recorded', outcomes, replayed: false }
   }
 
   statistics(): Readonly<Statistics> {

@@ -1,8 +1,9 @@
 import type { Awaitable } from '../awaitable.js'
+import type { Idempotency, RecordedOnce } from '../core/idempotency.js'
 import type { Series, Statistics } from '../core/statistics.js'
 import type { RecordOutcome } from '../core/window.js'
 
-export type { RecordOutcome, Series, Statistics }
+export type { Idempotency, RecordedOnce, RecordOutcome, Series, Statistics }
 
 export interface Transaction {
   amount: number
@@ -28,6 +29,12 @@ export interface TransactionStore {
   connect(log: ConnectionLog): Awaitable<void>
   /** What happened to each transaction, in order. Outcomes other than 'stored' store nothing. */
   record(transactions: readonly Transaction[]): Awaitable<RecordOutcome[]>
+  /**
+   * As record, at most once per key: checking the key, recording and remembering the outcomes
+   * are one atomic step, so a request sent again, by this instance or another, is answered with
+   * the outcomes it had, not recorded again.
+   */
+  recordOnce(transactions: readonly Transaction[], once: Idempotency): Awaitable<RecordedOnce>
   statistics(): Awaitable<Readonly<Statistics>>
   /** The window per second, for charts. */
   series(): Awaitable<Series>

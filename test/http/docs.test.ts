@@ -31,6 +31,7 @@ describe('API documentation', () => {
       '204',
       '400',
       '401',
+      '409',
       '413',
       '415',
       '422',
@@ -40,6 +41,7 @@ describe('API documentation', () => {
       '200',
       '400',
       '401',
+      '409',
       '413',
       '415',
       '422',
@@ -60,6 +62,12 @@ describe('API documentation', () => {
       expect(content?.example ?? content?.examples).toBeDefined()
     }
     expect(doc.components.schemas.Problem).toBeDefined()
+    for (const path of ['/transactions', '/transactions/batch']) {
+      const parameters = doc.paths[path]?.post?.parameters ?? []
+      expect(parameters).toContainEqual(
+        expect.objectContaining({ in: 'header', name: 'idempotency-key', required: false }),
+      )
+    }
     expect(JSON.stringify(doc.paths['/statistics'])).toContain('"example"')
   })
 

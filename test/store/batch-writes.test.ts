@@ -41,6 +41,13 @@ describe('batchWrites', () => {
     expect(answers).toEqual([[2, 4], [6, 8], [10], []])
   })
 
+  it('weighs items as told: a batch is sent before its weight would pass the limit', async () => {
+    const { calls, write } = recordingWrite()
+    const batched = batchWrites(write, 10, (item) => item)
+    await Promise.all([batched([4]), batched([5]), batched([3]), batched([9])])
+    expect(calls).toEqual([[4, 5], [3], [9]])
+  })
+
   it('fails every caller of a failed call alike, and only them', async () => {
     let fail = true
     const batched = batchWrites(async (items: number[]) => {

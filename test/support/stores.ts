@@ -33,15 +33,21 @@ export interface StoreOptions {
   clock: Clock
   windowMs?: number
   clockSkewMs?: number
+  idempotencyBudgetBytes?: number
 }
 
 let opened = 0
 
 /** A fresh, empty store of a kind: Redis stores get a prefix of their own. */
-export async function openStore(kind: StoreKind, options: StoreOptions): Promise<TransactionStore> {
+export async function openStore(
+  kind: StoreKind,
+  options: StoreOptions,
+  /** Another store on the same Redis window: another instance of the service. */
+  sharing?: string,
+): Promise<TransactionStore> {
   if (kind === 'memory') return new MemoryStore(options)
   const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 5_000 })
-  const prefix = `test:${process.pid}:${++opened}:${Date.now()}:`
+  const prefix = sharing ?? `test:${process.pid}:${++opened}:${Date.now()}:`
   const store = new RedisStore({
     client,
     prefix,
@@ -50,7 +56,15 @@ export async function openStore(kind: StoreKind, options: StoreOptions): Promise
   })
   store.connect(silent)
   await waitUntilReady(store)
+  prefixes.set(store, prefix)
   return store
+}
+
+const prefixes = new WeakMap<TransactionStore, string>()
+
+/** The Redis prefix of a store openStore opened, to open another instance on its window. */
+export function prefixOf(store: TransactionStore): string | undefined {
+  return prefixes.get(store)
 }
 
 export async function waitUntilReady(store: TransactionStore, timeoutMs = 5_000): Promise<void> {

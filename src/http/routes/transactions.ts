@@ -5,6 +5,7 @@ import { settle } from '../../awaitable.js'
 import { amountProblem, MAX_ABS_AMOUNT } from '../../core/amount.js'
 import type { RecordOutcome, Transaction, TransactionStore } from '../../store/store.js'
 import { inexactFields } from '../exact-json.js'
+import { type IdempotentWrites, MAX_KEY_LENGTH, REPLAYED } from '../idempotency.js'
 import type { Metrics } from '../metrics.js'
 import {
   type FieldError,
@@ -18,6 +19,7 @@ import { windowText } from '../window-text.js'
 
 export interface TransactionRoutesOptions {
   store: TransactionStore
+  idempotent: IdempotentWrites
   metrics: Metrics
   windowMs: number
   clockSkewMs: number
@@ -89,6 +91,19 @@ type ItemResult = 'stored' | 'tooOld' | 'invalid'
 /** Errors listed in a batch's answer, at most: the rest are counted (unlistedErrors). */
 export const MAX_LISTED_ERRORS = 100
 
+/** The Idempotency-Key header, documented; checked by the route (a malformed one is 400). */
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      description: `Makes the request safe to retry: 1 to ${MAX_KEY_LENGTH} printable ASCII characters (a token, or a quoted string as in the IETF draft), unique per request. A request sent again with the same key and body is not recorded again: it gets the first answer again, with \`${REPLAYED}: true\`. Remembered for at least the window plus the clock-skew allowance; scoped by API key.`,
+    }),
+  ),
+})
+
+const idempotencyResponses = {
+  409: { ...problemRef, description: 'A request with this Idempotency-Key is still being answered' },
+}
+
 /** A response with no body: documented, with nothing to serialise. */
 function emptyBody(description: string) {
   return Type.Unsafe<undefined>({ description })
@@ -96,7 +111,7 @@ function emptyBody(description: string) {
 
 export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptions> = async (
   app,
-  { store, metrics, windowMs, clockSkewMs, batchMaxItems },
+  { store, idempotent, metrics, windowMs, clockSkewMs, batchMaxItems },
 ) => {
   const age = windowText(windowMs)
   /** The 422 field error for an outcome other than stored or too old. */
@@ -155,15 +170,21 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         summary: 'Record a transaction',
         description: `Stores the transaction when its timestamp lies in the last ${age} (late arrivals included) or at most the clock-skew allowance (${clockSkewMs} ms) in the future.`,
         tags: ['transactions'],
+        headers: IdempotencyHeaders,
         body: TransactionSchema,
         response: {
+          ...idempotencyResponses,
           201: emptyBody('Stored'),
           401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
           204: emptyBody(`Discarded: the timestamp is ${age} old or older`),
           400: { ...problemRef, description: 'Malformed JSON' },
           413: { ...problemRef, description: 'Body over the limit' },
           415: { ...problemRef, description: 'Content type other than application/json' },
-          422: { ...problemRef, description: 'Well-formed JSON that breaks the rules' },
+          422: {
+            ...problemRef,
+            description:
+              'Well-formed JSON that breaks the rules, or an Idempotency-Key used before with another body',
+          },
           503: storeUnavailable,
         },
       },
@@ -174,8 +195,8 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       if (inexact) throw new ProblemError(422, 'The transaction breaks the rules.', inexact)
       // Sends without returning the reply: a returned reply is a thenable that Fastify would
       // await, a cost the memory store's synchronous answer does not need.
-      return settle(store.record([transaction]), (outcomes) => {
-        metrics.countOutcomes(outcomes)
+      const answer = (outcomes: RecordOutcome[], replayed: boolean) => {
+        if (!replayed) metrics.countOutcomes(outcomes)
         const [outcome = 'invalidTimestamp'] = outcomes
         if (outcome === 'stored') {
           reply.code(201).header(NO_SNIFF, 'nosniff').send()
@@ -185,7 +206,10 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
           const error = outcomeError(outcome, transaction)
           throw new ProblemError(422, 'The transaction breaks the rules.', error ? [error] : [])
         }
-      })
+      }
+      const once = idempotent.of(request)
+      if (once) return idempotent.record(once, [transaction], reply, answer)
+      return settle(store.record([transaction]), (outcomes) => answer(outcomes, false))
     },
   )
 
@@ -196,25 +220,40 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         summary: 'Record many transactions in one request',
         description: `Up to ${batchMaxItems} transactions. Each is judged on its own and the answer says, per transaction, whether it was stored, discarded as too old or invalid; a body that is not a JSON array of at most ${batchMaxItems} items stores nothing.`,
         tags: ['transactions'],
+        headers: IdempotencyHeaders,
         body: Type.Array(Type.Unknown(), {
           maxItems: batchMaxItems,
           description: 'Transactions, as for POST /transactions',
           examples: [[EXAMPLE, { amount: -5.25, timestamp: 1478192203500 }]],
         }),
         response: {
+          ...idempotencyResponses,
           200: batchResultSchema(windowMs),
           401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
           400: { ...problemRef, description: 'Malformed JSON' },
           413: { ...problemRef, description: 'Body over the limit' },
           415: { ...problemRef, description: 'Content type other than application/json' },
-          422: { ...problemRef, description: `Not an array, or more than ${batchMaxItems} items` },
+          422: {
+            ...problemRef,
+            description: `Not an array, or more than ${batchMaxItems} items, or an Idempotency-Key used before with another body`,
+          },
           503: storeUnavailable,
         },
       },
     },
     (request, reply) => {
       reply.header(NO_SNIFF, 'nosniff')
+      const once = idempotent.of(request)
       const batch = sortItems(request.body, request.compileValidationSchema(TransactionSchema))
+      if (once) {
+        return idempotent.record(once, batch.valid, reply, (outcomes, replayed) => {
+          if (!replayed) {
+            metrics.reject('schema', batch.items.length - batch.valid.length)
+            metrics.countOutcomes(outcomes)
+          }
+          return judge(batch, outcomes)
+        })
+      }
       metrics.reject('schema', batch.items.length - batch.valid.length)
       return settle(store.record(batch.valid), (outcomes) => {
         metrics.countOutcomes(outcomes)

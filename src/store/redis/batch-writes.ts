@@ -8,6 +8,7 @@ interface Caller<O> {
 
 interface Batch<I, O> {
   items: I[]
+  weight: number
   callers: Caller<O>[]
   sent: boolean
 }
@@ -19,12 +20,13 @@ interface Batch<I, O> {
  *
  * Under load, the requests parsed in one turn then cost Redis one script call instead of one
  * each: the per-call work (the round trip, the script's set-up, the window's bookkeeping) is
- * shared. A batch is sent early when the next caller's items would take it past `maxItems`; a
- * caller with more than that goes alone.
+ * shared. A batch is sent early when the next caller's items would take it past `maxWeight`
+ * (each item weighing `weight(item)`, 1 unless told); a caller with more than that goes alone.
  */
 export function batchWrites<I, O>(
   write: (items: I[]) => Promise<O[]>,
-  maxItems: number,
+  maxWeight: number,
+  weight: (item: I) => number = () => 1,
 ): (items: readonly I[]) => Promise<O[]> {
   let open: Batch<I, O> | undefined
 
@@ -52,13 +54,16 @@ export function batchWrites<I, O>(
 
   return (items) =>
     new Promise<O[]>((resolve, reject) => {
-      if (open !== undefined && open.items.length + items.length > maxItems) send(open)
+      let added = 0
+      for (const item of items) added += weight(item)
+      if (open !== undefined && open.weight + added > maxWeight) send(open)
       if (open === undefined) {
-        const batch: Batch<I, O> = { items: [], callers: [], sent: false }
+        const batch: Batch<I, O> = { items: [], weight: 0, callers: [], sent: false }
         open = batch
         setImmediate(() => send(batch))
       }
       open.callers.push({ start: open.items.length, count: items.length, resolve, reject })
+      open.weight += added
       for (const item of items) open.items.push(item)
     })
 }

@@ -46,6 +46,12 @@ export function connectRedis({ url, cluster, timeoutMs }: RedisConnection): Redi
   return new Cluster([{ host: hostname, port: Number(port || 6379) }], {
     ...clientOptions,
     clusterRetryStrategy: retryDelay,
+    // A command whose connection closed may have run: the cluster client must not send it again
+    // after a failover (its default), or a record would count twice. The store answers 503 at
+    // once and marks the shard down until a probe finds the slot's new master.
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 0,
+    retryDelayOnTryAgain: 0,
     redisOptions: {
       ...perConnection,
       ...(username ? { username: decodeURIComponent(username) } : {}),
@@ -63,7 +69,8 @@ export function connectRedis({ url, cluster, timeoutMs }: RedisConnection): Redi
 export async function watchConnection(client: RedisClient, log: ConnectionLog): Promise<void> {
   let up: boolean | undefined
   client.on('ready', () => {
-    if (up !== true) log.info({}, 'redis connected: the store can serve')
+    if (up === false) log.warn({}, 'redis reachable again: the store can serve')
+    else if (up === undefined) log.info({}, 'redis connected: the store can serve')
     up = true
   })
   client.on('error', (error: Error) => {

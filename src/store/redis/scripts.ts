@@ -29,6 +29,7 @@
  */
 
 import { LIMB_BASE, LIMB_COUNT } from '../../core/amount.js'
+import { ENTRY_OVERHEAD_BYTES, OUTCOME_LETTERS as L } from '../../core/idempotency.js'
 import { LEVELS } from '../../core/window.js'
 
 // The key layout pairs the levels: each odd level's blocks live, as "<digit>:" fields, in the
@@ -39,6 +40,9 @@ if (
 ) {
   throw new Error('the Redis key layout needs four block levels, each ten times the one before')
 }
+
+/** The spans of the idempotency budget's ring per retention (see RECORD). */
+const CHARGE_SPANS = 16
 
 const FIELDS = ['c', ...Array.from({ length: LIMB_COUNT }, (_, i) => String(i)), 'n', 'x']
 
@@ -114,10 +118,12 @@ end
 `
 
 /**
- * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, then per transaction its
- * timestamp, five limbs and text ('' for an amount outside the domain, judged only after the
- * timestamp, as the core does). Returns the instant, and one letter per transaction: s stored,
- * o too old, f too far in the future, a invalid amount.
+ * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, idempotency retention
+ * (ms), idempotency budget (bytes), then groups: an idempotency key ('' for none), a fingerprint,
+ * a count n, then n transactions, each its timestamp, five limbs and text ('' for an amount
+ * outside the domain, judged only after the timestamp, as the core does). Returns the instant,
+ * one letter per transaction (OUTCOME_LETTERS, or x for a group refused), one state per group,
+ * and for a group refused because the budget is spent, the ms until it has room.
  */
 export const RECORD = `#!lua
 ${PRELUDE}
@@ -214,33 +220,141 @@ local function flush(clock)
 end
 
 local now, window, clock = advance()
-local outcomes = {}
 local STRIDE = LIMBS + 2
-for i = 7, #ARGV, STRIDE do
-  local timestamp = tonumber(ARGV[i])
-  local text = ARGV[i + STRIDE - 1]
-  if timestamp <= now - windowMs then
-    outcomes[#outcomes + 1] = 'o'
-  elseif timestamp > now + skewMs then
-    outcomes[#outcomes + 1] = 'f'
-  elseif text == '' then
-    outcomes[#outcomes + 1] = 'a'
-  else
-    local limbs = {}
-    for limb = 1, LIMBS do limbs[limb] = tonumber(ARGV[i + limb]) end
-    local amount = tonumber(text)
-    -- The 1 ms block in its 10 ms hash, the 100 ms block in its second's hash (see place).
-    local tens, tenPrefix = place(window, 1, timestamp)
-    local second, secondPrefix = place(window, 3, math.floor(timestamp / SIZES[3]))
-    local lastOfTens = math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1
-    local lastOfSecond = math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1
-    addToHash(tens, tenPrefix, lastOfTens, limbs, text, amount)
-    addToHash(second, secondPrefix, lastOfSecond, limbs, text, amount)
-    outcomes[#outcomes + 1] = 's'
+
+-- Records the n transactions whose arguments start at ARGV[first]; returns their outcomes' letters.
+local function recordAll(first, n)
+  local outcomes = {}
+  for i = first, first + (n - 1) * STRIDE, STRIDE do
+    local timestamp = tonumber(ARGV[i])
+    local text = ARGV[i + STRIDE - 1]
+    if timestamp <= now - windowMs then
+      outcomes[#outcomes + 1] = '${L.tooOld}'
+    elseif timestamp > now + skewMs then
+      outcomes[#outcomes + 1] = '${L.tooFarInFuture}'
+    elseif text == '' then
+      outcomes[#outcomes + 1] = '${L.invalidAmount}'
+    else
+      local limbs = {}
+      for limb = 1, LIMBS do limbs[limb] = tonumber(ARGV[i + limb]) end
+      local amount = tonumber(text)
+      -- The 1 ms block in its 10 ms hash, the 100 ms block in its second's hash (see place).
+      local tens, tenPrefix = place(window, 1, timestamp)
+      local second, secondPrefix = place(window, 3, math.floor(timestamp / SIZES[3]))
+      local lastOfTens = math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1
+      local lastOfSecond = math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1
+      addToHash(tens, tenPrefix, lastOfTens, limbs, text, amount)
+      addToHash(second, secondPrefix, lastOfSecond, limbs, text, amount)
+      outcomes[#outcomes + 1] = '${L.stored}'
+    end
   end
+  return table.concat(outcomes)
+end
+
+-- Idempotency keys (src/core/idempotency.ts). A key is remembered as one string,
+-- "<instant it is forgotten>:<fingerprint>:<outcome letters>", expiring after the retention.
+-- The bytes they are charged are kept in a ring of ${CHARGE_SPANS + 2} spans of retention / ${CHARGE_SPANS} each, tagged
+-- like the core's slots ("<i>t" the span's number, "<i>b" its bytes), so the ring never needs
+-- sweeping: a span is live while a key remembered in it may be.
+local retention = tonumber(ARGV[7])
+local budget = tonumber(ARGV[8])
+local SPANS = ${CHARGE_SPANS}
+local RING = SPANS + 2
+local spanMs = math.ceil(retention / SPANS)
+local ledger = root .. 'once-bytes'
+local charges
+
+-- The live spans' bytes, oldest first: {span, bytes} pairs, read once per call.
+local function liveCharges()
+  if charges then return charges end
+  local current = math.floor(now / spanMs)
+  local oldest = math.floor((now - retention) / spanMs)
+  local names = {}
+  for slot = 0, RING - 1 do
+    names[#names + 1] = slot .. 't'
+    names[#names + 1] = slot .. 'b'
+  end
+  local values = redis.call('HMGET', ledger, unpack(names))
+  charges = {}
+  for span = oldest, current do
+    local slot = span % RING
+    local bytes = 0
+    if tonumber(values[slot * 2 + 1]) == span then bytes = tonumber(values[slot * 2 + 2]) end
+    charges[#charges + 1] = {span, bytes}
+  end
+  return charges
+end
+
+-- 0 when cost bytes fit in the budget now, else the ms until enough spans have expired.
+local function waitForRoom(cost)
+  local spans = liveCharges()
+  local used = 0
+  for _, charge in ipairs(spans) do used = used + charge[2] end
+  local free = budget - used
+  if free >= cost then return 0 end
+  for _, charge in ipairs(spans) do
+    free = free + charge[2]
+    if free >= cost then return (charge[1] + 1) * spanMs + retention - now end
+  end
+  return retention
+end
+
+local function charge(cost)
+  local spans = liveCharges()
+  local latest = spans[#spans]
+  latest[2] = latest[2] + cost
+  local slot = latest[1] % RING
+  redis.call('HSET', ledger, slot .. 't', int(latest[1]), slot .. 'b', int(latest[2]))
+  redis.call('PEXPIRE', ledger, retention + 2 * spanMs)
+end
+
+-- Per group of transactions: its key ('' for none), fingerprint, count, then the transactions.
+-- A group's state: n recorded now, r replayed (the letters are those remembered), m the key was
+-- used with another request, b the budget is spent (m and b record nothing; letters are x).
+local letters = {}
+local states = {}
+local wait = 0
+local i = 9
+while i <= #ARGV do
+  local key, fingerprint, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local first = i + 3
+  i = first + n * STRIDE
+  local state = 'n'
+  if key == '' then
+    letters[#letters + 1] = recordAll(first, n)
+  else
+    local name = root .. 'once:' .. key
+    local remembered = redis.call('GET', name)
+    local forgetAt, said, past
+    if remembered then forgetAt, said, past = string.match(remembered, '^(%d+):([^:]*):(.*)$') end
+    if forgetAt and tonumber(forgetAt) > now then
+      if said == fingerprint then
+        state = 'r'
+        letters[#letters + 1] = past
+      else
+        state = 'm'
+        letters[#letters + 1] = string.rep('x', n)
+      end
+    else
+      local cost = ${ENTRY_OVERHEAD_BYTES} + #key + #fingerprint + n
+      local after = waitForRoom(cost)
+      if after > 0 then
+        state = 'b'
+        wait = math.max(wait, after)
+        letters[#letters + 1] = string.rep('x', n)
+      else
+        local outcomes = recordAll(first, n)
+        letters[#letters + 1] = outcomes
+        redis.call('SET', name, int(now + retention) .. ':' .. fingerprint .. ':' .. outcomes,
+          'PX', math.max(now + retention - clock, 1) + MARGIN)
+        charge(cost)
+      end
+    end
+  end
+  states[#states + 1] = state
 end
 flush(clock)
-return {now, table.concat(outcomes)}
+return {now, table.concat(letters), table.concat(states), wait}
 `
 
 /** The statistics of [from, to]: the core's decomposition into the coarsest aligned blocks. */

@@ -18,3 +18,8 @@ export function shardRoots(prefix: string, shards: number): string[] {
     }
   })
 }
+
+/** The shard that remembers an idempotency key: the same from every instance. */
+export function shardOfKey(key: string, shards: number): number {
+  return calculateSlot(key) % shards
+}

@@ -1,6 +1,7 @@
-import type { Result } from 'ioredis'
+import { Cluster, type Result } from 'ioredis'
 import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
 import type { Clock } from '../../core/clock.js'
+import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
 import { writeSumAndMean } from '../../core/exact-sum.js'
 import {
   EMPTY_STATISTICS,
@@ -20,11 +21,15 @@ import { batchWrites } from './batch-writes.js'
 import { type RedisClient, watchConnection } from './client.js'
 import { coalesce } from './coalesce.js'
 import { CLEAR, RECORD, SERIES, SNAPSHOT } from './scripts.js'
-import { shardRoots } from './shards.js'
+import { ShardHealth } from './shard-health.js'
+import { shardOfKey, shardRoots } from './shards.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    txstatsRecord(meta: string, args: Array<string | number>): Result<[number, string], Context>
+    txstatsRecord(
+      meta: string,
+      args: Array<string | number>,
+    ): Result<[number, string, string, number], Context>
     txstatsSnapshot(meta: string, args: string[]): Result<Reply, Context>
     txstatsSeries(meta: string, args: string[]): Result<Reply, Context>
     txstatsClear(meta: string): Result<number, Context>
@@ -44,14 +49,30 @@ export interface RedisStoreOptions {
   clockSkewMs?: number
   /** The window's instant from this clock instead of Redis's TIME: for tests. */
   clock?: Clock
+  /** How long an idempotency key is remembered, in ms: at least the window plus the skew. */
+  idempotencyRetentionMs?: number
+  /** The most the remembered keys of a shard may be charged, in bytes (see entryBytes). */
+  idempotencyBudgetBytes?: number
+  /** Replicas that must have a write before it is answered (WAIT); 0 answers at once. */
+  waitReplicas?: number
+  /** How long a command may take: WAIT waits for the replicas half of it. */
+  timeoutMs?: number
 }
 
-const OUTCOMES: Readonly<Record<string, RecordOutcome>> = {
-  s: 'stored',
-  o: 'tooOld',
-  f: 'tooFarInFuture',
-  a: 'invalidAmount',
+/** The transactions of one request, with its idempotency key if it has one. */
+interface WriteGroup {
+  transactions: readonly Transaction[]
+  once: Idempotency | undefined
 }
+
+/** What the script did with a group: its outcomes' letters, its state, and a wait (see RECORD). */
+interface GroupReply {
+  letters: string
+  state: string
+  waitMs: number
+}
+
+const DEFAULT_IDEMPOTENCY_BUDGET_BYTES = 256 * 1024 * 1024
 /** An aggregate as the scripts return it: count, the limb sums, min text, max text. */
 const AGGREGATE_WIDTH = LIMB_COUNT + 3
 const MIN_AT = LIMB_COUNT + 1
@@ -81,19 +102,22 @@ export class RedisStore implements TransactionStore {
   readonly #clockSkewMs: string
   readonly #clock: Clock | undefined
   readonly #limbs = new Float64Array(LIMB_COUNT)
+  readonly #retentionMs: string
+  readonly #budgetBytes: string
+  readonly #waitReplicas: number
+  readonly #waitMs: number
+  readonly #health: ShardHealth
   #nextShard = 0
   /**
    * The instant the last answer was given at. Every script gets it as a floor, so that shards
    * move together although each holds its own monotonic instant (see `advance` in scripts.ts).
    */
   #seen = ''
-  /** False from a call that was sent and not answered in time until one is answered. */
-  #answering = true
   #log: ConnectionLog | undefined
   /** Concurrent reads share one round trip (see coalesce). */
   readonly statistics: () => Promise<Readonly<Statistics>>
-  /** The writes of one turn of the event loop share one script call (see batchWrites). */
-  readonly #write: (transactions: readonly Transaction[]) => Promise<RecordOutcome[]>
+  /** Per shard: the writes of one turn of the event loop share one script call (see batchWrites). */
+  readonly #writers: Array<(groups: readonly WriteGroup[]) => Promise<GroupReply[]>>
 
   constructor(options: RedisStoreOptions) {
     this.#client = options.client
@@ -101,36 +125,71 @@ export class RedisStore implements TransactionStore {
     this.#windowMs = String(options.windowMs ?? DEFAULT_WINDOW_MS)
     this.#clockSkewMs = String(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS)
     this.#clock = options.clock
+    const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS
+    const skewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS
+    this.#retentionMs = String(options.idempotencyRetentionMs ?? windowMs + skewMs)
+    this.#budgetBytes = String(options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES)
+    this.#waitReplicas = options.waitReplicas ?? 0
+    this.#waitMs = Math.max(1, Math.floor((options.timeoutMs ?? 1_000) / 2))
+    this.#health = new ShardHealth({
+      shards: this.#roots.length,
+      probe: (shard) => this.#probe(shard),
+      log: () => this.#log,
+    })
     this.statistics = coalesce(() => this.#readStatistics())
-    this.#write = batchWrites((transactions) => this.#writeNow(transactions), WRITE_BATCH_MAX)
+    this.#writers = this.#roots.map((_, shard) =>
+      batchWrites(
+        (groups: WriteGroup[]) => this.#writeNow(shard, groups),
+        WRITE_BATCH_MAX,
+        (group) => group.transactions.length,
+      ),
+    )
     defineScripts(this.#client)
   }
 
   record(transactions: readonly Transaction[]): RecordOutcome[] | Promise<RecordOutcome[]> {
-    const outcomes = new Array<RecordOutcome>(transactions.length)
-    const valid: Transaction[] = []
-    const positions: number[] = []
-    for (let i = 0; i < transactions.length; i++) {
-      const transaction = transactions[i] as Transaction
-      if (!Number.isSafeInteger(transaction.timestamp) || transaction.timestamp < 0) {
-        outcomes[i] = 'invalidTimestamp'
-      } else {
-        valid.push(transaction)
-        positions.push(i)
+    const valid = validTimestamps(transactions)
+    if (valid === undefined) return transactions.map(() => 'invalidTimestamp')
+    const shard = this.#pickShard()
+    if (shard === undefined) return this.#unavailable()
+    return this.#write(shard, valid, undefined).then(({ letters }) =>
+      valid.outcomes(fromLetters(letters)),
+    )
+  }
+
+  recordOnce(transactions: readonly Transaction[], once: Idempotency): Promise<RecordedOnce> {
+    const valid = validTimestamps(transactions) ?? withNone(transactions)
+    // A key always goes to one shard, the one that remembers it, wherever it is sent from.
+    const shard = shardOfKey(once.key, this.#roots.length)
+    if (!this.#health.up(shard)) return this.#unavailable()
+    return this.#write(shard, valid, once).then(({ letters, state, waitMs }) => {
+      if (state === 'm') return { kind: 'mismatch' }
+      if (state === 'b') return { kind: 'full', retryAfterMs: waitMs }
+      return {
+        kind: 'recorded',
+        outcomes: valid.outcomes(fromLetters(letters)),
+        replayed: state === 'r',
       }
-    }
-    if (valid.length === 0) return outcomes
-    return this.#write(valid).then((written) => {
-      for (let j = 0; j < positions.length; j++) {
-        outcomes[positions[j] as number] = written[j] as RecordOutcome
-      }
-      return outcomes
     })
   }
 
-  /** One script call for all the transactions, on the next shard. */
-  #writeNow(transactions: readonly Transaction[]): Promise<RecordOutcome[]> {
-    const root = this.#pickShard()
+  #write(shard: number, valid: ValidTransactions, once: Idempotency | undefined) {
+    const writer = this.#writers[shard] as (groups: readonly WriteGroup[]) => Promise<GroupReply[]>
+    return writer([{ transactions: valid.transactions, once }]).then(
+      (replies) => replies[0] as GroupReply,
+    )
+  }
+
+  /** Fails at once, nothing sent: the shards a call needs are known not to answer. */
+  #unavailable(): Promise<never> {
+    return Promise.reject(
+      new StoreUnavailableError(new Error('a redis shard is not answering'), false),
+    )
+  }
+
+  /** One script call for the groups of a turn, on a shard. */
+  #writeNow(shard: number, groups: readonly WriteGroup[]): Promise<GroupReply[]> {
+    const root = this.#roots[shard] as string
     const ttlFloor = this.#clock ? INJECTED_CLOCK_TTL_MS : 0
     const args: Array<string | number> = [
       root,
@@ -139,17 +198,53 @@ export class RedisStore implements TransactionStore {
       this.#seen,
       this.#clockSkewMs,
       ttlFloor,
+      this.#retentionMs,
+      this.#budgetBytes,
     ]
-    for (const { amount, timestamp } of transactions) this.#pushTransaction(args, amount, timestamp)
-    const failed = this.#failure()
-    return this.#client.txstatsRecord(`${root}meta`, args).then(([now, letters]) => {
-      this.#answered()
+    for (const { transactions, once } of groups) {
+      args.push(once?.key ?? '', once?.fingerprint ?? '', transactions.length)
+      for (const { amount, timestamp } of transactions) {
+        this.#pushTransaction(args, amount, timestamp)
+      }
+    }
+    const failed = this.#failure(shard)
+    return this.#recordCall(root, args).then(([now, letters, states, waitMs]) => {
+      this.#health.answered(shard)
       this.#seen = String(now)
-      return Array.from(letters, (letter) => OUTCOMES[letter] ?? 'invalidAmount')
+      let at = 0
+      return groups.map(({ transactions }, i) => {
+        const reply = { letters: letters.slice(at, at + transactions.length), state: states[i] ?? 'n', waitMs }
+        at += transactions.length
+        return reply
+      })
     }, failed)
   }
 
+  /**
+   * The record script, and with REDIS_WAIT_REPLICAS, WAIT after it on the same connection (a
+   * pipeline goes to the node of its keys): answered only once that many replicas have the write.
+   */
+  async #recordCall(
+    root: string,
+    args: Array<string | number>,
+  ): Promise<[number, string, string, number]> {
+    if (this.#waitReplicas === 0) return this.#client.txstatsRecord(`${root}meta`, args)
+    const results = await this.#client
+      .pipeline()
+      .txstatsRecord(`${root}meta`, args)
+      .wait(this.#waitReplicas, this.#waitMs)
+      .exec()
+    const [recorded, waited] = results ?? []
+    if (recorded?.[0]) throw recorded[0]
+    if (waited?.[0]) throw waited[0]
+    if ((waited?.[1] as number) < this.#waitReplicas) {
+      throw new ReplicasBehindError(this.#waitReplicas, waited?.[1] as number)
+    }
+    return recorded?.[1] as [number, string, string, number]
+  }
+
   async series(): Promise<Series> {
+    if (!this.#allUp()) return this.#unavailable()
     const replies = await this.#readAll((meta, args) => this.#client.txstatsSeries(meta, args))
     const at = replies[0]?.[0] as number
     const points: SeriesPoint[] = []
@@ -162,10 +257,14 @@ export class RedisStore implements TransactionStore {
   }
 
   async clear(): Promise<void> {
-    const failed = this.#failure()
-    await Promise.all(this.#roots.map((root) => this.#client.txstatsClear(`${root}meta`))).then(
-      () => this.#answered(),
-      failed,
+    if (!this.#allUp()) return this.#unavailable()
+    await Promise.all(
+      this.#roots.map((root, shard) =>
+        this.#client.txstatsClear(`${root}meta`).then(
+          () => this.#health.answered(shard),
+          this.#failure(shard),
+        ),
+      ),
     )
   }
 
@@ -179,47 +278,62 @@ export class RedisStore implements TransactionStore {
   }
 
   /**
-   * Ready when connected and answering. After a call that was sent and got no answer in time (a
-   * Redis frozen or overloaded keeps its connection open), not ready until Redis answers again:
-   * a PING here, or any call, tells.
+   * Ready when a request would be served: connected, and every shard answers now (a probe of each,
+   * so a Redis that froze with its connection open is seen without waiting for a request).
    */
-  ready(): boolean | Promise<boolean> {
+  async ready(): Promise<boolean> {
     if (!this.#connected()) return false
-    if (this.#answering) return true
-    return this.#client.ping().then(
-      () => {
-        this.#answered()
-        return true
-      },
-      () => false,
+    if (!this.#allUp()) return false
+    const probes = this.#roots.map((_, shard) =>
+      this.#probe(shard).then(
+        () => true,
+        (error: unknown) => {
+          this.#health.failed(shard, error, this.#connected())
+          return false
+        },
+      ),
     )
+    return (await Promise.all(probes)).every(Boolean)
   }
 
   #connected(): boolean {
     return this.#client.status === 'ready'
   }
 
-  /** Maps a call's failure to StoreUnavailableError; `sent` when the client was connected. */
-  #failure() {
-    const sent = this.#connected()
-    return (error: unknown): never => {
-      // A lost connection is the connection watcher's to report; a timeout on an open one, ours.
-      if (sent && this.#answering && isTimeout(error)) {
-        this.#answering = false
-        this.#log?.warn(
-          { reason: error instanceof Error ? error.message : String(error) },
-          'redis did not answer in time: not ready, requests that need it get 503 until it does',
-        )
-      }
-      throw new StoreUnavailableError(error, sent)
-    }
+  /** Whether every shard answers (probing those that do not). */
+  #allUp(): boolean {
+    if (this.#health.allUp) return true
+    let up = true
+    for (let shard = 0; shard < this.#roots.length; shard++) up = this.#health.up(shard) && up
+    return up
   }
 
-  /** A call was answered: Redis answers again, if it had stopped. */
-  #answered(): void {
-    if (this.#answering) return
-    this.#answering = true
-    this.#log?.info({}, 'redis answers again: the store can serve')
+  /** Asks a shard whether it answers: a read of its meta key, which lives on the shard's node. */
+  #probe(shard: number): Promise<unknown> {
+    const probe = this.#client.exists(`${this.#roots[shard]}meta`)
+    if (this.#client instanceof Cluster) {
+      const cluster = this.#client
+      // After a failover the slot has a new master: ask the cluster who it is.
+      return probe.catch((error: unknown) => {
+        cluster.refreshSlotsCache()
+        throw error
+      })
+    }
+    return probe
+  }
+
+  /**
+   * Maps a call's failure to StoreUnavailableError and marks its shard down. `sent` when the
+   * call may have reached Redis: the client was connected and the error does not say it was
+   * refused before running.
+   */
+  #failure(shard: number) {
+    const connected = this.#connected()
+    return (error: unknown): never => {
+      // A lost connection is the connection watcher's to report; a shard failing on an open one, ours.
+      this.#health.failed(shard, error, connected && this.#connected())
+      throw new StoreUnavailableError(error, connected && !refusedBeforeRunning(error))
+    }
   }
 
   async close(): Promise<void> {
@@ -227,6 +341,7 @@ export class RedisStore implements TransactionStore {
   }
 
   async #readStatistics(): Promise<Readonly<Statistics>> {
+    if (!this.#allUp()) return this.#unavailable()
     const replies = await this.#readAll((meta, args) => this.#client.txstatsSnapshot(meta, args))
     return this.#merge(replies, 1)
   }
@@ -237,28 +352,25 @@ export class RedisStore implements TransactionStore {
    * merged answer is the window at one instant (with one shard, always at once).
    */
   async #readAll(read: (meta: string, args: string[]) => Promise<Reply>): Promise<Reply[]> {
-    const call = (root: string, floor: string) =>
-      read(`${root}meta`, [root, this.#at(), this.#windowMs, floor])
-    const failed = this.#failure()
-    try {
-      const replies = await Promise.all(this.#roots.map((root) => call(root, this.#seen)))
-      for (let round = 1; round < MAX_AGREEMENT_ROUNDS; round++) {
-        const instant = Math.max(...replies.map((reply) => reply[0] as number))
-        const lagging = replies.flatMap((reply, shard) => (reply[0] === instant ? [] : [shard]))
-        if (lagging.length === 0) break
-        const again = await Promise.all(
-          lagging.map((shard) => call(this.#roots[shard] as string, String(instant))),
-        )
-        lagging.forEach((shard, i) => {
-          replies[shard] = again[i] as Reply
-        })
-      }
-      this.#answered()
-      this.#seen = String(replies[0]?.[0])
-      return replies
-    } catch (error) {
-      return failed(error)
+    const call = (shard: number, floor: string) => {
+      const root = this.#roots[shard] as string
+      return read(`${root}meta`, [root, this.#at(), this.#windowMs, floor]).then((reply) => {
+        this.#health.answered(shard)
+        return reply
+      }, this.#failure(shard))
     }
+    const replies = await Promise.all(this.#roots.map((_, shard) => call(shard, this.#seen)))
+    for (let round = 1; round < MAX_AGREEMENT_ROUNDS; round++) {
+      const instant = Math.max(...replies.map((reply) => reply[0] as number))
+      const lagging = replies.flatMap((reply, shard) => (reply[0] === instant ? [] : [shard]))
+      if (lagging.length === 0) break
+      const again = await Promise.all(lagging.map((shard) => call(shard, String(instant))))
+      lagging.forEach((shard, i) => {
+        replies[shard] = again[i] as Reply
+      })
+    }
+    this.#seen = String(replies[0]?.[0])
+    return replies
   }
 
   /** The exact statistics of the aggregates at `offset` in every reply. */
@@ -299,10 +411,14 @@ export class RedisStore implements TransactionStore {
     }
   }
 
-  /** Writes go round the shards, a script call to one. */
-  #pickShard(): string {
-    this.#nextShard = (this.#nextShard + 1) % this.#roots.length
-    return this.#roots[this.#nextShard] as string
+  /** Writes without a key go round the shards that answer; undefined when none does. */
+  #pickShard(): number | undefined {
+    const shards = this.#roots.length
+    for (let tried = 0; tried < shards; tried++) {
+      this.#nextShard = (this.#nextShard + 1) % shards
+      if (this.#health.up(this.#nextShard)) return this.#nextShard
+    }
+    return undefined
   }
 
   #at(): string {
@@ -317,7 +433,57 @@ function defineScripts(client: RedisClient): void {
   client.defineCommand('txstatsClear', { numberOfKeys: 1, lua: CLEAR })
 }
 
-/** ioredis's error for a command sent on an open connection and not answered in time. */
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && /timed out/i.test(error.message)
+/**
+ * Errors that say the command never ran: the client could not write it, or Redis refused it
+ * before running it (a cluster without that slot's master, a Redis loading its data, …).
+ */
+const REFUSED =
+  /isn't writeable|enableOfflineQueue|isn't ready|None of startup nodes|Node is disconnected|Cluster is disconnected|^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|OOM|BUSY)\b/
+
+function refusedBeforeRunning(error: unknown): boolean {
+  return error instanceof Error && REFUSED.test(error.message)
+}
+
+/** The write was done, but fewer replicas than asked confirmed it in time. */
+class ReplicasBehindError extends Error {
+  constructor(wanted: number, confirmed: number) {
+    super(`${confirmed} of ${wanted} replicas confirmed the write in time`)
+  }
+}
+
+/** The transactions with a timestamp the script can take, and how to put outcomes back in place. */
+interface ValidTransactions {
+  transactions: Transaction[]
+  outcomes(written: readonly RecordOutcome[]): RecordOutcome[]
+}
+
+function validTimestamps(transactions: readonly Transaction[]): ValidTransactions | undefined {
+  const valid: Transaction[] = []
+  const positions: number[] = []
+  for (let i = 0; i < transactions.length; i++) {
+    const transaction = transactions[i] as Transaction
+    if (Number.isSafeInteger(transaction.timestamp) && transaction.timestamp >= 0) {
+      valid.push(transaction)
+      positions.push(i)
+    }
+  }
+  if (valid.length === 0) return undefined
+  if (valid.length === transactions.length) {
+    return { transactions: valid, outcomes: (written) => [...written] }
+  }
+  return {
+    transactions: valid,
+    outcomes(written) {
+      const outcomes = new Array<RecordOutcome>(transactions.length).fill('invalidTimestamp')
+      for (let j = 0; j < positions.length; j++) {
+        outcomes[positions[j] as number] = written[j] as RecordOutcome
+      }
+      return outcomes
+    },
+  }
+}
+
+/** A request none of whose timestamps is valid: still remembered under its key, with no writes. */
+function withNone(transactions: readonly Transaction[]): ValidTransactions {
+  return { transactions: [], outcomes: () => transactions.map(() => 'invalidTimestamp') }
 }

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { type Awaitable, settle } from '../awaitable.js'
+import type { Idempotency } from '../core/idempotency.js'
+import type { RecordOutcome, Transaction, TransactionStore } from '../store/store.js'
+import { ProblemError } from './problem.js'
+
+/** The request header (draft-ietf-httpapi-idempotency-key-header). */
+export const IDEMPOTENCY_KEY = 'idempotency-key'
+/** Set on an answer given again from what was remembered, not from recording again. */
+export const REPLAYED = 'idempotent-replayed'
+export const MAX_KEY_LENGTH = 255
+
+/** The body's fingerprint, for requests that carry a key: taken from the text as it was sent. */
+const fingerprints = new WeakMap<FastifyRequest, string>()
+
+/** Called by the JSON parser with the body's text, for requests with an Idempotency-Key. */
+export function noteBody(request: FastifyRequest, text: string): void {
+  fingerprints.set(request, hash(text))
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('base64url')
+}
+
+/**
+ * The key as sent: a token, or a Structured Fields string ("…", with \" and \\ escapes) as the
+ * draft writes it; 1 to 255 printable ASCII characters either way.
+ */
+export function parseKey(header: string): string | undefined {
+  const key = header.length >= 2 && header.startsWith('"') ? unquote(header) : header
+  if (key === undefined || key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined
+  return /^[\x20-\x7e]+$/.test(key) ? key : undefined
+}
+
+/** A Structured Fields string's content (RFC 8941, 3.3.3), or undefined when it is not one. */
+function unquote(text: string): string | undefined {
+  let content = ''
+  for (let i = 1; i < text.length - 1; i++) {
+    let char = text[i] as string
+    if (char === '"') return undefined
+    if (char === '\\') {
+      char = text[++i] as string
+      if (char !== '"' && char !== '\\') return undefined
+      if (i >= text.length - 1) return undefined
+    }
+    content += char
+  }
+  return text.endsWith('"') ? content : undefined
+}
+
+/**
+ * Records the transactions of requests with an Idempotency-Key at most once per key: the store
+ * checks and remembers the key atomically; this process also refuses a second request with a key
+ * whose first is still being answered here (409), as the draft asks.
+ */
+export class IdempotentWrites {
+  readonly #inFlight = new Set<string>()
+
+  constructor(
+    readonly store: TransactionStore,
+    /** API keys are configured: idempotency keys are scoped by the caller's API key. */
+    readonly scoped: boolean,
+  ) {}
+
+  /** The request's idempotency, undefined without the header; a malformed header is 400. */
+  of(request: FastifyRequest): Idempotency | undefined {
+    const header = request.headers[IDEMPOTENCY_KEY]
+    if (header === undefined) return undefined
+    const key = typeof header === 'string' ? parseKey(header) : undefined
+    if (key === undefined) {
+      throw new ProblemError(
+        400,
+        `The Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters, sent once.`,
+      )
+    }
+    const scope = this.scoped ? `${hash(request.headers.authorization ?? '').slice(0, 16)}/` : ''
+    return { key: `${scope}${key}`, fingerprint: fingerprints.get(request) ?? hash('') }
+  }
+
+  /**
+   * Records once and gives the outcomes to `answer` with whether they are replayed; a key in
+   * flight is 409, a key used with another body 422, a spent budget 503 with Retry-After.
+   */
+  record<R>(
+    once: Idempotency,
+    transactions: readonly Transaction[],
+    reply: FastifyReply,
+    answer: (outcomes: RecordOutcome[], replayed: boolean) => R,
+  ): Awaitable<R> {
+    if (this.#inFlight.has(once.key)) {
+      reply.header('retry-after', 1)
+      throw new ProblemError(
+        409,
+        'A request with this Idempotency-Key is still being answered: retry once it is.',
+      )
+    }
+    this.#inFlight.add(once.key)
+    const done = () => this.#inFlight.delete(once.key)
+    let recorded: ReturnType<TransactionStore['recordOnce']>
+    try {
+      recorded = this.store.recordOnce(transactions, once)
+    } catch (error) {
+      done()
+      throw error
+    }
+    if (recorded instanceof Promise) recorded.then(done, done)
+    else done()
+    return settle(recorded, (result) => {
+      if (result.kind === 'mismatch') {
+        throw new ProblemError(
+          422,
+          'This Idempotency-Key was used with a different request body: nothing was done.',
+        )
+      }
+      if (result.kind === 'full') {
+        reply.header('retry-after', Math.max(1, Math.ceil(result.retryAfterMs / 1_000)))
+        throw new ProblemError(
+          503,
+          'Too many idempotency keys are remembered now: nothing was done. Retry after the time Retry-After gives.',
+        )
+      }
+      if (result.replayed) reply.header(REPLAYED, 'true')
+      return answer(result.outcomes, result.replayed)
+    })
+  }
+}
