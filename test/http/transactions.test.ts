@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { NOW, postJson, postRaw, statistics, type TestApp, testApp } from '../support/http.js'
+import {
+  expectProblem,
+  NOW,
+  postJson,
+  postRaw,
+  statistics,
+  type TestApp,
+  testApp,
+} from '../support/http.js'
 import { describeStores, HTTP_STORE_KINDS } from '../support/stores.js'
 
 describeStores(HTTP_STORE_KINDS, (store) => {
@@ -10,23 +18,6 @@ describeStores(HTTP_STORE_KINDS, (store) => {
   afterEach(() => t.app.close())
 
   const EMPTY = { sum: 0, avg: 0, max: 0, min: 0, count: 0 }
-
-  function expectProblem(
-    response: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
-    status: number,
-  ) {
-    expect(response.statusCode).toBe(status)
-    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
-    const body = response.json() as Record<string, unknown>
-    expect(body).toMatchObject({
-      type: 'about:blank',
-      status,
-      title: expect.any(String),
-      detail: expect.any(String),
-    })
-    expect(JSON.stringify(body)).not.toMatch(/\bat .*\.(js|ts):\d+/) // no stack trace
-    return body
-  }
 
   describe('POST /transactions', () => {
     it('answers 201 with an empty body and counts the transaction', async () => {

@@ -1,6 +1,7 @@
 import { connect } from 'node:net'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { expect } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
 import type { TransactionStore } from '../../src/store/store.js'
@@ -29,6 +30,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const store = await openStore(options.store ?? 'memory', {
     windowMs: config.WINDOW_MS,
     clockSkewMs: config.CLOCK_SKEW_MS,
+    idempotencyBudgetBytes: config.IDEMPOTENCY_MEMORY_MB * 1024 * 1024,
     clock: clock.read,
   })
   const app = await buildApp({ config, store, logger: options.logger ?? false })
@@ -38,13 +40,36 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   return { app, clock, store }
 }
 
-export function postJson(app: FastifyInstance, url: string, body: unknown) {
+export function postJson(
+  app: FastifyInstance,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   return app.inject({
     method: 'POST',
     url,
     payload: JSON.stringify(body),
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
   })
+}
+
+/** A problem+json answer with that status, and its body. */
+export function expectProblem(
+  response: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  status: number,
+): Record<string, unknown> {
+  expect(response.statusCode).toBe(status)
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+  const body = response.json() as Record<string, unknown>
+  expect(body).toMatchObject({
+    type: 'about:blank',
+    status,
+    title: expect.any(String),
+    detail: expect.any(String),
+  })
+  expect(JSON.stringify(body)).not.toMatch(/\bat .*\.(js|ts):\d+/) // no stack trace
+  return body
 }
 
 export function postRaw(app: FastifyInstance, url: string, payload: string, contentType?: string) {
