@@ -103,7 +103,11 @@ export class IdempotencyLedger {
     return this.retentionMs
   }
 
-  remember({ key, fingerprint }: Idempotency, outcomes: readonly RecordOutcome[], now: number): void {
+  remember(
+    { key, fingerprint }: Idempotency,
+    outcomes: readonly RecordOutcome[],
+    now: number,
+  ): void {
     const letters = toLetters(outcomes)
     const bytes = entryBytes(key, fingerprint, letters.length)
     this.#entries.set(key, { fingerprint, letters, expiresAt: now + this.retentionMs, bytes })

@@ -12,6 +12,7 @@ interface Operation {
     content: Record<string, { schema: unknown; example?: unknown; examples?: unknown }>
   }
   responses: Record<string, unknown>
+  parameters?: Array<{ in: string; name: string; required?: boolean }>
 }
 
 describe('API documentation', () => {

@@ -1,13 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseKey } from '../../src/http/idempotency.js'
-import {
-  expectProblem,
-  NOW,
-  postJson,
-  statistics,
-  type TestApp,
-  testApp,
-} from '../support/http.js'
+import { expectProblem, NOW, postJson, statistics, type TestApp, testApp } from '../support/http.js'
 import { describeStores, HTTP_STORE_KINDS } from '../support/stores.js'
 
 const KEY = 'idempotency-key'
@@ -65,7 +58,12 @@ describeStores(HTTP_STORE_KINDS, (store) => {
   it('refuses the same key with another body with 422, doing nothing', async () => {
     t = await testApp({ store })
     await postJson(t.app, '/transactions', { amount: 1, timestamp: NOW }, { [KEY]: 'k' })
-    const other = await postJson(t.app, '/transactions', { amount: 2, timestamp: NOW }, { [KEY]: 'k' })
+    const other = await postJson(
+      t.app,
+      '/transactions',
+      { amount: 2, timestamp: NOW },
+      { [KEY]: 'k' },
+    )
     expect(expectProblem(other, 422).detail).toMatch(/different request body/)
     expect(await statistics(t.app)).toMatchObject({ count: 1, sum: 1 })
   })

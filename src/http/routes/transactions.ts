@@ -101,7 +101,10 @@ const IdempotencyHeaders = Type.Object({
 })
 
 const idempotencyResponses = {
-  409: { ...problemRef, description: 'A request with this Idempotency-Key is still being answered' },
+  409: {
+    ...problemRef,
+    description: 'A request with this Idempotency-Key is still being answered',
+  },
 }
 
 /** A response with no body: documented, with nothing to serialise. */

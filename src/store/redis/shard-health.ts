@@ -60,10 +60,12 @@ export class ShardHealth {
     }
     if (report && !outage.reported) {
       outage.reported = true
-      this.#options.log()?.warn(
-        { shard, cause: cause instanceof Error ? cause.message : String(cause) },
-        'a redis shard does not answer: requests that need it get 503 at once until a probe is answered',
-      )
+      this.#options
+        .log()
+        ?.warn(
+          { shard, cause: cause instanceof Error ? cause.message : String(cause) },
+          'a redis shard does not answer: requests that need it get 503 at once until a probe is answered',
+        )
     }
   }
 
@@ -74,10 +76,12 @@ export class ShardHealth {
     this.#down[shard] = undefined
     this.#downCount--
     if (outage.reported) {
-      this.#options.log()?.warn(
-        { shard, downForMs: this.#now() - outage.since },
-        'a redis shard answers again: the store can serve',
-      )
+      this.#options
+        .log()
+        ?.warn(
+          { shard, downForMs: this.#now() - outage.since },
+          'a redis shard answers again: the store can serve',
+        )
     }
   }
 

@@ -1,8 +1,8 @@
 import { Cluster, type Result } from 'ioredis'
 import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
 import type { Clock } from '../../core/clock.js'
-import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
 import { writeSumAndMean } from '../../core/exact-sum.js'
+import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
 import {
   EMPTY_STATISTICS,
   type Series,
@@ -213,7 +213,11 @@ export class RedisStore implements TransactionStore {
       this.#seen = String(now)
       let at = 0
       return groups.map(({ transactions }, i) => {
-        const reply = { letters: letters.slice(at, at + transactions.length), state: states[i] ?? 'n', waitMs }
+        const reply = {
+          letters: letters.slice(at, at + transactions.length),
+          state: states[i] ?? 'n',
+          waitMs,
+        }
         at += transactions.length
         return reply
       })
@@ -260,10 +264,9 @@ export class RedisStore implements TransactionStore {
     if (!this.#allUp()) return this.#unavailable()
     await Promise.all(
       this.#roots.map((root, shard) =>
-        this.#client.txstatsClear(`${root}meta`).then(
-          () => this.#health.answered(shard),
-          this.#failure(shard),
-        ),
+        this.#client
+          .txstatsClear(`${root}meta`)
+          .then(() => this.#health.answered(shard), this.#failure(shard)),
       ),
     )
   }
