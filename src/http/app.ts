@@ -10,6 +10,7 @@ import type { TransactionStore } from '../store/store.js'
 import { answerClientError, refuseBeforeRouting } from './before-routing.js'
 import { registerDashboard } from './dashboard.js'
 import { registerDocs } from './docs.js'
+import { Connections } from './drain.js'
 import { parseJsonExactly } from './exact-json.js'
 import { type FailureLimit, limitRate, requireApiKey, shedLoad } from './guards.js'
 import { IdempotentWrites } from './idempotency.js'
@@ -31,6 +32,9 @@ export interface AppOptions {
   version?: string
 }
 
+/** How long shutting down waits, at most, for keep-alive connections to close between requests. */
+const MAX_DRAIN_MS = 1_000
+
 /** The API key never reaches a log line, whatever logs a request's headers. */
 const REDACT = {
   paths: ['req.headers.authorization', 'headers.authorization', 'err.rawPacket'],
@@ -49,10 +53,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options
   const app = createFastify(config, options.logger)
   const shutdown = { closing: false }
-  refuseBeforeRouting(app.server, () => shutdown.closing)
-  app.addHook('preClose', (done) => {
+  const connections = new Connections(app.server)
+  refuseBeforeRouting(app.server, () => shutdown.closing, connections)
+  // Connections close between requests before the server closes those still idle.
+  app.addHook('preClose', async () => {
     shutdown.closing = true
-    done()
+    await connections.drain(Math.min(config.KEEP_ALIVE_TIMEOUT_MS, MAX_DRAIN_MS))
   })
   await shedLoad(app, config)
   const failures = await limitRate(app, config)

@@ -7,6 +7,7 @@ import {
 } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import type { Connections } from './drain.js'
 import { PROBLEM_CONTENT_TYPE, problem } from './problem.js'
 import { NO_SNIFF } from './security-headers.js'
 
@@ -92,9 +93,13 @@ const SHUTDOWN_RETRY_AFTER_S = 1
  * answer an empty 400), and so is an Expect the service does not meet (Node: an empty 417). While
  * `closing()`, a request that arrives on a connection still open is answered 503 with Retry-After
  * and the connection closed (where Fastify would answer its own JSON); the requests already in
- * flight finish.
+ * flight finish (see Connections).
  */
-export function refuseBeforeRouting(server: Server, closing: () => boolean): void {
+export function refuseBeforeRouting(
+  server: Server,
+  closing: () => boolean,
+  connections: Connections,
+): void {
   const [handler, ...others] = server.listeners('request') as RequestListener[]
   if (handler === undefined || others.length > 0) {
     throw new Error('expected the one request listener Fastify adds')
@@ -109,6 +114,7 @@ export function refuseBeforeRouting(server: Server, closing: () => boolean): voi
       answerRaw(response, 400, 'HTTP/1.1 requests must carry a Host header.')
       return
     }
+    connections.answering(request, response)
     handler(request, response)
   })
   server.on('checkExpectation', (_request, response: ServerResponse) => answerRaw(response, 417))

@@ -310,34 +310,59 @@ describe('one error shape before routing', () => {
 })
 
 describe('shutting down', () => {
-  it('finishes the request in flight, then answers the next on its connection with 503 problem+json', async () => {
-    const built = await testApp()
-    const a = built.app
+  async function openConnection(a: TestApp['app']) {
     await a.listen({ port: 0, host: '127.0.0.1' })
     const socket = connect((a.server.address() as AddressInfo).port, '127.0.0.1')
     await new Promise((resolve) => socket.once('connect', resolve))
-    let received = ''
+    const state = { received: '' }
     socket.on('data', (chunk) => {
-      received += String(chunk)
+      state.received += String(chunk)
     })
-    const payload = JSON.stringify(body)
-    socket.write(
-      `POST /transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload.slice(0, 5)}`,
-    )
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    const closed = a.close()
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    return { socket, state }
+  }
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  const payload = JSON.stringify(body)
+  const post = `POST /transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`
+
+  it('finishes the request in flight with Connection: close, and processes nothing after it on that connection', async () => {
+    const built = await testApp()
+    const { socket, state } = await openConnection(built.app)
+    socket.write(`${post}${payload.slice(0, 5)}`)
+    await pause(50)
+    const closed = built.app.close()
+    await pause(50)
     socket.write(payload.slice(5))
+    socket.write(`${post}${payload}`)
+    await new Promise((resolve) => socket.once('close', resolve))
+    await closed
+    const answers = state.received.split(/(?=HTTP\/1\.1 )/)
+    expect(answers).toHaveLength(1)
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 201 /)
+    // The client is told the connection ends: the request it sent after was not processed.
+    expect(answers[0]?.toLowerCase()).toContain('connection: close')
+    expect((await built.store.statistics()).count).toBe(1)
+  })
+
+  it('answers a request that arrives on an idle connection during shutdown with 503 problem+json and closes it', async () => {
+    const built = await testApp()
+    const { socket, state } = await openConnection(built.app)
+    socket.write(`${post}${payload}`)
+    await pause(50)
+    expect(state.received).toMatch(/^HTTP\/1\.1 201 /)
+    expect(state.received.toLowerCase()).toContain('connection: keep-alive')
+    state.received = ''
+    // The idle connection is kept open a moment, so that a request already on its way is answered.
+    const closed = built.app.close()
+    await pause(50)
     socket.write('GET /statistics HTTP/1.1\r\nHost: x\r\n\r\n')
     await new Promise((resolve) => socket.once('close', resolve))
     await closed
-    const [first = '', second = ''] = received.split(/(?=HTTP\/1\.1 )/)
-    expect(first).toMatch(/^HTTP\/1\.1 201 /)
-    expect(second).toMatch(/^HTTP\/1\.1 503 /)
-    expect(second.toLowerCase()).toContain('content-type: application/problem+json')
-    expect(second.toLowerCase()).toContain('retry-after: 1')
-    expect(second).toContain('nothing was done')
-    expect((await built.store.statistics()).count).toBe(1)
+    expect(state.received).toMatch(/^HTTP\/1\.1 503 /)
+    const headers = state.received.toLowerCase()
+    expect(headers).toContain('content-type: application/problem+json')
+    expect(headers).toContain('retry-after: 1')
+    expect(headers).toContain('connection: close')
+    expect(state.received).toContain('nothing was done')
   })
 })
 
