@@ -1,44 +1,23 @@
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import type { FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
 import { createStore } from '../../src/store/create.js'
 import { RedisStore } from '../../src/store/redis/store.js'
 import { postJson } from '../support/http.js'
-import { OwnRedis } from '../support/redis-server.js'
+import { command, OwnCluster } from '../support/redis-server.js'
 import { silent, waitUntilReady } from '../support/stores.js'
 
-const run = promisify(execFile)
-const masters: OwnRedis[] = []
+let cluster: OwnCluster
 let app: FastifyInstance
 
 /** Three masters on free ports, made a cluster by redis-cli, the service on it with 3 shards. */
 beforeAll(async () => {
-  for (let i = 0; i < 3; i++) {
-    masters.push(
-      await OwnRedis.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']),
-    )
-  }
-  const nodes = masters.map((master) => `127.0.0.1:${master.port}`)
-  await run('redis-cli', [
-    '--cluster',
-    'create',
-    ...nodes,
-    '--cluster-replicas',
-    '0',
-    '--cluster-yes',
-  ])
-  await until(async () => {
-    const infos = await Promise.all(masters.map((master) => command(master, 'CLUSTER', 'INFO')))
-    return infos.every((info) => String(info).includes('cluster_state:ok'))
-  })
+  cluster = await OwnCluster.start(3)
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     STORE: 'redis',
-    REDIS_URL: masters[0]?.url ?? '',
+    REDIS_URL: cluster.url,
     REDIS_CLUSTER: 'true',
     REDIS_SHARDS: '3',
   })
@@ -54,25 +33,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close()
-  await Promise.all(masters.map((master) => master.stop()))
+  await cluster?.stop()
 })
-
-async function command(master: OwnRedis, ...args: string[]): Promise<unknown> {
-  const client = new Redis(master.url)
-  try {
-    return await client.call(args[0] as string, ...args.slice(1))
-  } finally {
-    client.disconnect()
-  }
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting')
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 describe('a three-master Redis Cluster, REDIS_SHARDS=3', () => {
   it('answers exactly, with the window spread over the three masters', async () => {
@@ -90,7 +52,7 @@ describe('a three-master Redis Cluster, REDIS_SHARDS=3', () => {
     const statistics = (await app.inject({ method: 'GET', url: '/statistics' })).json()
     expect(statistics).toEqual({ sum: 16.39, avg: 1.639, max: 1e20, min: -1e20, count: 10 })
 
-    const keys = await Promise.all(masters.map((master) => command(master, 'DBSIZE')))
+    const keys = await Promise.all(cluster.nodes.map((node) => command(node.url, 'DBSIZE')))
     for (const count of keys) expect(count).toBeGreaterThan(1) // a meta hash and blocks each
 
     expect((await app.inject({ method: 'DELETE', url: '/transactions' })).statusCode).toBe(204)

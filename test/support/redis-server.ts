@@ -1,10 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { freePort } from './processes.js'
+
+const run = promisify(execFile)
 
 /** A redis-server of a test's own, on a free port, that the test can stop and start again. */
 export class OwnRedis {
@@ -55,6 +58,14 @@ export class OwnRedis {
     this.#process?.kill('SIGCONT')
   }
 
+  /** A crash (SIGKILL): Redis stops at once; what it had not written to disk is lost. */
+  async kill(): Promise<void> {
+    const child = this.#process
+    if (!child || child.exitCode !== null) return
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+  }
+
   /** A clean shutdown (SIGTERM): Redis finishes the command it is running, then exits. */
   async stop(): Promise<void> {
     const child = this.#process
@@ -62,6 +73,102 @@ export class OwnRedis {
     child.kill('SIGCONT') // a paused server would not act on SIGTERM
     child.kill('SIGTERM')
     await once(child, 'exit')
+  }
+}
+
+/** Runs one command on a Redis and disconnects. */
+export async function command(url: string, ...args: string[]): Promise<unknown> {
+  const client = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null })
+  client.on('error', () => {}) // a node that is down fails the command
+  try {
+    return await client.call(args[0] as string, ...args.slice(1))
+  } finally {
+    client.disconnect()
+  }
+}
+
+export async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/**
+ * A Redis Cluster of a test's own: `masters` masters, each with `replicas` replicas, made by
+ * redis-cli. A short node timeout makes a failover take about a second or two, not fifteen.
+ */
+export class OwnCluster {
+  private constructor(readonly nodes: OwnRedis[]) {}
+
+  static async start(masters: number, replicas = 0): Promise<OwnCluster> {
+    const nodes: OwnRedis[] = []
+    for (let i = 0; i < masters * (1 + replicas); i++) {
+      nodes.push(
+        await OwnRedis.start([
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '1000',
+          // A replica syncs at once, not after the default 5 s wait for others to join.
+          '--repl-diskless-sync-delay',
+          '0',
+        ]),
+      )
+    }
+    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`)
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...addresses,
+      '--cluster-replicas',
+      String(replicas),
+      '--cluster-yes',
+    ])
+    const cluster = new OwnCluster(nodes)
+    await until(() => cluster.healthy())
+    await until(() => cluster.replicasInSync())
+    return cluster
+  }
+
+  get url(): string {
+    return this.nodes[0]?.url ?? ''
+  }
+
+  /** Every node still running says the cluster is ok. */
+  async healthy(except: OwnRedis[] = []): Promise<boolean> {
+    const running = this.nodes.filter((node) => !except.includes(node))
+    const infos = await Promise.all(
+      running.map((node) => command(node.url, 'CLUSTER', 'INFO').catch(() => '')),
+    )
+    return infos.every((info) => String(info).includes('cluster_state:ok'))
+  }
+
+  /** Every replica has its master's data and follows it. */
+  async replicasInSync(): Promise<boolean> {
+    const infos = await Promise.all(
+      this.nodes.map((node) => command(node.url, 'INFO', 'replication')),
+    )
+    return infos.every(
+      (info) =>
+        String(info).includes('role:master') || String(info).includes('master_link_status:up'),
+    )
+  }
+
+  /** The running nodes that are masters now. */
+  async masters(except: OwnRedis[] = []): Promise<OwnRedis[]> {
+    const running = this.nodes.filter((node) => !except.includes(node))
+    const roles = await Promise.all(
+      running.map((node) => command(node.url, 'ROLE').catch(() => [''])),
+    )
+    return running.filter((_, i) => (roles[i] as string[])[0] === 'master')
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop()))
   }
 }
 

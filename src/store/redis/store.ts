@@ -311,9 +311,28 @@ export class RedisStore implements TransactionStore {
     return up
   }
 
-  /** Asks a shard whether it answers: a read of its meta key, which lives on the shard's node. */
+  /**
+   * Asks a shard whether it can serve: a read of its meta key, which lives on the shard's node,
+   * and with REDIS_WAIT_REPLICAS, whether that many replicas follow it (a shard that cannot
+   * confirm a write fails every write: it is down until they do).
+   */
   #probe(shard: number): Promise<unknown> {
-    const probe = this.#client.exists(`${this.#roots[shard]}meta`)
+    const meta = `${this.#roots[shard]}meta`
+    const probe =
+      this.#waitReplicas === 0
+        ? this.#client.exists(meta)
+        : this.#client
+            .pipeline()
+            .exists(meta)
+            .wait(this.#waitReplicas, this.#waitMs)
+            .exec()
+            .then((results) => {
+              const [read, waited] = results ?? []
+              if (read?.[0] || waited?.[0]) throw read?.[0] ?? waited?.[0]
+              if ((waited?.[1] as number) < this.#waitReplicas) {
+                throw new ReplicasBehindError(this.#waitReplicas, waited?.[1] as number)
+              }
+            })
     if (this.#client instanceof Cluster) {
       const cluster = this.#client
       // After a failover the slot has a new master: ask the cluster who it is.
@@ -441,7 +460,7 @@ function defineScripts(client: RedisClient): void {
  * before running it (a cluster without that slot's master, a Redis loading its data, …).
  */
 const REFUSED =
-  /isn't writeable|enableOfflineQueue|isn't ready|None of startup nodes|Node is disconnected|Cluster is disconnected|^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|OOM|BUSY)\b/
+  /isn't writeable|enableOfflineQueue|isn't ready|None of startup nodes|Node is disconnected|Cluster is disconnected|^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|OOM|BUSY)\b/
 
 function refusedBeforeRunning(error: unknown): boolean {
   return error instanceof Error && REFUSED.test(error.message)
