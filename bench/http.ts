@@ -113,6 +113,7 @@ function load(
   const run = spawnSync('wrk', [...args, '--', scenario, String(Date.now()), String(BATCH)], {
     encoding: 'utf8',
   })
+  if (run.error) throw new Error(`wrk could not run (${run.error.message}): apt-get install wrk`)
   const line = run.stdout.trim().split('\n').at(-1) ?? ''
   if (run.status !== 0 || !line.startsWith('{'))
     throw new Error(`wrk failed: ${run.stderr}${run.stdout}`)
