@@ -113,6 +113,9 @@ export class OwnCluster {
           'nodes.conf',
           '--cluster-node-timeout',
           '1000',
+          // The other masters keep serving while one fails over (the README's advice).
+          '--cluster-require-full-coverage',
+          'no',
           // A replica syncs at once, not after the default 5 s wait for others to join.
           '--repl-diskless-sync-delay',
           '0',
