@@ -62,21 +62,19 @@ export function connectRedis({ url, cluster, timeoutMs }: RedisConnection): Redi
 }
 
 /**
- * Connects, logging when the connection is lost (once, not at every retry) and when it is back.
- * Settles after the first attempt, whichever way it went: a start with Redis down is not an
- * error, the service starts not ready and serves when it can.
+ * Connects, noting at info when the connection is lost (once, not at every retry) and when it is
+ * back; the outage itself is the store's to report, per shard (see ShardHealth). Settles after the
+ * first attempt, whichever way it went: a start with Redis down is not an error, the service
+ * starts not ready and serves when it can.
  */
 export async function watchConnection(client: RedisClient, log: ConnectionLog): Promise<void> {
   let up: boolean | undefined
   client.on('ready', () => {
-    if (up === false) log.warn({}, 'redis reachable again: the store can serve')
-    else if (up === undefined) log.info({}, 'redis connected: the store can serve')
+    if (up !== true) log.info({}, 'redis connected')
     up = true
   })
   client.on('error', (error: Error) => {
-    if (up !== false) {
-      log.warn({ err: error }, 'redis unreachable: requests that need it get 503 until it is back')
-    }
+    if (up !== false) log.info({ err: error }, 'redis connection lost: reconnecting')
     up = false
   })
   await client.connect().catch(() => {

@@ -5,8 +5,6 @@ export const PROBE_INTERVAL_MS = 100
 
 interface Outage {
   since: number
-  /** Logged: a lost connection is the connection watcher's to report, a shard's failure ours. */
-  reported: boolean
   probing: boolean
   lastProbe: number
 }
@@ -24,7 +22,8 @@ export interface ShardHealthOptions {
  * from then on calls skip it (a write goes to another shard; a read, which needs every shard, and
  * a keyed write, which needs its own, fail at once, nothing sent) until a probe is answered. A
  * probe is sent only while something asks for the shard, at most one at a time and one per
- * PROBE_INTERVAL_MS, so a shard that is down costs the others almost nothing.
+ * PROBE_INTERVAL_MS, so a shard that is down costs the others almost nothing. An outage and its
+ * end are logged once each, at warn, with the shard and the cause.
  */
 export class ShardHealth {
   readonly #down: Array<Outage | undefined>
@@ -50,23 +49,18 @@ export class ShardHealth {
     return this.#downCount === 0
   }
 
-  /** A call to the shard failed. `report`: log it (once per outage). */
-  failed(shard: number, cause: unknown, report: boolean): void {
-    let outage = this.#down[shard]
-    if (outage === undefined) {
-      outage = { since: this.#now(), reported: false, probing: false, lastProbe: this.#now() }
-      this.#down[shard] = outage
-      this.#downCount++
-    }
-    if (report && !outage.reported) {
-      outage.reported = true
-      this.#options
-        .log()
-        ?.warn(
-          { shard, cause: cause instanceof Error ? cause.message : String(cause) },
-          'a redis shard does not answer: requests that need it get 503 at once until a probe is answered',
-        )
-    }
+  /** A call to the shard failed. */
+  failed(shard: number, cause: unknown): void {
+    if (this.#down[shard] !== undefined) return
+    this.#down[shard] = { since: this.#now(), probing: false, lastProbe: this.#now() }
+    this.#downCount++
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    this.#options
+      .log()
+      ?.warn(
+        { shard, cause: reason },
+        'a redis shard does not answer: requests that need it get 503 at once until a probe is answered',
+      )
   }
 
   /** A call to the shard was answered. */
@@ -75,14 +69,12 @@ export class ShardHealth {
     if (outage === undefined) return
     this.#down[shard] = undefined
     this.#downCount--
-    if (outage.reported) {
-      this.#options
-        .log()
-        ?.warn(
-          { shard, downForMs: this.#now() - outage.since },
-          'a redis shard answers again: the store can serve',
-        )
-    }
+    this.#options
+      .log()
+      ?.warn(
+        { shard, downForMs: this.#now() - outage.since },
+        'a redis shard answers again: the store can serve',
+      )
   }
 
   #probe(shard: number, outage: Outage): void {

@@ -291,7 +291,7 @@ export class RedisStore implements TransactionStore {
       this.#probe(shard).then(
         () => true,
         (error: unknown) => {
-          this.#health.failed(shard, error, this.#connected())
+          this.#health.failed(shard, error)
           return false
         },
       ),
@@ -352,8 +352,7 @@ export class RedisStore implements TransactionStore {
   #failure(shard: number) {
     const connected = this.#connected()
     return (error: unknown): never => {
-      // A lost connection is the connection watcher's to report; a shard failing on an open one, ours.
-      this.#health.failed(shard, error, connected && this.#connected())
+      this.#health.failed(shard, error)
       throw new StoreUnavailableError(error, connected && !refusedBeforeRunning(error))
     }
   }
