@@ -38,6 +38,8 @@ export interface DrillOptions {
 
 /** The service's Retry-After on a 503, in ms: a client need not wait longer between retries. */
 const MAX_RETRY_DELAY_MS = 1_000
+/** How long a client waits for an answer before it gives up on the attempt. */
+const REQUEST_TIMEOUT_MS = 5_000
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -169,6 +171,8 @@ export class FaultDrill {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': key },
           body,
+          // An answer that never comes is a connection error too: retried with the key.
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         })
         await response.arrayBuffer()
         status = response.status
