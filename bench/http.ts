@@ -4,7 +4,7 @@
  * with an empty vs a full window, and memory after millions of transactions. Prints figures.
  *
  * Run: npm run bench:http   (BENCH_SECONDS=3 BENCH_ROUNDS=7 by default; BENCH_PHASES picks among
- * compare,batch,o1,streams,memory,redis,redis-memory; the Redis phases use REDIS_URL; BENCH_NODE
+ * compare,batch,o1,streams,memory,redis,keyed,redis-memory; the Redis phases use REDIS_URL; BENCH_NODE
  * names another Node.js binary for the servers; BENCH_BASELINE another built checkout and
  * BENCH_BASELINE_NODE another Node.js binary, loaded beside them in the compare phase)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
@@ -21,7 +21,7 @@ const CONNECTIONS = 64
 const BATCH = 1000
 const SUBSCRIBERS = 1000
 const PHASES = (
-  process.env.BENCH_PHASES ?? 'compare,batch,o1,streams,memory,redis,redis-memory'
+  process.env.BENCH_PHASES ?? 'compare,batch,o1,streams,memory,redis,keyed,redis-memory'
 ).split(',')
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const wants = (phase: string) => PHASES.includes(phase)
@@ -99,7 +99,7 @@ function batchBody(i: number, size = BATCH): string {
   return `[${items.join(',')}]`
 }
 
-type Scenario = 'post' | 'get' | 'batch'
+type Scenario = 'post' | 'keyed' | 'get' | 'batch'
 
 /** One wrk run (one thread, on CPU 0 with this script); see bench/load.lua. */
 function load(
@@ -435,6 +435,38 @@ async function main(): Promise<void> {
         `${fmt(batch.rps)} batches/s = ${fmt(batch.rps * BATCH)} transactions/s; p99 ${fmt(batch.p99, 1)} ms; stored ${fmt(stored)}, errors ${batch.errors}`,
       )
       for (const target of targets) target.process.kill('SIGTERM')
+    }
+
+    // Requests with an Idempotency-Key (each its own) against requests without, on the same
+    // service in the same rounds: what remembering keys costs, on each store.
+    if (wants('keyed')) {
+      const memory = await startService('memory')
+      const redis = await startOnRedis('redis')
+      stopAll.push(memory, redis)
+      console.log(
+        '\nPOST /transactions with an Idempotency-Key each, against without (paired rounds)',
+      )
+      for (const target of [memory, redis]) {
+        load(target, 'post', 2)
+        load(target, 'keyed', 2)
+        const ratios: number[] = []
+        const rates = { post: [] as number[], keyed: [] as number[] }
+        for (let round = 0; round < ROUNDS; round++) {
+          const order: Scenario[] = round % 2 === 0 ? ['post', 'keyed'] : ['keyed', 'post']
+          const figures = new Map(
+            order.map((scenario) => [scenario, load(target, scenario, SECONDS)]),
+          )
+          const keyed = figures.get('keyed') as Figures
+          const plain = figures.get('post') as Figures
+          rates.post.push(plain.rps)
+          rates.keyed.push(keyed.rps)
+          ratios.push(keyed.rps / plain.rps)
+        }
+        console.log(
+          `${target.name} store: ${fmt(median(rates.keyed))} req/s keyed, ${fmt(median(rates.post))} without: ${fmt(median(ratios) * 100, 1)} %`,
+        )
+      }
+      for (const target of [memory, redis]) target.process.kill('SIGTERM')
     }
 
     // Redis's memory: used_memory after the first 10 000 transactions and after 1 000 000.

@@ -1,4 +1,5 @@
--- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|post|batch> <epoch ms> [batch size]`
+-- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|post|keyed|batch> <epoch ms> [batch size]`
+-- keyed: as post, each request with an Idempotency-Key of its own.
 -- Bodies carry fresh timestamps (inside the window, never in the future) and are rebuilt once a
 -- second, so the load generator spends its time sending, not formatting. done() prints one JSON line.
 
@@ -20,7 +21,7 @@ local function refresh(second)
   local now = base_ms + (second - started) * 1000
   local headers = { ["Content-Type"] = "application/json" }
   requests = {}
-  if mode == "post" then
+  if mode == "post" or mode == "keyed" then
     for i = 1, 100 do
       local body = string.format('{"amount":%s,"timestamp":%d}', amount(i), now - i)
       requests[i] = wrk.format("POST", "/transactions", headers, body)
@@ -46,6 +47,12 @@ function request()
     cached_second = second
   end
   counter = counter + 1
+  if mode == "keyed" then
+    local i = (counter % 100) + 1
+    local body = string.format('{"amount":%s,"timestamp":%d}', amount(i), base_ms + (second - started) * 1000 - i)
+    local headers = { ["Content-Type"] = "application/json", ["Idempotency-Key"] = base_ms .. "-" .. counter }
+    return wrk.format("POST", "/transactions", headers, body)
+  end
   return requests[(counter % #requests) + 1]
 end
 

@@ -23,6 +23,7 @@ export class Metrics {
   readonly #stored: Counter
   readonly #discarded: Counter
   readonly #rejected: Counter<'reason'>
+  readonly #replayed: Counter
   readonly requestDurations = new RequestDurations(this.registry)
 
   constructor(store: TransactionStore, windowMs: number) {
@@ -42,6 +43,11 @@ export class Metrics {
       name: 'txstats_transactions_rejected_total',
       help: 'Transactions refused, by reason',
       labelNames: ['reason'],
+      registers,
+    })
+    this.#replayed = new Counter({
+      name: 'txstats_idempotent_replays_total',
+      help: 'Requests answered again from what their Idempotency-Key remembered, not recorded again',
       registers,
     })
     const statistics = () => store.statistics()
@@ -66,6 +72,11 @@ export class Metrics {
   /** For requests that match no route, timed where they are answered. */
   observeUnmatched(method: string, statusCode: number, seconds: number): void {
     this.requestDurations.series(method, '(unmatched)', statusCode).observe(seconds)
+  }
+
+  /** A request with an Idempotency-Key answered as before: its transactions are not counted again. */
+  replayed(): void {
+    this.#replayed.inc()
   }
 
   countOutcomes(outcomes: readonly RecordOutcome[]): void {

@@ -20,6 +20,9 @@ describeStores(HTTP_STORE_KINDS, (store) => {
     expect(again.statusCode).toBe(201)
     expect(again.headers[REPLAYED]).toBe('true')
     expect(await statistics(t.app)).toMatchObject({ count: 1, sum: 12.3 })
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(metrics).toMatch(/^txstats_transactions_stored_total 1$/m)
+    expect(metrics).toMatch(/^txstats_idempotent_replays_total 1$/m)
   })
 
   it('replays 204 and 422 as they were, even when the transaction would be judged otherwise now', async () => {

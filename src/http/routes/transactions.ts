@@ -199,7 +199,8 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       // Sends without returning the reply: a returned reply is a thenable that Fastify would
       // await, a cost the memory store's synchronous answer does not need.
       const answer = (outcomes: RecordOutcome[], replayed: boolean) => {
-        if (!replayed) metrics.countOutcomes(outcomes)
+        if (replayed) metrics.replayed()
+        else metrics.countOutcomes(outcomes)
         const [outcome = 'invalidTimestamp'] = outcomes
         if (outcome === 'stored') {
           reply.code(201).header(NO_SNIFF, 'nosniff').send()
@@ -250,7 +251,9 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       const batch = sortItems(request.body, request.compileValidationSchema(TransactionSchema))
       if (once) {
         return idempotent.record(once, batch.valid, reply, (outcomes, replayed) => {
-          if (!replayed) {
+          if (replayed) {
+            metrics.replayed()
+          } else {
             metrics.reject('schema', batch.items.length - batch.valid.length)
             metrics.countOutcomes(outcomes)
           }
