@@ -28,7 +28,7 @@ const rows: string[][] = [
     '201/s before',
     '201/s during',
     'during / before',
-    '/ready 503 after',
+    '/ready not 200 after',
     'wrong answers',
   ],
 ]
