@@ -180,7 +180,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
           201: emptyBody('Stored'),
           401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
           204: emptyBody(`Discarded: the timestamp is ${age} old or older`),
-          400: { ...problemRef, description: 'Malformed JSON' },
+          400: { ...problemRef, description: 'Malformed JSON, or a malformed Idempotency-Key' },
           413: { ...problemRef, description: 'Body over the limit' },
           415: { ...problemRef, description: 'Content type other than application/json' },
           422: {
@@ -234,7 +234,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
           ...idempotencyResponses,
           200: batchResultSchema(windowMs),
           401: { ...problemRef, description: 'No valid API key (when API_KEYS is set)' },
-          400: { ...problemRef, description: 'Malformed JSON' },
+          400: { ...problemRef, description: 'Malformed JSON, or a malformed Idempotency-Key' },
           413: { ...problemRef, description: 'Body over the limit' },
           415: { ...problemRef, description: 'Content type other than application/json' },
           422: {
