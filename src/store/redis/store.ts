@@ -272,12 +272,15 @@ export class RedisStore implements TransactionStore {
   }
 
   /**
-   * Connects to Redis, reporting to `log` when the connection is lost and when it is back.
-   * Settles once the first attempt has succeeded or failed.
+   * Connects to Redis, reporting to `log` when the connection is lost and when it is back, then
+   * asks every shard once, so that each shard's node is connected before the first write (a
+   * pipeline, with REDIS_WAIT_REPLICAS, is written straight to its node's connection). Settles
+   * once the first attempt has succeeded or failed.
    */
-  connect(log: ConnectionLog): Promise<void> {
+  async connect(log: ConnectionLog): Promise<void> {
     this.#log = log
-    return watchConnection(this.#client, log)
+    await watchConnection(this.#client, log)
+    if (this.#connected()) await this.ready()
   }
 
   /**
