@@ -52,10 +52,12 @@ export function fromLetters(letters: string): RecordOutcome[] {
 
 /**
  * What a remembered key is charged against the budget, in bytes: its key, fingerprint and
- * outcomes, plus a fixed overhead for the entry around them (a Map entry and its objects here; a
- * key with an expiry in Redis). The same rule in both stores (the Redis scripts interpolate it).
+ * outcomes, plus a fixed overhead for the entry around them (a Map entry, its object and strings'
+ * headers here; a key with an expiry, its prefix and its value's header in Redis), chosen above
+ * what either store measures (design.md), so that the budget bounds the memory itself. The same
+ * rule in both stores (the Redis scripts interpolate it).
  */
-export const ENTRY_OVERHEAD_BYTES = 128
+export const ENTRY_OVERHEAD_BYTES = 320
 
 export function entryBytes(key: string, fingerprint: string, outcomes: number): number {
   return ENTRY_OVERHEAD_BYTES + key.length + fingerprint.length + outcomes
