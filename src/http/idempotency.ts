@@ -74,7 +74,9 @@ export class IdempotentWrites {
         `The Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters, sent once.`,
       )
     }
-    const scope = this.scoped ? `${hash(request.headers.authorization ?? '').slice(0, 16)}/` : ''
+    // The API key itself (after the scheme, whose case may vary), hashed: never stored as it is.
+    const apiKey = (request.headers.authorization ?? '').replace(/^\S+\s+/, '')
+    const scope = this.scoped ? `${hash(apiKey).slice(0, 16)}/` : ''
     return { key: `${scope}${key}`, fingerprint: fingerprints.get(request) ?? hash('') }
   }
 

@@ -94,6 +94,12 @@ describeStores(HTTP_STORE_KINDS, (store) => {
       expect(response.headers[REPLAYED]).toBeUndefined()
     }
     expect(await statistics(t.app)).toMatchObject({ count: 2, sum: 6 })
+    // The same client, whatever the case of the scheme, is the same scope.
+    const again = await postJson(t.app, '/transactions', body, {
+      [KEY]: 'same',
+      authorization: `bearer ${keys[0]}`,
+    })
+    expect(again.headers[REPLAYED]).toBe('true')
   })
 
   if (store === 'redis') {
