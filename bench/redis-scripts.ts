@@ -1,7 +1,8 @@
 /**
  * The Redis store's scripts, timed by Redis itself (not a test): INFO commandstats gives the
  * microseconds Redis spent per script call, free of network and Node. Prints, for a fresh window:
- * a record of one transaction (2 000, one after another, each its own call), a batch of 1 000 (per transaction) and a snapshot of the
+ * a record of one transaction (2 000, one after another, each its own call), single records 64 at
+ * a time (per transaction: those of a turn share a call), a batch of 1 000 (per transaction) and a snapshot of the
  * 60 s window (200; its cost does not depend on what the window holds), each the median of
  * BENCH_ROUNDS rounds.
  *
@@ -22,6 +23,12 @@ async function usPerCall(): Promise<number> {
   return match ? Number(match[2]) / Number(match[1]) : Number.NaN
 }
 
+/** Script calls since the last reset. */
+async function calls(): Promise<number> {
+  const info = await admin.info('commandstats')
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? Number.NaN)
+}
+
 async function timed(work: () => Promise<unknown>): Promise<number> {
   await admin.config('RESETSTAT')
   await work()
@@ -31,7 +38,14 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 const amount = (i: number) => ((i * 7919) % 100_000) / 100
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? NaN
 
-const figures = { single: [] as number[], batch: [] as number[], snapshot: [] as number[] }
+const figures = {
+  single: [] as number[],
+  concurrent: [] as number[],
+  batch: [] as number[],
+  snapshot: [] as number[],
+}
+/** Transactions recorded by 64 concurrent single POSTs, as a loaded service does. */
+const CONCURRENT = 20_000
 for (let round = 0; round < ROUNDS; round++) {
   const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 })
   const store = new RedisStore({ client, prefix: `bench:scripts:${Date.now()}:` })
@@ -46,6 +60,19 @@ for (let round = 0; round < ROUNDS; round++) {
       }
     }),
   )
+  // 64 at a time, timestamps of now: the writes of a turn share a script call (batch-writes.ts).
+  const concurrent = await timed(async () => {
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < CONCURRENT) {
+          const i = next++
+          await store.record([{ amount: amount(i), timestamp: Date.now() }])
+        }
+      }),
+    )
+  })
+  figures.concurrent.push((concurrent * (await calls())) / CONCURRENT)
   const perBatch = await timed(async () => {
     for (let b = 0; b < 10; b++) {
       const now = Date.now()
@@ -70,5 +97,6 @@ admin.disconnect()
 const fmt = (n: number) => n.toFixed(1).padStart(7)
 console.log(`Redis time per script call (INFO commandstats), median of ${ROUNDS} rounds`)
 console.log(`record, one transaction       ${fmt(median(figures.single))} µs`)
+console.log(`record, 64 concurrent singles  ${fmt(median(figures.concurrent))} µs per transaction`)
 console.log(`record, batch of 1 000        ${fmt(median(figures.batch))} µs per transaction`)
 console.log(`snapshot of a 60 s window    ${fmt(median(figures.snapshot))} µs`)

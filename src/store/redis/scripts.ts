@@ -120,9 +120,8 @@ end
 /**
  * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, idempotency retention
  * (ms), idempotency budget (bytes), then groups: an idempotency key ('' for none), a fingerprint,
- * a count n, then n transactions, each its timestamp, five limbs and text ('' for an amount
- * outside the domain, judged only after the timestamp, as the core does). Returns the instant,
- * one letter per transaction (OUTCOME_LETTERS, or x for a group refused), one state per group,
+ * its number of transactions, its number of deltas d, then d deltas (see recordAll). Returns the
+ * instant, one letter per delta (OUTCOME_LETTERS, or x for a group refused), one state per group,
  * and for a group refused because the budget is spent, the ms until it has room.
  */
 export const RECORD = `#!lua
@@ -160,14 +159,15 @@ local function open(key, prefix, last)
   return hash
 end
 
--- Adds the transaction to the block with that prefix. Exact: counts and limbs are integers far
--- below 2^53, each limb but the top carried into (-10^9, 10^9).
-local function add(hash, prefix, limbs, text, amount)
+-- Adds a delta (count transactions of one millisecond) to the block with that prefix. Exact:
+-- counts and limbs are integers far below 2^53, each limb but the top carried into (-10^9, 10^9)
+-- (the delta's limbs come carried the same way, so one carry per limb suffices).
+local function add(hash, prefix, count, limbs, low, lowText, high, highText)
   local names = namesOf(prefix)
   local values = hash.values
   local changed = hash.changed
-  local count = tonumber(values[names[1]]) or 0
-  values[names[1]] = count + 1
+  local before = tonumber(values[names[1]]) or 0
+  values[names[1]] = before + count
   changed[names[1]] = true
   local carry = 0
   for i = 1, LIMBS do
@@ -185,21 +185,21 @@ local function add(hash, prefix, limbs, text, amount)
       changed[name] = true
     end
   end
-  if count == 0 or amount < tonumber(values[names[MIN]]) then
-    values[names[MIN]] = text
+  if before == 0 or low < tonumber(values[names[MIN]]) then
+    values[names[MIN]] = lowText
     changed[names[MIN]] = true
   end
-  if count == 0 or amount > tonumber(values[names[MAX]]) then
-    values[names[MAX]] = text
+  if before == 0 or high > tonumber(values[names[MAX]]) then
+    values[names[MAX]] = highText
     changed[names[MAX]] = true
   end
 end
 
--- Adds the transaction to a hash's own block and to the sub-block whose fields start with prefix.
-local function addToHash(key, prefix, last, limbs, text, amount)
+-- Adds a delta to a hash's own block and to the sub-block whose fields start with prefix.
+local function addToHash(key, prefix, last, count, limbs, low, lowText, high, highText)
   local hash = open(key, prefix, last)
-  add(hash, prefix, limbs, text, amount)
-  add(hash, '', limbs, text, amount)
+  add(hash, prefix, count, limbs, low, lowText, high, highText)
+  add(hash, '', count, limbs, low, lowText, high, highText)
 end
 
 -- One write per hash. A new hash expires once its own block, which ends at last, has left the
@@ -220,31 +220,35 @@ local function flush(clock)
 end
 
 local now, window, clock = advance()
-local STRIDE = LIMBS + 2
+local STRIDE = LIMBS + 4
 
--- Records the n transactions whose arguments start at ARGV[first]; returns their outcomes' letters.
-local function recordAll(first, n)
+-- Records the d deltas whose arguments start at ARGV[first] (see fold.ts): each the transactions
+-- of one millisecond, its timestamp, count, limbs, min text and max text ('' for amounts outside
+-- the domain, judged only after the timestamp, as the core does). Returns a letter per delta.
+local function recordAll(first, d)
   local outcomes = {}
-  for i = first, first + (n - 1) * STRIDE, STRIDE do
+  for i = first, first + (d - 1) * STRIDE, STRIDE do
     local timestamp = tonumber(ARGV[i])
-    local text = ARGV[i + STRIDE - 1]
+    local lowText = ARGV[i + LIMBS + 2]
     if timestamp <= now - windowMs then
       outcomes[#outcomes + 1] = '${L.tooOld}'
     elseif timestamp > now + skewMs then
       outcomes[#outcomes + 1] = '${L.tooFarInFuture}'
-    elseif text == '' then
+    elseif lowText == '' then
       outcomes[#outcomes + 1] = '${L.invalidAmount}'
     else
+      local count = tonumber(ARGV[i + 1])
       local limbs = {}
-      for limb = 1, LIMBS do limbs[limb] = tonumber(ARGV[i + limb]) end
-      local amount = tonumber(text)
+      for limb = 1, LIMBS do limbs[limb] = tonumber(ARGV[i + 1 + limb]) end
+      local highText = ARGV[i + LIMBS + 3]
+      local low, high = tonumber(lowText), tonumber(highText)
       -- The 1 ms block in its 10 ms hash, the 100 ms block in its second's hash (see place).
       local tens, tenPrefix = place(window, 1, timestamp)
       local second, secondPrefix = place(window, 3, math.floor(timestamp / SIZES[3]))
       local lastOfTens = math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1
       local lastOfSecond = math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1
-      addToHash(tens, tenPrefix, lastOfTens, limbs, text, amount)
-      addToHash(second, secondPrefix, lastOfSecond, limbs, text, amount)
+      addToHash(tens, tenPrefix, lastOfTens, count, limbs, low, lowText, high, highText)
+      addToHash(second, secondPrefix, lastOfSecond, count, limbs, low, lowText, high, highText)
       outcomes[#outcomes + 1] = '${L.stored}'
     end
   end
@@ -308,20 +312,22 @@ local function charge(cost)
   redis.call('PEXPIRE', ledger, retention + 2 * spanMs)
 end
 
--- Per group of transactions: its key ('' for none), fingerprint, count, then the transactions.
--- A group's state: n recorded now, r replayed (the letters are those remembered), m the key was
--- used with another request, b the budget is spent (m and b record nothing; letters are x).
+-- Per group (a request, or the requests without a key of a call): its key ('' for none), its
+-- fingerprint, its number of transactions n, its number of deltas d, then the deltas. A group's
+-- state: n recorded now, r replayed (the letters are those remembered), m the key was used with
+-- another request, b the budget is spent (m and b record nothing; their letters are x). Letters
+-- are one per delta: the caller knows which transactions each delta holds.
 local letters = {}
 local states = {}
 local wait = 0
 local i = 9
 while i <= #ARGV do
-  local key, fingerprint, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  local first = i + 3
-  i = first + n * STRIDE
+  local key, fingerprint, n, d = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  local first = i + 4
+  i = first + d * STRIDE
   local state = 'n'
   if key == '' then
-    letters[#letters + 1] = recordAll(first, n)
+    letters[#letters + 1] = recordAll(first, d)
   else
     local name = root .. 'once:' .. key
     local remembered = redis.call('GET', name)
@@ -333,7 +339,7 @@ while i <= #ARGV do
         letters[#letters + 1] = past
       else
         state = 'm'
-        letters[#letters + 1] = string.rep('x', n)
+        letters[#letters + 1] = string.rep('x', d)
       end
     else
       local cost = ${ENTRY_OVERHEAD_BYTES} + #key + #fingerprint + n
@@ -341,9 +347,9 @@ while i <= #ARGV do
       if after > 0 then
         state = 'b'
         wait = math.max(wait, after)
-        letters[#letters + 1] = string.rep('x', n)
+        letters[#letters + 1] = string.rep('x', d)
       else
-        local outcomes = recordAll(first, n)
+        local outcomes = recordAll(first, d)
         letters[#letters + 1] = outcomes
         redis.call('SET', name, int(now + retention) .. ':' .. fingerprint .. ':' .. outcomes,
           'PX', math.max(now + retention - clock, 1) + MARGIN)

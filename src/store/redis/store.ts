@@ -1,5 +1,5 @@
 import { Cluster, type Result } from 'ioredis'
-import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
+import { LIMB_COUNT } from '../../core/amount.js'
 import type { Clock } from '../../core/clock.js'
 import { writeSumAndMean } from '../../core/exact-sum.js'
 import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
@@ -20,6 +20,7 @@ import {
 import { batchWrites } from './batch-writes.js'
 import { type RedisClient, watchConnection } from './client.js'
 import { coalesce } from './coalesce.js'
+import { type Delta, type Folded, fold, unfold } from './fold.js'
 import { CLEAR, RECORD, SERIES, SNAPSHOT } from './scripts.js'
 import { ShardHealth } from './shard-health.js'
 import { shardOfKey, shardRoots } from './shards.js'
@@ -187,7 +188,12 @@ export class RedisStore implements TransactionStore {
     )
   }
 
-  /** One script call for the groups of a turn, on a shard. */
+  /**
+   * One script call for the groups of a turn, on a shard. The transactions are folded per
+   * millisecond first (fold.ts): those without a key all together, each keyed request on its own
+   * (its record depends on its key), so Redis does its work once per millisecond touched, not
+   * once per transaction.
+   */
   #writeNow(shard: number, groups: readonly WriteGroup[]): Promise<GroupReply[]> {
     const root = this.#roots[shard] as string
     const ttlFloor = this.#clock ? INJECTED_CLOCK_TTL_MS : 0
@@ -201,26 +207,48 @@ export class RedisStore implements TransactionStore {
       this.#retentionMs,
       this.#budgetBytes,
     ]
-    for (const { transactions, once } of groups) {
-      args.push(once?.key ?? '', once?.fingerprint ?? '', transactions.length)
-      for (const { amount, timestamp } of transactions) {
-        this.#pushTransaction(args, amount, timestamp)
-      }
+    const unkeyed = groups.filter(({ once }) => once === undefined)
+    const keyed = groups.filter(({ once }) => once !== undefined)
+    const sent: Array<{ once: Idempotency | undefined; folded: Folded }> = []
+    if (unkeyed.length > 0) {
+      const all =
+        unkeyed.length === 1 ? unkeyed[0]?.transactions : unkeyed.flatMap((g) => g.transactions)
+      sent.push({ once: undefined, folded: fold(all ?? []) })
+    }
+    for (const { transactions, once } of keyed) sent.push({ once, folded: fold(transactions) })
+    for (const { once, folded } of sent) {
+      args.push(
+        once?.key ?? '',
+        once?.fingerprint ?? '',
+        folded.deltaOf.length,
+        folded.deltas.length,
+      )
+      for (const delta of folded.deltas) pushDelta(args, delta)
     }
     const failed = this.#failure(shard)
     return this.#recordCall(root, args).then(([now, letters, states, waitMs]) => {
       this.#health.answered(shard)
       this.#seen = String(now)
+      // Letters come one per delta, group after group: back to one per transaction.
+      const replies = new Map<WriteGroup, GroupReply>()
       let at = 0
-      return groups.map(({ transactions }, i) => {
-        const reply = {
-          letters: letters.slice(at, at + transactions.length),
-          state: states[i] ?? 'n',
-          waitMs,
+      sent.forEach(({ folded }, i) => {
+        const count = folded.deltas.length
+        const ofTransactions = unfold(letters.slice(at, at + count), folded)
+        at += count
+        const state = states[i] ?? 'n'
+        const owners =
+          i === 0 && unkeyed.length > 0
+            ? unkeyed
+            : [keyed[i - (unkeyed.length > 0 ? 1 : 0)] as WriteGroup]
+        let from = 0
+        for (const owner of owners) {
+          const n = owner.transactions.length
+          replies.set(owner, { letters: ofTransactions.slice(from, from + n), state, waitMs })
+          from += n
         }
-        at += transactions.length
-        return reply
       })
+      return groups.map((group) => replies.get(group) as GroupReply)
     }, failed)
   }
 
@@ -421,20 +449,6 @@ export class RedisStore implements TransactionStore {
     return statistics
   }
 
-  /** Appends a transaction's arguments: timestamp, limbs and text, or no text when not exact. */
-  #pushTransaction(args: Array<string | number>, amount: number, timestamp: number): void {
-    const limbs = this.#limbs
-    if (writeLimbs(amount, limbs, 0)) {
-      args.push(timestamp)
-      for (let i = 0; i < LIMB_COUNT; i++) args.push(limbs[i] as number)
-      args.push(String(amount === 0 ? 0 : amount))
-    } else {
-      args.push(timestamp)
-      for (let i = 0; i < LIMB_COUNT; i++) args.push(0)
-      args.push('')
-    }
-  }
-
   /** Writes without a key go round the shards that answer; undefined when none does. */
   #pickShard(): number | undefined {
     const shards = this.#roots.length
@@ -448,6 +462,14 @@ export class RedisStore implements TransactionStore {
   #at(): string {
     return this.#clock ? String(Math.floor(this.#clock())) : ''
   }
+}
+
+/** Appends a delta's arguments: timestamp, count, limbs, min and max texts ('' when invalid). */
+function pushDelta(args: Array<string | number>, delta: Delta): void {
+  args.push(delta.timestamp, delta.count)
+  for (let i = 0; i < LIMB_COUNT; i++) args.push(delta.limbs[i] as number)
+  if (delta.valid) args.push(String(delta.min), String(delta.max))
+  else args.push('', '')
 }
 
 function defineScripts(client: RedisClient): void {

@@ -1,0 +1,73 @@
+import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
+import { addLimbs } from '../../core/exact-sum.js'
+import type { Transaction } from '../store.js'
+
+/**
+ * The transactions of one millisecond, folded: what the script adds to that millisecond's blocks
+ * in one step instead of one per transaction. All of them get the same outcome, since the script
+ * judges a transaction by its timestamp alone (and amounts outside the domain apart: see below).
+ */
+export interface Delta {
+  timestamp: number
+  count: number
+  /** The exact sum's limbs, carried as the core carries them (exact-sum.ts). */
+  limbs: Float64Array
+  min: number
+  max: number
+  /** False for the amounts outside the domain of that millisecond: judged, never stored. */
+  valid: boolean
+}
+
+export interface Folded {
+  deltas: Delta[]
+  /** For each transaction, in order, the index of its delta. */
+  deltaOf: Int32Array
+}
+
+const limbs = new Float64Array(LIMB_COUNT)
+
+/**
+ * Folds transactions into one delta per millisecond (and per validity of the amount), in the
+ * order each millisecond first appears, so the same transactions always fold the same way.
+ */
+export function fold(transactions: readonly Transaction[]): Folded {
+  const deltas: Delta[] = []
+  const deltaOf = new Int32Array(transactions.length)
+  const byKey = new Map<number, number>()
+  for (let i = 0; i < transactions.length; i++) {
+    const { amount, timestamp } = transactions[i] as Transaction
+    const valid = writeLimbs(amount, limbs, 0)
+    // Valid and invalid amounts of a millisecond fold apart: a key per (timestamp, validity).
+    const key = valid ? timestamp : -timestamp - 1
+    let at = byKey.get(key)
+    if (at === undefined) {
+      at = deltas.length
+      byKey.set(key, at)
+      deltas.push({
+        timestamp,
+        count: 0,
+        limbs: new Float64Array(LIMB_COUNT),
+        min: Number.POSITIVE_INFINITY,
+        max: Number.NEGATIVE_INFINITY,
+        valid,
+      })
+    }
+    deltaOf[i] = at
+    const delta = deltas[at] as Delta
+    delta.count++
+    if (valid) {
+      addLimbs(delta.limbs, 0, limbs, 0)
+      const value = amount === 0 ? 0 : amount
+      if (value < delta.min) delta.min = value
+      if (value > delta.max) delta.max = value
+    }
+  }
+  return { deltas, deltaOf }
+}
+
+/** Each transaction's letter, from the letter of its delta. */
+export function unfold(letters: string, { deltaOf }: Folded): string {
+  let out = ''
+  for (let i = 0; i < deltaOf.length; i++) out += letters[deltaOf[i] as number] ?? ''
+  return out
+}
