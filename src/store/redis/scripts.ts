@@ -130,32 +130,25 @@ local skewMs = tonumber(ARGV[5])
 local ttlFloor = tonumber(ARGV[6])
 local MARGIN = 1000
 
--- The hashes this call touches: each read once (the fields of each block it needs), changed in
+-- The hashes this call touches: each read once, whole, changed in
 -- Lua, and written once at the end, so a batch whose transactions share hashes (the usual case:
 -- they happened in the same seconds) costs a command per hash, not per transaction.
 local hashes = {}
 local touched = {}
 
--- Reads the fields of a block into the hash, once.
-local function load(hash, key, prefix)
-  if hash.loaded[prefix] then return end
-  hash.loaded[prefix] = true
-  local names = namesOf(prefix)
-  local values = redis.call('HMGET', key, unpack(names))
-  for i = 1, #FIELDS do hash.values[names[i]] = values[i] or nil end
-end
 
--- The hash at key, with the fields of its own block and of the sub-block prefix loaded.
-local function open(key, prefix, last)
+-- The hash at key, read whole the first time (one HGETALL: a hash holds at most 88 small
+-- fields, and a call that touches it often touches several of its blocks).
+local function open(key, last)
   local hash = hashes[key]
   if hash == nil then
-    hash = {values = {}, loaded = {}, changed = {}, last = last}
+    hash = {values = {}, changed = {}, last = last}
     hashes[key] = hash
     touched[#touched + 1] = key
-    load(hash, key, '')
+    local all = redis.call('HGETALL', key)
+    for i = 1, #all, 2 do hash.values[all[i]] = all[i + 1] end
     hash.new = hash.values['c'] == nil
   end
-  load(hash, key, prefix)
   return hash
 end
 
@@ -197,7 +190,7 @@ end
 
 -- Adds a delta to a hash's own block and to the sub-block whose fields start with prefix.
 local function addToHash(key, prefix, last, count, limbs, low, lowText, high, highText)
-  local hash = open(key, prefix, last)
+  local hash = open(key, last)
   add(hash, prefix, count, limbs, low, lowText, high, highText)
   add(hash, '', count, limbs, low, lowText, high, highText)
 end
