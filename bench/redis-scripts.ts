@@ -2,7 +2,8 @@
  * The Redis store's scripts, timed by Redis itself (not a test): INFO commandstats gives the
  * microseconds Redis spent per script call, free of network and Node. Prints, for a fresh window:
  * a record of one transaction (2 000, one after another, each its own call), single records 64 at
- * a time (per transaction: those of a turn share a call), a batch of 1 000 (per transaction) and a snapshot of the
+ * a time (per transaction: those of a turn share a call), the same with a flush interval of 5 ms,
+ * a batch of 1 000 spread over a second and one of live transactions (per transaction) and a snapshot of the
  * 60 s window (200; its cost does not depend on what the window holds), each the median of
  * BENCH_ROUNDS rounds.
  *
@@ -41,11 +42,39 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 const figures = {
   single: [] as number[],
   concurrent: [] as number[],
+  concurrentP50: [] as number[],
+  flushed: [] as number[],
+  flushedP50: [] as number[],
   batch: [] as number[],
+  liveBatch: [] as number[],
   snapshot: [] as number[],
 }
 /** Transactions recorded by 64 concurrent single POSTs, as a loaded service does. */
 const CONCURRENT = 20_000
+/** The flush interval measured against none (REDIS_FLUSH_MS). */
+const FLUSH_MS = 5
+
+/**
+ * 64 callers recording one transaction at a time, timestamps of now: Redis's time per transaction
+ * and the median time a caller waits for its answer.
+ */
+async function concurrentSingles(store: RedisStore): Promise<{ usPerTx: number; p50Ms: number }> {
+  const waits: number[] = []
+  const usPerCallNow = await timed(async () => {
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < CONCURRENT) {
+          const i = next++
+          const started = performance.now()
+          await store.record([{ amount: amount(i), timestamp: Date.now() }])
+          waits.push(performance.now() - started)
+        }
+      }),
+    )
+  })
+  return { usPerTx: (usPerCallNow * (await calls())) / CONCURRENT, p50Ms: median(waits) }
+}
 for (let round = 0; round < ROUNDS; round++) {
   const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 })
   const store = new RedisStore({ client, prefix: `bench:scripts:${Date.now()}:` })
@@ -61,18 +90,19 @@ for (let round = 0; round < ROUNDS; round++) {
     }),
   )
   // 64 at a time, timestamps of now: the writes of a turn share a script call (batch-writes.ts).
-  const concurrent = await timed(async () => {
-    let next = 0
-    await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        while (next < CONCURRENT) {
-          const i = next++
-          await store.record([{ amount: amount(i), timestamp: Date.now() }])
-        }
-      }),
-    )
+  const singles = await concurrentSingles(store)
+  figures.concurrent.push(singles.usPerTx)
+  figures.concurrentP50.push(singles.p50Ms)
+  const flushing = new RedisStore({
+    client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 }),
+    prefix: `bench:scripts:${Date.now()}:flush:`,
+    flushMs: FLUSH_MS,
   })
-  figures.concurrent.push((concurrent * (await calls())) / CONCURRENT)
+  await flushing.connect({ info() {}, warn() {} })
+  const flushed = await concurrentSingles(flushing)
+  figures.flushed.push(flushed.usPerTx)
+  figures.flushedP50.push(flushed.p50Ms)
+  await flushing.close()
   const perBatch = await timed(async () => {
     for (let b = 0; b < 10; b++) {
       const now = Date.now()
@@ -85,6 +115,16 @@ for (let round = 0; round < ROUNDS; round++) {
     }
   })
   figures.batch.push(perBatch / 1_000)
+  // Live transactions batched by a client: their timestamps are within the last few ms.
+  const perLiveBatch = await timed(async () => {
+    for (let b = 0; b < 10; b++) {
+      const now = Date.now()
+      await store.record(
+        Array.from({ length: 1_000 }, (_, k) => ({ amount: amount(k), timestamp: now - (k % 5) })),
+      )
+    }
+  })
+  figures.liveBatch.push(perLiveBatch / 1_000)
   figures.snapshot.push(
     await timed(async () => {
       for (let i = 0; i < 200; i++) await store.statistics()
@@ -97,6 +137,16 @@ admin.disconnect()
 const fmt = (n: number) => n.toFixed(1).padStart(7)
 console.log(`Redis time per script call (INFO commandstats), median of ${ROUNDS} rounds`)
 console.log(`record, one transaction       ${fmt(median(figures.single))} µs`)
-console.log(`record, 64 concurrent singles  ${fmt(median(figures.concurrent))} µs per transaction`)
-console.log(`record, batch of 1 000        ${fmt(median(figures.batch))} µs per transaction`)
+console.log(
+  `record, 64 concurrent singles  ${fmt(median(figures.concurrent))} µs per transaction (answered in ${median(figures.concurrentP50).toFixed(2)} ms, p50)`,
+)
+console.log(
+  `  the same, REDIS_FLUSH_MS=${FLUSH_MS}   ${fmt(median(figures.flushed))} µs per transaction (answered in ${median(figures.flushedP50).toFixed(2)} ms, p50)`,
+)
+console.log(
+  `record, batch of 1 000        ${fmt(median(figures.batch))} µs per transaction (timestamps over 1 s)`,
+)
+console.log(
+  `record, batch of 1 000 live   ${fmt(median(figures.liveBatch))} µs per transaction (timestamps within 5 ms)`,
+)
 console.log(`snapshot of a 60 s window    ${fmt(median(figures.snapshot))} µs`)

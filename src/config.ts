@@ -38,6 +38,7 @@ export const ConfigSchema = Type.Object({
   REDIS_SHARDS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
   REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
+  REDIS_FLUSH_MS: Type.Integer({ minimum: 0, maximum: 100, default: 0 }),
   WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',

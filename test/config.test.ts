@@ -41,6 +41,7 @@ describe('configuration', () => {
       REDIS_SHARDS: 1,
       REDIS_TIMEOUT_MS: 1_000,
       REDIS_WAIT_REPLICAS: 0,
+      REDIS_FLUSH_MS: 0,
       WORKERS: 1,
       LOG_LEVEL: 'info',
       apiKeys: [],
@@ -111,6 +112,7 @@ describe('configuration', () => {
     [{ WORKERS: '2' }, 'WORKERS'],
     [{ IDEMPOTENCY_RETENTION_MS: '61999' }, 'IDEMPOTENCY_RETENTION_MS'],
     [{ REDIS_WAIT_REPLICAS: '-1' }, 'REDIS_WAIT_REPLICAS'],
+    [{ REDIS_FLUSH_MS: '101' }, 'REDIS_FLUSH_MS'],
   ])('refuses %o with a one-line message naming %s', (env, name) => {
     let error: unknown
     try {

@@ -23,6 +23,7 @@ export function createStore(config: Config): TransactionStore {
     prefix: config.REDIS_PREFIX,
     shards: config.REDIS_SHARDS,
     waitReplicas: config.REDIS_WAIT_REPLICAS,
+    flushMs: config.REDIS_FLUSH_MS,
     timeoutMs: config.REDIS_TIMEOUT_MS,
     ...window,
   })

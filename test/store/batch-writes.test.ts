@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { batchWrites } from '../../src/store/redis/batch-writes.js'
 
 /** A write that records each call's items and answers each item doubled. */
@@ -46,6 +46,24 @@ describe('batchWrites', () => {
     const batched = batchWrites(write, 10, (item) => item)
     await Promise.all([batched([4]), batched([5]), batched([3]), batched([9])])
     expect(calls).toEqual([[4, 5], [3], [9]])
+  })
+
+  it('with a flush interval, gathers the writes of several turns into one call', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    try {
+      const { calls, write } = recordingWrite()
+      const batched = batchWrites(write, 100, () => 1, 20)
+      const first = batched([1])
+      await new Promise((resolve) => setImmediate(resolve))
+      const second = batched([2])
+      vi.advanceTimersByTime(19)
+      expect(calls).toEqual([])
+      vi.advanceTimersByTime(1)
+      expect(await Promise.all([first, second])).toEqual([[2], [4]])
+      expect(calls).toEqual([[1, 2]])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('fails every caller of a failed call alike, and only them', async () => {

@@ -58,6 +58,8 @@ export interface RedisStoreOptions {
   waitReplicas?: number
   /** How long a command may take: WAIT waits for the replicas half of it. */
   timeoutMs?: number
+  /** How long writes wait to share a script call; 0: the writes of one event-loop turn. */
+  flushMs?: number
 }
 
 /** The transactions of one request, with its idempotency key if it has one. */
@@ -143,6 +145,7 @@ export class RedisStore implements TransactionStore {
         (groups: WriteGroup[]) => this.#writeNow(shard, groups),
         WRITE_BATCH_MAX,
         (group) => group.transactions.length,
+        options.flushMs ?? 0,
       ),
     )
     defineScripts(this.#client)
