@@ -210,15 +210,22 @@ export class RedisStore implements TransactionStore {
       this.#retentionMs,
       this.#budgetBytes,
     ]
+    // What goes to the script: the groups without a key folded together, then each keyed one.
     const unkeyed = groups.filter(({ once }) => once === undefined)
-    const keyed = groups.filter(({ once }) => once !== undefined)
-    const sent: Array<{ once: Idempotency | undefined; folded: Folded }> = []
+    const sent: Array<{
+      once: Idempotency | undefined
+      owners: readonly WriteGroup[]
+      folded: Folded
+    }> = groups
+      .filter(({ once }) => once !== undefined)
+      .map((group) => ({ once: group.once, owners: [group], folded: fold(group.transactions) }))
     if (unkeyed.length > 0) {
       const all =
-        unkeyed.length === 1 ? unkeyed[0]?.transactions : unkeyed.flatMap((g) => g.transactions)
-      sent.push({ once: undefined, folded: fold(all ?? []) })
+        unkeyed.length === 1
+          ? (unkeyed[0] as WriteGroup).transactions
+          : unkeyed.flatMap((g) => g.transactions)
+      sent.unshift({ once: undefined, owners: unkeyed, folded: fold(all) })
     }
-    for (const { transactions, once } of keyed) sent.push({ once, folded: fold(transactions) })
     for (const { once, folded } of sent) {
       args.push(
         once?.key ?? '',
@@ -235,15 +242,11 @@ export class RedisStore implements TransactionStore {
       // Letters come one per delta, group after group: back to one per transaction.
       const replies = new Map<WriteGroup, GroupReply>()
       let at = 0
-      sent.forEach(({ folded }, i) => {
+      sent.forEach(({ folded, owners }, i) => {
         const count = folded.deltas.length
         const ofTransactions = unfold(letters.slice(at, at + count), folded)
         at += count
         const state = states[i] ?? 'n'
-        const owners =
-          i === 0 && unkeyed.length > 0
-            ? unkeyed
-            : [keyed[i - (unkeyed.length > 0 ? 1 : 0)] as WriteGroup]
         let from = 0
         for (const owner of owners) {
           const n = owner.transactions.length
