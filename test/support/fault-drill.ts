@@ -33,11 +33,18 @@ export interface DrillOptions {
    * (1 s), as a client should; a test starts impatient.
    */
   retryDelayMs?: number
+  /**
+   * How long a retry after a 503 waits: its Retry-After (the README's rule), or Retry-After and
+   * doubling from 1 s at each further retry of the same request, up to 8 s (exponential backoff).
+   */
+  backoff?: 'retry-after' | 'exponential'
   label: string
 }
 
 /** The service's Retry-After on a 503, in ms: a client need not wait longer between retries. */
 const MAX_RETRY_DELAY_MS = 1_000
+/** The longest an exponentially backing-off client waits between two retries. */
+const MAX_BACKOFF_MS = 8_000
 /** How long a client waits for an answer before it gives up on the attempt. */
 const REQUEST_TIMEOUT_MS = 5_000
 
@@ -63,7 +70,7 @@ export class FaultDrill {
   readonly #readyChanges: Array<{ at: number; status: number | 'error' }> = []
 
   constructor(options: DrillOptions) {
-    this.#options = { clients: 8, retryDelayMs: 50, ...options }
+    this.#options = { clients: 8, retryDelayMs: 50, backoff: 'retry-after', ...options }
   }
 
   start(): void {
@@ -147,12 +154,18 @@ export class FaultDrill {
 
   async #untilDefinitive(key: string, body: string, cents: number): Promise<void> {
     let delay = this.#options.retryDelayMs
+    let backoff = 1_000
     let answer: boolean | number = false
     do {
       this.#retries++
       // As the README asks: after a 503, wait what Retry-After says; after a connection error,
       // back off from a short delay.
-      await sleep(typeof answer === 'number' ? answer : delay)
+      let wait = typeof answer === 'number' ? answer : delay
+      if (typeof answer === 'number' && this.#options.backoff === 'exponential') {
+        wait = Math.max(answer, backoff)
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
+      }
+      await sleep(wait)
       delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS)
       answer = await this.#attempt(key, body, cents)
     } while (answer !== true)

@@ -1,4 +1,4 @@
-import { type DrillFigures, FaultDrill } from './fault-drill.js'
+import { type DrillFigures, type DrillOptions, FaultDrill } from './fault-drill.js'
 import { freePort, ServiceProcess } from './processes.js'
 import { OwnCluster, OwnRedis, until } from './redis-server.js'
 
@@ -179,16 +179,23 @@ export async function runScenario(
     afterMs,
     outageMs,
     clients = 8,
+    backoff,
   }: Timing & {
     beforeMs: number
     afterMs: number
     clients?: number
+    backoff?: DrillOptions['backoff']
   },
 ): Promise<ScenarioRun> {
   const cleanups: Cleanups = []
   try {
     const prepared = await scenario.prepare({ outageMs }, cleanups)
-    const drill = new FaultDrill({ url: prepared.url, label: scenario.name.slice(0, 3), clients })
+    const drill = new FaultDrill({
+      url: prepared.url,
+      label: scenario.name.slice(0, 3),
+      clients,
+      ...(backoff ? { backoff } : {}),
+    })
     drill.start()
     await sleep(beforeMs)
     drill.fault()
