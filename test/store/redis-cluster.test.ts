@@ -1,12 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config.js'
-import { buildApp } from '../../src/http/app.js'
-import { createStore } from '../../src/store/create.js'
-import { RedisStore } from '../../src/store/redis/store.js'
-import { postJson } from '../support/http.js'
+import { appOnRedis, postJson } from '../support/http.js'
 import { command, OwnCluster } from '../support/redis-server.js'
-import { silent, waitUntilReady } from '../support/stores.js'
 
 let cluster: OwnCluster
 let app: FastifyInstance
@@ -14,21 +9,12 @@ let app: FastifyInstance
 /** Three masters on free ports, made a cluster by redis-cli, the service on it with 3 shards. */
 beforeAll(async () => {
   cluster = await OwnCluster.start(3)
-  const config = loadConfig({
-    LOG_LEVEL: 'silent',
-    STORE: 'redis',
-    REDIS_URL: cluster.url,
-    REDIS_CLUSTER: 'true',
-    REDIS_SHARDS: '3',
-  })
-  const store = createStore(config)
-  if (!(store instanceof RedisStore)) throw new Error('expected the Redis store')
-  store.connect(silent)
-  await waitUntilReady(store, 10_000)
-  app = await buildApp({ config, store })
-  app.addHook('onClose', async () => {
-    await store.close()
-  })
+  app = (
+    await appOnRedis(
+      { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', REDIS_SHARDS: '3' },
+      { readyWithinMs: 10_000 },
+    )
+  ).app
 }, 30_000)
 
 afterAll(async () => {

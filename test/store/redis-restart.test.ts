@@ -1,12 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config.js'
-import { buildApp } from '../../src/http/app.js'
-import { createStore } from '../../src/store/create.js'
-import { RedisStore } from '../../src/store/redis/store.js'
-import { postJson } from '../support/http.js'
+import { appOnRedis, postJson } from '../support/http.js'
 import { OwnRedis } from '../support/redis-server.js'
-import { silent, waitUntilReady } from '../support/stores.js'
 
 const AMOUNT = 2.5
 
@@ -20,16 +15,9 @@ afterEach(async () => {
 
 /** The service on a Redis of the test's own, on Redis's clock as in production. */
 async function serviceOn(own: OwnRedis) {
-  const config = loadConfig({ LOG_LEVEL: 'silent', STORE: 'redis', REDIS_URL: own.url })
-  const store = createStore(config)
-  if (!(store instanceof RedisStore)) throw new Error('expected the Redis store')
-  app = await buildApp({ config, store })
-  app.addHook('onClose', async () => {
-    await store.close()
-  })
-  store.connect(silent)
-  await waitUntilReady(store)
-  return { app, store }
+  const service = await appOnRedis({ REDIS_URL: own.url })
+  app = service.app
+  return service
 }
 
 /** POSTs one transaction after another until stopped; counts answers by status. */

@@ -1,12 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config.js'
-import { buildApp } from '../../src/http/app.js'
-import { createStore } from '../../src/store/create.js'
-import { RedisStore } from '../../src/store/redis/store.js'
-import { postJson } from '../support/http.js'
+import { appOnRedis, postJson } from '../support/http.js'
 import { OwnRedis } from '../support/redis-server.js'
-import { silent, waitUntilReady } from '../support/stores.js'
+import { silent } from '../support/stores.js'
 
 const TIMEOUT_MS = 200
 /** What the store reports at warn: an outage is worth one line, not one per request. */
@@ -17,20 +13,11 @@ let app: FastifyInstance
 
 beforeAll(async () => {
   redis = await OwnRedis.start()
-  const config = loadConfig({
-    LOG_LEVEL: 'silent',
-    STORE: 'redis',
-    REDIS_URL: redis.url,
-    REDIS_TIMEOUT_MS: String(TIMEOUT_MS),
-  })
-  const store = createStore(config)
-  if (!(store instanceof RedisStore)) throw new Error('expected the Redis store')
-  store.connect(log)
-  await waitUntilReady(store)
-  app = await buildApp({ config, store })
-  app.addHook('onClose', async () => {
-    await store.close()
-  })
+  const service = await appOnRedis(
+    { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: String(TIMEOUT_MS) },
+    { log },
+  )
+  app = service.app
 })
 
 afterAll(async () => {

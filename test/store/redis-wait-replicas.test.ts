@@ -1,13 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config.js'
-import { buildApp } from '../../src/http/app.js'
-import { createStore } from '../../src/store/create.js'
-import { RedisStore } from '../../src/store/redis/store.js'
-import { postJson } from '../support/http.js'
+import { appOnRedis, postJson } from '../support/http.js'
 import { command, OwnRedis, until } from '../support/redis-server.js'
-import { silent, waitUntilReady } from '../support/stores.js'
 
 const TIMEOUT_MS = 300
 let master: OwnRedis
@@ -25,21 +20,13 @@ beforeAll(async () => {
   const warmUp = new Redis(master.url)
   await warmUp.pipeline().set('warm-up', '1').wait(1, 5_000).exec()
   warmUp.disconnect()
-  const config = loadConfig({
-    LOG_LEVEL: 'silent',
-    STORE: 'redis',
-    REDIS_URL: master.url,
-    REDIS_TIMEOUT_MS: String(TIMEOUT_MS),
-    REDIS_WAIT_REPLICAS: '1',
-  })
-  const store = createStore(config)
-  if (!(store instanceof RedisStore)) throw new Error('expected the Redis store')
-  await store.connect(silent)
-  await waitUntilReady(store)
-  app = await buildApp({ config, store })
-  app.addHook('onClose', async () => {
-    await store.close()
-  })
+  app = (
+    await appOnRedis({
+      REDIS_URL: master.url,
+      REDIS_TIMEOUT_MS: String(TIMEOUT_MS),
+      REDIS_WAIT_REPLICAS: '1',
+    })
+  ).app
 }, 20_000)
 
 afterAll(async () => {

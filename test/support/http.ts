@@ -4,9 +4,11 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { expect } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
-import type { TransactionStore } from '../../src/store/store.js'
+import { createStore } from '../../src/store/create.js'
+import { RedisStore } from '../../src/store/redis/store.js'
+import type { ConnectionLog, TransactionStore } from '../../src/store/store.js'
 import { FakeClock } from './fake-clock.js'
-import { openStore, type StoreKind } from './stores.js'
+import { openStore, type StoreKind, silent, waitUntilReady } from './stores.js'
 
 export const NOW = 1_700_000_000_000
 
@@ -21,6 +23,26 @@ export interface TestAppOptions {
   store?: StoreKind
   env?: Record<string, string>
   logger?: FastifyServerOptions['logger']
+}
+
+/**
+ * The app as the server builds it on the Redis store the environment names, on Redis's clock as
+ * in production: connected, ready, its store closed with it. `log` hears the store's outages.
+ */
+export async function appOnRedis(
+  env: Record<string, string>,
+  { log = silent, readyWithinMs = 5_000 }: { log?: ConnectionLog; readyWithinMs?: number } = {},
+): Promise<{ app: FastifyInstance; store: RedisStore }> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', STORE: 'redis', ...env })
+  const store = createStore(config)
+  if (!(store instanceof RedisStore)) throw new Error('expected the Redis store')
+  await store.connect(log)
+  await waitUntilReady(store, readyWithinMs)
+  const app = await buildApp({ config, store })
+  app.addHook('onClose', async () => {
+    await store.close()
+  })
+  return { app, store }
 }
 
 /** The app as the server builds it, on a store driven by a fake clock, logging nothing. */
