@@ -7,6 +7,12 @@ export interface Statistics {
   count: number
 }
 
+/** What a reader may ask of the window beyond the five numbers of its whole length. */
+export interface StatisticsQuery {
+  /** The last spanMs ms only: an integer from 1 to the window's length (the default). */
+  spanMs?: number
+}
+
 export const EMPTY_STATISTICS: Readonly<Statistics> = Object.freeze({
   sum: 0,
   avg: 0,

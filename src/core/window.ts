@@ -120,11 +120,15 @@ export class RollingWindow {
     return 'stored'
   }
 
-  /** Statistics over exactly the transactions with now - windowMs < timestamp <= now. */
-  snapshot(): Readonly<Statistics> {
+  /**
+   * Statistics over exactly the transactions with now - spanMs < timestamp <= now, where spanMs
+   * is the window's length unless a shorter one (at least 1 ms) is asked for.
+   */
+  snapshot(spanMs: number = this.windowMs): Readonly<Statistics> {
     const now = this.now()
+    if (spanMs !== this.windowMs) return this.#aggregate(now - this.#span(spanMs) + 1, now)
     if (this.#cached !== undefined && this.#cachedAt === now) return this.#cached
-    this.#cached = this.#compute(now)
+    this.#cached = this.#aggregate(now - this.windowMs + 1, now)
     this.#cachedAt = now
     return this.#cached
   }
@@ -132,10 +136,11 @@ export class RollingWindow {
   /**
    * The window's transactions per second, oldest first: one point for every second that meets
    * the window, the two edge seconds cut exactly at the window's edges. O(window / 1 s) points.
+   * spanMs as for snapshot.
    */
-  series(): Series {
+  series(spanMs: number = this.windowMs): Series {
     const now = this.now()
-    const first = now - this.windowMs + 1
+    const first = now - this.#span(spanMs) + 1
     const points: SeriesPoint[] = []
     for (let second = Math.floor(first / COARSEST); second * COARSEST <= now; second++) {
       const from = Math.max(first, second * COARSEST)
@@ -143,11 +148,11 @@ export class RollingWindow {
       const { sum, min, max, count } = this.#aggregate(from, to)
       points.push({ second, count, sum, min, max })
     }
-    return { at: now, windowMs: this.windowMs, points }
+    return { at: now, windowMs: spanMs, points }
   }
 
-  #compute(now: number): Statistics {
-    return this.#aggregate(now - this.windowMs + 1, now)
+  #span(spanMs: number): number {
+    return checkSpan(spanMs, this.windowMs)
   }
 
   /**
@@ -229,6 +234,14 @@ export class RollingWindow {
     const slots = this.#sizes[level] as number
     return (block - Math.floor(block / slots) * slots) * STRIDE
   }
+}
+
+/** A span a window of windowMs can answer for: an integer from 1 to windowMs. */
+export function checkSpan(spanMs: number, windowMs: number): number {
+  if (!Number.isSafeInteger(spanMs) || spanMs < 1 || spanMs > windowMs) {
+    throw new RangeError(`spanMs must be an integer from 1 to the window, ${windowMs}`)
+  }
+  return spanMs
 }
 
 /** The coarsest level whose block starting at `from` is aligned and ends by `to`. */

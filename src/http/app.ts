@@ -125,7 +125,7 @@ async function registerApi(
   failures: FailureLimit | undefined,
 ): Promise<void> {
   const hub = new StreamHub({
-    read: () => store.statistics(),
+    read: (query) => store.statistics(query),
     maxSubscribers: config.STREAM_MAX_SUBSCRIBERS,
     maxPerAddress: config.STREAM_MAX_PER_ADDRESS,
     maxLifetimeMs: config.STREAM_MAX_LIFETIME_MS,
@@ -150,7 +150,7 @@ async function registerApi(
     reads.addHook('onRequest', readHeaders)
     if (config.READ_AUTH === 'keyed') await requireApiKey(reads, config.apiKeys, failures)
     await reads.register(statisticsRoutes, { store, windowMs: config.WINDOW_MS })
-    await reads.register(liveRoutes, { store, hub })
+    await reads.register(liveRoutes, { store, hub, windowMs: config.WINDOW_MS })
     registerMetricsRoute(reads, metrics)
   })
   await app.register(async (operations) => {

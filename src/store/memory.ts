@@ -4,7 +4,7 @@ import {
   IdempotencyLedger,
   type RecordedOnce,
 } from '../core/idempotency.js'
-import type { Series, Statistics } from '../core/statistics.js'
+import type { Series, Statistics, StatisticsQuery } from '../core/statistics.js'
 import { RollingWindow, type WindowOptions } from '../core/window.js'
 import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
@@ -56,12 +56,12 @@ export class MemoryStore implements TransactionStore {
     return { kind: 'recorded', outcomes, replayed: false }
   }
 
-  statistics(): Readonly<Statistics> {
-    return this.#window.snapshot()
+  statistics(query?: StatisticsQuery): Readonly<Statistics> {
+    return this.#window.snapshot(query?.spanMs)
   }
 
-  series(): Series {
-    return this.#window.series()
+  series(spanMs?: number): Series {
+    return this.#window.series(spanMs)
   }
 
   clear(): void {

@@ -1,9 +1,9 @@
 import type { Awaitable } from '../awaitable.js'
 import type { Idempotency, RecordedOnce } from '../core/idempotency.js'
-import type { Series, Statistics } from '../core/statistics.js'
+import type { Series, Statistics, StatisticsQuery } from '../core/statistics.js'
 import type { RecordOutcome } from '../core/window.js'
 
-export type { Idempotency, RecordedOnce, RecordOutcome, Series, Statistics }
+export type { Idempotency, RecordedOnce, RecordOutcome, Series, Statistics, StatisticsQuery }
 
 export interface Transaction {
   amount: number
@@ -35,9 +35,10 @@ export interface TransactionStore {
    * the outcomes it had, not recorded again.
    */
   recordOnce(transactions: readonly Transaction[], once: Idempotency): Awaitable<RecordedOnce>
-  statistics(): Awaitable<Readonly<Statistics>>
-  /** The window per second, for charts. */
-  series(): Awaitable<Series>
+  /** The whole window, or what the query asks. Throws RangeError for a span outside the window. */
+  statistics(query?: StatisticsQuery): Awaitable<Readonly<Statistics>>
+  /** The window (or its last spanMs ms) per second, for charts. */
+  series(spanMs?: number): Awaitable<Series>
   clear(): Awaitable<void>
   /** Whether the store can serve now. */
   ready(): Awaitable<boolean>

@@ -21,8 +21,9 @@ describe('RollingWindow against a brute-force oracle', () => {
             expect(window.record(s.amount, timestamp)).toBe(oracle.record(s.amount, timestamp))
           } else if (s.kind === 'advance') clock.advance(s.ms)
           else if (s.kind === 'back') clock.advance(-s.ms)
-          else if (s.kind === 'series') expect(window.series()).toEqual(oracle.series())
-          else expect(window.snapshot()).toEqual(oracle.snapshot())
+          else if (s.kind === 'series') {
+            expect(window.series(s.spanMs)).toEqual(oracle.series(s.spanMs))
+          } else expect(window.snapshot(s.spanMs)).toEqual(oracle.snapshot(s.spanMs))
         }
         expect(window.snapshot()).toEqual(oracle.snapshot())
       }),

@@ -59,6 +59,25 @@ describe('GET /statistics/stream', () => {
     }
   })
 
+  it('streams the span a subscriber asks with windowMs, beside one that asks the whole window', async () => {
+    const { app, base } = await listen()
+    await postJson(app, '/transactions', { amount: 1, timestamp: NOW - 2_000 })
+    await postJson(app, '/transactions', { amount: 2, timestamp: NOW })
+    const [whole, last] = await Promise.all([
+      open(`${base}/statistics/stream?interval=100`),
+      open(`${base}/statistics/stream?interval=100&windowMs=1000`),
+    ])
+    const [wholeText, lastText] = await Promise.all([
+      events(whole as IncomingMessage, 2),
+      events(last as IncomingMessage, 2),
+    ])
+    whole?.destroy()
+    last?.destroy()
+    const first = (text: string) => JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? '')
+    expect(first(wholeText)).toMatchObject({ sum: 3, count: 2 })
+    expect(first(lastText)).toMatchObject({ sum: 2, count: 1 })
+  })
+
   it('reads the store once per tick however many subscribe, on a real port', async () => {
     const { base } = await listen()
     const store = t?.store

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { NOW, postJson, statistics, type TestApp, testApp } from '../support/http.js'
+import { expectProblem, NOW, postJson, statistics, type TestApp, testApp } from '../support/http.js'
 import { describeStores, HTTP_STORE_KINDS } from '../support/stores.js'
 
 describeStores(HTTP_STORE_KINDS, (store) => {
@@ -23,6 +23,70 @@ describeStores(HTTP_STORE_KINDS, (store) => {
       expect(await statistics(t.app)).toEqual({ sum: 0.3, avg: 0.15, max: 0.2, min: 0.1, count: 2 })
       t.clock.advance(30_000)
       expect(await statistics(t.app)).toEqual({ sum: 0.2, avg: 0.2, max: 0.2, min: 0.2, count: 1 })
+    })
+  })
+
+  describe('GET /statistics?windowMs=N', () => {
+    const get = (query: string) => t.app.inject({ method: 'GET', url: `/statistics?${query}` })
+
+    it('answers for the last N ms, exact to the millisecond at both edges', async () => {
+      for (const [amount, age] of [
+        [1, 0],
+        [2, 9_999],
+        [4, 10_000],
+        [8, 59_999],
+      ] as const) {
+        await postJson(t.app, '/transactions', { amount, timestamp: NOW - age })
+      }
+      await postJson(t.app, '/transactions', { amount: 16, timestamp: NOW + 1 }) // not yet
+      expect((await get('windowMs=10000')).json()).toEqual({
+        sum: 3,
+        avg: 1.5,
+        max: 2,
+        min: 1,
+        count: 2,
+      })
+      expect((await get('windowMs=10001')).json()).toMatchObject({ sum: 7, count: 3 })
+      expect((await get('windowMs=1')).json()).toMatchObject({ sum: 1, count: 1 })
+      expect((await get('windowMs=60000')).json()).toEqual(await statistics(t.app))
+      t.clock.advance(1)
+      expect((await get('windowMs=1')).json()).toMatchObject({ sum: 16, count: 1 })
+    })
+
+    it('answers zeros for a span with no transactions', async () => {
+      await postJson(t.app, '/transactions', { amount: 5, timestamp: NOW - 5_000 })
+      expect((await get('windowMs=5000')).json()).toEqual({
+        sum: 0,
+        avg: 0,
+        max: 0,
+        min: 0,
+        count: 0,
+      })
+    })
+
+    it('refuses a span outside 1 ms to the configured window with 422 naming windowMs', async () => {
+      for (const value of ['0', '60001', '999999999', '-5', '1.5', 'abc', '', '1e3']) {
+        const body = expectProblem(await get(`windowMs=${value}`), 422)
+        expect(body.errors).toEqual([{ field: 'windowMs', message: expect.any(String) }])
+      }
+    })
+
+    it('cuts the series and the stream to the same span', async () => {
+      await postJson(t.app, '/transactions', { amount: 1, timestamp: NOW - 1_500 })
+      await postJson(t.app, '/transactions', { amount: 2, timestamp: NOW - 500 })
+      const series = await t.app.inject({ method: 'GET', url: '/statistics/series?windowMs=1000' })
+      expect(series.json()).toMatchObject({ windowMs: 1000, at: NOW })
+      const points = series.json().points as Array<{ count: number; sum: number }>
+      expect(points.reduce((n, p) => n + p.count, 0)).toBe(1)
+      expect(points.reduce((n, p) => n + p.sum, 0)).toBe(2)
+      expectProblem(
+        await t.app.inject({ method: 'GET', url: '/statistics/series?windowMs=60001' }),
+        422,
+      )
+      expectProblem(
+        await t.app.inject({ method: 'GET', url: '/statistics/stream?windowMs=0' }),
+        422,
+      )
     })
   })
 })

@@ -40,7 +40,7 @@ export function toDouble(numerator: bigint, denominator: bigint): number {
   return Number(negative ? `-${text}` : text)
 }
 
-interface Entry {
+export interface Entry {
   amount: number
   timestamp: number
 }
@@ -78,16 +78,19 @@ export class OracleWindow {
     this.#entries = []
   }
 
-  snapshot(): Statistics {
+  /** The transactions with now - spanMs < timestamp <= now. */
+  live(spanMs = this.windowMs): Entry[] {
     const now = this.now()
-    return summarise(
-      this.#entries.filter((e) => e.timestamp > now - this.windowMs && e.timestamp <= now),
-    )
+    return this.#entries.filter((e) => e.timestamp > now - spanMs && e.timestamp <= now)
   }
 
-  series(): Series {
+  snapshot(spanMs = this.windowMs): Statistics {
+    return summarise(this.live(spanMs))
+  }
+
+  series(spanMs = this.windowMs): Series {
     const now = this.now()
-    const first = now - this.windowMs + 1
+    const first = now - spanMs + 1
     const points = []
     for (let second = Math.floor(first / 1000); second * 1000 <= now; second++) {
       const from = Math.max(first, second * 1000)
@@ -97,7 +100,7 @@ export class OracleWindow {
       )
       points.push({ second, count, sum, min, max })
     }
-    return { at: now, windowMs: this.windowMs, points }
+    return { at: now, windowMs: spanMs, points }
   }
 }
 

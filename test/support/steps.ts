@@ -32,12 +32,22 @@ export const offset = fc.oneof(
   fc.integer({ min: -WINDOW_MS - SKEW_MS, max: 2 * SKEW_MS }),
 )
 
+/** A shorter window asked at query time, often a few ms or a whole second, or none. */
+export const spanMs = fc.option(
+  fc.oneof(
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 999, max: 1_001 }),
+    fc.integer({ min: 1, max: WINDOW_MS }),
+  ),
+  { nil: undefined },
+)
+
 export type Step =
   | { kind: 'record'; amount: number; offset: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'back'; ms: number }
-  | { kind: 'snapshot' }
-  | { kind: 'series' }
+  | { kind: 'snapshot'; spanMs: number | undefined }
+  | { kind: 'series'; spanMs: number | undefined }
 
 export const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('record'), amount, offset }) },
@@ -64,6 +74,6 @@ export const step: fc.Arbitrary<Step> = fc.oneof(
       ),
     }),
   },
-  { weight: 3, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'series' as const }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('snapshot' as const), spanMs }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('series' as const), spanMs }) },
 )

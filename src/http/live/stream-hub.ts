@@ -1,5 +1,6 @@
 import { type Awaitable, settle } from '../../awaitable.js'
-import type { Statistics } from '../../core/statistics.js'
+import type { Statistics, StatisticsQuery } from '../../core/statistics.js'
+import { queryKey } from '../statistics-query.js'
 
 /** Where a subscriber's frames go: an HTTP response, or anything that buffers like one. */
 export interface Sink {
@@ -9,8 +10,8 @@ export interface Sink {
 }
 
 export interface StreamHubOptions {
-  /** Reads the statistics; called once per tick for all subscribers of an interval. */
-  read: () => Awaitable<Readonly<Statistics>>
+  /** Reads the statistics; called once per tick for all subscribers of an interval and query. */
+  read: (query?: StatisticsQuery) => Awaitable<Readonly<Statistics>>
   maxSubscribers: number
   /** Subscribers from one client address, at most. */
   maxPerAddress: number
@@ -41,7 +42,8 @@ interface Group {
 }
 
 /**
- * Server-Sent Events of the statistics. Subscribers of one interval share a timer and a tick:
+ * Server-Sent Events of the statistics. Subscribers of one interval and query share a timer and
+ * a tick:
  * the statistics are read and formatted once per tick, then written to each socket, so a tick
  * costs one read however many subscribers there are. A subscriber that does not keep up has
  * frames dropped (the next one supersedes them) and is closed if it stays behind, so its buffer
@@ -49,7 +51,8 @@ interface Group {
  */
 export class StreamHub {
   readonly #options: Required<StreamHubOptions>
-  readonly #groups = new Map<number, Group>()
+  /** By interval and query (see groupKey). */
+  readonly #groups = new Map<string, Group>()
   readonly #heartbeat: NodeJS.Timeout
   readonly #perAddress = new Map<string, number>()
   #size = 0
@@ -84,44 +87,50 @@ export class StreamHub {
   }
 
   /** Starts a stream; returns how to stop it, or undefined when it is refused (see refusal). */
-  subscribe(intervalMs: number, sink: Sink, address = ''): (() => void) | undefined {
+  subscribe(
+    intervalMs: number,
+    sink: Sink,
+    address = '',
+    query?: StatisticsQuery,
+  ): (() => void) | undefined {
     if (this.refusal(address) !== undefined) return undefined
     const endsAt = this.#options.clock() + this.#options.maxLifetimeMs
     const subscriber: Subscriber = { sink, dropped: 0, address, endsAt }
-    const group = this.#group(intervalMs)
+    const key = `${intervalMs} ${queryKey(query)}`
+    const group = this.#group(key, intervalMs, query)
     group.subscribers.add(subscriber)
     this.#size++
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1)
     sink.write(`retry: ${this.#options.retryMs}\n\n`)
     // The first frame at once: a new or reconnecting client need not wait a whole interval.
-    this.#read((statistics) => this.#send(subscriber, this.#frame(statistics)))
-    return () => this.#remove(intervalMs, subscriber)
+    this.#read(query, (statistics) => this.#send(subscriber, this.#frame(statistics)))
+    return () => this.#remove(key, subscriber)
   }
 
   /** Ends every stream, for shutdown. */
   close(): void {
     clearInterval(this.#heartbeat)
-    for (const [interval, group] of this.#groups) {
+    for (const [key, group] of this.#groups) {
       for (const subscriber of group.subscribers) {
-        this.#remove(interval, subscriber)
+        this.#remove(key, subscriber)
         subscriber.sink.end()
       }
     }
   }
 
-  #group(intervalMs: number): Group {
-    let group = this.#groups.get(intervalMs)
+  #group(key: string, intervalMs: number, query: StatisticsQuery | undefined): Group {
+    let group = this.#groups.get(key)
     if (!group) {
       const subscribers = new Set<Subscriber>()
-      const timer = setInterval(() => this.#tick(subscribers), intervalMs)
+      const timer = setInterval(() => this.#tick(subscribers, query), intervalMs)
       group = { subscribers, timer }
-      this.#groups.set(intervalMs, group)
+      this.#groups.set(key, group)
     }
     return group
   }
 
-  #remove(intervalMs: number, subscriber: Subscriber): void {
-    const group = this.#groups.get(intervalMs)
+  #remove(key: string, subscriber: Subscriber): void {
+    const group = this.#groups.get(key)
     if (!group?.subscribers.delete(subscriber)) return
     this.#size--
     const left = (this.#perAddress.get(subscriber.address) ?? 1) - 1
@@ -129,12 +138,12 @@ export class StreamHub {
     else this.#perAddress.set(subscriber.address, left)
     if (group.subscribers.size === 0) {
       clearInterval(group.timer)
-      this.#groups.delete(intervalMs)
+      this.#groups.delete(key)
     }
   }
 
-  #tick(subscribers: Set<Subscriber>): void {
-    this.#read((statistics) => {
+  #tick(subscribers: Set<Subscriber>, query: StatisticsQuery | undefined): void {
+    this.#read(query, (statistics) => {
       const text = this.#frame(statistics)
       const now = this.#options.clock()
       for (const subscriber of subscribers) {
@@ -159,16 +168,18 @@ export class StreamHub {
    * Reads the statistics for a tick. A store that answers over the network may fail: that tick
    * is skipped (the next one supersedes it) rather than left as an unhandled rejection.
    */
-  #read(then: (statistics: Readonly<Statistics>) => void): void {
-    const result = settle(this.#options.read(), then)
+  #read(
+    query: StatisticsQuery | undefined,
+    then: (statistics: Readonly<Statistics>) => void,
+  ): void {
+    const result = settle(this.#options.read(query), then)
     if (result instanceof Promise) result.catch(() => {})
   }
 
   /** One SSE event: the statistics and the instant they were taken, which is also its id. */
   #frame(statistics: Readonly<Statistics>): string {
     const at = this.#options.clock()
-    const { sum, avg, max, min, count } = statistics
-    const data = JSON.stringify({ sum, avg, max, min, count, at })
+    const data = JSON.stringify({ ...statistics, at })
     return `id: ${at}\nevent: statistics\ndata: ${data}\n\n`
   }
 

@@ -4,10 +4,12 @@ import type { TransactionStore } from '../../store/store.js'
 import type { StreamHub } from '../live/stream-hub.js'
 import { ProblemError, problemRef, storeUnavailable } from '../problem.js'
 import { NO_SNIFF } from '../security-headers.js'
+import { parseStatisticsQuery, statisticsQuerySchema } from '../statistics-query.js'
 
 export interface LiveRoutesOptions {
   store: TransactionStore
   hub: StreamHub
+  windowMs: number
 }
 
 export const MIN_INTERVAL_MS = 100
@@ -44,7 +46,7 @@ const SeriesSchema = Type.Object(
 
 export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
   app,
-  { store, hub },
+  { store, hub, windowMs },
 ) => {
   app.get(
     '/statistics/series',
@@ -52,10 +54,15 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
       schema: {
         summary: 'The window per second, for charts',
         tags: ['statistics'],
-        response: { 200: SeriesSchema, 503: storeUnavailable },
+        querystring: Type.Object(statisticsQuerySchema(windowMs)),
+        response: {
+          200: SeriesSchema,
+          422: { ...problemRef, description: 'A query parameter is out of bounds' },
+          503: storeUnavailable,
+        },
       },
     },
-    () => store.series(),
+    (request) => store.series(parseStatisticsQuery(request.query, windowMs)?.spanMs),
   )
 
   app.get(
@@ -63,10 +70,11 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
     {
       schema: {
         summary: 'The statistics, pushed every interval (Server-Sent Events)',
-        description: `A text/event-stream. Each event is \`event: statistics\`, \`id:\` the instant (epoch ms) and \`data:\` the five statistics plus \`at\`, that instant. The first event comes at once, then one per interval; \`: heartbeat\` comments keep idle proxies from closing the stream; \`retry:\` tells browsers how long to wait before reconnecting. Live state has no history to replay, so a \`Last-Event-ID\` is accepted and answered with the current statistics. Subscribers beyond the cap get 503.`,
+        description: `A text/event-stream. Each event is \`event: statistics\`, \`id:\` the instant (epoch ms) and \`data:\` what GET /statistics answers for the same query parameters, plus \`at\`, that instant. The first event comes at once, then one per interval; \`: heartbeat\` comments keep idle proxies from closing the stream; \`retry:\` tells browsers how long to wait before reconnecting. Live state has no history to replay, so a \`Last-Event-ID\` is accepted and answered with the current statistics. Subscribers beyond the cap get 503.`,
         tags: ['statistics'],
         // A string: the service validates without type coercion, and a query string is text.
         querystring: Type.Object({
+          ...statisticsQuerySchema(windowMs),
           interval: Type.Optional(
             Type.String({
               pattern: '^[0-9]{1,9}$',
@@ -86,7 +94,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
               },
             },
           },
-          422: { ...problemRef, description: 'Interval out of bounds' },
+          422: { ...problemRef, description: 'The interval or a query parameter is out of bounds' },
           429: {
             ...problemRef,
             description: 'Too many streams from this address (STREAM_MAX_PER_ADDRESS)',
@@ -105,6 +113,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
           },
         ])
       }
+      const query = parseStatisticsQuery(request.query, windowMs)
       const refusal = hub.refusal(request.ip)
       if (refusal) {
         reply.header('retry-after', '5')
@@ -124,7 +133,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
         raw.end()
         return
       }
-      const unsubscribe = hub.subscribe(interval, raw, request.ip)
+      const unsubscribe = hub.subscribe(interval, raw, request.ip, query)
       raw.on('close', () => unsubscribe?.())
     },
   )

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { settle } from '../../awaitable.js'
 import type { Statistics, TransactionStore } from '../../store/store.js'
-import { storeUnavailable } from '../problem.js'
+import { problemRef, storeUnavailable } from '../problem.js'
+import { parseStatisticsQuery, statisticsQuerySchema } from '../statistics-query.js'
 import { windowText } from '../window-text.js'
 
 export const StatisticsSchema = Type.Object(
@@ -41,17 +42,25 @@ export const statisticsRoutes: FastifyPluginAsyncTypebox<StatisticsRoutesOptions
       schema: {
         summary: `Statistics of the last ${windowText(windowMs)}`,
         tags: ['statistics'],
-        response: { 200: StatisticsSchema, 503: storeUnavailable },
+        querystring: Type.Object(statisticsQuerySchema(windowMs)),
+        response: {
+          200: StatisticsSchema,
+          422: { ...problemRef, description: 'A query parameter is out of bounds' },
+          503: storeUnavailable,
+        },
       },
     },
-    (_request, reply) =>
-      settle(store.statistics(), (statistics) => {
+    (request, reply) => {
+      const query = parseStatisticsQuery(request.query, windowMs)
+      if (query !== undefined) return store.statistics(query)
+      return settle(store.statistics(), (statistics) => {
         if (statistics !== last) {
           lastBody = String(reply.serialize(statistics))
           last = statistics
         }
         // Already serialised by the route's own schema: a string is sent as is.
         reply.type('application/json; charset=utf-8').send(lastBody as never)
-      }),
+      })
+    },
   )
 }

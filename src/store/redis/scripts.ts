@@ -400,14 +400,15 @@ end
 `
 
 /**
- * KEYS: meta. ARGV: root, at, windowMs, floor ('' for none). Returns the instant, then the
- * count, the five limb sums, the min's text and the max's text ('' when empty) of the window.
+ * KEYS: meta. ARGV: root, at, windowMs, floor ('' for none), span (the last span ms of the
+ * window, at most windowMs). Returns the instant, then the count, the five limb sums, the min's
+ * text and the max's text ('' when empty) of those span ms.
  */
 export const SNAPSHOT = `#!lua
 ${PRELUDE}
 ${AGGREGATE}
 local now, window = advance()
-local result = aggregate(window, now - windowMs + 1, now)
+local result = aggregate(window, now - tonumber(ARGV[5]) + 1, now)
 table.insert(result, 1, now)
 return result
 `
@@ -420,7 +421,7 @@ export const SERIES = `#!lua
 ${PRELUDE}
 ${AGGREGATE}
 local now, window = advance()
-local first = now - windowMs + 1
+local first = now - tonumber(ARGV[5]) + 1
 local result = {now}
 for second = math.floor(first / COARSEST), math.floor(now / COARSEST) do
   local point = aggregate(window, math.max(first, second * COARSEST), math.min(now, second * COARSEST + COARSEST - 1))

@@ -8,8 +8,9 @@ import {
   type Series,
   type SeriesPoint,
   type Statistics,
+  type StatisticsQuery,
 } from '../../core/statistics.js'
-import { DEFAULT_CLOCK_SKEW_MS, DEFAULT_WINDOW_MS } from '../../core/window.js'
+import { checkSpan, DEFAULT_CLOCK_SKEW_MS, DEFAULT_WINDOW_MS } from '../../core/window.js'
 import {
   type ConnectionLog,
   type RecordOutcome,
@@ -117,8 +118,8 @@ export class RedisStore implements TransactionStore {
    */
   #seen = ''
   #log: ConnectionLog | undefined
-  /** Concurrent reads share one round trip (see coalesce). */
-  readonly statistics: () => Promise<Readonly<Statistics>>
+  /** Concurrent reads of the whole window share one round trip (see coalesce). */
+  readonly #plainStatistics: () => Promise<Readonly<Statistics>>
   /** Per shard: the writes of one turn of the event loop share one script call (see batchWrites). */
   readonly #writers: Array<(groups: readonly WriteGroup[]) => Promise<GroupReply[]>>
 
@@ -139,7 +140,7 @@ export class RedisStore implements TransactionStore {
       probe: (shard) => this.#probe(shard),
       log: () => this.#log,
     })
-    this.statistics = coalesce(() => this.#readStatistics())
+    this.#plainStatistics = coalesce(() => this.#readStatistics())
     this.#writers = this.#roots.map((_, shard) =>
       batchWrites(
         (groups: WriteGroup[]) => this.#writeNow(shard, groups),
@@ -281,9 +282,18 @@ export class RedisStore implements TransactionStore {
     return recorded?.[1] as [number, string, string, number]
   }
 
-  async series(): Promise<Series> {
+  statistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
+    if (query === undefined) return this.#plainStatistics()
+    return this.#readStatistics(query)
+  }
+
+  async series(spanMs?: number): Promise<Series> {
     if (!this.#allUp()) return this.#unavailable()
-    const replies = await this.#readAll((meta, args) => this.#client.txstatsSeries(meta, args))
+    const span = this.#span(spanMs)
+    const replies = await this.#readAll(
+      (meta, args) => this.#client.txstatsSeries(meta, args),
+      [span],
+    )
     const at = replies[0]?.[0] as number
     const points: SeriesPoint[] = []
     const first = replies[0] as Reply
@@ -291,7 +301,7 @@ export class RedisStore implements TransactionStore {
       const { count, sum, min, max } = this.#merge(replies, offset + 1)
       points.push({ second: first[offset] as number, count, sum, min, max })
     }
-    return { at, windowMs: Number(this.#windowMs), points }
+    return { at, windowMs: Number(span), points }
   }
 
   async clear(): Promise<void> {
@@ -398,10 +408,20 @@ export class RedisStore implements TransactionStore {
     await this.#client.quit().catch(() => this.#client.disconnect())
   }
 
-  async #readStatistics(): Promise<Readonly<Statistics>> {
+  async #readStatistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
     if (!this.#allUp()) return this.#unavailable()
-    const replies = await this.#readAll((meta, args) => this.#client.txstatsSnapshot(meta, args))
+    const span = this.#span(query?.spanMs)
+    const replies = await this.#readAll(
+      (meta, args) => this.#client.txstatsSnapshot(meta, args),
+      [span],
+    )
     return this.#merge(replies, 1)
+  }
+
+  /** The span asked for, checked as the core checks it: 1 ms to the window. */
+  #span(spanMs: number | undefined): string {
+    if (spanMs === undefined) return this.#windowMs
+    return String(checkSpan(spanMs, Number(this.#windowMs)))
   }
 
   /**
@@ -409,10 +429,14 @@ export class RedisStore implements TransactionStore {
    * instant than another are read again with that instant as a floor, until all agree, so the
    * merged answer is the window at one instant (with one shard, always at once).
    */
-  async #readAll(read: (meta: string, args: string[]) => Promise<Reply>): Promise<Reply[]> {
+  async #readAll(
+    read: (meta: string, args: string[]) => Promise<Reply>,
+    extra: readonly string[],
+  ): Promise<Reply[]> {
     const call = (shard: number, floor: string) => {
       const root = this.#roots[shard] as string
-      return read(`${root}meta`, [root, this.#at(), this.#windowMs, floor]).then((reply) => {
+      const args = [root, this.#at(), this.#windowMs, floor, ...extra]
+      return read(`${root}meta`, args).then((reply) => {
         this.#health.answered(shard)
         return reply
       }, this.#failure(shard))
