@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs'
 import envSchema from 'env-schema'
 import { type Static, Type } from 'typebox'
+import {
+  DEFAULT_QUANTILE_ACCURACY,
+  MAX_QUANTILE_ACCURACY,
+  MIN_QUANTILE_ACCURACY,
+  QuantileMapping,
+} from './core/quantile-mapping.js'
+import { DEFAULT_QUANTILE_BUDGET_BYTES, quantileFloorBytes } from './core/window.js'
 
 /** Every setting the service reads, with its bounds and default: read and validated once. */
 export const ConfigSchema = Type.Object({
@@ -31,6 +38,16 @@ export const ConfigSchema = Type.Object({
   MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
   IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
   IDEMPOTENCY_MEMORY_MB: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
+  QUANTILE_ACCURACY: Type.Number({
+    minimum: MIN_QUANTILE_ACCURACY,
+    maximum: MAX_QUANTILE_ACCURACY,
+    default: DEFAULT_QUANTILE_ACCURACY,
+  }),
+  QUANTILE_MEMORY_MB: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: DEFAULT_QUANTILE_BUDGET_BYTES / 2 ** 20,
+  }),
   STORE: Type.Enum(['memory', 'redis'], { default: 'memory' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   REDIS_PREFIX: Type.String({ pattern: '^[^{}]*$', maxLength: 100, default: 'txstats:' }),
@@ -76,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (settings.READ_AUTH === 'keyed' && apiKeys.length === 0) {
     throw new ConfigError('invalid configuration: READ_AUTH=keyed needs API_KEYS or API_KEYS_FILE')
   }
+  checkQuantileBudget(settings)
   if (settings.WORKERS > 1 && settings.STORE === 'memory') {
     throw new ConfigError(
       'invalid configuration: WORKERS above 1 needs STORE=redis: each process would keep its own window',
@@ -86,6 +104,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys,
     trustProxy: trustProxy(settings.TRUST_PROXY),
     idempotencyRetentionMs: idempotencyRetention(settings),
+  }
+}
+
+/** The quantile budget must hold the whole seconds of the window (see quantileFloorBytes). */
+function checkQuantileBudget(settings: Static<typeof ConfigSchema>): void {
+  const mapping = new QuantileMapping(settings.QUANTILE_ACCURACY)
+  const floor = quantileFloorBytes(mapping, settings.WINDOW_MS, settings.CLOCK_SKEW_MS)
+  if (settings.QUANTILE_MEMORY_MB * 2 ** 20 < floor) {
+    throw new ConfigError(
+      `invalid configuration: QUANTILE_MEMORY_MB must be at least ${Math.ceil(floor / 2 ** 20)} for this WINDOW_MS and QUANTILE_ACCURACY`,
+    )
   }
 }
 

@@ -5,12 +5,18 @@ export interface Statistics {
   max: number
   min: number
   count: number
+  /** The quantiles asked for, by their text (see RollingWindow.query); absent unless asked. */
+  quantiles?: Record<string, number>
+  /** 1 when the quantiles are of exactly the five numbers' set; else the ms their edges were cut at. */
+  quantileEdgeMs?: number
 }
 
 /** What a reader may ask of the window beyond the five numbers of its whole length. */
 export interface StatisticsQuery {
   /** The last spanMs ms only: an integer from 1 to the window's length (the default). */
-  spanMs?: number
+  spanMs?: number | undefined
+  /** Quantiles to estimate, each in [0, 1]. */
+  quantiles?: readonly number[] | undefined
 }
 
 export const EMPTY_STATISTICS: Readonly<Statistics> = Object.freeze({

@@ -1,7 +1,16 @@
 import { LIMB_COUNT, writeLimbs } from './amount.js'
+import { BlockSketches, SKETCH_BYTES, SKETCH_ENTRY_BYTES } from './block-sketches.js'
 import { type Clock, systemClock } from './clock.js'
 import { addLimbs, writeSumAndMean } from './exact-sum.js'
-import { EMPTY_STATISTICS, type Series, type SeriesPoint, type Statistics } from './statistics.js'
+import { coarsestLevel, LEVELS } from './levels.js'
+import { QuantileMapping } from './quantile-mapping.js'
+import {
+  EMPTY_STATISTICS,
+  type Series,
+  type SeriesPoint,
+  type Statistics,
+  type StatisticsQuery,
+} from './statistics.js'
 
 export const DEFAULT_WINDOW_MS = 60_000
 export const DEFAULT_CLOCK_SKEW_MS = 2_000
@@ -18,16 +27,30 @@ export interface WindowOptions {
   windowMs?: number
   clockSkewMs?: number
   clock?: Clock
+  /** Keep sketches of the amounts, so that snapshots can answer quantiles; off when absent. */
+  quantiles?: QuantileOptions
 }
 
+export interface QuantileOptions {
+  /** The relative accuracy α of every quantile (see QuantileMapping). */
+  accuracy?: number
+  /** The most the sketches may be charged, in bytes (see BlockSketches); at least floorBytes. */
+  budgetBytes?: number
+}
+
+export const DEFAULT_QUANTILE_BUDGET_BYTES = 384 * 1024 * 1024
+
 /**
- * Block sizes in milliseconds, finest first. A transaction is added to one block of every level;
- * a snapshot covers its interval with the coarsest aligned blocks that fit, so at most 9 blocks
- * of each finer level are read at either edge (see design.md for the bound). The Redis scripts
- * (src/store/redis/scripts.ts) take these levels from here; their `aggregate` and `advance` are
- * the twins of #aggregate and now() below.
+ * The least budget the sketches need: every whole second a window of windowMs (plus the skew)
+ * can hold, each with every index the mapping has. The finer levels live above it.
  */
-export const LEVELS: readonly number[] = [1, 10, 100, 1000]
+export function quantileFloorBytes(mapping: QuantileMapping, windowMs: number, skewMs: number) {
+  const seconds = Math.ceil((windowMs + skewMs) / 1000) + 2
+  return seconds * (SKETCH_BYTES + mapping.size * SKETCH_ENTRY_BYTES)
+}
+
+export { LEVELS }
+
 const COARSEST = LEVELS[LEVELS.length - 1] as number
 
 /**
@@ -65,6 +88,7 @@ export class RollingWindow {
   readonly #sizes: number[]
   readonly #amount = new Float64Array(LIMB_COUNT)
   readonly #total = new Float64Array(LIMB_COUNT)
+  readonly #sketches: BlockSketches | undefined
   #latest = Number.NEGATIVE_INFINITY
   /**
    * The last snapshot and the instant it was taken. A snapshot depends only on `now` and on what
@@ -90,7 +114,23 @@ export class RollingWindow {
       nextPowerOfTwo(Math.ceil((this.windowMs + this.clockSkewMs) / size) + 1),
     )
     this.#rings = this.#sizes.map((slots) => new Float64Array(slots * STRIDE))
+    if (options.quantiles) {
+      const mapping = new QuantileMapping(options.quantiles.accuracy)
+      const budget = options.quantiles.budgetBytes ?? DEFAULT_QUANTILE_BUDGET_BYTES
+      const floor = quantileFloorBytes(mapping, this.windowMs, this.clockSkewMs)
+      if (budget < floor) {
+        throw new RangeError(
+          `the quantile budget must be at least ${Math.ceil(floor / 2 ** 20)} MiB for this window and accuracy`,
+        )
+      }
+      this.#sketches = new BlockSketches(mapping, this.#sizes, budget)
+    }
     this.clear()
+  }
+
+  /** The bytes the quantile sketches are charged (0 when they are off): within their budget. */
+  get quantileBytes(): number {
+    return this.#sketches?.bytes ?? 0
   }
 
   /** The window's current instant, in epoch milliseconds. Twin: `advance` in the Redis scripts. */
@@ -98,9 +138,10 @@ export class RollingWindow {
     const reading = Math.floor(this.#clock())
     if (reading > this.#latest) {
       this.#latest = reading
+      this.#sketches?.forgetBefore(reading - this.windowMs + 1)
     } else if (reading <= this.#latest - this.windowMs) {
-      this.clear()
       this.#latest = reading
+      this.clear()
     }
     return this.#latest
   }
@@ -116,8 +157,47 @@ export class RollingWindow {
     for (let level = 0; level < LEVELS.length; level++) {
       this.#add(level, Math.floor(timestampMs / (LEVELS[level] as number)), value)
     }
+    const sketches = this.#sketches
+    if (sketches)
+      sketches.record(timestampMs, sketches.mapping.index(value), now + this.clockSkewMs)
     this.#cached = undefined
     return 'stored'
+  }
+
+  /**
+   * The five numbers of a snapshot (of the last spanMs ms when asked), and the quantiles asked
+   * for, each within the mapping's accuracy of the amount at rank ⌊q × (n − 1)⌋ of the sorted
+   * amounts of the same set, clamped to that set's exact min and max. quantileEdgeMs says how the
+   * set was cut (see BlockSketches.merge). Each quantile a number in [0, 1].
+   */
+  query(query: StatisticsQuery): Readonly<Statistics> {
+    const spanMs = query.spanMs ?? this.windowMs
+    const statistics = this.snapshot(spanMs)
+    const quantiles = query.quantiles
+    if (quantiles === undefined) return statistics
+    const sketches = this.#sketches
+    if (sketches === undefined) throw new Error('this window keeps no quantile sketches')
+    const now = this.now()
+    const merged = sketches.merge(now - spanMs + 1, now)
+    const values = new Array<number>(quantiles.length).fill(0)
+    if (merged.total > 0) {
+      const { min, max } =
+        merged.edgeMs === 1 ? statistics : this.#aggregate(merged.from, merged.to)
+      const ranks = quantiles.map((q) => Math.floor(q * (merged.total - 1)))
+      const order = ranks
+        .map((_, i) => i)
+        .sort((a, b) => (ranks[a] as number) - (ranks[b] as number))
+      const indices = sketches.ranks(order.map((i) => ranks[i] as number))
+      order.forEach((i, k) => {
+        const value = sketches.mapping.value(indices[k] as number)
+        values[i] = value < min ? min : value > max ? max : value
+      })
+    } else sketches.ranks([])
+    const answer: Record<string, number> = {}
+    quantiles.forEach((q, i) => {
+      answer[String(q)] = values[i] as number
+    })
+    return { ...statistics, quantiles: answer, quantileEdgeMs: merged.edgeMs }
   }
 
   /**
@@ -209,6 +289,7 @@ export class RollingWindow {
   /** Forgets every transaction. O(memory), so not for the hot path. */
   clear(): void {
     this.#cached = undefined
+    this.#sketches?.clear(this.#latest - this.windowMs + 1)
     for (const ring of this.#rings) {
       for (let row = 0; row < ring.length; row += STRIDE) ring[row + TAG] = NO_BLOCK
     }
@@ -242,15 +323,6 @@ export function checkSpan(spanMs: number, windowMs: number): number {
     throw new RangeError(`spanMs must be an integer from 1 to the window, ${windowMs}`)
   }
   return spanMs
-}
-
-/** The coarsest level whose block starting at `from` is aligned and ends by `to`. */
-function coarsestLevel(from: number, to: number): number {
-  for (let level = LEVELS.length - 1; level > 0; level--) {
-    const size = LEVELS[level] as number
-    if (from % size === 0 && from + size - 1 <= to) return level
-  }
-  return 0
 }
 
 function nextPowerOfTwo(n: number): number {

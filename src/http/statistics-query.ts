@@ -15,11 +15,21 @@ export function statisticsQuerySchema(windowMs: number) {
         description: `Answer for the last windowMs milliseconds only: 1 to the configured window (${windowMs}), the default. Millisecond-exact, like the whole window.`,
       }),
     ),
+    quantiles: Type.Optional(
+      Type.String({
+        maxLength: 400,
+        description: `Comma-separated quantiles to add to the answer, at most ${MAX_QUANTILES}, each a decimal from 0 to 1 (e.g. 0.5,0.9,0.99). Each is within the relative accuracy QUANTILE_ACCURACY of the amount at rank ⌊q × (n − 1)⌋ of the window's sorted amounts (see quantiles in the answer).`,
+      }),
+    ),
   }
 }
 
+export const MAX_QUANTILES = 16
+const QUANTILE = /^(?:0(?:\.[0-9]{1,17})?|1(?:\.0{1,17})?|\.[0-9]{1,17})$/
+
 export interface StatisticsQueryText {
   windowMs?: string | undefined
+  quantiles?: string | undefined
 }
 
 /**
@@ -30,17 +40,36 @@ export function parseStatisticsQuery(
   text: StatisticsQueryText,
   windowMs: number,
 ): StatisticsQuery | undefined {
-  if (text.windowMs === undefined) return undefined
-  const spanMs = Number(text.windowMs)
-  if (spanMs < 1 || spanMs > windowMs) {
-    throw new ProblemError(422, 'The window asked for is out of bounds.', [
-      { field: 'windowMs', message: `must be an integer from 1 to ${windowMs}` },
+  if (text.windowMs === undefined && text.quantiles === undefined) return undefined
+  const query: StatisticsQuery = {}
+  if (text.windowMs !== undefined) {
+    const spanMs = Number(text.windowMs)
+    if (spanMs < 1 || spanMs > windowMs) {
+      throw new ProblemError(422, 'The window asked for is out of bounds.', [
+        { field: 'windowMs', message: `must be an integer from 1 to ${windowMs}` },
+      ])
+    }
+    query.spanMs = spanMs
+  }
+  if (text.quantiles !== undefined) query.quantiles = parseQuantiles(text.quantiles)
+  return query
+}
+
+/** Distinct quantiles, in the order first asked. */
+function parseQuantiles(text: string): number[] {
+  const parts = text.split(',')
+  if (parts.length > MAX_QUANTILES || parts.some((part) => !QUANTILE.test(part))) {
+    throw new ProblemError(422, 'The quantiles asked for are not valid.', [
+      {
+        field: 'quantiles',
+        message: `must be 1 to ${MAX_QUANTILES} comma-separated decimals from 0 to 1`,
+      },
     ])
   }
-  return { spanMs }
+  return [...new Set(parts.map(Number))]
 }
 
 /** A key naming what a query asks, so that readers asking the same can share one read. */
 export function queryKey(query: StatisticsQuery | undefined): string {
-  return query === undefined ? '' : String(query.spanMs ?? '')
+  return query === undefined ? '' : `${query.spanMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
 }

@@ -11,6 +11,10 @@ export function createStore(config: Config): TransactionStore {
     clockSkewMs: config.CLOCK_SKEW_MS,
     idempotencyRetentionMs: config.idempotencyRetentionMs,
     idempotencyBudgetBytes: config.IDEMPOTENCY_MEMORY_MB * 1024 * 1024,
+    quantiles: {
+      accuracy: config.QUANTILE_ACCURACY,
+      budgetBytes: config.QUANTILE_MEMORY_MB * 1024 * 1024,
+    },
   }
   if (config.STORE === 'memory') return new MemoryStore(window)
   const client = connectRedis({

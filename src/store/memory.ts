@@ -23,7 +23,8 @@ export class MemoryStore implements TransactionStore {
   readonly #ledger: IdempotencyLedger
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#window = new RollingWindow(options)
+    // Quantile sketches are on unless the options say how they are kept.
+    this.#window = new RollingWindow({ quantiles: {}, ...options })
     this.#ledger = new IdempotencyLedger(
       options.idempotencyRetentionMs ?? this.#window.windowMs + this.#window.clockSkewMs,
       options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
@@ -57,6 +58,7 @@ export class MemoryStore implements TransactionStore {
   }
 
   statistics(query?: StatisticsQuery): Readonly<Statistics> {
+    if (query?.quantiles !== undefined) return this.#window.query(query)
     return this.#window.snapshot(query?.spanMs)
   }
 

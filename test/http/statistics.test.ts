@@ -89,4 +89,79 @@ describeStores(HTTP_STORE_KINDS, (store) => {
       )
     })
   })
+
+  describe('GET /statistics?quantiles=…', () => {
+    const get = (query: string) => t.app.inject({ method: 'GET', url: `/statistics?${query}` })
+
+    it('adds the quantiles asked, within 1 % of the sorted window, and the exact min and max', async () => {
+      const amounts = Array.from({ length: 1_000 }, (_, i) => (i + 1) / 4) // 0.25 … 250
+      await postJson(
+        t.app,
+        '/transactions/batch',
+        amounts.map((amount, i) => ({ amount, timestamp: NOW - (i % 50_000) })),
+      )
+      const body = (await get('quantiles=0,0.5,0.9,0.99,1')).json()
+      expect(Object.keys(body)).toEqual([
+        'sum',
+        'avg',
+        'max',
+        'min',
+        'count',
+        'quantiles',
+        'quantileEdgeMs',
+      ])
+      expect(body).toMatchObject({ count: 1_000, min: 0.25, max: 250, quantileEdgeMs: 1 })
+      expect(Object.keys(body.quantiles).sort()).toEqual(['0', '0.5', '0.9', '0.99', '1'])
+      expect(body.quantiles['0']).toBe(0.25)
+      expect(body.quantiles['1']).toBe(250)
+      for (const [q, truth] of [
+        ['0.5', amounts[499]],
+        ['0.9', amounts[899]],
+        ['0.99', amounts[989]],
+      ] as const) {
+        expect(Math.abs(body.quantiles[q] - (truth as number))).toBeLessThanOrEqual(
+          (truth as number) * 0.01,
+        )
+      }
+    })
+
+    it('answers 0 for every quantile of an empty window, with the five zeros', async () => {
+      expect((await get('quantiles=0.5,0.99')).json()).toEqual({
+        sum: 0,
+        avg: 0,
+        max: 0,
+        min: 0,
+        count: 0,
+        quantiles: { '0.5': 0, '0.99': 0 },
+        quantileEdgeMs: 1,
+      })
+    })
+
+    it('takes windowMs with quantiles: the quantiles of the same last N ms', async () => {
+      await postJson(t.app, '/transactions', { amount: 1_000, timestamp: NOW - 5_000 })
+      await postJson(t.app, '/transactions', { amount: 10, timestamp: NOW - 4_999 })
+      expect((await get('windowMs=5000&quantiles=1')).json()).toMatchObject({
+        count: 1,
+        quantiles: { '1': 10 },
+      })
+    })
+
+    it('refuses anything but 1 to 16 decimals from 0 to 1 with 422 naming quantiles', async () => {
+      const seventeen = Array.from({ length: 17 }, () => '0.5').join(',')
+      for (const value of ['', '1.5', '-0.1', 'abc', '0.5,,0.9', '1e-1', 'NaN', seventeen]) {
+        const body = expectProblem(await get(`quantiles=${value}`), 422)
+        expect(body.errors).toEqual([{ field: 'quantiles', message: expect.any(String) }])
+      }
+    })
+
+    it('answers the original five fields when no quantile is asked', async () => {
+      expect(Object.keys((await get('windowMs=1000')).json())).toEqual([
+        'sum',
+        'avg',
+        'max',
+        'min',
+        'count',
+      ])
+    })
+  })
 })

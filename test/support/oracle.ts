@@ -1,3 +1,4 @@
+import { expect } from 'vitest'
 import type { Series, Statistics } from '../../src/core/statistics.js'
 
 /**
@@ -88,6 +89,15 @@ export class OracleWindow {
     return summarise(this.live(spanMs))
   }
 
+  /** The amount at rank ⌊q × (n − 1)⌋ of the sorted amounts of the last spanMs ms; 0 when none. */
+  quantile(q: number, spanMs = this.windowMs): number {
+    const amounts = this.live(spanMs)
+      .map((e) => e.amount)
+      .sort((a, b) => a - b)
+    if (amounts.length === 0) return 0
+    return amounts[Math.floor(q * (amounts.length - 1))] as number
+  }
+
   series(spanMs = this.windowMs): Series {
     const now = this.now()
     const first = now - spanMs + 1
@@ -114,5 +124,30 @@ function summarise(live: Entry[]): Statistics {
     max: Math.max(...amounts),
     min: Math.min(...amounts),
     count: live.length,
+  }
+}
+
+/**
+ * Checks an answer with quantiles against the oracle: the five numbers exact, each quantile within
+ * the relative accuracy of the true one (and a hair more, for the rounding of a logarithm).
+ */
+export function expectQuantiles(
+  answer: Statistics,
+  oracle: OracleWindow,
+  quantiles: readonly number[],
+  accuracy: number,
+  spanMs = oracle.windowMs,
+): void {
+  const { quantiles: reported, quantileEdgeMs, ...five } = answer
+  expect(five).toEqual(oracle.snapshot(spanMs))
+  expect(quantileEdgeMs).toBe(1)
+  expect(Object.keys(reported ?? {}).sort()).toEqual([...new Set(quantiles.map(String))].sort())
+  for (const q of quantiles) {
+    const truth = oracle.quantile(q, spanMs)
+    const value = reported?.[String(q)] as number
+    const error = Math.abs(value - truth)
+    if (!(error <= Math.abs(truth) * accuracy * (1 + 1e-9))) {
+      throw new Error(`quantile ${q}: ${value} is not within ${accuracy} of ${truth}`)
+    }
   }
 }

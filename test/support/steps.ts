@@ -42,11 +42,23 @@ export const spanMs = fc.option(
   { nil: undefined },
 )
 
+/** Quantiles a reader asks for, often the ends and the usual ones, or none. */
+export const quantiles = fc.option(
+  fc.array(
+    fc.oneof(
+      fc.constantFrom(0, 0.5, 0.9, 0.99, 1),
+      fc.double({ min: 0, max: 1, noNaN: true, noDefaultInfinity: true }),
+    ),
+    { minLength: 1, maxLength: 6 },
+  ),
+  { nil: undefined },
+)
+
 export type Step =
   | { kind: 'record'; amount: number; offset: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'back'; ms: number }
-  | { kind: 'snapshot'; spanMs: number | undefined }
+  | { kind: 'snapshot'; spanMs: number | undefined; quantiles: number[] | undefined }
   | { kind: 'series'; spanMs: number | undefined }
 
 export const step: fc.Arbitrary<Step> = fc.oneof(
@@ -74,6 +86,9 @@ export const step: fc.Arbitrary<Step> = fc.oneof(
       ),
     }),
   },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('snapshot' as const), spanMs }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('snapshot' as const), spanMs, quantiles }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('series' as const), spanMs }) },
 )

@@ -13,6 +13,18 @@ export const StatisticsSchema = Type.Object(
     max: Type.Number({ description: 'Largest amount' }),
     min: Type.Number({ description: 'Smallest amount' }),
     count: Type.Integer({ description: 'Transactions in the window' }),
+    quantiles: Type.Optional(
+      Type.Record(Type.String(), Type.Number(), {
+        description:
+          'Only when asked: each quantile q asked, keyed by its shortest decimal, an estimate of the amount at rank ⌊q × (n − 1)⌋ of the sorted amounts of the window (the set the five numbers are of), within the relative accuracy QUANTILE_ACCURACY (1 % by default): |estimate − true| ≤ α × |true|. q = 0 and q = 1 are the exact min and max. An approximation by nature; the five numbers never are. 0 when the window is empty.',
+      }),
+    ),
+    quantileEdgeMs: Type.Optional(
+      Type.Integer({
+        description:
+          'Only with quantiles: 1 when they are of exactly the window; otherwise (the quantile memory budget was reached) their set was cut at blocks of this many ms, so it may also hold transactions up to quantileEdgeMs - 1 ms beyond either edge.',
+      }),
+    ),
   },
   {
     description:

@@ -1,0 +1,260 @@
+import { coarsestLevel, LEVELS } from './levels.js'
+import type { QuantileMapping } from './quantile-mapping.js'
+
+/**
+ * What the memory store charges a block's sketch: a Map's own size, and each of its entries. Both
+ * are more than V8 takes (about 190 bytes for a small Map, 29 to 53 bytes an entry depending on
+ * where its table is in its doubling), so the charged total bounds the heap the sketches use.
+ * The Redis store charges the same figures, so both stores degrade at the same point.
+ */
+export const SKETCH_BYTES = 200
+export const SKETCH_ENTRY_BYTES = 56
+
+/** Where quantiles were read from: the counts per mapping index, and how exact the edges were. */
+export interface MergedSketch {
+  /** Transactions counted. */
+  total: number
+  /** The interval whose transactions were counted: [from, to], widened at most edgeMs - 1. */
+  from: number
+  to: number
+  /** 1 when the set is exactly the one asked; otherwise the block size the edges were cut at. */
+  edgeMs: number
+}
+
+/** Counts per index in chunks of 64, so that a walk to a rank skips whole chunks. */
+const CHUNK_BITS = 6
+
+/**
+ * A sketch of the amounts of every block the window holds: for each level's block, a Map from
+ * mapping index to count. Recording adds one count per level; a snapshot merges the same blocks
+ * the window's exact numbers are taken from, so the quantiles are of exactly the same set.
+ *
+ * Memory is bounded by a budget, never by traffic. A level's blocks before `kept[level]` hold no
+ * sketch: they are freed as they leave the window, and, when the budget would be exceeded, the
+ * oldest blocks of the finest level still kept are freed early (all of level 0's, oldest first,
+ * then level 1's, then level 2's). The whole-second level is never freed early: it is the floor
+ * the budget must hold (see floorBytes). A snapshot whose edge falls in a freed block is cut at the
+ * next coarser level instead, and says so (edgeMs): never a silently wider set.
+ */
+export class BlockSketches {
+  readonly mapping: QuantileMapping
+  readonly #levels: readonly number[]
+  readonly #tags: Float64Array[]
+  readonly #sketches: Array<Array<Map<number, number> | undefined>>
+  /** Per level, the first block that may hold a sketch: every block before it holds none. */
+  readonly #kept: number[]
+  readonly #budgetBytes: number
+  #bytes = 0
+  readonly #counts: Float64Array
+  readonly #chunks: Float64Array
+
+  /** slots: per level of LEVELS, how many blocks its ring holds (a power of two). */
+  constructor(mapping: QuantileMapping, slots: readonly number[], budgetBytes: number) {
+    const levels = LEVELS
+    this.mapping = mapping
+    this.#levels = levels
+    this.#tags = slots.map((n) => new Float64Array(n).fill(-1))
+    this.#sketches = slots.map((n) => new Array<Map<number, number> | undefined>(n))
+    this.#kept = levels.map(() => Number.NEGATIVE_INFINITY)
+    this.#budgetBytes = budgetBytes
+    this.#counts = new Float64Array(mapping.size)
+    this.#chunks = new Float64Array((mapping.size >> CHUNK_BITS) + 1)
+  }
+
+  /** The bytes charged now: within the budget, once the floor fits. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  /** Per level, the first block whose sketch is kept (for tests and metrics). */
+  get kept(): readonly number[] {
+    return this.#kept
+  }
+
+  /** Adds an amount's index at a timestamp the window has stored. */
+  record(timestampMs: number, index: number, newestMs: number): void {
+    const levels = this.#levels
+    for (let level = 0; level < levels.length; level++) {
+      const block = Math.floor(timestampMs / (levels[level] as number))
+      if (block < (this.#kept[level] as number)) continue
+      const sketch = this.#sketch(level, block)
+      const count = sketch.get(index)
+      if (count === undefined) {
+        sketch.set(index, 1)
+        this.#bytes += SKETCH_ENTRY_BYTES
+      } else sketch.set(index, count + 1)
+    }
+    if (this.#bytes > this.#budgetBytes) this.#evict(newestMs)
+  }
+
+  /**
+   * Frees every block that ends before `oldestMs`, the first instant the window can still be
+   * asked about. O(1) amortised: each block is freed once, and a long idle gap costs one sweep
+   * of the slots.
+   */
+  forgetBefore(oldestMs: number): void {
+    for (let level = 0; level < this.#levels.length; level++) {
+      const first = Math.floor(oldestMs / (this.#levels[level] as number))
+      const kept = this.#kept[level] as number
+      if (first <= kept) continue
+      const tags = this.#tags[level] as Float64Array
+      if (first - kept >= tags.length) {
+        for (let slot = 0; slot < tags.length; slot++) {
+          if ((tags[slot] as number) < first) this.#free(level, slot)
+        }
+      } else {
+        for (let block = kept; block < first; block++) {
+          const slot = this.#slot(level, block)
+          if (tags[slot] === block) this.#free(level, slot)
+        }
+      }
+      this.#kept[level] = first
+    }
+  }
+
+  /**
+   * Merges the sketches of [from, to] into the counts, cutting an edge at a coarser level where
+   * the finer one was freed. Read the counts with `ranks` before the next merge.
+   */
+  merge(from: number, to: number): MergedSketch {
+    let lo = from
+    let hi = to
+    let edgeMs = 1
+    const levels = this.#levels
+    for (let level = 0; level < levels.length - 1; level++) {
+      const size = levels[level] as number
+      const next = levels[level + 1] as number
+      const kept = this.#kept[level] as number
+      // Blocks of this level are read from lo up to the next coarser boundary...
+      if (lo % next !== 0 && Math.floor(lo / size) < kept) {
+        lo = Math.floor(lo / next) * next
+        edgeMs = next
+      }
+      // ...and from the last coarser boundary up to hi.
+      const start = Math.floor((hi + 1) / next) * next
+      if ((hi + 1) % next !== 0 && start >= lo && start / size < kept) {
+        hi = start + next - 1
+        edgeMs = next
+      }
+    }
+    let total = 0
+    const counts = this.#counts
+    const chunks = this.#chunks
+    const coarsest = levels[levels.length - 1] as number
+    const base = Math.floor(lo / coarsest) * coarsest
+    const last = hi - base
+    for (let offset = lo - base; offset <= last; ) {
+      const level = coarsestLevel(offset, last)
+      const size = levels[level] as number
+      const block = (base + offset) / size
+      const slot = this.#slot(level, block)
+      if ((this.#tags[level] as Float64Array)[slot] === block) {
+        for (const [index, count] of (this.#sketches[level] as Array<Map<number, number>>)[
+          slot
+        ] as Map<number, number>) {
+          counts[index] = (counts[index] as number) + count
+          chunks[index >> CHUNK_BITS] = (chunks[index >> CHUNK_BITS] as number) + count
+          total += count
+        }
+      }
+      offset += size
+    }
+    return { total, from: lo, to: hi, edgeMs }
+  }
+
+  /**
+   * The mapping index holding each rank (0-based, ascending) of the merged counts, then clears
+   * the counts for the next merge.
+   */
+  ranks(sortedRanks: readonly number[]): number[] {
+    const counts = this.#counts
+    const chunks = this.#chunks
+    const found: number[] = []
+    let below = 0
+    let next = 0
+    for (let chunk = 0; chunk < chunks.length && next < sortedRanks.length; chunk++) {
+      const inChunk = chunks[chunk] as number
+      if (inChunk === 0) continue
+      if (below + inChunk <= (sortedRanks[next] as number)) {
+        below += inChunk
+        continue
+      }
+      const end = Math.min((chunk + 1) << CHUNK_BITS, counts.length)
+      for (let index = chunk << CHUNK_BITS; index < end; index++) {
+        below += counts[index] as number
+        while (next < sortedRanks.length && (sortedRanks[next] as number) < below) {
+          found.push(index)
+          next++
+        }
+      }
+    }
+    this.#reset()
+    return found
+  }
+
+  /** Frees every sketch; blocks from the one holding oldestMs on are kept again. */
+  clear(oldestMs: number): void {
+    for (let level = 0; level < this.#levels.length; level++) {
+      const tags = this.#tags[level] as Float64Array
+      for (let slot = 0; slot < tags.length; slot++) this.#free(level, slot)
+      this.#kept[level] = Math.floor(oldestMs / (this.#levels[level] as number))
+    }
+  }
+
+  #reset(): void {
+    const chunks = this.#chunks
+    for (let chunk = 0; chunk < chunks.length; chunk++) {
+      if (chunks[chunk] === 0) continue
+      chunks[chunk] = 0
+      this.#counts.fill(0, chunk << CHUNK_BITS, (chunk + 1) << CHUNK_BITS)
+    }
+  }
+
+  #sketch(level: number, block: number): Map<number, number> {
+    const slot = this.#slot(level, block)
+    const tags = this.#tags[level] as Float64Array
+    const sketches = this.#sketches[level] as Array<Map<number, number> | undefined>
+    if (tags[slot] !== block) {
+      this.#free(level, slot)
+      tags[slot] = block
+      sketches[slot] = new Map()
+      this.#bytes += SKETCH_BYTES
+    }
+    return sketches[slot] as Map<number, number>
+  }
+
+  #free(level: number, slot: number): void {
+    const sketches = this.#sketches[level] as Array<Map<number, number> | undefined>
+    const sketch = sketches[slot]
+    if (sketch === undefined) return
+    this.#bytes -= SKETCH_BYTES + sketch.size * SKETCH_ENTRY_BYTES
+    sketches[slot] = undefined
+    ;(this.#tags[level] as Float64Array)[slot] = -1
+  }
+
+  /**
+   * Frees the oldest kept blocks of the finest levels until the budget holds. newestMs is the
+   * last instant a transaction can have now (the window's instant plus the skew): a level kept
+   * past it holds nothing at all, and the next level is freed.
+   */
+  #evict(newestMs: number): void {
+    for (let level = 0; level < this.#levels.length - 1; level++) {
+      const newest = Math.floor(newestMs / (this.#levels[level] as number))
+      const tags = this.#tags[level] as Float64Array
+      // forgetBefore has always run first, so kept is a block number.
+      let block = this.#kept[level] as number
+      while (this.#bytes > this.#budgetBytes && block <= newest) {
+        const slot = this.#slot(level, block)
+        if (tags[slot] === block) this.#free(level, slot)
+        block++
+      }
+      this.#kept[level] = block
+      if (this.#bytes <= this.#budgetBytes) return
+    }
+  }
+
+  #slot(level: number, block: number): number {
+    const slots = (this.#tags[level] as Float64Array).length
+    return block - Math.floor(block / slots) * slots
+  }
+}
