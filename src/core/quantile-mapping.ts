@@ -58,6 +58,6 @@ export class QuantileMapping {
 
   #offset(magnitude: number): number {
     const key = this.#mapping.key(magnitude) - this.#lowest + 1
-    return key < 1 ? 1 : key > this.zero ? this.zero : key
+    return Math.max(1, Math.min(key, this.zero))
   }
 }

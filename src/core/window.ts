@@ -190,7 +190,7 @@ export class RollingWindow {
       const indices = sketches.ranks(order.map((i) => ranks[i] as number))
       order.forEach((i, k) => {
         const value = sketches.mapping.value(indices[k] as number)
-        values[i] = value < min ? min : value > max ? max : value
+        values[i] = Math.max(min, Math.min(value, max))
       })
     } else sketches.ranks([])
     const answer: Record<string, number> = {}
