@@ -1,4 +1,5 @@
 import { coarsestLevel, LEVELS } from './levels.js'
+import type { QuantileCounts } from './quantile-counts.js'
 import type { QuantileMapping } from './quantile-mapping.js'
 
 /**
@@ -10,19 +11,14 @@ import type { QuantileMapping } from './quantile-mapping.js'
 export const SKETCH_BYTES = 200
 export const SKETCH_ENTRY_BYTES = 56
 
-/** Where quantiles were read from: the counts per mapping index, and how exact the edges were. */
+/** What a merge counted: the interval, and how exact its edges were. */
 export interface MergedSketch {
-  /** Transactions counted. */
-  total: number
   /** The interval whose transactions were counted: [from, to], widened at most edgeMs - 1. */
   from: number
   to: number
   /** 1 when the set is exactly the one asked; otherwise the block size the edges were cut at. */
   edgeMs: number
 }
-
-/** Counts per index in chunks of 64, so that a walk to a rank skips whole chunks. */
-const CHUNK_BITS = 6
 
 /**
  * A sketch of the amounts of every block the window holds: for each level's block, a Map from
@@ -45,8 +41,6 @@ export class BlockSketches {
   readonly #kept: number[]
   readonly #budgetBytes: number
   #bytes = 0
-  readonly #counts: Float64Array
-  readonly #chunks: Float64Array
 
   /** slots: per level of LEVELS, how many blocks its ring holds (a power of two). */
   constructor(mapping: QuantileMapping, slots: readonly number[], budgetBytes: number) {
@@ -57,8 +51,6 @@ export class BlockSketches {
     this.#sketches = slots.map((n) => new Array<Map<number, number> | undefined>(n))
     this.#kept = levels.map(() => Number.NEGATIVE_INFINITY)
     this.#budgetBytes = budgetBytes
-    this.#counts = new Float64Array(mapping.size)
-    this.#chunks = new Float64Array((mapping.size >> CHUNK_BITS) + 1)
   }
 
   /** The bytes charged now: within the budget, once the floor fits. */
@@ -113,10 +105,10 @@ export class BlockSketches {
   }
 
   /**
-   * Merges the sketches of [from, to] into the counts, cutting an edge at a coarser level where
-   * the finer one was freed. Read the counts with `ranks` before the next merge.
+   * Adds the sketches of [from, to] to counts, cutting an edge at a coarser level where the finer
+   * one was freed.
    */
-  merge(from: number, to: number): MergedSketch {
+  merge(from: number, to: number, counts: QuantileCounts): MergedSketch {
     let lo = from
     let hi = to
     let edgeMs = 1
@@ -137,9 +129,6 @@ export class BlockSketches {
         edgeMs = next
       }
     }
-    let total = 0
-    const counts = this.#counts
-    const chunks = this.#chunks
     const coarsest = levels[levels.length - 1] as number
     const base = Math.floor(lo / coarsest) * coarsest
     const last = hi - base
@@ -152,44 +141,12 @@ export class BlockSketches {
         for (const [index, count] of (this.#sketches[level] as Array<Map<number, number>>)[
           slot
         ] as Map<number, number>) {
-          counts[index] = (counts[index] as number) + count
-          chunks[index >> CHUNK_BITS] = (chunks[index >> CHUNK_BITS] as number) + count
-          total += count
+          counts.add(index, count)
         }
       }
       offset += size
     }
-    return { total, from: lo, to: hi, edgeMs }
-  }
-
-  /**
-   * The mapping index holding each rank (0-based, ascending) of the merged counts, then clears
-   * the counts for the next merge.
-   */
-  ranks(sortedRanks: readonly number[]): number[] {
-    const counts = this.#counts
-    const chunks = this.#chunks
-    const found: number[] = []
-    let below = 0
-    let next = 0
-    for (let chunk = 0; chunk < chunks.length && next < sortedRanks.length; chunk++) {
-      const inChunk = chunks[chunk] as number
-      if (inChunk === 0) continue
-      if (below + inChunk <= (sortedRanks[next] as number)) {
-        below += inChunk
-        continue
-      }
-      const end = Math.min((chunk + 1) << CHUNK_BITS, counts.length)
-      for (let index = chunk << CHUNK_BITS; index < end; index++) {
-        below += counts[index] as number
-        while (next < sortedRanks.length && (sortedRanks[next] as number) < below) {
-          found.push(index)
-          next++
-        }
-      }
-    }
-    this.#reset()
-    return found
+    return { from: lo, to: hi, edgeMs }
   }
 
   /** Frees every sketch; blocks from the one holding oldestMs on are kept again. */
@@ -198,15 +155,6 @@ export class BlockSketches {
       const tags = this.#tags[level] as Float64Array
       for (let slot = 0; slot < tags.length; slot++) this.#free(level, slot)
       this.#kept[level] = Math.floor(oldestMs / (this.#levels[level] as number))
-    }
-  }
-
-  #reset(): void {
-    const chunks = this.#chunks
-    for (let chunk = 0; chunk < chunks.length; chunk++) {
-      if (chunks[chunk] === 0) continue
-      chunks[chunk] = 0
-      this.#counts.fill(0, chunk << CHUNK_BITS, (chunk + 1) << CHUNK_BITS)
     }
   }
 

@@ -3,6 +3,7 @@ import { BlockSketches, SKETCH_BYTES, SKETCH_ENTRY_BYTES } from './block-sketche
 import { type Clock, systemClock } from './clock.js'
 import { addLimbs, writeSumAndMean } from './exact-sum.js'
 import { coarsestLevel, LEVELS } from './levels.js'
+import { QuantileCounts } from './quantile-counts.js'
 import { QuantileMapping } from './quantile-mapping.js'
 import {
   EMPTY_STATISTICS,
@@ -89,6 +90,7 @@ export class RollingWindow {
   readonly #amount = new Float64Array(LIMB_COUNT)
   readonly #total = new Float64Array(LIMB_COUNT)
   readonly #sketches: BlockSketches | undefined
+  readonly #counts: QuantileCounts | undefined
   #latest = Number.NEGATIVE_INFINITY
   /**
    * The last snapshot and the instant it was taken. A snapshot depends only on `now` and on what
@@ -124,6 +126,7 @@ export class RollingWindow {
         )
       }
       this.#sketches = new BlockSketches(mapping, this.#sizes, budget)
+      this.#counts = new QuantileCounts(mapping)
     }
     this.clear()
   }
@@ -178,25 +181,10 @@ export class RollingWindow {
     const sketches = this.#sketches
     if (sketches === undefined) throw new Error('this window keeps no quantile sketches')
     const now = this.now()
-    const merged = sketches.merge(now - spanMs + 1, now)
-    const values = new Array<number>(quantiles.length).fill(0)
-    if (merged.total > 0) {
-      const { min, max } =
-        merged.edgeMs === 1 ? statistics : this.#aggregate(merged.from, merged.to)
-      const ranks = quantiles.map((q) => Math.floor(q * (merged.total - 1)))
-      const order = ranks
-        .map((_, i) => i)
-        .sort((a, b) => (ranks[a] as number) - (ranks[b] as number))
-      const indices = sketches.ranks(order.map((i) => ranks[i] as number))
-      order.forEach((i, k) => {
-        const value = sketches.mapping.value(indices[k] as number)
-        values[i] = Math.max(min, Math.min(value, max))
-      })
-    } else sketches.ranks([])
-    const answer: Record<string, number> = {}
-    quantiles.forEach((q, i) => {
-      answer[String(q)] = values[i] as number
-    })
+    const counts = this.#counts as QuantileCounts
+    const merged = sketches.merge(now - spanMs + 1, now, counts)
+    const { min, max } = merged.edgeMs === 1 ? statistics : this.#aggregate(merged.from, merged.to)
+    const answer = counts.answer(quantiles, min, max)
     return { ...statistics, quantiles: answer, quantileEdgeMs: merged.edgeMs }
   }
 

@@ -1,18 +1,25 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { limbsToBigInt } from '../../src/core/exact-sum.js'
+import { QuantileMapping } from '../../src/core/quantile-mapping.js'
 import { fold, unfold } from '../../src/store/redis/fold.js'
+
+const mapping = new QuantileMapping(0.01)
+
 import { exactDecimal, isExactAmount } from '../support/oracle.js'
 
 describe('fold', () => {
   it('folds the transactions of a millisecond into one delta, keeping amounts outside the domain apart', () => {
-    const folded = fold([
-      { amount: 0.1, timestamp: 5 },
-      { amount: 1e-19, timestamp: 5 },
-      { amount: 0.2, timestamp: 5 },
-      { amount: -3, timestamp: 6 },
-      { amount: 1e-19, timestamp: 5 },
-    ])
+    const folded = fold(
+      [
+        { amount: 0.1, timestamp: 5 },
+        { amount: 1e-19, timestamp: 5 },
+        { amount: 0.2, timestamp: 5 },
+        { amount: -3, timestamp: 6 },
+        { amount: 1e-19, timestamp: 5 },
+      ],
+      mapping,
+    )
     expect(Array.from(folded.deltaOf)).toEqual([0, 1, 0, 2, 1])
     expect(
       folded.deltas.map(({ timestamp, count, min, max, valid }) => ({
@@ -50,7 +57,7 @@ describe('fold', () => {
           { maxLength: 200 },
         ),
         (transactions) => {
-          const { deltas, deltaOf } = fold(transactions)
+          const { deltas, deltaOf } = fold(transactions, mapping)
           deltas.forEach((delta, at) => {
             const mine = transactions.filter((_, i) => deltaOf[i] === at)
             expect(mine.every(({ timestamp }) => timestamp === delta.timestamp)).toBe(true)
@@ -62,6 +69,13 @@ describe('fold', () => {
             expect(limbsToBigInt(delta.limbs, 0) * 10n ** 22n).toBe(exact)
             expect(delta.min).toBe(Math.min(...mine.map(({ amount }) => amount)) || 0)
             expect(delta.max).toBe(Math.max(...mine.map(({ amount }) => amount)) || 0)
+            // Each amount counted once, in its own quantile index.
+            const indices = new Map<number, number>()
+            for (const { amount } of mine) {
+              const index = mapping.index(amount)
+              indices.set(index, (indices.get(index) ?? 0) + 1)
+            }
+            expect(delta.indices).toEqual(indices)
           })
         },
       ),

@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { MemoryStore } from '../../src/store/memory.js'
 import { FakeClock } from '../support/fake-clock.js'
-import { OracleWindow } from '../support/oracle.js'
+import { expectQuantiles, OracleWindow } from '../support/oracle.js'
 import { SKEW_MS, step, WINDOW_MS } from '../support/steps.js'
 import { openStore, STORE_KINDS } from '../support/stores.js'
 
@@ -27,11 +28,14 @@ const shardedSteps = fc.array(step, { minLength: 30, maxLength: 60 }).map((seque
   })
 })
 
+/** The default accuracy, which every store is opened with. */
+const ACCURACY = 0.01
+
 /** Fewer runs over the network: each step is a round trip. */
 const RUNS = { memory: 100, redis: 40, 'redis, 3 shards': 25 } as const
 
 describe.each(STORE_KINDS)('the %s store against a brute-force oracle', (kind) => {
-  it('gives identical outcomes, snapshots and series, of the window or its last ms, for any sequence of steps', async () => {
+  it('gives identical outcomes, snapshots, series and quantiles, of the window or its last ms, for any sequence of steps', async () => {
     let steps = 0
     await fc.assert(
       fc.asyncProperty(
@@ -42,6 +46,8 @@ describe.each(STORE_KINDS)('the %s store against a brute-force oracle', (kind) =
           const clock = new FakeClock()
           const options = { windowMs: WINDOW_MS, clockSkewMs: SKEW_MS, clock: clock.read }
           const store = await openStore(kind, options)
+          // Quantiles are estimates: every store must give the same one as the memory store.
+          const twin = new MemoryStore(options)
           const oracle = new OracleWindow(WINDOW_MS, SKEW_MS, clock.read)
           try {
             for (const s of sequence) {
@@ -50,14 +56,27 @@ describe.each(STORE_KINDS)('the %s store against a brute-force oracle', (kind) =
                 const timestamp = clock.current + s.offset
                 const [outcome] = await store.record([{ amount: s.amount, timestamp }])
                 expect(outcome).toBe(oracle.record(s.amount, timestamp))
-              } else if (s.kind === 'advance') clock.advance(s.ms)
-              else if (s.kind === 'back') clock.advance(-s.ms)
-              else if (s.kind === 'series') {
+                twin.record([{ amount: s.amount, timestamp }])
+                continue
+              }
+              if (s.kind === 'advance' || s.kind === 'back') {
+                clock.advance(s.kind === 'back' ? -s.ms : s.ms)
+                continue
+              }
+              if (s.kind === 'series') {
                 expect(await store.series(s.spanMs)).toEqual(oracle.series(s.spanMs))
-              } else {
+              } else if (s.quantiles === undefined) {
                 const query = s.spanMs === undefined ? undefined : { spanMs: s.spanMs }
                 expect(await store.statistics(query)).toEqual(oracle.snapshot(s.spanMs))
+              } else {
+                const query = { spanMs: s.spanMs, quantiles: s.quantiles }
+                const answer = await store.statistics(query)
+                expectQuantiles(answer, oracle, s.quantiles, ACCURACY, s.spanMs)
+                expect(answer).toEqual(twin.statistics(query))
               }
+              // The twin is shown the clock whenever the store is: a window's instant depends on
+              // the readings it was shown.
+              twin.statistics()
             }
             expect(await store.statistics()).toEqual(oracle.snapshot())
           } finally {

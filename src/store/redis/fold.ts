@@ -1,5 +1,6 @@
 import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
 import { addLimbs } from '../../core/exact-sum.js'
+import type { QuantileMapping } from '../../core/quantile-mapping.js'
 import type { Transaction } from '../store.js'
 
 /**
@@ -16,6 +17,8 @@ export interface Delta {
   max: number
   /** False for the amounts outside the domain of that millisecond: judged, never stored. */
   valid: boolean
+  /** How many of its amounts fall in each quantile index (see QuantileMapping). */
+  indices: Map<number, number>
 }
 
 export interface Folded {
@@ -30,7 +33,7 @@ const limbs = new Float64Array(LIMB_COUNT)
  * Folds transactions into one delta per millisecond (and per validity of the amount), in the
  * order each millisecond first appears, so the same transactions always fold the same way.
  */
-export function fold(transactions: readonly Transaction[]): Folded {
+export function fold(transactions: readonly Transaction[], mapping: QuantileMapping): Folded {
   const deltas: Delta[] = []
   const deltaOf = new Int32Array(transactions.length)
   const byKey = new Map<number, number>()
@@ -50,6 +53,7 @@ export function fold(transactions: readonly Transaction[]): Folded {
         min: Number.POSITIVE_INFINITY,
         max: Number.NEGATIVE_INFINITY,
         valid,
+        indices: new Map(),
       })
     }
     deltaOf[i] = at
@@ -60,6 +64,8 @@ export function fold(transactions: readonly Transaction[]): Folded {
       const value = amount === 0 ? 0 : amount
       if (value < delta.min) delta.min = value
       if (value > delta.max) delta.max = value
+      const index = mapping.index(value)
+      delta.indices.set(index, (delta.indices.get(index) ?? 0) + 1)
     }
   }
   return { deltas, deltaOf }

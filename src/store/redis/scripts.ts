@@ -29,6 +29,7 @@
  */
 
 import { LIMB_BASE, LIMB_COUNT } from '../../core/amount.js'
+import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/block-sketches.js'
 import { ENTRY_OVERHEAD_BYTES, OUTCOME_LETTERS as L } from '../../core/idempotency.js'
 import { LEVELS } from '../../core/window.js'
 
@@ -115,12 +116,190 @@ local function place(window, level, block)
   if level == 3 then return window .. 's:' .. int(math.floor(block / 10)), int(block % 10) .. ':' end
   return window .. 's:' .. int(block), ''
 end
+
+-- Calls visit(level, block) for each block covering [from, to], the coarsest aligned ones that
+-- fit: the core's decomposition (RollingWindow.#aggregate).
+local function eachBlock(from, to, visit)
+  local base = math.floor(from / COARSEST) * COARSEST
+  local last = to - base
+  local offset = from - base
+  while offset <= last do
+    local level = 1
+    for candidate = #SIZES, 2, -1 do
+      local size = SIZES[candidate]
+      if offset % size == 0 and offset + size - 1 <= last then
+        level = candidate
+        break
+      end
+    end
+    local size = SIZES[level]
+    visit(level, (base + offset) / size)
+    offset = offset + size
+  end
+end
+`
+
+/**
+ * Quantile sketches (twin of BlockSketches, src/core/block-sketches.ts): per level and block, a
+ * hash <window>q<level>:<block> of mapping index → count, the indices computed in Node. Per
+ * level, a sorted set <window>qz<level> of the blocks that have a hash, so that freeing the old
+ * ones touches only those. The state <window>q: k<level>, the first block of the level that may
+ * hold a sketch; b, the bytes charged, as the core charges them.
+ */
+const SKETCHES = `
+local SKETCH_BYTES = ${SKETCH_BYTES}
+local ENTRY_BYTES = ${SKETCH_ENTRY_BYTES}
+local STATE_FIELDS = {}
+for level = 1, #SIZES do STATE_FIELDS[level] = 'k' .. level end
+STATE_FIELDS[#SIZES + 1] = 'b'
+
+local function sketchKey(s, level, block)
+  return s.window .. 'q' .. level .. ':' .. int(block)
+end
+
+local function freeBlock(s, level, block)
+  local key = sketchKey(s, level, block)
+  local n = redis.call('HLEN', key)
+  if n > 0 then
+    s.bytes = s.bytes - SKETCH_BYTES - n * ENTRY_BYTES
+    redis.call('DEL', key)
+  end
+end
+
+-- Twin of BlockSketches.forgetBefore: frees every block before the one holding oldestMs.
+local function forgetBefore(s, oldestMs)
+  for level = 1, #SIZES do
+    local first = math.floor(oldestMs / SIZES[level])
+    local kept = s.kept[level]
+    if kept == nil or first > kept then
+      local zset = s.window .. 'qz' .. level
+      local blocks = redis.call('ZRANGEBYSCORE', zset, '-inf', '(' .. int(first))
+      for _, block in ipairs(blocks) do freeBlock(s, level, tonumber(block)) end
+      if #blocks > 0 then redis.call('ZREMRANGEBYSCORE', zset, '-inf', '(' .. int(first)) end
+      s.kept[level] = first
+      s.changed = true
+      -- Every transaction is in a block of the coarsest level, which is never freed early: when
+      -- none is left, nothing is, and nothing is charged (a hash that expired while its service
+      -- was idle is charged no more).
+      if level == #SIZES and redis.call('ZCARD', zset) == 0 then s.bytes = 0 end
+    end
+  end
+end
+
+-- The state of the sketches of a window, read once per call, its old blocks freed.
+local function openSketches(window, now, skewMs, clock, ttlFloor)
+  local values = redis.call('HMGET', window .. 'q', unpack(STATE_FIELDS))
+  local s = {window = window, kept = {}, bytes = tonumber(values[#SIZES + 1]) or 0, seen = {},
+    now = now, newest = now + skewMs, clock = clock, ttlFloor = ttlFloor, changed = false}
+  for level = 1, #SIZES do s.kept[level] = tonumber(values[level]) end
+  forgetBefore(s, now - windowMs + 1)
+  return s
+end
+
+-- Twin of BlockSketches.#evict: frees the oldest kept blocks of the finest levels first.
+local function evict(s, budget)
+  for level = 1, #SIZES - 1 do
+    local newest = math.floor(s.newest / SIZES[level])
+    local zset = s.window .. 'qz' .. level
+    local kept = s.kept[level]
+    while s.bytes > budget and kept <= newest do
+      local block = redis.call('ZRANGEBYSCORE', zset, int(kept), int(newest), 'LIMIT', 0, 1)[1]
+      if block == nil then
+        kept = newest + 1
+      else
+        freeBlock(s, level, tonumber(block))
+        redis.call('ZREM', zset, block)
+        kept = tonumber(block) + 1
+      end
+    end
+    s.kept[level] = kept
+    s.changed = true
+    if s.bytes <= budget then return end
+  end
+end
+
+-- Adds the p (index, count) pairs at ARGV[first] to the blocks of a timestamp. A hash lives,
+-- unless freed first, until twice the window and the skew after its block ends: freed by then
+-- whenever the window is in use (see forgetBefore).
+local function addToSketches(s, timestamp, first, p, budget)
+  for level = 1, #SIZES do
+    local block = math.floor(timestamp / SIZES[level])
+    if block >= s.kept[level] then
+      local key = sketchKey(s, level, block)
+      local new = false
+      if not s.seen[key] then
+        s.seen[key] = true
+        new = redis.call('ZADD', s.window .. 'qz' .. level, block, int(block)) == 1
+      end
+      for j = first, first + 2 * p - 2, 2 do
+        local count = tonumber(ARGV[j + 1])
+        if redis.call('HINCRBY', key, ARGV[j], count) == count then
+          s.bytes = s.bytes + ENTRY_BYTES
+        end
+      end
+      if new then
+        s.bytes = s.bytes + SKETCH_BYTES
+        local last = (block + 1) * SIZES[level] - 1
+        local ttl = last + 2 * (windowMs + s.newest - s.now) + MARGIN - s.clock
+        redis.call('PEXPIRE', key, math.max(ttl, s.ttlFloor))
+      end
+      s.changed = true
+    end
+  end
+  if s.bytes > budget then evict(s, budget) end
+end
+
+local function saveSketches(s)
+  if not s.changed then return end
+  local fields = {}
+  for level = 1, #SIZES do
+    fields[#fields + 1] = STATE_FIELDS[level]
+    fields[#fields + 1] = int(s.kept[level])
+  end
+  fields[#fields + 1] = 'b'
+  fields[#fields + 1] = int(s.bytes)
+  redis.call('HSET', s.window .. 'q', unpack(fields))
+  local ttl = math.max(2 * (windowMs + s.newest - s.now) + MARGIN, s.ttlFloor)
+  redis.call('PEXPIRE', s.window .. 'q', ttl)
+  for level = 1, #SIZES do redis.call('PEXPIRE', s.window .. 'qz' .. level, ttl) end
+end
+
+-- Twin of BlockSketches.merge: the (index, count) pairs of [from, to], an edge cut at a coarser
+-- level where the finer one was freed. Returns the interval read, the edge and the pairs.
+local function mergeSketches(s, from, to)
+  local lo, hi, edge = from, to, 1
+  for level = 1, #SIZES - 1 do
+    local size, next = SIZES[level], SIZES[level + 1]
+    local kept = s.kept[level]
+    if lo % next ~= 0 and math.floor(lo / size) < kept then
+      lo = math.floor(lo / next) * next
+      edge = next
+    end
+    local start = math.floor((hi + 1) / next) * next
+    if (hi + 1) % next ~= 0 and start >= lo and start / size < kept then
+      hi = start + next - 1
+      edge = next
+    end
+  end
+  local counts = {}
+  eachBlock(lo, hi, function(level, block)
+    local all = redis.call('HGETALL', sketchKey(s, level, block))
+    for i = 1, #all, 2 do counts[all[i]] = (counts[all[i]] or 0) + tonumber(all[i + 1]) end
+  end)
+  local flat = {}
+  for index, count in pairs(counts) do
+    flat[#flat + 1] = index
+    flat[#flat + 1] = count
+  end
+  return lo, hi, edge, flat
+end
 `
 
 /**
  * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, idempotency retention
- * (ms), idempotency budget (bytes), then groups: an idempotency key ('' for none), a fingerprint,
- * its number of transactions, its number of deltas d, then d deltas (see recordAll). Returns the
+ * (ms), idempotency budget (bytes), quantile budget (bytes), then groups: an idempotency key ('' for
+ * none), a fingerprint, its number of transactions, its number of deltas d, the number of
+ * arguments its deltas take, then the d deltas (see recordAll). Returns the
  * instant, one letter per delta (OUTCOME_LETTERS, or x for a group refused), one state per group,
  * and for a group refused because the budget is spent, the ms until it has room.
  */
@@ -129,6 +308,8 @@ ${PRELUDE}
 local skewMs = tonumber(ARGV[5])
 local ttlFloor = tonumber(ARGV[6])
 local MARGIN = 1000
+local sketchBudget = tonumber(ARGV[9])
+${SKETCHES}
 
 -- The hashes this call touches: each read once, whole, changed in
 -- Lua, and written once at the end, so a batch whose transactions share hashes (the usual case:
@@ -213,16 +394,22 @@ local function flush(clock)
 end
 
 local now, window, clock = advance()
-local STRIDE = LIMBS + 4
+local sketches = openSketches(window, now, skewMs, clock, ttlFloor)
 
 -- Records the d deltas whose arguments start at ARGV[first] (see fold.ts): each the transactions
 -- of one millisecond, its timestamp, count, limbs, min text and max text ('' for amounts outside
--- the domain, judged only after the timestamp, as the core does). Returns a letter per delta.
+-- the domain, judged only after the timestamp, as the core does), then its p quantile indices
+-- and p (index, count) pairs. Returns a letter per delta.
 local function recordAll(first, d)
   local outcomes = {}
-  for i = first, first + (d - 1) * STRIDE, STRIDE do
+  local next = first
+  for _ = 1, d do
+    local i = next
     local timestamp = tonumber(ARGV[i])
     local lowText = ARGV[i + LIMBS + 2]
+    local pairsAt = i + LIMBS + 5
+    local p = tonumber(ARGV[pairsAt - 1])
+    next = pairsAt + 2 * p
     if timestamp <= now - windowMs then
       outcomes[#outcomes + 1] = '${L.tooOld}'
     elseif timestamp > now + skewMs then
@@ -242,6 +429,7 @@ local function recordAll(first, d)
       local lastOfSecond = math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1
       addToHash(tens, tenPrefix, lastOfTens, count, limbs, low, lowText, high, highText)
       addToHash(second, secondPrefix, lastOfSecond, count, limbs, low, lowText, high, highText)
+      addToSketches(sketches, timestamp, pairsAt, p, sketchBudget)
       outcomes[#outcomes + 1] = '${L.stored}'
     end
   end
@@ -313,11 +501,11 @@ end
 local letters = {}
 local states = {}
 local wait = 0
-local i = 9
+local i = 10
 while i <= #ARGV do
   local key, fingerprint, n, d = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  local first = i + 4
-  i = first + d * STRIDE
+  local first = i + 5
+  i = first + tonumber(ARGV[i + 4])
   local state = 'n'
   if key == '' then
     letters[#letters + 1] = recordAll(first, d)
@@ -353,6 +541,7 @@ while i <= #ARGV do
   states[#states + 1] = state
 end
 flush(clock)
+saveSketches(sketches)
 return {now, table.concat(letters), table.concat(states), wait}
 `
 
@@ -364,20 +553,8 @@ local function aggregate(window, from, to)
   local sums = {}
   for i = 1, LIMBS do sums[i] = 0 end
   local low, lowText, high, highText
-  local base = math.floor(from / COARSEST) * COARSEST
-  local last = to - base
-  local offset = from - base
-  while offset <= last do
-    local level = 1
-    for candidate = #SIZES, 2, -1 do
-      local size = SIZES[candidate]
-      if offset % size == 0 and offset + size - 1 <= last then
-        level = candidate
-        break
-      end
-    end
-    local size = SIZES[level]
-    local key, prefix = place(window, level, (base + offset) / size)
+  eachBlock(from, to, function(level, block)
+    local key, prefix = place(window, level, block)
     local values = redis.call('HMGET', key, unpack(namesOf(prefix)))
     if values[1] then
       count = count + tonumber(values[1])
@@ -389,8 +566,7 @@ local function aggregate(window, from, to)
       if low == nil or n < low then low, lowText = n, values[MIN] end
       if high == nil or x > high then high, highText = x, values[MAX] end
     end
-    offset = offset + size
-  end
+  end)
   local result = {count}
   for i = 1, LIMBS do result[i + 1] = sums[i] end
   result[MIN] = lowText or ''
@@ -401,15 +577,33 @@ end
 
 /**
  * KEYS: meta. ARGV: root, at, windowMs, floor ('' for none), span (the last span ms of the
- * window, at most windowMs). Returns the instant, then the count, the five limb sums, the min's
- * text and the max's text ('' when empty) of those span ms.
+ * window, at most windowMs), then only for quantiles the clock skew and the TTL floor.
+ * Returns the instant, then the count, the five limb sums, the min's text and the max's text
+ * ('' when empty) of those span ms; with quantiles then the edge (see mergeSketches), the min and
+ * max texts of the interval the sketches were read over, and their (index, count) pairs.
  */
 export const SNAPSHOT = `#!lua
 ${PRELUDE}
 ${AGGREGATE}
-local now, window = advance()
-local result = aggregate(window, now - tonumber(ARGV[5]) + 1, now)
+local MARGIN = 1000
+${SKETCHES}
+local now, window, clock = advance()
+local from = now - tonumber(ARGV[5]) + 1
+local result = aggregate(window, from, now)
 table.insert(result, 1, now)
+if ARGV[6] == nil then return result end
+local sketches = openSketches(window, now, tonumber(ARGV[6]), clock, tonumber(ARGV[7]))
+local lo, hi, edge, flat = mergeSketches(sketches, from, now)
+saveSketches(sketches)
+local wide = result
+if edge > 1 then
+  wide = aggregate(window, lo, hi)
+  table.insert(wide, 1, now)
+end
+result[#result + 1] = edge
+result[#result + 1] = wide[MIN + 1]
+result[#result + 1] = wide[MAX + 1]
+for _, value in ipairs(flat) do result[#result + 1] = value end
 return result
 `
 

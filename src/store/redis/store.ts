@@ -3,6 +3,8 @@ import { LIMB_COUNT } from '../../core/amount.js'
 import type { Clock } from '../../core/clock.js'
 import { writeSumAndMean } from '../../core/exact-sum.js'
 import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
+import { QuantileCounts } from '../../core/quantile-counts.js'
+import { QuantileMapping } from '../../core/quantile-mapping.js'
 import {
   EMPTY_STATISTICS,
   type Series,
@@ -10,7 +12,14 @@ import {
   type Statistics,
   type StatisticsQuery,
 } from '../../core/statistics.js'
-import { checkSpan, DEFAULT_CLOCK_SKEW_MS, DEFAULT_WINDOW_MS } from '../../core/window.js'
+import {
+  checkSpan,
+  DEFAULT_CLOCK_SKEW_MS,
+  DEFAULT_QUANTILE_BUDGET_BYTES,
+  DEFAULT_WINDOW_MS,
+  type QuantileOptions,
+  quantileFloorBytes,
+} from '../../core/window.js'
 import {
   type ConnectionLog,
   type RecordOutcome,
@@ -61,6 +70,8 @@ export interface RedisStoreOptions {
   timeoutMs?: number
   /** How long writes wait to share a script call; 0: the writes of one event-loop turn. */
   flushMs?: number
+  /** How quantile sketches are kept, per shard, as the core keeps them. */
+  quantiles?: QuantileOptions
 }
 
 /** The transactions of one request, with its idempotency key if it has one. */
@@ -111,6 +122,9 @@ export class RedisStore implements TransactionStore {
   readonly #waitReplicas: number
   readonly #waitMs: number
   readonly #health: ShardHealth
+  readonly #mapping: QuantileMapping
+  readonly #counts: QuantileCounts
+  readonly #sketchBudget: string
   #nextShard = 0
   /**
    * The instant the last answer was given at. Every script gets it as a floor, so that shards
@@ -134,6 +148,13 @@ export class RedisStore implements TransactionStore {
     this.#retentionMs = String(options.idempotencyRetentionMs ?? windowMs + skewMs)
     this.#budgetBytes = String(options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES)
     this.#waitReplicas = options.waitReplicas ?? 0
+    this.#mapping = new QuantileMapping(options.quantiles?.accuracy)
+    this.#counts = new QuantileCounts(this.#mapping)
+    const sketchBudget = options.quantiles?.budgetBytes ?? DEFAULT_QUANTILE_BUDGET_BYTES
+    if (sketchBudget < quantileFloorBytes(this.#mapping, windowMs, skewMs)) {
+      throw new RangeError('the quantile budget is below the floor the window needs')
+    }
+    this.#sketchBudget = String(sketchBudget)
     this.#waitMs = Math.max(1, Math.floor((options.timeoutMs ?? 1_000) / 2))
     this.#health = new ShardHealth({
       shards: this.#roots.length,
@@ -210,6 +231,7 @@ export class RedisStore implements TransactionStore {
       ttlFloor,
       this.#retentionMs,
       this.#budgetBytes,
+      this.#sketchBudget,
     ]
     // What goes to the script: the groups without a key folded together, then each keyed one.
     const unkeyed = groups.filter(({ once }) => once === undefined)
@@ -219,13 +241,17 @@ export class RedisStore implements TransactionStore {
       folded: Folded
     }> = groups
       .filter(({ once }) => once !== undefined)
-      .map((group) => ({ once: group.once, owners: [group], folded: fold(group.transactions) }))
+      .map((group) => ({
+        once: group.once,
+        owners: [group],
+        folded: fold(group.transactions, this.#mapping),
+      }))
     if (unkeyed.length > 0) {
       const all =
         unkeyed.length === 1
           ? (unkeyed[0] as WriteGroup).transactions
           : unkeyed.flatMap((g) => g.transactions)
-      sent.unshift({ once: undefined, owners: unkeyed, folded: fold(all) })
+      sent.unshift({ once: undefined, owners: unkeyed, folded: fold(all, this.#mapping) })
     }
     for (const { once, folded } of sent) {
       args.push(
@@ -233,8 +259,11 @@ export class RedisStore implements TransactionStore {
         once?.fingerprint ?? '',
         folded.deltaOf.length,
         folded.deltas.length,
+        0, // how many arguments the deltas take: set below
       )
+      const width = args.length - 1
       for (const delta of folded.deltas) pushDelta(args, delta)
+      args[width] = args.length - width - 1
     }
     const failed = this.#failure(shard)
     return this.#recordCall(root, args).then(([now, letters, states, waitMs]) => {
@@ -411,11 +440,46 @@ export class RedisStore implements TransactionStore {
   async #readStatistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
     if (!this.#allUp()) return this.#unavailable()
     const span = this.#span(query?.spanMs)
+    const quantiles = query?.quantiles
+    const extra =
+      quantiles === undefined
+        ? [span]
+        : [span, this.#clockSkewMs, String(this.#clock ? INJECTED_CLOCK_TTL_MS : 0)]
     const replies = await this.#readAll(
       (meta, args) => this.#client.txstatsSnapshot(meta, args),
-      [span],
+      extra,
     )
-    return this.#merge(replies, 1)
+    const statistics = this.#merge(replies, 1)
+    if (quantiles === undefined) return statistics
+    return this.#withQuantiles(statistics, replies, quantiles)
+  }
+
+  /**
+   * The shards' sketches merged and answered as the core answers them (QuantileCounts): the
+   * edge is the coarsest any shard had to cut at, the extremes those of every shard's set.
+   */
+  #withQuantiles(
+    statistics: Statistics,
+    replies: readonly Reply[],
+    quantiles: readonly number[],
+  ): Statistics {
+    const counts = this.#counts
+    let edgeMs = 1
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    const at = 1 + AGGREGATE_WIDTH
+    for (const reply of replies) {
+      edgeMs = Math.max(edgeMs, reply[at] as number)
+      const low = reply[at + 1] as string
+      const high = reply[at + 2] as string
+      if (low !== '') min = Math.min(min, Number(low))
+      if (high !== '') max = Math.max(max, Number(high))
+      for (let i = at + 3; i < reply.length; i += 2) {
+        counts.add(Number(reply[i]), reply[i + 1] as number)
+      }
+    }
+    const answer = counts.answer(quantiles, min, max)
+    return { ...statistics, quantiles: answer, quantileEdgeMs: edgeMs }
   }
 
   /** The span asked for, checked as the core checks it: 1 ms to the window. */
@@ -494,12 +558,17 @@ export class RedisStore implements TransactionStore {
   }
 }
 
-/** Appends a delta's arguments: timestamp, count, limbs, min and max texts ('' when invalid). */
+/**
+ * Appends a delta's arguments: timestamp, count, limbs, min and max texts ('' when invalid), the
+ * number of its quantile indices and its (index, count) pairs.
+ */
 function pushDelta(args: Array<string | number>, delta: Delta): void {
   args.push(delta.timestamp, delta.count)
   for (let i = 0; i < LIMB_COUNT; i++) args.push(delta.limbs[i] as number)
   if (delta.valid) args.push(String(delta.min), String(delta.max))
   else args.push('', '')
+  args.push(delta.indices.size)
+  for (const [index, count] of delta.indices) args.push(index, count)
 }
 
 function defineScripts(client: RedisClient): void {
