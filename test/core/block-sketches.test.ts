@@ -3,18 +3,13 @@ import { QuantileMapping } from '../../src/core/quantile-mapping.js'
 import { quantileFloorBytes, RollingWindow } from '../../src/core/window.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { expectQuantiles, OracleWindow } from '../support/oracle.js'
+import { scatteredAmount } from '../support/steps.js'
 
 const WINDOW_MS = 10_000
 const ACCURACY = 0.01
 const FLOOR = quantileFloorBytes(new QuantileMapping(ACCURACY), WINDOW_MS, 0)
 const BUDGET = FLOOR + 2 * 2 ** 20
 const PER_MS = 4
-
-/** Amounts that each land in another bucket: magnitudes from 10^-12 to 10^21, both signs. */
-function scattered(i: number): number {
-  const magnitude = Number((10 ** (((i * 7919) % 3300) / 100 - 12)).toPrecision(6))
-  return i % 2 === 0 ? magnitude : -magnitude
-}
 
 describe('quantile sketches under a memory budget', () => {
   it('never charge more than the budget, cut edges coarser under pressure and say so, and recover', () => {
@@ -32,7 +27,7 @@ describe('quantile sketches under a memory budget', () => {
     // Every millisecond used, every transaction in a bucket of its own: the worst traffic.
     for (let ms = 0; ms < 3 * WINDOW_MS; ms++) {
       for (let k = 0; k < PER_MS; k++) {
-        const amount = scattered(recorded++)
+        const amount = scatteredAmount(recorded++)
         expect(window.record(amount, clock.current)).toBe('stored')
         oracle.record(amount, clock.current)
       }

@@ -92,3 +92,12 @@ export const step: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('series' as const), spanMs }) },
 )
+
+/**
+ * Amounts that each land in another quantile bucket, for traffic that fills sketches as fast as
+ * possible: magnitudes from 10^-12 to 10^21 in steps far wider than a bucket, both signs.
+ */
+export function scatteredAmount(i: number): number {
+  const magnitude = Number((10 ** (((i * 7919) % 3300) / 100 - 12)).toPrecision(6))
+  return i % 2 === 0 ? magnitude : -magnitude
+}

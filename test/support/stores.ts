@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
 import { describe } from 'vitest'
 import type { Clock } from '../../src/core/clock.js'
+import type { QuantileOptions } from '../../src/core/window.js'
 import { MemoryStore } from '../../src/store/memory.js'
 import { connectRedis } from '../../src/store/redis/client.js'
 import { RedisStore } from '../../src/store/redis/store.js'
@@ -34,6 +35,7 @@ export interface StoreOptions {
   windowMs?: number
   clockSkewMs?: number
   idempotencyBudgetBytes?: number
+  quantiles?: QuantileOptions
 }
 
 let opened = 0
