@@ -34,6 +34,8 @@ describe('configuration', () => {
       MAX_RSS_MB: 0,
       IDEMPOTENCY_RETENTION_MS: 0,
       IDEMPOTENCY_MEMORY_MB: 256,
+      QUANTILE_ACCURACY: 0.01,
+      QUANTILE_MEMORY_MB: 384,
       STORE: 'memory',
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_PREFIX: 'txstats:',
@@ -113,6 +115,10 @@ describe('configuration', () => {
     [{ IDEMPOTENCY_RETENTION_MS: '61999' }, 'IDEMPOTENCY_RETENTION_MS'],
     [{ REDIS_WAIT_REPLICAS: '-1' }, 'REDIS_WAIT_REPLICAS'],
     [{ REDIS_FLUSH_MS: '101' }, 'REDIS_FLUSH_MS'],
+    [{ QUANTILE_ACCURACY: '0.0009' }, 'QUANTILE_ACCURACY'],
+    [{ QUANTILE_ACCURACY: '0.06' }, 'QUANTILE_ACCURACY'],
+    [{ QUANTILE_MEMORY_MB: '30' }, 'QUANTILE_MEMORY_MB'],
+    [{ QUANTILE_ACCURACY: '0.001', QUANTILE_MEMORY_MB: '300' }, 'QUANTILE_MEMORY_MB'],
   ])('refuses %o with a one-line message naming %s', (env, name) => {
     let error: unknown
     try {

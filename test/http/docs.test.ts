@@ -49,11 +49,11 @@ describe('API documentation', () => {
       '503',
     ])
     expect(statuses('/transactions', 'delete')).toEqual(['204', '401', '503'])
-    expect(statuses('/statistics', 'get')).toEqual(['200', '503'])
+    expect(statuses('/statistics', 'get')).toEqual(['200', '422', '503'])
     expect(statuses('/health', 'get')).toEqual(['200'])
     expect(statuses('/ready', 'get')).toEqual(['200', '503'])
     expect(statuses('/statistics/stream', 'get')).toEqual(['200', '422', '429', '503'])
-    expect(statuses('/statistics/series', 'get')).toEqual(['200', '503'])
+    expect(statuses('/statistics/series', 'get')).toEqual(['200', '422', '503'])
     expect(statuses('/metrics', 'get')).toEqual(['200'])
     const stream = JSON.stringify(doc.paths['/statistics/stream'])
     expect(stream).toContain('text/event-stream')
@@ -70,6 +70,11 @@ describe('API documentation', () => {
       )
     }
     expect(JSON.stringify(doc.paths['/statistics'])).toContain('"example"')
+    // The guarantee of the quantiles is stated where the answer is described.
+    const statistics = JSON.stringify(doc.paths['/statistics'])
+    for (const name of ['windowMs', 'quantiles', 'quantileEdgeMs', 'relative accuracy']) {
+      expect(statistics).toContain(name)
+    }
   })
 
   it('serves interactive docs at /docs', async () => {
