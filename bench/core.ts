@@ -1,14 +1,19 @@
 /**
  * Micro-benchmark of the rolling window (not a test): prints record and snapshot throughput,
- * snapshot time with an empty window beside one holding 10 000 000 records, and memory growth.
- * Run: npm run bench:core  (RECORDS=… changes the load)
+ * snapshot time with an empty window beside one holding 10 000 000 records, and memory growth;
+ * then the quantiles: record with and without sketches, a snapshot with three quantiles beside a
+ * plain one over 1 000 000 log-normal amounts, the worst relative error of 99 quantiles against
+ * the sorted amounts, and the memory of 10 000 000 random amounts against the budget.
+ * Run: npm run bench:core  (RECORDS=… changes the load; QUANTILE_RECORDS=… the quantile phase's)
  *
  * The clock is the benchmark's: it moves 1 ms before every measured snapshot, so each one walks
  * the slots (within one millisecond the window returns its cached answer, measured separately).
  */
-import { RollingWindow } from '../src/core/window.js'
+import { DEFAULT_QUANTILE_ACCURACY } from '../src/core/quantile-mapping.js'
+import { DEFAULT_QUANTILE_BUDGET_BYTES, RollingWindow } from '../src/core/window.js'
 
 const RECORDS = Number(process.env.RECORDS ?? 10_000_000)
+const QUANTILE_RECORDS = Number(process.env.QUANTILE_RECORDS ?? 1_000_000)
 const ROUNDS = 15
 const SNAPSHOTS_PER_ROUND = 1_000
 const SPREAD_MS = 25_000 // records lie in [base - SPREAD_MS, base]: all still inside after the rounds
@@ -49,6 +54,12 @@ const start = process.hrtime.bigint()
 for (let i = 0; i < RECORDS; i++) full.record(amounts[i & 4095] as number, base - (i % SPREAD_MS))
 const recordNs = Number(process.hrtime.bigint() - start) / RECORDS
 const after = memoryMb()
+const sketched = new RollingWindow({ clock, quantiles: {} })
+const sketchStart = process.hrtime.bigint()
+for (let i = 0; i < RECORDS; i++) {
+  sketched.record(amounts[i & 4095] as number, base - (i % SPREAD_MS))
+}
+const sketchedNs = Number(process.hrtime.bigint() - sketchStart) / RECORDS
 
 // Interleaved rounds, so machine drift hits both windows alike.
 nsPerSnapshot(empty, true)
@@ -76,4 +87,86 @@ console.log(
 )
 console.log(
   `slot arrays            ${((before.buffers - initial.buffers) / 2).toFixed(1)} MB a window, allocated at construction; growth during the records ${(after.buffers - before.buffers).toFixed(2)} MB`,
+)
+console.log(
+  `record with quantiles  ${fmt(1e9 / sketchedNs)} ops/s  (${sketchedNs.toFixed(0)} ns/op; ${(recordNs / sketchedNs).toFixed(3)} of the rate without, same run)`,
+)
+
+// Quantiles over a window of log-normal amounts, some negative, all still inside it.
+let seed = 42
+function uniform(): number {
+  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+  return (seed + 0.5) / 2_147_483_648
+}
+function logNormalCents(): number {
+  const z = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform())
+  const cents = Math.max(1, Math.round(Math.exp(3 + 1.5 * z) * 100))
+  return (uniform() < 0.05 ? -cents : cents) / 100
+}
+now += 120_000
+const quantileBase = now
+const q = new RollingWindow({ clock, quantiles: {} })
+const written: number[] = []
+for (let i = 0; i < QUANTILE_RECORDS; i++) {
+  const amount = logNormalCents()
+  written.push(amount)
+  q.record(amount, quantileBase - (i % 20_000))
+}
+const asked = [0.5, 0.9, 0.99]
+function nsPerQuery(quantiles: number[] | undefined): number {
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < SNAPSHOTS_PER_ROUND; i++) {
+    now++
+    if (quantiles) q.query({ quantiles })
+    else q.snapshot()
+  }
+  return Number(process.hrtime.bigint() - start) / SNAPSHOTS_PER_ROUND
+}
+// The clock moves on 1 ms a snapshot; the amounts, 20 s apart at most, stay in the window.
+now = quantileBase
+nsPerQuery(asked)
+nsPerQuery(undefined)
+const plainNs: number[] = []
+const quantileNs: number[] = []
+for (let round = 0; round < ROUNDS; round++) {
+  plainNs.push(nsPerQuery(undefined))
+  quantileNs.push(nsPerQuery(asked))
+}
+const qn = median(quantileNs)
+const pn = median(plainNs)
+console.log(`quantile window        ${fmt(q.snapshot().count)} log-normal amounts (5 % negative)`)
+console.log(
+  `snapshot + 3 quantiles ${fmt(1e9 / qn)} ops/s  (${qn.toFixed(0)} ns/op; plain snapshot ${pn.toFixed(0)} ns/op, same window)`,
+)
+
+// Accuracy: 99 quantiles against the sorted amounts, as the answer defines them.
+written.sort((a, b) => a - b)
+const percentiles = Array.from({ length: 99 }, (_, i) => (i + 1) / 100)
+const answer = q.query({ quantiles: percentiles })
+let worst = 0
+for (const p of percentiles) {
+  const truth = written[Math.floor(p * (written.length - 1))] as number
+  const error = Math.abs((answer.quantiles?.[String(p)] as number) - truth) / Math.abs(truth)
+  worst = Math.max(worst, error)
+}
+console.log(
+  `quantile accuracy      worst relative error over 99 quantiles ${(worst * 100).toFixed(3)} % (α ${(DEFAULT_QUANTILE_ACCURACY * 100).toFixed(1)} %), edges ${answer.quantileEdgeMs} ms`,
+)
+
+// Memory: random amounts, each in its own bucket as often as can be, every millisecond used.
+written.length = 0
+const rssBefore = process.memoryUsage().rss / 2 ** 20
+now += 120_000
+const flood = new RollingWindow({ clock, quantiles: {} })
+const floodBase = now
+let floodEdge = 1
+for (let i = 0; i < RECORDS; i++) {
+  const amount = Number((10 ** (uniform() * 30 - 9)).toPrecision(8))
+  flood.record(i % 2 === 0 ? amount : -amount, floodBase - (i % 60_000))
+}
+now++
+floodEdge = flood.query({ quantiles: [0.5] }).quantileEdgeMs ?? 1
+const rssAfter = process.memoryUsage().rss / 2 ** 20
+console.log(
+  `quantile memory        ${fmt(RECORDS)} random amounts over 60 s: sketches charged ${(flood.quantileBytes / 2 ** 20).toFixed(1)} MiB of ${(DEFAULT_QUANTILE_BUDGET_BYTES / 2 ** 20).toFixed(0)}; RSS +${(rssAfter - rssBefore).toFixed(1)} MiB; edges ${floodEdge} ms`,
 )

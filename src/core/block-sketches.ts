@@ -1,15 +1,23 @@
 import { coarsestLevel, LEVELS } from './levels.js'
 import type { QuantileCounts } from './quantile-counts.js'
 import type { QuantileMapping } from './quantile-mapping.js'
+import { SketchTable } from './sketch-table.js'
 
 /**
- * What the memory store charges a block's sketch: a Map's own size, and each of its entries. Both
- * are more than V8 takes (about 190 bytes for a small Map, 29 to 53 bytes an entry depending on
- * where its table is in its doubling), so the charged total bounds the heap the sketches use.
+ * What the memory store charges a block's sketch: a table's own size, and each of its entries. Both
+ * are more than V8 takes (a SketchTable with its typed array, and 16 to 32 bytes an entry
+ * depending on where its table is in its doubling), so the charged total bounds the memory the
+ * sketches use.
  * The Redis store charges the same figures, so both stores degrade at the same point.
  */
 export const SKETCH_BYTES = 200
 export const SKETCH_ENTRY_BYTES = 56
+
+/**
+ * Freed tables kept per level for reuse. Few are needed (blocks are freed about as often as new
+ * ones start), and they hold memory the budget does not see, so they are few.
+ */
+const SPARE_TABLES = 16
 
 /** What a merge counted: the interval, and how exact its edges were. */
 export interface MergedSketch {
@@ -21,8 +29,8 @@ export interface MergedSketch {
 }
 
 /**
- * A sketch of the amounts of every block the window holds: for each level's block, a Map from
- * mapping index to count. Recording adds one count per level; a snapshot merges the same blocks
+ * A sketch of the amounts of every block the window holds: for each level's block, a table of
+ * mapping index to count (SketchTable). Recording adds one count per level; a snapshot merges the same blocks
  * the window's exact numbers are taken from, so the quantiles are of exactly the same set.
  *
  * Memory is bounded by a budget, never by traffic. A level's blocks before `kept[level]` hold no
@@ -36,10 +44,12 @@ export class BlockSketches {
   readonly mapping: QuantileMapping
   readonly #levels: readonly number[]
   readonly #tags: Float64Array[]
-  readonly #sketches: Array<Array<Map<number, number> | undefined>>
+  readonly #sketches: Array<Array<SketchTable | undefined>>
   /** Per level, the first block that may hold a sketch: every block before it holds none. */
   readonly #kept: number[]
   readonly #budgetBytes: number
+  /** Per level, freed tables kept for the next blocks (see SketchTable.reset). */
+  readonly #spare: SketchTable[][]
   #bytes = 0
 
   /** slots: per level of LEVELS, how many blocks its ring holds (a power of two). */
@@ -48,9 +58,10 @@ export class BlockSketches {
     this.mapping = mapping
     this.#levels = levels
     this.#tags = slots.map((n) => new Float64Array(n).fill(-1))
-    this.#sketches = slots.map((n) => new Array<Map<number, number> | undefined>(n))
+    this.#sketches = slots.map((n) => new Array<SketchTable | undefined>(n))
     this.#kept = levels.map(() => Number.NEGATIVE_INFINITY)
     this.#budgetBytes = budgetBytes
+    this.#spare = levels.map(() => [])
   }
 
   /** The bytes charged now: within the budget, once the floor fits. */
@@ -69,12 +80,7 @@ export class BlockSketches {
     for (let level = 0; level < levels.length; level++) {
       const block = Math.floor(timestampMs / (levels[level] as number))
       if (block < (this.#kept[level] as number)) continue
-      const sketch = this.#sketch(level, block)
-      const count = sketch.get(index)
-      if (count === undefined) {
-        sketch.set(index, 1)
-        this.#bytes += SKETCH_ENTRY_BYTES
-      } else sketch.set(index, count + 1)
+      if (this.#sketch(level, block).increment(index)) this.#bytes += SKETCH_ENTRY_BYTES
     }
     if (this.#bytes > this.#budgetBytes) this.#evict(newestMs)
   }
@@ -138,11 +144,7 @@ export class BlockSketches {
       const block = (base + offset) / size
       const slot = this.#slot(level, block)
       if ((this.#tags[level] as Float64Array)[slot] === block) {
-        for (const [index, count] of (this.#sketches[level] as Array<Map<number, number>>)[
-          slot
-        ] as Map<number, number>) {
-          counts.add(index, count)
-        }
+        ;((this.#sketches[level] as SketchTable[])[slot] as SketchTable).addTo(counts)
       }
       offset += size
     }
@@ -158,25 +160,30 @@ export class BlockSketches {
     }
   }
 
-  #sketch(level: number, block: number): Map<number, number> {
+  #sketch(level: number, block: number): SketchTable {
     const slot = this.#slot(level, block)
     const tags = this.#tags[level] as Float64Array
-    const sketches = this.#sketches[level] as Array<Map<number, number> | undefined>
+    const sketches = this.#sketches[level] as Array<SketchTable | undefined>
     if (tags[slot] !== block) {
       this.#free(level, slot)
       tags[slot] = block
-      sketches[slot] = new Map()
+      sketches[slot] = (this.#spare[level] as SketchTable[]).pop() ?? new SketchTable()
       this.#bytes += SKETCH_BYTES
     }
-    return sketches[slot] as Map<number, number>
+    return sketches[slot] as SketchTable
   }
 
   #free(level: number, slot: number): void {
-    const sketches = this.#sketches[level] as Array<Map<number, number> | undefined>
+    const sketches = this.#sketches[level] as Array<SketchTable | undefined>
     const sketch = sketches[slot]
     if (sketch === undefined) return
     this.#bytes -= SKETCH_BYTES + sketch.size * SKETCH_ENTRY_BYTES
     sketches[slot] = undefined
+    const spare = this.#spare[level] as SketchTable[]
+    if (spare.length < SPARE_TABLES) {
+      sketch.reset()
+      spare.push(sketch)
+    }
     ;(this.#tags[level] as Float64Array)[slot] = -1
   }
 
