@@ -1,5 +1,5 @@
 import { coarsestLevel, LEVELS } from './levels.js'
-import type { QuantileCounts } from './quantile-counts.js'
+import { QuantileCounts } from './quantile-counts.js'
 import type { QuantileMapping } from './quantile-mapping.js'
 import { SketchTable } from './sketch-table.js'
 
@@ -26,6 +26,8 @@ export interface MergedSketch {
   to: number
   /** 1 when the set is exactly the one asked; otherwise the block size the edges were cut at. */
   edgeMs: number
+  /** Counts the merged counts are relative to, when the merge took blocks out of them. */
+  base: QuantileCounts | undefined
 }
 
 /**
@@ -48,6 +50,11 @@ export class BlockSketches {
   /** Per level, the first block that may hold a sketch: every block before it holds none. */
   readonly #kept: number[]
   readonly #budgetBytes: number
+  /**
+   * The sum of every whole-second sketch held: a read of a long interval starts from it and takes
+   * out the few seconds outside, rather than adding up every second inside.
+   */
+  readonly #seconds: QuantileCounts
   /** Per level, freed tables kept for the next blocks (see SketchTable.reset). */
   readonly #spare: SketchTable[][]
   #bytes = 0
@@ -62,6 +69,7 @@ export class BlockSketches {
     this.#kept = levels.map(() => Number.NEGATIVE_INFINITY)
     this.#budgetBytes = budgetBytes
     this.#spare = levels.map(() => [])
+    this.#seconds = new QuantileCounts(mapping)
   }
 
   /** The bytes charged now: within the budget, once the floor fits. */
@@ -81,6 +89,7 @@ export class BlockSketches {
       const block = Math.floor(timestampMs / (levels[level] as number))
       if (block < (this.#kept[level] as number)) continue
       if (this.#sketch(level, block).increment(index)) this.#bytes += SKETCH_ENTRY_BYTES
+      if (level === levels.length - 1) this.#seconds.add(index, 1)
     }
     if (this.#bytes > this.#budgetBytes) this.#evict(newestMs)
   }
@@ -112,9 +121,11 @@ export class BlockSketches {
 
   /**
    * Adds the sketches of [from, to] to counts, cutting an edge at a coarser level where the finer
-   * one was freed.
+   * one was freed. When the interval holds more whole seconds than the window holds outside it,
+   * counts get the seconds outside taken out instead, and the answer must add `base`.
+   * newestMs: the last instant a transaction can have (the window's instant plus the skew).
    */
-  merge(from: number, to: number, counts: QuantileCounts): MergedSketch {
+  merge(from: number, to: number, counts: QuantileCounts, newestMs: number): MergedSketch {
     let lo = from
     let hi = to
     let edgeMs = 1
@@ -135,20 +146,44 @@ export class BlockSketches {
         edgeMs = next
       }
     }
+    const top = levels.length - 1
+    const second = levels[top] as number
+    const firstWhole = Math.ceil(lo / second)
+    const lastWhole = Math.floor((hi + 1) / second) - 1
+    const inside = lastWhole - firstWhole + 1
+    const oldest = this.#kept[top] as number
+    const newest = Math.floor(newestMs / second)
+    const outside = Math.max(0, firstWhole - oldest) + Math.max(0, newest - lastWhole)
+    if (inside <= outside) {
+      this.#add(lo, hi, counts, 1)
+      return { from: lo, to: hi, edgeMs, base: undefined }
+    }
+    for (let block = oldest; block < firstWhole; block++) this.#addBlock(top, block, counts, -1)
+    for (let block = lastWhole + 1; block <= newest; block++) this.#addBlock(top, block, counts, -1)
+    if (lo < firstWhole * second) this.#add(lo, firstWhole * second - 1, counts, 1)
+    if (hi > lastWhole * second + second - 1) this.#add((lastWhole + 1) * second, hi, counts, 1)
+    return { from: lo, to: hi, edgeMs, base: this.#seconds }
+  }
+
+  /** Adds the sketches of the blocks covering [from, to], the window's decomposition. */
+  #add(from: number, to: number, counts: QuantileCounts, sign: number): void {
+    const levels = this.#levels
     const coarsest = levels[levels.length - 1] as number
-    const base = Math.floor(lo / coarsest) * coarsest
-    const last = hi - base
-    for (let offset = lo - base; offset <= last; ) {
+    const base = Math.floor(from / coarsest) * coarsest
+    const last = to - base
+    for (let offset = from - base; offset <= last; ) {
       const level = coarsestLevel(offset, last)
       const size = levels[level] as number
-      const block = (base + offset) / size
-      const slot = this.#slot(level, block)
-      if ((this.#tags[level] as Float64Array)[slot] === block) {
-        ;((this.#sketches[level] as SketchTable[])[slot] as SketchTable).addTo(counts)
-      }
+      this.#addBlock(level, (base + offset) / size, counts, sign)
       offset += size
     }
-    return { from: lo, to: hi, edgeMs }
+  }
+
+  #addBlock(level: number, block: number, counts: QuantileCounts, sign: number): void {
+    const slot = this.#slot(level, block)
+    if ((this.#tags[level] as Float64Array)[slot] === block) {
+      ;((this.#sketches[level] as SketchTable[])[slot] as SketchTable).addTo(counts, sign)
+    }
   }
 
   /** Frees every sketch; blocks from the one holding oldestMs on are kept again. */
@@ -178,6 +213,7 @@ export class BlockSketches {
     const sketch = sketches[slot]
     if (sketch === undefined) return
     this.#bytes -= SKETCH_BYTES + sketch.size * SKETCH_ENTRY_BYTES
+    if (level === this.#levels.length - 1) sketch.addTo(this.#seconds, -1)
     sketches[slot] = undefined
     const spare = this.#spare[level] as SketchTable[]
     if (spare.length < SPARE_TABLES) {

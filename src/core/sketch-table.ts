@@ -48,12 +48,12 @@ export class SketchTable {
     this.size = 0
   }
 
-  /** Adds every count to counts. */
-  addTo(counts: QuantileCounts): void {
+  /** Adds every count to counts, times sign (-1 takes the table out). */
+  addTo(counts: QuantileCounts, sign = 1): void {
     const pairs = this.#pairs
     for (let at = 0; at < pairs.length; at += 2) {
       const index = pairs[at] as number
-      if (index !== EMPTY) counts.add(index, pairs[at + 1] as number)
+      if (index !== EMPTY) counts.add(index, sign * (pairs[at + 1] as number))
     }
   }
 

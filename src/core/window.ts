@@ -182,9 +182,9 @@ export class RollingWindow {
     if (sketches === undefined) throw new Error('this window keeps no quantile sketches')
     const now = this.now()
     const counts = this.#counts as QuantileCounts
-    const merged = sketches.merge(now - spanMs + 1, now, counts)
+    const merged = sketches.merge(now - spanMs + 1, now, counts, now + this.clockSkewMs)
     const { min, max } = merged.edgeMs === 1 ? statistics : this.#aggregate(merged.from, merged.to)
-    const answer = counts.answer(quantiles, min, max)
+    const answer = counts.answer(quantiles, min, max, merged.base)
     return { ...statistics, quantiles: answer, quantileEdgeMs: merged.edgeMs }
   }
 
