@@ -4,7 +4,7 @@
  * with an empty vs a full window, and memory after millions of transactions. Prints figures.
  *
  * Run: npm run bench:http   (BENCH_SECONDS=3 BENCH_ROUNDS=7 by default; BENCH_PHASES picks among
- * compare,batch,o1,streams,memory,redis,keyed,redis-memory; the Redis phases use REDIS_URL; BENCH_NODE
+ * compare,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory; the Redis phases use REDIS_URL; BENCH_NODE
  * names another Node.js binary for the servers; BENCH_BASELINE another built checkout and
  * BENCH_BASELINE_NODE another Node.js binary, loaded beside them in the compare phase)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
@@ -21,7 +21,7 @@ const CONNECTIONS = 64
 const BATCH = 1000
 const SUBSCRIBERS = 1000
 const PHASES = (
-  process.env.BENCH_PHASES ?? 'compare,batch,o1,streams,memory,redis,keyed,redis-memory'
+  process.env.BENCH_PHASES ?? 'compare,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory'
 ).split(',')
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const wants = (phase: string) => PHASES.includes(phase)
@@ -99,7 +99,7 @@ function batchBody(i: number, size = BATCH): string {
   return `[${items.join(',')}]`
 }
 
-type Scenario = 'post' | 'keyed' | 'get' | 'batch'
+type Scenario = 'post' | 'keyed' | 'get' | 'quantiles' | 'batch'
 
 /** One wrk run (one thread, on CPU 0 with this script); see bench/load.lua. */
 function load(
@@ -370,6 +370,28 @@ async function main(): Promise<void> {
 
       empty.process.kill('SIGTERM')
       full.process.kill('SIGTERM')
+    }
+
+    // Quantiles: GET with three beside the plain GET, on one window of 1 000 000 transactions.
+    if (wants('quantiles')) {
+      const target = await startService('1 M window, quantiles')
+      stopAll.push(target)
+      await ingest(target, 1_000_000)
+      for (const scenario of ['get', 'quantiles'] as const) load(target, scenario, 2)
+      const rounds: Array<{ plain: number; quantiles: number }> = []
+      for (let round = 0; round < ROUNDS; round++) {
+        rounds.push({
+          plain: load(target, 'get', SECONDS).p50,
+          quantiles: load(target, 'quantiles', SECONDS).p50,
+        })
+      }
+      console.log(
+        `\nGET /statistics?quantiles=0.5,0.9,0.99 vs GET /statistics, 1 000 000 transactions in the window (${ROUNDS} interleaved rounds of ${SECONDS} s: median p50, and the median of each round's ratio)`,
+      )
+      console.log(
+        `plain ${fmt(median(rounds.map((r) => r.plain)), 3)} ms, with quantiles ${fmt(median(rounds.map((r) => r.quantiles)), 3)} ms (count ${fmt((await statistics(target)).count)}), ratio ${fmt(median(rounds.map((r) => r.quantiles / r.plain)), 3)}`,
+      )
+      target.process.kill('SIGTERM')
     }
 
     // Stream subscribers beside the POST load: 1 000 at a 1 s interval, interleaved with none.

@@ -1,5 +1,5 @@
--- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|post|keyed|batch> <epoch ms> [batch size]`
--- keyed: as post, each request with an Idempotency-Key of its own.
+-- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|quantiles|post|keyed|batch> <epoch ms> [batch size]`
+-- keyed: as post, each request with an Idempotency-Key of its own. quantiles: GET with three.
 -- Bodies carry fresh timestamps (inside the window, never in the future) and are rebuilt once a
 -- second, so the load generator spends its time sending, not formatting. done() prints one JSON line.
 
@@ -40,6 +40,9 @@ end
 function request()
   if mode == "get" then
     return wrk.format("GET", "/statistics")
+  end
+  if mode == "quantiles" then
+    return wrk.format("GET", "/statistics?quantiles=0.5,0.9,0.99")
   end
   local second = os.time()
   if second ~= cached_second then

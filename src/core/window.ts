@@ -99,6 +99,8 @@ export class RollingWindow {
    */
   #cached: Readonly<Statistics> | undefined
   #cachedAt = Number.NaN
+  /** The same for the last query: its answer, what it asked and when. */
+  #queried: { key: string; at: number; answer: Readonly<Statistics> } | undefined
 
   constructor(options: WindowOptions = {}) {
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS
@@ -164,6 +166,7 @@ export class RollingWindow {
     if (sketches)
       sketches.record(timestampMs, sketches.mapping.index(value), now + this.clockSkewMs)
     this.#cached = undefined
+    this.#queried = undefined
     return 'stored'
   }
 
@@ -181,11 +184,16 @@ export class RollingWindow {
     const sketches = this.#sketches
     if (sketches === undefined) throw new Error('this window keeps no quantile sketches')
     const now = this.now()
+    const key = `${spanMs}:${quantiles.join(',')}`
+    const queried = this.#queried
+    if (queried !== undefined && queried.at === now && queried.key === key) return queried.answer
     const counts = this.#counts as QuantileCounts
     const merged = sketches.merge(now - spanMs + 1, now, counts, now + this.clockSkewMs)
     const { min, max } = merged.edgeMs === 1 ? statistics : this.#aggregate(merged.from, merged.to)
     const answer = counts.answer(quantiles, min, max, merged.base)
-    return { ...statistics, quantiles: answer, quantileEdgeMs: merged.edgeMs }
+    const result = { ...statistics, quantiles: answer, quantileEdgeMs: merged.edgeMs }
+    this.#queried = { key, at: now, answer: result }
+    return result
   }
 
   /**
@@ -277,6 +285,7 @@ export class RollingWindow {
   /** Forgets every transaction. O(memory), so not for the hot path. */
   clear(): void {
     this.#cached = undefined
+    this.#queried = undefined
     this.#sketches?.clear(this.#latest - this.windowMs + 1)
     for (const ring of this.#rings) {
       for (let row = 0; row < ring.length; row += STRIDE) ring[row + TAG] = NO_BLOCK

@@ -42,11 +42,11 @@ export const statisticsRoutes: FastifyPluginAsyncTypebox<StatisticsRoutesOptions
   app,
   { store, windowMs },
 ) => {
-  // The window answers the same object until a millisecond passes or a transaction arrives, so
-  // its JSON is made once and sent as is to every reader in between: turning four doubles into
-  // text costs more than the snapshot itself.
-  let last: Readonly<Statistics> | undefined
-  let lastBody = ''
+  // The window answers the same object until a millisecond passes or a transaction arrives (and,
+  // for a query, while the same is asked), so its JSON is made once and sent as is to every
+  // reader in between: turning the doubles into text costs more than the snapshot itself.
+  const plain = { last: undefined as Readonly<Statistics> | undefined, body: '' }
+  const queried = { last: undefined as Readonly<Statistics> | undefined, body: '' }
 
   app.get(
     '/statistics',
@@ -64,14 +64,14 @@ export const statisticsRoutes: FastifyPluginAsyncTypebox<StatisticsRoutesOptions
     },
     (request, reply) => {
       const query = parseStatisticsQuery(request.query, windowMs)
-      if (query !== undefined) return store.statistics(query)
-      return settle(store.statistics(), (statistics) => {
-        if (statistics !== last) {
-          lastBody = String(reply.serialize(statistics))
-          last = statistics
+      const cache = query === undefined ? plain : queried
+      return settle(store.statistics(query), (statistics) => {
+        if (statistics !== cache.last) {
+          cache.body = String(reply.serialize(statistics))
+          cache.last = statistics
         }
         // Already serialised by the route's own schema: a string is sent as is.
-        reply.type('application/json; charset=utf-8').send(lastBody as never)
+        reply.type('application/json; charset=utf-8').send(cache.body as never)
       })
     },
   )
