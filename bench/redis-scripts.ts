@@ -3,8 +3,9 @@
  * microseconds Redis spent per script call, free of network and Node. Prints, for a fresh window:
  * a record of one transaction (2 000, one after another, each its own call), single records 64 at
  * a time (per transaction: those of a turn share a call), the same with a flush interval of 5 ms,
- * a batch of 1 000 spread over a second and one of live transactions (per transaction) and a snapshot of the
- * 60 s window (200; its cost does not depend on what the window holds), each the median of
+ * a batch of 1 000 spread over a second and one of live transactions (per transaction), a snapshot of the
+ * 60 s window (200; its cost does not depend on what the window holds) and one with three
+ * quantiles (whose cost grows with the distinct amounts per block), each the median of
  * BENCH_ROUNDS rounds.
  *
  * Run: npm run bench:redis   (REDIS_URL, default redis://127.0.0.1:6379; BENCH_ROUNDS=5)
@@ -48,6 +49,7 @@ const figures = {
   batch: [] as number[],
   liveBatch: [] as number[],
   snapshot: [] as number[],
+  quantiles: [] as number[],
 }
 /** Transactions recorded by 64 concurrent single POSTs, as a loaded service does. */
 const CONCURRENT = 20_000
@@ -130,6 +132,11 @@ for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < 200; i++) await store.statistics()
     }),
   )
+  figures.quantiles.push(
+    await timed(async () => {
+      for (let i = 0; i < 200; i++) await store.statistics({ quantiles: [0.5, 0.9, 0.99] })
+    }),
+  )
   await store.close()
 }
 admin.disconnect()
@@ -150,3 +157,6 @@ console.log(
   `record, batch of 1 000 live   ${fmt(median(figures.liveBatch))} µs per transaction (timestamps within 5 ms)`,
 )
 console.log(`snapshot of a 60 s window    ${fmt(median(figures.snapshot))} µs`)
+console.log(
+  `  the same with 3 quantiles   ${fmt(median(figures.quantiles))} µs (the window holds the records above)`,
+)
