@@ -8,7 +8,7 @@
  * quantiles (whose cost grows with the distinct amounts per block), each the median of
  * BENCH_ROUNDS rounds.
  *
- * Run: npm run bench:redis   (REDIS_URL, default redis://127.0.0.1:6379; BENCH_ROUNDS=5)
+ * Run: npm run bench:redis   (REDIS_URL, default redis://127.0.0.1:6379; BENCH_ROUNDS=5; QUANTILES=false)
  */
 import { Redis } from 'ioredis'
 import { connectRedis } from '../src/store/redis/client.js'
@@ -16,6 +16,8 @@ import { RedisStore } from '../src/store/redis/store.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+/** QUANTILES=false measures the scripts without quantile sketches, as the service runs with it. */
+const quantiles = process.env.QUANTILES === 'false' ? (false as const) : {}
 const admin = new Redis(REDIS_URL)
 
 /** Microseconds per script call since the last reset. */
@@ -49,7 +51,7 @@ const figures = {
   batch: [] as number[],
   liveBatch: [] as number[],
   snapshot: [] as number[],
-  quantiles: [] as number[],
+  withQuantiles: [] as number[],
 }
 /** Transactions recorded by 64 concurrent single POSTs, as a loaded service does. */
 const CONCURRENT = 20_000
@@ -79,7 +81,7 @@ async function concurrentSingles(store: RedisStore): Promise<{ usPerTx: number; 
 }
 for (let round = 0; round < ROUNDS; round++) {
   const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 })
-  const store = new RedisStore({ client, prefix: `bench:scripts:${Date.now()}:` })
+  const store = new RedisStore({ client, prefix: `bench:scripts:${Date.now()}:`, quantiles })
   await store.connect({ info() {}, warn() {} })
   if (!store.ready()) throw new Error(`no Redis answers at ${REDIS_URL}`)
   await store.record([{ amount: 1, timestamp: Date.now() }]) // loads the script
@@ -99,6 +101,7 @@ for (let round = 0; round < ROUNDS; round++) {
     client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 }),
     prefix: `bench:scripts:${Date.now()}:flush:`,
     flushMs: FLUSH_MS,
+    quantiles,
   })
   await flushing.connect({ info() {}, warn() {} })
   const flushed = await concurrentSingles(flushing)
@@ -132,17 +135,21 @@ for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < 200; i++) await store.statistics()
     }),
   )
-  figures.quantiles.push(
-    await timed(async () => {
-      for (let i = 0; i < 200; i++) await store.statistics({ quantiles: [0.5, 0.9, 0.99] })
-    }),
-  )
+  if (quantiles) {
+    figures.withQuantiles.push(
+      await timed(async () => {
+        for (let i = 0; i < 200; i++) await store.statistics({ quantiles: [0.5, 0.9, 0.99] })
+      }),
+    )
+  }
   await store.close()
 }
 admin.disconnect()
 
 const fmt = (n: number) => n.toFixed(1).padStart(7)
-console.log(`Redis time per script call (INFO commandstats), median of ${ROUNDS} rounds`)
+console.log(
+  `Redis time per script call (INFO commandstats), median of ${ROUNDS} rounds, quantiles ${quantiles ? 'on' : 'off'}`,
+)
 console.log(`record, one transaction       ${fmt(median(figures.single))} µs`)
 console.log(
   `record, 64 concurrent singles  ${fmt(median(figures.concurrent))} µs per transaction (answered in ${median(figures.concurrentP50).toFixed(2)} ms, p50)`,
@@ -157,6 +164,8 @@ console.log(
   `record, batch of 1 000 live   ${fmt(median(figures.liveBatch))} µs per transaction (timestamps within 5 ms)`,
 )
 console.log(`snapshot of a 60 s window    ${fmt(median(figures.snapshot))} µs`)
-console.log(
-  `  the same with 3 quantiles   ${fmt(median(figures.quantiles))} µs (the window holds the records above)`,
-)
+if (quantiles) {
+  console.log(
+    `  the same with 3 quantiles   ${fmt(median(figures.withQuantiles))} µs (the window holds the records above)`,
+  )
+}

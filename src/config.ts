@@ -38,6 +38,7 @@ export const ConfigSchema = Type.Object({
   MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
   IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
   IDEMPOTENCY_MEMORY_MB: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
+  QUANTILES: Type.Boolean({ default: true }),
   QUANTILE_ACCURACY: Type.Number({
     minimum: MIN_QUANTILE_ACCURACY,
     maximum: MAX_QUANTILE_ACCURACY,
@@ -109,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** The quantile budget must hold the whole seconds of the window (see quantileFloorBytes). */
 function checkQuantileBudget(settings: Static<typeof ConfigSchema>): void {
+  if (!settings.QUANTILES) return
   const mapping = new QuantileMapping(settings.QUANTILE_ACCURACY)
   const floor = quantileFloorBytes(mapping, settings.WINDOW_MS, settings.CLOCK_SKEW_MS)
   if (settings.QUANTILE_MEMORY_MB * 2 ** 20 < floor) {

@@ -28,8 +28,8 @@ export interface WindowOptions {
   windowMs?: number
   clockSkewMs?: number
   clock?: Clock
-  /** Keep sketches of the amounts, so that snapshots can answer quantiles; off when absent. */
-  quantiles?: QuantileOptions
+  /** Keep sketches of the amounts, so that snapshots can answer quantiles; off when absent or false. */
+  quantiles?: QuantileOptions | false
 }
 
 export interface QuantileOptions {

@@ -149,8 +149,9 @@ async function registerApi(
   await app.register(async (reads) => {
     reads.addHook('onRequest', readHeaders)
     if (config.READ_AUTH === 'keyed') await requireApiKey(reads, config.apiKeys, failures)
-    await reads.register(statisticsRoutes, { store, windowMs: config.WINDOW_MS })
-    await reads.register(liveRoutes, { store, hub, windowMs: config.WINDOW_MS })
+    const bounds = { windowMs: config.WINDOW_MS, quantiles: config.QUANTILES }
+    await reads.register(statisticsRoutes, { store, ...bounds })
+    await reads.register(liveRoutes, { store, hub, ...bounds })
     registerMetricsRoute(reads, metrics)
   })
   await app.register(async (operations) => {

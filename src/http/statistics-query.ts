@@ -27,6 +27,12 @@ export function statisticsQuerySchema(windowMs: number) {
 export const MAX_QUANTILES = 16
 const QUANTILE = /^(?:0(?:\.[0-9]{1,17})?|1(?:\.0{1,17})?|\.[0-9]{1,17})$/
 
+/** What the service can answer: the configured window, and whether it keeps quantiles. */
+export interface QueryBounds {
+  windowMs: number
+  quantiles: boolean
+}
+
 export interface StatisticsQueryText {
   windowMs?: string | undefined
   quantiles?: string | undefined
@@ -38,7 +44,7 @@ export interface StatisticsQueryText {
  */
 export function parseStatisticsQuery(
   text: StatisticsQueryText,
-  windowMs: number,
+  { windowMs, quantiles }: QueryBounds,
 ): StatisticsQuery | undefined {
   if (text.windowMs === undefined && text.quantiles === undefined) return undefined
   const query: StatisticsQuery = {}
@@ -51,7 +57,14 @@ export function parseStatisticsQuery(
     }
     query.spanMs = spanMs
   }
-  if (text.quantiles !== undefined) query.quantiles = parseQuantiles(text.quantiles)
+  if (text.quantiles !== undefined) {
+    if (!quantiles) {
+      throw new ProblemError(422, 'This service keeps no quantiles.', [
+        { field: 'quantiles', message: 'quantiles are off here (QUANTILES=false)' },
+      ])
+    }
+    query.quantiles = parseQuantiles(text.quantiles)
+  }
   return query
 }
 

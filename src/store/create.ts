@@ -11,7 +11,7 @@ export function createStore(config: Config): TransactionStore {
     clockSkewMs: config.CLOCK_SKEW_MS,
     idempotencyRetentionMs: config.idempotencyRetentionMs,
     idempotencyBudgetBytes: config.IDEMPOTENCY_MEMORY_MB * 1024 * 1024,
-    quantiles: {
+    quantiles: config.QUANTILES && {
       accuracy: config.QUANTILE_ACCURACY,
       budgetBytes: config.QUANTILE_MEMORY_MB * 1024 * 1024,
     },

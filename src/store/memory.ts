@@ -23,7 +23,7 @@ export class MemoryStore implements TransactionStore {
   readonly #ledger: IdempotencyLedger
 
   constructor(options: MemoryStoreOptions = {}) {
-    // Quantile sketches are on unless the options say how they are kept.
+    // Quantile sketches are on unless the options say otherwise.
     this.#window = new RollingWindow({ quantiles: {}, ...options })
     this.#ledger = new IdempotencyLedger(
       options.idempotencyRetentionMs ?? this.#window.windowMs + this.#window.clockSkewMs,

@@ -1,6 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { expectProblem, NOW, postJson, statistics, type TestApp, testApp } from '../support/http.js'
-import { describeStores, HTTP_STORE_KINDS } from '../support/stores.js'
+import { describeStores, HTTP_STORE_KINDS, prefixOf, REDIS_URL } from '../support/stores.js'
+
+const redis = new Redis(REDIS_URL)
+afterAll(() => redis.disconnect())
+const redisKeys = (pattern: string) => redis.keys(pattern)
 
 describeStores(HTTP_STORE_KINDS, (store) => {
   let t: TestApp
@@ -162,6 +167,26 @@ describeStores(HTTP_STORE_KINDS, (store) => {
         'min',
         'count',
       ])
+    })
+  })
+
+  describe('with QUANTILES=false', () => {
+    it('keeps no sketch, answers the five numbers, and refuses quantiles with 422', async () => {
+      const off = await testApp({ store, env: { QUANTILES: 'false' } })
+      try {
+        await postJson(off.app, '/transactions', { amount: 5, timestamp: NOW })
+        const five = await off.app.inject({ method: 'GET', url: '/statistics?windowMs=1000' })
+        expect(five.json()).toEqual({ sum: 5, avg: 5, max: 5, min: 5, count: 1 })
+        const body = expectProblem(
+          await off.app.inject({ method: 'GET', url: '/statistics?quantiles=0.5' }),
+          422,
+        )
+        expect(body.errors).toEqual([{ field: 'quantiles', message: expect.any(String) }])
+        const prefix = prefixOf(off.store)
+        if (prefix) expect(await redisKeys(`${prefix}*q*`)).toEqual([])
+      } finally {
+        await off.app.close()
+      }
     })
   })
 })

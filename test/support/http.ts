@@ -53,6 +53,10 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     windowMs: config.WINDOW_MS,
     clockSkewMs: config.CLOCK_SKEW_MS,
     idempotencyBudgetBytes: config.IDEMPOTENCY_MEMORY_MB * 1024 * 1024,
+    quantiles: config.QUANTILES && {
+      accuracy: config.QUANTILE_ACCURACY,
+      budgetBytes: config.QUANTILE_MEMORY_MB * 1024 * 1024,
+    },
     clock: clock.read,
   })
   const app = await buildApp({ config, store, logger: options.logger ?? false })

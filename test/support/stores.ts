@@ -35,7 +35,7 @@ export interface StoreOptions {
   windowMs?: number
   clockSkewMs?: number
   idempotencyBudgetBytes?: number
-  quantiles?: QuantileOptions
+  quantiles?: QuantileOptions | false
 }
 
 let opened = 0

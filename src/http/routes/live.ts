@@ -4,12 +4,15 @@ import type { TransactionStore } from '../../store/store.js'
 import type { StreamHub } from '../live/stream-hub.js'
 import { ProblemError, problemRef, storeUnavailable } from '../problem.js'
 import { NO_SNIFF } from '../security-headers.js'
-import { parseStatisticsQuery, statisticsQuerySchema } from '../statistics-query.js'
+import {
+  parseStatisticsQuery,
+  type QueryBounds,
+  statisticsQuerySchema,
+} from '../statistics-query.js'
 
-export interface LiveRoutesOptions {
+export interface LiveRoutesOptions extends QueryBounds {
   store: TransactionStore
   hub: StreamHub
-  windowMs: number
 }
 
 export const MIN_INTERVAL_MS = 100
@@ -46,15 +49,17 @@ const SeriesSchema = Type.Object(
 
 export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
   app,
-  { store, hub, windowMs },
+  { store, hub, ...bounds },
 ) => {
+  const { windowMs } = bounds
   app.get(
     '/statistics/series',
     {
       schema: {
         summary: 'The window per second, for charts',
         tags: ['statistics'],
-        querystring: Type.Object(statisticsQuerySchema(windowMs)),
+        // Per-second quantiles are not offered: the window's are, at /statistics.
+        querystring: Type.Object({ windowMs: statisticsQuerySchema(windowMs).windowMs }),
         response: {
           200: SeriesSchema,
           422: { ...problemRef, description: 'A query parameter is out of bounds' },
@@ -62,7 +67,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
         },
       },
     },
-    (request) => store.series(parseStatisticsQuery(request.query, windowMs)?.spanMs),
+    (request) => store.series(parseStatisticsQuery(request.query, bounds)?.spanMs),
   )
 
   app.get(
@@ -113,7 +118,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
           },
         ])
       }
-      const query = parseStatisticsQuery(request.query, windowMs)
+      const query = parseStatisticsQuery(request.query, bounds)
       const refusal = hub.refusal(request.ip)
       if (refusal) {
         reply.header('retry-after', '5')

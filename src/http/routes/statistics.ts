@@ -3,7 +3,11 @@ import { Type } from 'typebox'
 import { settle } from '../../awaitable.js'
 import type { Statistics, TransactionStore } from '../../store/store.js'
 import { problemRef, storeUnavailable } from '../problem.js'
-import { parseStatisticsQuery, statisticsQuerySchema } from '../statistics-query.js'
+import {
+  parseStatisticsQuery,
+  type QueryBounds,
+  statisticsQuerySchema,
+} from '../statistics-query.js'
 import { windowText } from '../window-text.js'
 
 export const StatisticsSchema = Type.Object(
@@ -33,15 +37,15 @@ export const StatisticsSchema = Type.Object(
   },
 )
 
-export interface StatisticsRoutesOptions {
+export interface StatisticsRoutesOptions extends QueryBounds {
   store: TransactionStore
-  windowMs: number
 }
 
 export const statisticsRoutes: FastifyPluginAsyncTypebox<StatisticsRoutesOptions> = async (
   app,
-  { store, windowMs },
+  { store, ...bounds },
 ) => {
+  const { windowMs } = bounds
   // The window answers the same object until a millisecond passes or a transaction arrives (and,
   // for a query, while the same is asked), so its JSON is made once and sent as is to every
   // reader in between: turning the doubles into text costs more than the snapshot itself.
@@ -63,7 +67,7 @@ export const statisticsRoutes: FastifyPluginAsyncTypebox<StatisticsRoutesOptions
       },
     },
     (request, reply) => {
-      const query = parseStatisticsQuery(request.query, windowMs)
+      const query = parseStatisticsQuery(request.query, bounds)
       const cache = query === undefined ? plain : queried
       return settle(store.statistics(query), (statistics) => {
         if (statistics !== cache.last) {

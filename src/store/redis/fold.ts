@@ -17,7 +17,7 @@ export interface Delta {
   max: number
   /** False for the amounts outside the domain of that millisecond: judged, never stored. */
   valid: boolean
-  /** How many of its amounts fall in each quantile index (see QuantileMapping). */
+  /** How many of its amounts fall in each quantile index (see QuantileMapping); none when off. */
   indices: Map<number, number>
 }
 
@@ -33,7 +33,10 @@ const limbs = new Float64Array(LIMB_COUNT)
  * Folds transactions into one delta per millisecond (and per validity of the amount), in the
  * order each millisecond first appears, so the same transactions always fold the same way.
  */
-export function fold(transactions: readonly Transaction[], mapping: QuantileMapping): Folded {
+export function fold(
+  transactions: readonly Transaction[],
+  mapping: QuantileMapping | undefined,
+): Folded {
   const deltas: Delta[] = []
   const deltaOf = new Int32Array(transactions.length)
   const byKey = new Map<number, number>()
@@ -64,8 +67,10 @@ export function fold(transactions: readonly Transaction[], mapping: QuantileMapp
       const value = amount === 0 ? 0 : amount
       if (value < delta.min) delta.min = value
       if (value > delta.max) delta.max = value
-      const index = mapping.index(value)
-      delta.indices.set(index, (delta.indices.get(index) ?? 0) + 1)
+      if (mapping !== undefined) {
+        const index = mapping.index(value)
+        delta.indices.set(index, (delta.indices.get(index) ?? 0) + 1)
+      }
     }
   }
   return { deltas, deltaOf }

@@ -297,7 +297,7 @@ end
 
 /**
  * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, idempotency retention
- * (ms), idempotency budget (bytes), quantile budget (bytes), then groups: an idempotency key ('' for
+ * (ms), idempotency budget (bytes), quantile budget (bytes; '' keeps no sketches), then groups: an idempotency key ('' for
  * none), a fingerprint, its number of transactions, its number of deltas d, the number of
  * arguments its deltas take, then the d deltas (see recordAll). Returns the
  * instant, one letter per delta (OUTCOME_LETTERS, or x for a group refused), one state per group,
@@ -394,7 +394,8 @@ local function flush(clock)
 end
 
 local now, window, clock = advance()
-local sketches = openSketches(window, now, skewMs, clock, ttlFloor)
+-- No budget: quantiles are off, and no sketch is kept.
+local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
 
 -- Records the d deltas whose arguments start at ARGV[first] (see fold.ts): each the transactions
 -- of one millisecond, its timestamp, count, limbs, min text and max text ('' for amounts outside
@@ -429,7 +430,7 @@ local function recordAll(first, d)
       local lastOfSecond = math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1
       addToHash(tens, tenPrefix, lastOfTens, count, limbs, low, lowText, high, highText)
       addToHash(second, secondPrefix, lastOfSecond, count, limbs, low, lowText, high, highText)
-      addToSketches(sketches, timestamp, pairsAt, p, sketchBudget)
+      if sketches then addToSketches(sketches, timestamp, pairsAt, p, sketchBudget) end
       outcomes[#outcomes + 1] = '${L.stored}'
     end
   end
@@ -541,7 +542,7 @@ while i <= #ARGV do
   states[#states + 1] = state
 end
 flush(clock)
-saveSketches(sketches)
+if sketches then saveSketches(sketches) end
 return {now, table.concat(letters), table.concat(states), wait}
 `
 

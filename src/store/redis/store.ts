@@ -70,8 +70,8 @@ export interface RedisStoreOptions {
   timeoutMs?: number
   /** How long writes wait to share a script call; 0: the writes of one event-loop turn. */
   flushMs?: number
-  /** How quantile sketches are kept, per shard, as the core keeps them. */
-  quantiles?: QuantileOptions
+  /** How quantile sketches are kept, per shard, as the core keeps them; false: not at all. */
+  quantiles?: QuantileOptions | false
 }
 
 /** The transactions of one request, with its idempotency key if it has one. */
@@ -122,8 +122,10 @@ export class RedisStore implements TransactionStore {
   readonly #waitReplicas: number
   readonly #waitMs: number
   readonly #health: ShardHealth
-  readonly #mapping: QuantileMapping
-  readonly #counts: QuantileCounts
+  /** Undefined when quantiles are off. */
+  readonly #mapping: QuantileMapping | undefined
+  readonly #counts: QuantileCounts | undefined
+  /** '' when quantiles are off: the scripts then keep no sketch. */
   readonly #sketchBudget: string
   #nextShard = 0
   /**
@@ -148,13 +150,19 @@ export class RedisStore implements TransactionStore {
     this.#retentionMs = String(options.idempotencyRetentionMs ?? windowMs + skewMs)
     this.#budgetBytes = String(options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES)
     this.#waitReplicas = options.waitReplicas ?? 0
-    this.#mapping = new QuantileMapping(options.quantiles?.accuracy)
-    this.#counts = new QuantileCounts(this.#mapping)
-    const sketchBudget = options.quantiles?.budgetBytes ?? DEFAULT_QUANTILE_BUDGET_BYTES
-    if (sketchBudget < quantileFloorBytes(this.#mapping, windowMs, skewMs)) {
-      throw new RangeError('the quantile budget is below the floor the window needs')
+    const quantiles = options.quantiles ?? {}
+    if (quantiles === false) {
+      this.#sketchBudget = ''
+    } else {
+      const mapping = new QuantileMapping(quantiles.accuracy)
+      const budget = quantiles.budgetBytes ?? DEFAULT_QUANTILE_BUDGET_BYTES
+      if (budget < quantileFloorBytes(mapping, windowMs, skewMs)) {
+        throw new RangeError('the quantile budget is below the floor the window needs')
+      }
+      this.#mapping = mapping
+      this.#counts = new QuantileCounts(mapping)
+      this.#sketchBudget = String(budget)
     }
-    this.#sketchBudget = String(sketchBudget)
     this.#waitMs = Math.max(1, Math.floor((options.timeoutMs ?? 1_000) / 2))
     this.#health = new ShardHealth({
       shards: this.#roots.length,
@@ -464,6 +472,7 @@ export class RedisStore implements TransactionStore {
     quantiles: readonly number[],
   ): Statistics {
     const counts = this.#counts
+    if (counts === undefined) throw new Error('this store keeps no quantile sketches')
     let edgeMs = 1
     let min = Number.POSITIVE_INFINITY
     let max = Number.NEGATIVE_INFINITY
