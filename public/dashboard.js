@@ -1,12 +1,17 @@
-// The live dashboard: five figures from the event stream, a per-second chart from the series.
+// The live dashboard: five figures from the event stream, with p50 and p99 when the service keeps
+// quantiles, and a per-second chart from the series.
 // Figures are grouped for reading in the browser's locale. The count, sum, min and max keep every
 // digit the API wrote (a JSON number's shortest form, which Intl also formats from); the average,
-// a quotient rounded for the API, shows a few decimals. Each figure's title holds the exact value.
+// a quotient rounded for the API, shows a few decimals, and the quantiles, estimates, three
+// significant digits. Each figure's title holds the value as the API gives it.
 ;(() => {
   const fields = ['count', 'sum', 'avg', 'min', 'max']
+  const quantiles = { p50: '0.5', p99: '0.99' }
   const exactly = new Intl.NumberFormat(undefined, { maximumFractionDigits: 20 })
   const roughly = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 6 })
   const twoDecimals = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 })
+  // An estimate within 1 % (by default) has about three digits worth showing.
+  const estimate = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 3 })
 
   /** The average for reading: two decimals, or six significant digits below 1. */
   function average(value) {
@@ -28,6 +33,14 @@
       const element = document.getElementById(field)
       element.textContent = field === 'avg' ? average(value) : exactly.format(value)
       element.title = String(value)
+    }
+    if (statistics.quantiles) {
+      for (const [id, q] of Object.entries(quantiles)) {
+        const value = statistics.quantiles[q]
+        const element = document.getElementById(id)
+        element.textContent = estimate.format(value)
+        element.title = `${value} (within the service's QUANTILE_ACCURACY of the true ${id})`
+      }
     }
     at.textContent = new Date(statistics.at).toISOString()
     at.dateTime = at.textContent
@@ -82,13 +95,28 @@
     }
   }
 
-  const stream = new EventSource('/statistics/stream?interval=1000')
-  stream.addEventListener('open', () => setState('live'))
-  stream.addEventListener('error', () => setState('reconnecting'))
-  stream.addEventListener('statistics', (event) => {
-    setState('live')
-    show(JSON.parse(event.data))
-    refreshSeries()
-  })
+  /** Streams with quantiles when the service keeps them (it answers 422 when it does not). */
+  async function connect() {
+    const asked = Object.values(quantiles).join(',')
+    let query = ''
+    try {
+      const probe = await fetch(`/statistics?quantiles=${asked}`)
+      if (probe.ok) {
+        query = `&quantiles=${asked}`
+        for (const element of document.querySelectorAll('.quantile')) element.hidden = false
+      }
+    } catch {
+      // Unreachable for now: the stream reconnects by itself, without quantiles.
+    }
+    const stream = new EventSource(`/statistics/stream?interval=1000${query}`)
+    stream.addEventListener('open', () => setState('live'))
+    stream.addEventListener('error', () => setState('reconnecting'))
+    stream.addEventListener('statistics', (event) => {
+      setState('live')
+      show(JSON.parse(event.data))
+      refreshSeries()
+    })
+  }
+  connect()
   refreshSeries()
 })()

@@ -69,6 +69,16 @@ describe('the dashboard in Chromium', () => {
     expect(await page.getAttribute('#sum', 'title')).toBe('1234.87')
     expect(await figure(page, 'min')).toBe('0.01')
     expect(await figure(page, 'max')).toBe('1,234.56')
+    // The estimated p50 and p99 beside them: within 1 % of 0.1 and 0.2, the amounts at ranks
+    // ⌊0.5 × 3⌋ and ⌊0.99 × 3⌋ of the four.
+    for (const [id, truth] of [
+      ['p50', 0.1],
+      ['p99', 0.2],
+    ] as const) {
+      expect(await page.isVisible(`#${id}`)).toBe(true)
+      const value = Number.parseFloat((await page.getAttribute(`#${id}`, 'title')) ?? '')
+      expect(Math.abs(value - truth)).toBeLessThanOrEqual(truth * 0.01)
+    }
     expect(await figure(page, 'window')).toBe('3 s')
     expect(await page.title()).toContain('last 3 s')
     await page.waitForSelector('#chart canvas')
