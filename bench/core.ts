@@ -196,3 +196,33 @@ const rssAfter = process.memoryUsage().rss / 2 ** 20
 console.log(
   `quantile memory        ${fmt(RECORDS)} random amounts over 60 s: sketches charged ${(flood.quantileBytes / 2 ** 20).toFixed(1)} MiB of ${(DEFAULT_QUANTILE_BUDGET_BYTES / 2 ** 20).toFixed(0)}; RSS +${(rssAfter - rssBefore).toFixed(1)} MiB; edges ${floodEdge} ms`,
 )
+
+/**
+ * Memory at steady rates: RATE transactions a second of log-normal amounts, on the benchmark's
+ * clock, for a window and a half of simulated time. Prints what the sketches are charged (the
+ * budget's measure), the heap they hold, and the edge the quantiles hold.
+ */
+/** The heap and the typed arrays' buffers, after a collection, in MiB. */
+function heldMb(): number {
+  globalThis.gc?.()
+  const { heapUsed, arrayBuffers } = process.memoryUsage()
+  return (heapUsed + arrayBuffers) / 2 ** 20
+}
+const rates = (process.env.QUANTILE_RATES ?? '10000,100000,1000000').split(',').map(Number)
+for (const rate of rates) {
+  const heapBefore = heldMb()
+  now += 120_000
+  const steady = new RollingWindow({ clock, quantiles: {} })
+  const perMs = rate / 1000
+  let carry = 0
+  for (let ms = 0; ms < 90_000; ms++) {
+    now++
+    carry += perMs
+    for (; carry >= 1; carry--) steady.record(logNormalCents(), now)
+  }
+  const edge = steady.query({ quantiles: [0.5] }).quantileEdgeMs
+  const heapAfter = heldMb()
+  console.log(
+    `quantiles at ${fmt(rate).padStart(9)}/s  sketches charged ${(steady.quantileBytes / 2 ** 20).toFixed(1)} MiB, held +${(heapAfter - heapBefore).toFixed(1)} MiB (heap and buffers), edges ${edge} ms (log-normal amounts, 90 s)`,
+  )
+}
