@@ -4,11 +4,10 @@ import type { QuantileMapping } from './quantile-mapping.js'
 import { SketchTable } from './sketch-table.js'
 
 /**
- * What the memory store charges a block's sketch: a table's own size, and each of its entries. Both
- * are more than V8 takes (a SketchTable with its typed array, and 16 to 32 bytes an entry
- * depending on where its table is in its doubling), so the charged total bounds the memory the
- * sketches use.
- * The Redis store charges the same figures, so both stores degrade at the same point.
+ * What a block's sketch is charged: a table's own size, and each of its entries. Both are more
+ * than V8 takes for a SketchTable and its typed array (whose slots are at most half used), so the
+ * charged total bounds the memory the sketches use. The Redis scripts charge the same figures, so
+ * both stores free by the same rule.
  */
 export const SKETCH_BYTES = 200
 export const SKETCH_ENTRY_BYTES = 56
@@ -32,14 +31,15 @@ export interface MergedSketch {
 
 /**
  * A sketch of the amounts of every block the window holds: for each level's block, a table of
- * mapping index to count (SketchTable). Recording adds one count per level; a snapshot merges the same blocks
- * the window's exact numbers are taken from, so the quantiles are of exactly the same set.
+ * mapping index to count (SketchTable). Recording adds one count per level; a snapshot merges
+ * the same blocks the window's exact numbers are taken from, so the quantiles are of exactly the
+ * same set. Twins: forgetBefore, #evict and merge in the Redis scripts (src/store/redis/scripts.ts).
  *
  * Memory is bounded by a budget, never by traffic. A level's blocks before `kept[level]` hold no
  * sketch: they are freed as they leave the window, and, when the budget would be exceeded, the
  * oldest blocks of the finest level still kept are freed early (all of level 0's, oldest first,
  * then level 1's, then level 2's). The whole-second level is never freed early: it is the floor
- * the budget must hold (see floorBytes). A snapshot whose edge falls in a freed block is cut at the
+ * the budget must hold (see quantileFloorBytes). A snapshot whose edge falls in a freed block is cut at the
  * next coarser level instead, and says so (edgeMs): never a silently wider set.
  */
 export class BlockSketches {
@@ -75,11 +75,6 @@ export class BlockSketches {
   /** The bytes charged now: within the budget, once the floor fits. */
   get bytes(): number {
     return this.#bytes
-  }
-
-  /** Per level, the first block whose sketch is kept (for tests and metrics). */
-  get kept(): readonly number[] {
-    return this.#kept
   }
 
   /** Adds an amount's index at a timestamp the window has stored. */

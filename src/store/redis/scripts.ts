@@ -5,6 +5,8 @@
  *   <root>meta                      latest (the window's monotonic now), gen (the generation)
  *   <root><gen>:t:<10 ms block>     its own block's fields, and its ten 1 ms blocks' as "<digit>:"
  *   <root><gen>:s:<second>          its own block's fields, and its ten 100 ms blocks' as "<digit>:"
+ *   <root><gen>:q<level>:<block>    a block's quantile sketch: mapping index → count (see SKETCHES)
+ *   <root><gen>:qz<level>, <gen>:q   the blocks of a level with a sketch; the sketches' state
  *
  * A block's fields: c (count), 0…4 (the exact sum's base-10^9 limbs, as in src/core/amount.ts;
  * absent until they are not zero), n and x (the min and the max, each the amount's own shortest
@@ -144,7 +146,8 @@ end
  * hash <window>q<level>:<block> of mapping index → count, the indices computed in Node. Per
  * level, a sorted set <window>qz<level> of the blocks that have a hash, so that freeing the old
  * ones touches only those. The state <window>q: k<level>, the first block of the level that may
- * hold a sketch; b, the bytes charged, as the core charges them.
+ * hold a sketch; b, the bytes charged, as the core charges them. <window>qs: the sum of the
+ * whole-second sketches held, as the core keeps it.
  */
 const SKETCHES = `
 local SKETCH_BYTES = ${SKETCH_BYTES}
@@ -157,9 +160,25 @@ local function sketchKey(s, level, block)
   return s.window .. 'q' .. level .. ':' .. int(block)
 end
 
+-- The sum of every whole-second sketch held (BlockSketches.#seconds): index -> count.
+local function secondsKey(s)
+  return s.window .. 'qs'
+end
+
 local function freeBlock(s, level, block)
   local key = sketchKey(s, level, block)
-  local n = redis.call('HLEN', key)
+  local n
+  if level == #SIZES then
+    local all = redis.call('HGETALL', key)
+    n = #all / 2
+    for i = 1, #all, 2 do
+      if redis.call('HINCRBY', secondsKey(s), all[i], -tonumber(all[i + 1])) == 0 then
+        redis.call('HDEL', secondsKey(s), all[i])
+      end
+    end
+  else
+    n = redis.call('HLEN', key)
+  end
   if n > 0 then
     s.bytes = s.bytes - SKETCH_BYTES - n * ENTRY_BYTES
     redis.call('DEL', key)
@@ -181,7 +200,10 @@ local function forgetBefore(s, oldestMs)
       -- Every transaction is in a block of the coarsest level, which is never freed early: when
       -- none is left, nothing is, and nothing is charged (a hash that expired while its service
       -- was idle is charged no more).
-      if level == #SIZES and redis.call('ZCARD', zset) == 0 then s.bytes = 0 end
+      if level == #SIZES and redis.call('ZCARD', zset) == 0 then
+        s.bytes = 0
+        redis.call('DEL', secondsKey(s))
+      end
     end
   end
 end
@@ -236,6 +258,7 @@ local function addToSketches(s, timestamp, first, p, budget)
         if redis.call('HINCRBY', key, ARGV[j], count) == count then
           s.bytes = s.bytes + ENTRY_BYTES
         end
+        if level == #SIZES then redis.call('HINCRBY', secondsKey(s), ARGV[j], count) end
       end
       if new then
         s.bytes = s.bytes + SKETCH_BYTES
@@ -262,10 +285,12 @@ local function saveSketches(s)
   local ttl = math.max(2 * (windowMs + s.newest - s.now) + MARGIN, s.ttlFloor)
   redis.call('PEXPIRE', s.window .. 'q', ttl)
   for level = 1, #SIZES do redis.call('PEXPIRE', s.window .. 'qz' .. level, ttl) end
+  redis.call('PEXPIRE', secondsKey(s), ttl)
 end
 
 -- Twin of BlockSketches.merge: the (index, count) pairs of [from, to], an edge cut at a coarser
--- level where the finer one was freed. Returns the interval read, the edge and the pairs.
+-- level where the finer one was freed. Returns the interval read, the edge and the pairs. A long
+-- interval starts from the sum of the whole seconds and takes out those outside it.
 local function mergeSketches(s, from, to)
   local lo, hi, edge = from, to, 1
   for level = 1, #SIZES - 1 do
@@ -282,14 +307,35 @@ local function mergeSketches(s, from, to)
     end
   end
   local counts = {}
-  eachBlock(lo, hi, function(level, block)
-    local all = redis.call('HGETALL', sketchKey(s, level, block))
-    for i = 1, #all, 2 do counts[all[i]] = (counts[all[i]] or 0) + tonumber(all[i + 1]) end
-  end)
+  local function addAll(key, sign)
+    local all = redis.call('HGETALL', key)
+    for i = 1, #all, 2 do counts[all[i]] = (counts[all[i]] or 0) + sign * tonumber(all[i + 1]) end
+  end
+  local function addBlocks(from, to)
+    eachBlock(from, to, function(level, block) addAll(sketchKey(s, level, block), 1) end)
+  end
+  local top = #SIZES
+  local second = SIZES[top]
+  local firstWhole = math.ceil(lo / second)
+  local lastWhole = math.floor((hi + 1) / second) - 1
+  local oldest = s.kept[top]
+  local newest = math.floor(s.newest / second)
+  local outside = math.max(0, firstWhole - oldest) + math.max(0, newest - lastWhole)
+  if lastWhole - firstWhole + 1 <= outside then
+    addBlocks(lo, hi)
+  else
+    addAll(secondsKey(s), 1)
+    for block = oldest, firstWhole - 1 do addAll(sketchKey(s, top, block), -1) end
+    for block = lastWhole + 1, newest do addAll(sketchKey(s, top, block), -1) end
+    if lo < firstWhole * second then addBlocks(lo, firstWhole * second - 1) end
+    if hi > lastWhole * second + second - 1 then addBlocks((lastWhole + 1) * second, hi) end
+  end
   local flat = {}
   for index, count in pairs(counts) do
-    flat[#flat + 1] = index
-    flat[#flat + 1] = count
+    if count ~= 0 then
+      flat[#flat + 1] = index
+      flat[#flat + 1] = count
+    end
   end
   return lo, hi, edge, flat
 end

@@ -102,6 +102,12 @@ const INJECTED_CLOCK_TTL_MS = 600_000
  * request of 1 000 does (a bulk request larger than this still goes in one call of its own).
  */
 const WRITE_BATCH_MAX = 1_000
+/**
+ * Distinct queries whose readers share reads. A handful are asked in practice (the dashboard's,
+ * a few monitors'); beyond the bound a query is read on its own, so the map cannot grow with
+ * whatever a client invents.
+ */
+const MAX_COALESCED_QUERIES = 256
 /** Rounds for shards to agree on one instant before a read is answered (see #readAll). */
 const MAX_AGREEMENT_ROUNDS = 4
 
@@ -136,6 +142,8 @@ export class RedisStore implements TransactionStore {
   #log: ConnectionLog | undefined
   /** Concurrent reads of the whole window share one round trip (see coalesce). */
   readonly #plainStatistics: () => Promise<Readonly<Statistics>>
+  /** The same for each query asked, up to MAX_COALESCED_QUERIES of them. */
+  readonly #queries = new Map<string, () => Promise<Readonly<Statistics>>>()
   /** Per shard: the writes of one turn of the event loop share one script call (see batchWrites). */
   readonly #writers: Array<(groups: readonly WriteGroup[]) => Promise<GroupReply[]>>
 
@@ -321,7 +329,15 @@ export class RedisStore implements TransactionStore {
 
   statistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
     if (query === undefined) return this.#plainStatistics()
-    return this.#readStatistics(query)
+    // Readers asking the same share reads too: a quantile read is Redis's costliest call.
+    const key = `${query.spanMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
+    let read = this.#queries.get(key)
+    if (read === undefined) {
+      if (this.#queries.size >= MAX_COALESCED_QUERIES) return this.#readStatistics(query)
+      read = coalesce(() => this.#readStatistics(query))
+      this.#queries.set(key, read)
+    }
+    return read()
   }
 
   async series(spanMs?: number): Promise<Series> {
