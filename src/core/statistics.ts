@@ -19,6 +19,11 @@ export interface StatisticsQuery {
   quantiles?: readonly number[] | undefined
 }
 
+/** A key naming what a query asks, so that readers asking the same can share one answer. */
+export function queryKey(query: StatisticsQuery | undefined): string {
+  return query === undefined ? '' : `${query.spanMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
+}
+
 export const EMPTY_STATISTICS: Readonly<Statistics> = Object.freeze({
   sum: 0,
   avg: 0,

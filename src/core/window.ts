@@ -7,6 +7,7 @@ import { QuantileCounts } from './quantile-counts.js'
 import { QuantileMapping } from './quantile-mapping.js'
 import {
   EMPTY_STATISTICS,
+  queryKey,
   type Series,
   type SeriesPoint,
   type Statistics,
@@ -184,7 +185,7 @@ export class RollingWindow {
     const sketches = this.#sketches
     if (sketches === undefined) throw new Error('this window keeps no quantile sketches')
     const now = this.now()
-    const key = `${spanMs}:${quantiles.join(',')}`
+    const key = queryKey(query)
     const queried = this.#queried
     if (queried !== undefined && queried.at === now && queried.key === key) return queried.answer
     const counts = this.#counts as QuantileCounts

@@ -81,8 +81,3 @@ function parseQuantiles(text: string): number[] {
   }
   return [...new Set(parts.map(Number))]
 }
-
-/** A key naming what a query asks, so that readers asking the same can share one read. */
-export function queryKey(query: StatisticsQuery | undefined): string {
-  return query === undefined ? '' : `${query.spanMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
-}

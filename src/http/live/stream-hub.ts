@@ -1,6 +1,5 @@
 import { type Awaitable, settle } from '../../awaitable.js'
-import type { Statistics, StatisticsQuery } from '../../core/statistics.js'
-import { queryKey } from '../statistics-query.js'
+import { queryKey, type Statistics, type StatisticsQuery } from '../../core/statistics.js'
 
 /** Where a subscriber's frames go: an HTTP response, or anything that buffers like one. */
 export interface Sink {

@@ -7,6 +7,7 @@ import { QuantileCounts } from '../../core/quantile-counts.js'
 import { QuantileMapping } from '../../core/quantile-mapping.js'
 import {
   EMPTY_STATISTICS,
+  queryKey,
   type Series,
   type SeriesPoint,
   type Statistics,
@@ -330,7 +331,7 @@ export class RedisStore implements TransactionStore {
   statistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
     if (query === undefined) return this.#plainStatistics()
     // Readers asking the same share reads too: a quantile read is Redis's costliest call.
-    const key = `${query.spanMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
+    const key = queryKey(query)
     let read = this.#queries.get(key)
     if (read === undefined) {
       if (this.#queries.size >= MAX_COALESCED_QUERIES) return this.#readStatistics(query)
