@@ -14,6 +14,11 @@ export interface StreamHubOptions {
   maxSubscribers: number
   /** Subscribers from one client address, at most. */
   maxPerAddress: number
+  /**
+   * Distinct intervals and queries streamed at once, at most: each group costs a read per tick,
+   * however few subscribe to it, so a client cannot multiply reads by asking odd intervals.
+   */
+  maxGroups?: number
   /** A stream is ended this long after it started; EventSource reconnects by itself. */
   maxLifetimeMs: number
   heartbeatMs?: number
@@ -33,6 +38,10 @@ interface Subscriber {
   address: string
   /** When the stream is to end (hub clock, epoch ms). */
   endsAt: number
+}
+
+function groupKey(intervalMs: number, query: StatisticsQuery | undefined): string {
+  return `${intervalMs} ${queryKey(query)}`
 }
 
 interface Group {
@@ -59,6 +68,7 @@ export class StreamHub {
   constructor(options: StreamHubOptions) {
     this.#options = {
       heartbeatMs: 15_000,
+      maxGroups: 64,
       maxBufferedBytes: 64 * 1024,
       maxDroppedFrames: 30,
       retryMs: 2_000,
@@ -76,11 +86,24 @@ export class StreamHub {
     return this.#size >= this.#options.maxSubscribers
   }
 
-  /** Why a new stream from `address` is refused now, or undefined when it is welcome. */
-  refusal(address: string): string | undefined {
-    if (this.full) return 'Too many stream subscribers; try again later.'
+  /**
+   * Why a new stream from `address` of that interval and query is refused now (with the status
+   * to answer), or undefined when it is welcome.
+   */
+  refusal(
+    address: string,
+    intervalMs = 1_000,
+    query?: StatisticsQuery,
+  ): { status: 429 | 503; detail: string } | undefined {
+    if (this.full) return { status: 503, detail: 'Too many stream subscribers; try again later.' }
     if ((this.#perAddress.get(address) ?? 0) >= this.#options.maxPerAddress) {
-      return `Too many streams from this address (at most ${this.#options.maxPerAddress}); close one first.`
+      const detail = `Too many streams from this address (at most ${this.#options.maxPerAddress}); close one first.`
+      return { status: 429, detail }
+    }
+    const groups = this.#groups
+    if (groups.size >= this.#options.maxGroups && !groups.has(groupKey(intervalMs, query))) {
+      const detail = `Too many different streams (intervals and queries) are open (at most ${this.#options.maxGroups}); ask for one already streamed, such as the default, or try later.`
+      return { status: 503, detail }
     }
     return undefined
   }
@@ -92,10 +115,10 @@ export class StreamHub {
     address = '',
     query?: StatisticsQuery,
   ): (() => void) | undefined {
-    if (this.refusal(address) !== undefined) return undefined
+    if (this.refusal(address, intervalMs, query) !== undefined) return undefined
     const endsAt = this.#options.clock() + this.#options.maxLifetimeMs
     const subscriber: Subscriber = { sink, dropped: 0, address, endsAt }
-    const key = `${intervalMs} ${queryKey(query)}`
+    const key = groupKey(intervalMs, query)
     const group = this.#group(key, intervalMs, query)
     group.subscribers.add(subscriber)
     this.#size++

@@ -104,7 +104,11 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
             ...problemRef,
             description: 'Too many streams from this address (STREAM_MAX_PER_ADDRESS)',
           },
-          503: { ...problemRef, description: 'Too many subscribers' },
+          503: {
+            ...problemRef,
+            description:
+              'Too many subscribers, or too many different intervals and queries streamed at once (64)',
+          },
         },
       },
     },
@@ -119,10 +123,10 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
         ])
       }
       const query = parseStatisticsQuery(request.query, bounds)
-      const refusal = hub.refusal(request.ip)
+      const refusal = hub.refusal(request.ip, interval, query)
       if (refusal) {
         reply.header('retry-after', '5')
-        throw new ProblemError(hub.full ? 503 : 429, refusal)
+        throw new ProblemError(refusal.status, refusal.detail)
       }
       reply.hijack()
       const raw = reply.raw

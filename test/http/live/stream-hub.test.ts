@@ -144,12 +144,29 @@ describe('StreamHub', () => {
     const h = hub({ maxPerAddress: 2 })
     const first = h.subscribe(1000, new FakeSink(), '10.0.0.1')
     expect(h.subscribe(1000, new FakeSink(), '10.0.0.1')).toBeDefined()
-    expect(h.refusal('10.0.0.1')).toMatch(/at most 2/)
+    expect(h.refusal('10.0.0.1')).toEqual({
+      status: 429,
+      detail: expect.stringMatching(/at most 2/),
+    })
     expect(h.subscribe(1000, new FakeSink(), '10.0.0.1')).toBeUndefined()
     expect(h.subscribe(1000, new FakeSink(), '10.0.0.2')).toBeDefined()
     first?.()
     expect(h.refusal('10.0.0.1')).toBeUndefined()
     expect(h.size).toBe(2)
+  })
+
+  it('caps the distinct intervals and queries streamed, each a read per tick, and frees a place as one ends', () => {
+    const h = hub({ maxGroups: 2 })
+    const first = h.subscribe(100, new FakeSink())
+    expect(h.subscribe(200, new FakeSink(), '', { quantiles: [0.5] })).toBeDefined()
+    expect(h.refusal('', 300)).toEqual({ status: 503, detail: expect.stringMatching(/at most 2/) })
+    expect(h.subscribe(200, new FakeSink(), '', { quantiles: [0.9] })).toBeUndefined()
+    expect(h.subscribe(100, new FakeSink())).toBeDefined() // one already streamed: welcome
+    reads = 0
+    vi.advanceTimersByTime(200)
+    expect(reads).toBe(3) // two groups: the 100 ms one twice, the 200 ms one once
+    first?.()
+    expect(h.refusal('', 300)).toBeDefined() // its group has another subscriber
   })
 
   it('ends a stream once its lifetime is over, so that the client reconnects', () => {
