@@ -9,5 +9,8 @@ export default defineConfig({
     // file (describeStores in test/support/stores.ts).
     maxWorkers: 2,
     isolate: false,
+    // A test may take this long: the property tests run their hundreds of cases beside the fault
+    // suites' own Redis and service processes on the same two cores, where Vitest's 5 s is tight.
+    testTimeout: 20_000,
   },
 })
