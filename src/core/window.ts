@@ -29,14 +29,14 @@ export interface WindowOptions {
   windowMs?: number
   clockSkewMs?: number
   clock?: Clock
-  /** Keep sketches of the amounts, so that snapshots can answer quantiles; off when absent or false. */
+  /** Keep sketches of the amounts, so that queries can ask quantiles; off when absent or false. */
   quantiles?: QuantileOptions | false
 }
 
 export interface QuantileOptions {
   /** The relative accuracy α of every quantile (see QuantileMapping). */
   accuracy?: number
-  /** The most the sketches may be charged, in bytes (see BlockSketches); at least floorBytes. */
+  /** The most the sketches may be charged, in bytes (see BlockSketches): the floor or more. */
   budgetBytes?: number
 }
 
@@ -50,8 +50,6 @@ export function quantileFloorBytes(mapping: QuantileMapping, windowMs: number, s
   const seconds = Math.ceil((windowMs + skewMs) / 1000) + 2
   return seconds * (SKETCH_BYTES + mapping.size * SKETCH_ENTRY_BYTES)
 }
-
-export { LEVELS }
 
 const COARSEST = LEVELS[LEVELS.length - 1] as number
 

@@ -25,7 +25,7 @@
  * so both stores round identically.
  *
  * The shape of the window (the levels, the limbs) is the core's: the constants below are
- * interpolated from src/core/window.ts and src/core/amount.ts, never copied. The Lua functions
+ * interpolated from src/core/levels.ts and src/core/amount.ts, never copied. The Lua functions
  * that walk the blocks (aggregate) and move the clock (advance) are twins of RollingWindow's
  * #aggregate and now(): a change to one is a change to the other.
  */
@@ -33,7 +33,7 @@
 import { LIMB_BASE, LIMB_COUNT } from '../../core/amount.js'
 import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/block-sketches.js'
 import { ENTRY_OVERHEAD_BYTES, OUTCOME_LETTERS as L } from '../../core/idempotency.js'
-import { LEVELS } from '../../core/window.js'
+import { LEVELS } from '../../core/levels.js'
 
 // The key layout pairs the levels: each odd level's blocks live, as "<digit>:" fields, in the
 // hash of the next level's block that holds them. That needs four levels, each ten times the last.
