@@ -58,8 +58,7 @@ export class MemoryStore implements TransactionStore {
   }
 
   statistics(query?: StatisticsQuery): Readonly<Statistics> {
-    if (query?.quantiles !== undefined) return this.#window.query(query)
-    return this.#window.snapshot(query?.spanMs)
+    return query === undefined ? this.#window.snapshot() : this.#window.query(query)
   }
 
   series(spanMs?: number): Series {
