@@ -31,22 +31,29 @@ async function run(scenario: FaultScenario) {
   return result
 }
 
-/** Not ready at once, and the outage of the one shard logged once at warn, then its end once. */
-function expectOneOutage({ figures, warnings }: ScenarioRun, cause: RegExp) {
+/**
+ * Not ready at once, and the outage of the one shard logged once at warn, with its cause, then its
+ * end once. A Redis that wakes to a backlog on a busy machine may be slow past the timeout again:
+ * each such outage is one more pair of lines, never a line per failed request.
+ */
+function expectOutages({ figures, warnings }: ScenarioRun, cause: RegExp) {
   expect(figures.retries).toBeGreaterThan(0)
   expect(figures.readyDownAfterMs).toBeLessThan(1_000)
-  expect(warnings).toHaveLength(2)
+  expect(warnings.length).toBeGreaterThanOrEqual(2)
+  expect(warnings.length % 2).toBe(0)
   expect(warnings[0]).toMatch(new RegExp(`"shard":0,"cause":"${cause.source}".*does not answer`))
-  expect(warnings[1]).toMatch(/"shard":0.*answers again/)
+  warnings.forEach((line, i) => {
+    expect(line).toMatch(i % 2 === 0 ? /"shard":0.*does not answer/ : /"shard":0.*answers again/)
+  })
 }
 
 describe('faults, under clients that retry with the same key', () => {
   it(`${killed.name}: 0 lost, not ready at once, one warn line for the outage and one for its end`, async () => {
-    expectOneOutage(await run(killed), /.+/)
+    expectOutages(await run(killed), /.+/)
   }, 30_000)
 
   it(`${frozen.name}: the answers made while frozen run when it wakes, and their retries are replays`, async () => {
-    expectOneOutage(await run(frozen), /Command timed out/)
+    expectOutages(await run(frozen), /Command timed out/)
   }, 30_000)
 
   it(`${failover.name}: the other shards keep taking writes while one fails over`, async () => {
