@@ -43,6 +43,22 @@ export interface QuantileOptions {
 export const DEFAULT_QUANTILE_BUDGET_BYTES = 384 * 1024 * 1024
 
 /**
+ * The mapping and budget quantile options name, for a window of windowMs and skewMs: defaults
+ * filled in, and a budget below the floor refused. Both stores keep their sketches by these.
+ */
+export function quantileSettings(options: QuantileOptions, windowMs: number, skewMs: number) {
+  const mapping = new QuantileMapping(options.accuracy)
+  const budget = options.budgetBytes ?? DEFAULT_QUANTILE_BUDGET_BYTES
+  const floor = quantileFloorBytes(mapping, windowMs, skewMs)
+  if (budget < floor) {
+    throw new RangeError(
+      `the quantile budget must be at least ${Math.ceil(floor / 2 ** 20)} MiB for this window and accuracy`,
+    )
+  }
+  return { mapping, budget }
+}
+
+/**
  * The least budget the sketches need: every whole second a window of windowMs (plus the skew)
  * can hold, each with every index the mapping has. The finer levels live above it.
  */
@@ -118,14 +134,11 @@ export class RollingWindow {
     )
     this.#rings = this.#sizes.map((slots) => new Float64Array(slots * STRIDE))
     if (options.quantiles) {
-      const mapping = new QuantileMapping(options.quantiles.accuracy)
-      const budget = options.quantiles.budgetBytes ?? DEFAULT_QUANTILE_BUDGET_BYTES
-      const floor = quantileFloorBytes(mapping, this.windowMs, this.clockSkewMs)
-      if (budget < floor) {
-        throw new RangeError(
-          `the quantile budget must be at least ${Math.ceil(floor / 2 ** 20)} MiB for this window and accuracy`,
-        )
-      }
+      const { mapping, budget } = quantileSettings(
+        options.quantiles,
+        this.windowMs,
+        this.clockSkewMs,
+      )
       this.#sketches = new BlockSketches(mapping, this.#sizes, budget)
       this.#counts = new QuantileCounts(mapping)
     }

@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.js'
 import { writeSumAndMean } from '../../core/exact-sum.js'
 import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
 import { QuantileCounts } from '../../core/quantile-counts.js'
-import { QuantileMapping } from '../../core/quantile-mapping.js'
+import type { QuantileMapping } from '../../core/quantile-mapping.js'
 import {
   EMPTY_STATISTICS,
   queryKey,
@@ -16,10 +16,9 @@ import {
 import {
   checkSpan,
   DEFAULT_CLOCK_SKEW_MS,
-  DEFAULT_QUANTILE_BUDGET_BYTES,
   DEFAULT_WINDOW_MS,
   type QuantileOptions,
-  quantileFloorBytes,
+  quantileSettings,
 } from '../../core/window.js'
 import {
   type ConnectionLog,
@@ -163,11 +162,7 @@ export class RedisStore implements TransactionStore {
     if (quantiles === false) {
       this.#sketchBudget = ''
     } else {
-      const mapping = new QuantileMapping(quantiles.accuracy)
-      const budget = quantiles.budgetBytes ?? DEFAULT_QUANTILE_BUDGET_BYTES
-      if (budget < quantileFloorBytes(mapping, windowMs, skewMs)) {
-        throw new RangeError('the quantile budget is below the floor the window needs')
-      }
+      const { mapping, budget } = quantileSettings(quantiles, windowMs, skewMs)
       this.#mapping = mapping
       this.#counts = new QuantileCounts(mapping)
       this.#sketchBudget = String(budget)
