@@ -9,6 +9,8 @@ export interface Statistics {
   quantiles?: Record<string, number>
   /** 1 when the quantiles are of exactly the five numbers' set; else the ms their edges were cut at. */
   quantileEdgeMs?: number
+  /** Only for a value's statistics: whether some of its transactions may be in the overflow. */
+  incomplete?: boolean
 }
 
 /** What a reader may ask of the window beyond the five numbers of its whole length. */
@@ -17,11 +19,16 @@ export interface StatisticsQuery {
   spanMs?: number | undefined
   /** Quantiles to estimate, each in [0, 1]. */
   quantiles?: readonly number[] | undefined
+  /** Only the transactions with this value of this dimension (see dimensions.ts). */
+  label?: { dimension: string; value: string } | undefined
 }
 
 /** A key naming what a query asks, so that readers asking the same can share one answer. */
 export function queryKey(query: StatisticsQuery | undefined): string {
-  return query === undefined ? '' : `${query.spanMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
+  if (query === undefined) return ''
+  const key = `${query.spanMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
+  // JSON keeps a value's own ':' from running into the next part.
+  return query.label === undefined ? key : `${key}:${JSON.stringify(query.label)}`
 }
 
 export const EMPTY_STATISTICS: Readonly<Statistics> = Object.freeze({

@@ -1,6 +1,7 @@
 import { LIMB_COUNT, writeLimbs } from './amount.js'
 import { BlockSketches, SKETCH_BYTES, SKETCH_ENTRY_BYTES } from './block-sketches.js'
 import { type Clock, systemClock } from './clock.js'
+import { type Aggregate, emptyAggregate } from './dimensions.js'
 import { addLimbs, writeSumAndMean } from './exact-sum.js'
 import { coarsestLevel, LEVELS } from './levels.js'
 import { QuantileCounts } from './quantile-counts.js'
@@ -104,6 +105,8 @@ export class RollingWindow {
   readonly #sizes: number[]
   readonly #amount = new Float64Array(LIMB_COUNT)
   readonly #total = new Float64Array(LIMB_COUNT)
+  #min = Number.POSITIVE_INFINITY
+  #max = Number.NEGATIVE_INFINITY
   readonly #sketches: BlockSketches | undefined
   readonly #counts: QuantileCounts | undefined
   #latest = Number.NEGATIVE_INFINITY
@@ -244,10 +247,35 @@ export class RollingWindow {
   }
 
   /**
+   * The raw aggregate (count, exact limb sums, min, max) of the last spanMs ms, for adding to
+   * others exactly (see dimensions.ts).
+   */
+  aggregate(spanMs: number = this.windowMs): Aggregate {
+    const now = this.now()
+    const count = this.#walk(now - this.#span(spanMs) + 1, now)
+    const aggregate = emptyAggregate()
+    if (count === 0) return aggregate
+    aggregate.count = count
+    aggregate.limbs.set(this.#total)
+    aggregate.min = this.#min
+    aggregate.max = this.#max
+    return aggregate
+  }
+
+  /**
    * Statistics of the transactions with from <= timestamp <= to, an interval inside the window.
    * Twin: `aggregate` in the Redis scripts.
    */
   #aggregate(from: number, to: number): Statistics {
+    const count = this.#walk(from, to)
+    if (count === 0) return EMPTY_STATISTICS
+    const statistics = { sum: 0, avg: 0, max: this.#max, min: this.#min, count }
+    writeSumAndMean(this.#total, count, statistics)
+    return statistics
+  }
+
+  /** Sums [from, to] into #total, #min and #max; returns the count. */
+  #walk(from: number, to: number): number {
     let count = 0
     let min = Number.POSITIVE_INFINITY
     let max = Number.NEGATIVE_INFINITY
@@ -282,16 +310,15 @@ export class RollingWindow {
       max = live === 1 && high > max ? high : max
       offset += size
     }
-    if (count === 0) return EMPTY_STATISTICS
     const total = this.#total
     total[0] = l0
     total[1] = l1
     total[2] = l2
     total[3] = l3
     total[4] = l4
-    const statistics = { sum: 0, avg: 0, max, min, count }
-    writeSumAndMean(total, count, statistics)
-    return statistics
+    this.#min = min
+    this.#max = max
+    return count
   }
 
   /** Forgets every transaction. O(memory), so not for the hot path. */

@@ -5,7 +5,14 @@ import {
   type RecordedOnce,
 } from '../core/idempotency.js'
 import type { Series, Statistics, StatisticsQuery } from '../core/statistics.js'
-import { RollingWindow, type WindowOptions } from '../core/window.js'
+import { ValueWindows } from '../core/value-windows.js'
+import { checkSpan, RollingWindow, type WindowOptions } from '../core/window.js'
+import {
+  type Breakdown,
+  type BreakdownQuery,
+  DEFAULT_MAX_VALUES,
+  valueOf,
+} from '../core/dimensions.js'
 import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
 export interface MemoryStoreOptions extends WindowOptions {
@@ -13,18 +20,38 @@ export interface MemoryStoreOptions extends WindowOptions {
   idempotencyRetentionMs?: number
   /** The most the remembered keys may be charged, in bytes (see entryBytes). */
   idempotencyBudgetBytes?: number
+  /** The names of the transactions' dimensions (see dimensions.ts); none by default. */
+  dimensions?: readonly string[]
+  /** Values tracked at once per dimension. */
+  dimensionMaxValues?: number
+  /** The most a dimension's values may be charged, in bytes (see ValueWindows). */
+  dimensionBudgetBytes?: number
 }
 
 const DEFAULT_IDEMPOTENCY_BUDGET_BYTES = 256 * 1024 * 1024
+export const DEFAULT_DIMENSION_BUDGET_BYTES = 256 * 1024 * 1024
 
 /** The window in this process's memory: every call answers synchronously. */
 export class MemoryStore implements TransactionStore {
   readonly #window: RollingWindow
   readonly #ledger: IdempotencyLedger
+  /** Per dimension, by name, its values' windows. */
+  readonly #dimensions = new Map<string, ValueWindows>()
 
   constructor(options: MemoryStoreOptions = {}) {
     // Quantile sketches are on unless the options say otherwise.
     this.#window = new RollingWindow({ quantiles: {}, ...options })
+    for (const name of options.dimensions ?? []) {
+      this.#dimensions.set(
+        name,
+        new ValueWindows({
+          windowMs: this.#window.windowMs,
+          clockSkewMs: this.#window.clockSkewMs,
+          maxValues: options.dimensionMaxValues ?? DEFAULT_MAX_VALUES,
+          budgetBytes: options.dimensionBudgetBytes ?? DEFAULT_DIMENSION_BUDGET_BYTES,
+        }),
+      )
+    }
     this.#ledger = new IdempotencyLedger(
       options.idempotencyRetentionMs ?? this.#window.windowMs + this.#window.clockSkewMs,
       options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
@@ -33,9 +60,17 @@ export class MemoryStore implements TransactionStore {
 
   record(transactions: readonly Transaction[]): RecordOutcome[] {
     const outcomes = new Array<RecordOutcome>(transactions.length)
+    const dimensions = this.#dimensions
     for (let i = 0; i < transactions.length; i++) {
-      const { amount, timestamp } = transactions[i] as Transaction
-      outcomes[i] = this.#window.record(amount, timestamp)
+      const transaction = transactions[i] as Transaction
+      const { amount, timestamp } = transaction
+      const outcome = this.#window.record(amount, timestamp)
+      outcomes[i] = outcome
+      if (outcome !== 'stored' || dimensions.size === 0) continue
+      const now = this.#window.now()
+      for (const [name, values] of dimensions) {
+        values.record(valueOf(transaction, name), amount, timestamp, now)
+      }
     }
     return outcomes
   }
@@ -58,7 +93,24 @@ export class MemoryStore implements TransactionStore {
   }
 
   statistics(query?: StatisticsQuery): Readonly<Statistics> {
-    return query === undefined ? this.#window.snapshot() : this.#window.query(query)
+    if (query === undefined) return this.#window.snapshot()
+    const label = query.label
+    if (label === undefined) return this.#window.query(query)
+    if (query.quantiles !== undefined) throw new RangeError('quantiles are not kept per value')
+    const spanMs = checkSpan(query.spanMs ?? this.#window.windowMs, this.#window.windowMs)
+    return this.#values(label.dimension).statistics(label.value, spanMs, this.#window.now())
+  }
+
+  breakdown(query: BreakdownQuery): Breakdown {
+    const values = this.#values(query.dimension)
+    const spanMs = checkSpan(query.spanMs ?? this.#window.windowMs, this.#window.windowMs)
+    return values.breakdown(query, spanMs, this.#window.now())
+  }
+
+  #values(dimension: string): ValueWindows {
+    const values = this.#dimensions.get(dimension)
+    if (values === undefined) throw new RangeError(`no dimension is named ${dimension}`)
+    return values
   }
 
   series(spanMs?: number): Series {
@@ -67,6 +119,7 @@ export class MemoryStore implements TransactionStore {
 
   clear(): void {
     this.#window.clear()
+    for (const values of this.#dimensions.values()) values.clear()
   }
 
   connect(): void {}

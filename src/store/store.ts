@@ -1,10 +1,24 @@
 import type { Awaitable } from '../awaitable.js'
+import type { Breakdown, BreakdownQuery } from '../core/dimensions.js'
 import type { Idempotency, RecordedOnce } from '../core/idempotency.js'
 import type { Series, Statistics, StatisticsQuery } from '../core/statistics.js'
 import type { RecordOutcome } from '../core/window.js'
 
-export type { Idempotency, RecordedOnce, RecordOutcome, Series, Statistics, StatisticsQuery }
+export type {
+  Breakdown,
+  BreakdownQuery,
+  Idempotency,
+  RecordedOnce,
+  RecordOutcome,
+  Series,
+  Statistics,
+  StatisticsQuery,
+}
 
+/**
+ * A transaction. With dimensions configured, each is an optional string field of it too, read by
+ * name (see valueOf in dimensions.ts).
+ */
 export interface Transaction {
   amount: number
   timestamp: number
@@ -37,6 +51,11 @@ export interface TransactionStore {
   recordOnce(transactions: readonly Transaction[], once: Idempotency): Awaitable<RecordedOnce>
   /** The whole window, or what the query asks. Throws RangeError for a span outside the window. */
   statistics(query?: StatisticsQuery): Awaitable<Readonly<Statistics>>
+  /**
+   * The top values of a dimension (the store's dimensions are the query's only valid ones: a
+   * RangeError otherwise), the rest and the missing, over the window or its last spanMs ms.
+   */
+  breakdown(query: BreakdownQuery): Awaitable<Breakdown>
   /** The window (or its last spanMs ms) per second, for charts. */
   series(spanMs?: number): Awaitable<Series>
   clear(): Awaitable<void>

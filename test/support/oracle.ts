@@ -44,39 +44,146 @@ export function toDouble(numerator: bigint, denominator: bigint): number {
 export interface Entry {
   amount: number
   timestamp: number
+  /** Per dimension: the value, and whether it went to the value's window or the overflow. */
+  labels?: Record<string, { value: string; tracked: boolean }>
+}
+
+/** The dimensions an oracle keeps, and how many values of each it tracks at once. */
+export interface OracleDimensions {
+  names: readonly string[]
+  maxValues: number
+}
+
+/** A tracked value: its newest timestamp, and the newest the overflow held when it was tracked. */
+interface Tracked {
+  newest: number
+  partialUntil: number
 }
 
 export class OracleWindow {
   #entries: Entry[] = []
   #latest = Number.NEGATIVE_INFINITY
+  /** Per dimension: the values tracked now, and the newest timestamp put in its overflow. */
+  #tracked = new Map<string, Map<string, Tracked>>()
+  #overflowNewest = new Map<string, number>()
 
   constructor(
     readonly windowMs: number,
     readonly clockSkewMs: number,
     readonly clock: () => number,
-  ) {}
+    readonly dimensions: OracleDimensions = { names: [], maxValues: 0 },
+  ) {
+    this.#forgetValues()
+  }
 
   now(): number {
     const reading = this.clock()
     if (reading > this.#latest) this.#latest = reading
     else if (reading <= this.#latest - this.windowMs) {
       this.#entries = []
+      this.#forgetValues()
       this.#latest = reading
     }
     return this.#latest
   }
 
-  record(amount: number, timestamp: number): string {
+  /** Records a transaction; its labels are the dimensions' fields it carries. */
+  record(amount: number, timestamp: number, labels: Record<string, string> = {}): string {
     const now = this.now()
     if (timestamp <= now - this.windowMs) return 'tooOld'
     if (timestamp > now + this.clockSkewMs) return 'tooFarInFuture'
     if (!isExactAmount(amount)) return 'invalidAmount'
-    this.#entries.push({ amount: amount === 0 ? 0 : amount, timestamp })
+    const entry: Entry = { amount: amount === 0 ? 0 : amount, timestamp, labels: {} }
+    for (const name of this.dimensions.names) {
+      const value = labels[name]
+      if (value === undefined) continue
+      const tracked = this.#releaseValues(name, now)
+      let own = tracked.get(value)
+      if (own === undefined && tracked.size < this.dimensions.maxValues) {
+        own = { newest: timestamp, partialUntil: this.#overflowNewest.get(name) as number }
+        tracked.set(value, own)
+      }
+      if (own === undefined) {
+        this.#overflowNewest.set(name, Math.max(this.#overflowNewest.get(name) as number, timestamp))
+      } else {
+        own.newest = Math.max(own.newest, timestamp)
+      }
+      ;(entry.labels as Record<string, { value: string; tracked: boolean }>)[name] = {
+        value,
+        tracked: own !== undefined,
+      }
+    }
+    this.#entries.push(entry)
     return 'stored'
   }
 
   clear(): void {
     this.#entries = []
+    this.#forgetValues()
+  }
+
+  /** A dimension's tracked values, once those whose newest transaction has left are released. */
+  #releaseValues(dimension: string, now: number): Map<string, Tracked> {
+    const tracked = this.#tracked.get(dimension) as Map<string, Tracked>
+    for (const [v, t] of tracked) if (t.newest <= now - this.windowMs) tracked.delete(v)
+    return tracked
+  }
+
+  #forgetValues(): void {
+    for (const name of this.dimensions.names) {
+      this.#tracked.set(name, new Map())
+      this.#overflowNewest.set(name, Number.NEGATIVE_INFINITY)
+    }
+  }
+
+  /** A value's statistics over the last spanMs ms, and whether it may be incomplete. */
+  valueStatistics(dimension: string, value: string, spanMs = this.windowMs): Statistics {
+    const live = this.live(spanMs)
+    const now = this.now()
+    const from = now - spanMs + 1
+    const own = this.#releaseValues(dimension, now).get(value)
+    const partialUntil = own?.partialUntil ?? (this.#overflowNewest.get(dimension) as number)
+    const mine = live.filter(
+      (e) => e.labels?.[dimension]?.value === value && e.labels[dimension]?.tracked,
+    )
+    // A value released since holds nothing in the window: only the current tracking counts.
+    return { ...summarise(own === undefined ? [] : mine), incomplete: partialUntil >= from }
+  }
+
+  /** The breakdown the stores must give: ranked by exact sum or count, ties by value. */
+  breakdown(dimension: string, order: 'sum' | 'count', limit: number, spanMs = this.windowMs) {
+    const live = this.live(spanMs)
+    const now = this.now()
+    const from = now - spanMs + 1
+    this.#releaseValues(dimension, now)
+    const byValue = new Map<string, Entry[]>()
+    const overflow: Entry[] = []
+    const missing: Entry[] = []
+    for (const e of live) {
+      const label = e.labels?.[dimension]
+      if (label === undefined) missing.push(e)
+      else if (!label.tracked) overflow.push(e)
+      else byValue.set(label.value, [...(byValue.get(label.value) ?? []), e])
+    }
+    const exactSum = (entries: Entry[]) => entries.reduce((a, e) => a + exactDecimal(e.amount), 0n)
+    const ranked = [...byValue].sort(([va, a], [vb, b]) => {
+      const difference =
+        order === 'count' ? BigInt(b.length - a.length) : exactSum(b) - exactSum(a)
+      if (difference !== 0n) return difference > 0n ? 1 : -1
+      return va < vb ? -1 : va > vb ? 1 : 0
+    })
+    const tracked = this.#tracked.get(dimension) as Map<string, Tracked>
+    return {
+      by: dimension,
+      order,
+      values: ranked.slice(0, limit).map(([value, entries]) => ({
+        value,
+        ...summarise(entries),
+        incomplete: (tracked.get(value)?.partialUntil as number) >= from,
+      })),
+      other: summarise([...ranked.slice(limit).flatMap(([, entries]) => entries), ...overflow]),
+      missing: summarise(missing),
+    }
   }
 
   /** The transactions with now - spanMs < timestamp <= now. */

@@ -101,3 +101,64 @@ export function scatteredAmount(i: number): number {
   const magnitude = Number((10 ** (((i * 7919) % 3300) / 100 - 12)).toPrecision(6))
   return i % 2 === 0 ? magnitude : -magnitude
 }
+
+/** The dimensions the labelled steps use, and their values: more than a store tracks at once. */
+export const DIMENSIONS = ['currency', 'merchant'] as const
+export const VALUES = {
+  currency: ['EUR', 'USD', 'GBP', 'JPY'],
+  merchant: ['m-1', 'm-2', 'm-3', 'm-4', 'm-5', 'm:t:6'],
+} as const
+
+/** A transaction's labels: each dimension's field present or not. */
+export const labels = fc.record(
+  {
+    currency: fc.constantFrom(...VALUES.currency),
+    merchant: fc.constantFrom(...VALUES.merchant),
+  },
+  { requiredKeys: [] },
+)
+
+export type LabelledStep =
+  | { kind: 'record'; amount: number; offset: number; labels: Record<string, string> }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'back'; ms: number }
+  | { kind: 'value'; dimension: string; value: string; spanMs: number | undefined }
+  | {
+      kind: 'breakdown'
+      dimension: string
+      order: 'sum' | 'count'
+      limit: number
+      spanMs: number | undefined
+    }
+
+const dimension = fc.constantFrom(...DIMENSIONS)
+
+/** Steps for windows with dimensions: labelled records, values and breakdowns asked. */
+export const labelledStep: fc.Arbitrary<LabelledStep> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({ kind: fc.constant('record' as const), amount, offset, labels }),
+  },
+  step.filter((s) => s.kind === 'advance' || s.kind === 'back') as fc.Arbitrary<LabelledStep>,
+  {
+    weight: 2,
+    arbitrary: dimension.chain((d) =>
+      fc.record({
+        kind: fc.constant('value' as const),
+        dimension: fc.constant(d),
+        value: fc.constantFrom(...VALUES[d]),
+        spanMs,
+      }),
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('breakdown' as const),
+      dimension,
+      order: fc.constantFrom('sum' as const, 'count' as const),
+      limit: fc.integer({ min: 1, max: 4 }),
+      spanMs,
+    }),
+  },
+)

@@ -36,6 +36,8 @@ export interface StoreOptions {
   clockSkewMs?: number
   idempotencyBudgetBytes?: number
   quantiles?: QuantileOptions | false
+  dimensions?: readonly string[]
+  dimensionMaxValues?: number
 }
 
 let opened = 0

@@ -1,0 +1,358 @@
+import { LIMB_COUNT, writeLimbs } from './amount.js'
+import { addLimbs } from './exact-sum.js'
+import {
+  type Aggregate,
+  type BreakdownQuery,
+  emptyAggregate,
+  rankBreakdown,
+  type Breakdown,
+  statisticsOf,
+  type ValueAggregate,
+  type ValueStatistics,
+} from './dimensions.js'
+import { LEVELS } from './levels.js'
+import { RollingWindow } from './window.js'
+
+const SECOND = LEVELS[LEVELS.length - 1] as number
+
+/**
+ * Each (value, second) slot is one row of a Float64Array: the second it holds (its tag), the
+ * count, the exact sum's limbs, the min, the max, and the first and last millisecond it holds.
+ * A row whose tag is not the second asked about is empty, as in the window's rings.
+ */
+const TAG = 0
+const COUNT = 1
+const SUM = 2
+const MIN = SUM + LIMB_COUNT
+const MAX = MIN + 1
+const FIRST = MAX + 1
+const LAST = FIRST + 1
+const STRIDE = LAST + 1
+const NO_SECOND = -1
+/** A slot's list of (timestamp, amount) pairs starts with room for this many, then doubles. */
+const FIRST_CAPACITY = 8
+/** Bytes a pair of a list is charged: two doubles. */
+export const PAIR_BYTES = 16
+
+export interface ValueWindowsOptions {
+  windowMs: number
+  clockSkewMs: number
+  /** Values tracked at once (DIMENSION_MAX_VALUES). */
+  maxValues: number
+  /** The most the values' lists may be charged, in bytes (see PAIR_BYTES). */
+  budgetBytes: number
+}
+
+/**
+ * The window of each value of one dimension, sparse: per tracked value a ring of one row per
+ * second, and per row the (timestamp, amount) pairs of that second, kept so that a second cut by
+ * an edge of the window is summed exactly over the milliseconds inside it. A second wholly
+ * inside is read from its row. Two dense windows hold the rest: the overflow (transactions of
+ * values beyond the bound or the budget) and the missing (transactions without the field).
+ *
+ * Memory: the rows are allocated once, maxValues × slots × 88 bytes; the lists grow with the
+ * transactions, charged PAIR_BYTES a pair of capacity, never above budgetBytes (a transaction
+ * that would need more goes to the overflow); the two dense windows are a RollingWindow each.
+ *
+ * A value is tracked from its first transaction while fewer than maxValues are, and released
+ * when its newest transaction leaves the window. `record` and `now` cost O(log maxValues): the
+ * values are in a min-heap by their newest transaction, so the next to leave is always on top.
+ */
+export class ValueWindows {
+  readonly #windowMs: number
+  readonly #slots: number
+  readonly #maxValues: number
+  readonly #budget: number
+  readonly #rows: Float64Array
+  readonly #lists: Array<Float64Array | undefined>
+  /** Pairs in each slot's list. */
+  readonly #lengths: Int32Array
+  readonly #ids = new Map<string, number>()
+  readonly #names: string[]
+  /** Per value: the newest timestamp it holds; the newest it may hold in the overflow. */
+  readonly #newest: Float64Array
+  readonly #partialUntil: Float64Array
+  readonly #free: number[] = []
+  /** Tracked values, a min-heap by newest; #heapAt[id] is where value id is in it. */
+  readonly #heap: Int32Array
+  readonly #heapAt: Int32Array
+  #heapSize = 0
+  readonly #overflow: RollingWindow
+  readonly #missing: RollingWindow
+  /** The newest timestamp ever put in the overflow. */
+  #overflowNewest = Number.NEGATIVE_INFINITY
+  /** The instant the dense windows are shown (they read it as their clock). */
+  #instant = Number.NEGATIVE_INFINITY
+  #bytes = 0
+  readonly #amount = new Float64Array(LIMB_COUNT)
+  readonly #scratch = emptyAggregate()
+
+  constructor(options: ValueWindowsOptions) {
+    this.#windowMs = options.windowMs
+    this.#maxValues = options.maxValues
+    this.#budget = options.budgetBytes
+    this.#slots = 2 ** Math.ceil(Math.log2(Math.ceil((options.windowMs + options.clockSkewMs) / SECOND) + 2))
+    const slots = this.#maxValues * this.#slots
+    this.#rows = new Float64Array(slots * STRIDE)
+    for (let row = 0; row < this.#rows.length; row += STRIDE) this.#rows[row + TAG] = NO_SECOND
+    this.#lists = new Array(slots).fill(undefined)
+    this.#lengths = new Int32Array(slots)
+    this.#names = new Array(this.#maxValues).fill('')
+    this.#newest = new Float64Array(this.#maxValues)
+    this.#partialUntil = new Float64Array(this.#maxValues)
+    this.#heap = new Int32Array(this.#maxValues)
+    this.#heapAt = new Int32Array(this.#maxValues)
+    for (let id = this.#maxValues - 1; id >= 0; id--) this.#free.push(id)
+    const dense = {
+      windowMs: options.windowMs,
+      clockSkewMs: options.clockSkewMs,
+      clock: () => this.#instant,
+    }
+    this.#overflow = new RollingWindow(dense)
+    this.#missing = new RollingWindow(dense)
+  }
+
+  /** The bytes the lists are charged: within the budget. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  /** How many values are tracked now. */
+  get tracked(): number {
+    return this.#heapSize
+  }
+
+  /**
+   * Moves to the window's instant `now` (RollingWindow.now(), which only steps back when the
+   * window starts afresh): releases the values whose transactions have all left.
+   */
+  advance(now: number): void {
+    if (now < this.#instant) this.clear()
+    this.#instant = now
+    const oldest = now - this.#windowMs
+    while (this.#heapSize > 0 && (this.#newest[this.#heap[0] as number] as number) <= oldest) {
+      this.#release(this.#heap[0] as number)
+    }
+  }
+
+  /**
+   * Adds a transaction the window stored at instant `now`, with its value of this dimension
+   * (undefined: it has none). The amount is one the window took, so inside the exact domain.
+   */
+  record(value: string | undefined, amount: number, timestamp: number, now: number): void {
+    this.advance(now)
+    if (value === undefined) {
+      this.#missing.record(amount, timestamp)
+      return
+    }
+    let id = this.#ids.get(value)
+    if (id === undefined) id = this.#track(value)
+    if (id !== undefined && this.#add(id, amount, timestamp)) return
+    this.#overflow.record(amount, timestamp)
+    if (timestamp > this.#overflowNewest) this.#overflowNewest = timestamp
+    if (id !== undefined && timestamp > (this.#partialUntil[id] as number)) {
+      this.#partialUntil[id] = timestamp
+    }
+  }
+
+  /** A value's statistics over [now - spanMs + 1, now]; zeros for a value not tracked. */
+  statistics(value: string, spanMs: number, now: number): ValueStatistics {
+    this.advance(now)
+    const from = now - spanMs + 1
+    const id = this.#ids.get(value)
+    if (id === undefined) {
+      return { ...statisticsOf(emptyAggregate()), incomplete: this.#overflowNewest >= from }
+    }
+    const aggregate = this.#aggregate(id, from, now, this.#scratch)
+    return { ...statisticsOf(aggregate), incomplete: (this.#partialUntil[id] as number) >= from }
+  }
+
+  /** The top values over [now - spanMs + 1, now], with the rest and the missing (see rankBreakdown). */
+  breakdown(query: BreakdownQuery, spanMs: number, now: number): Breakdown {
+    this.advance(now)
+    const from = now - spanMs + 1
+    const values: ValueAggregate[] = []
+    for (let i = 0; i < this.#heapSize; i++) {
+      const id = this.#heap[i] as number
+      const aggregate = this.#aggregate(id, from, now, emptyAggregate())
+      if (aggregate.count === 0) continue
+      values.push({
+        ...aggregate,
+        value: this.#names[id] as string,
+        incomplete: (this.#partialUntil[id] as number) >= from,
+      })
+    }
+    return rankBreakdown(
+      query,
+      values,
+      this.#overflow.aggregate(spanMs),
+      this.#missing.aggregate(spanMs),
+    )
+  }
+
+  /** Forgets every value and transaction. O(memory). */
+  clear(): void {
+    while (this.#heapSize > 0) this.#release(this.#heap[0] as number)
+    this.#overflow.clear()
+    this.#missing.clear()
+    this.#overflowNewest = Number.NEGATIVE_INFINITY
+  }
+
+  /** Tracks a new value when fewer than maxValues are; undefined when the bound is reached. */
+  #track(value: string): number | undefined {
+    const id = this.#free.pop()
+    if (id === undefined) return undefined
+    this.#ids.set(value, id)
+    this.#names[id] = value
+    this.#newest[id] = Number.NEGATIVE_INFINITY
+    // Transactions of this value may be in the overflow from before: until they have left, its
+    // answers say they may be incomplete.
+    this.#partialUntil[id] = this.#overflowNewest
+    const at = this.#heapSize++
+    this.#heap[at] = id
+    this.#heapAt[id] = at
+    this.#siftUp(at)
+    return id
+  }
+
+  #release(id: number): void {
+    const last = this.#heap[--this.#heapSize] as number
+    const at = this.#heapAt[id] as number
+    if (last !== id) {
+      this.#heap[at] = last
+      this.#heapAt[last] = at
+      this.#siftDown(at)
+      this.#siftUp(this.#heapAt[last] as number)
+    }
+    this.#ids.delete(this.#names[id] as string)
+    for (let slot = id * this.#slots; slot < (id + 1) * this.#slots; slot++) {
+      this.#rows[slot * STRIDE + TAG] = NO_SECOND
+      this.#bytes -= (this.#lists[slot]?.length ?? 0) * 8
+      this.#lists[slot] = undefined
+      this.#lengths[slot] = 0
+    }
+    this.#free.push(id)
+  }
+
+  /** Adds a transaction to a value's row and list; false, changing nothing, beyond the budget. */
+  #add(id: number, amount: number, timestamp: number): boolean {
+    const second = Math.floor(timestamp / SECOND)
+    const slot = id * this.#slots + (second - Math.floor(second / this.#slots) * this.#slots)
+    const rows = this.#rows
+    const row = slot * STRIDE
+    const fresh = rows[row + TAG] !== second
+    // A stale row's pairs are of a second that left the window: its list is reused.
+    const length = fresh ? 0 : (this.#lengths[slot] as number)
+    let list = this.#lists[slot]
+    const capacity = list === undefined ? 0 : list.length / 2
+    if (length === capacity) {
+      const grown = Math.max(FIRST_CAPACITY, capacity * 2)
+      const extra = (grown - capacity) * PAIR_BYTES
+      if (this.#bytes + extra > this.#budget) return false
+      const larger = new Float64Array(grown * 2)
+      if (list !== undefined && length > 0) larger.set(list.subarray(0, length * 2))
+      this.#bytes += extra
+      list = larger
+      this.#lists[slot] = list
+    }
+    if (!writeLimbs(amount, this.#amount, 0)) return false
+    const value = amount === 0 ? 0 : amount
+    if (fresh) {
+      rows.fill(0, row, row + STRIDE)
+      rows[row + TAG] = second
+      rows[row + MIN] = value
+      rows[row + MAX] = value
+      rows[row + FIRST] = timestamp
+      rows[row + LAST] = timestamp
+    } else {
+      if (value < (rows[row + MIN] as number)) rows[row + MIN] = value
+      if (value > (rows[row + MAX] as number)) rows[row + MAX] = value
+      if (timestamp < (rows[row + FIRST] as number)) rows[row + FIRST] = timestamp
+      if (timestamp > (rows[row + LAST] as number)) rows[row + LAST] = timestamp
+    }
+    rows[row + COUNT] = (rows[row + COUNT] as number) + 1
+    addLimbs(rows, row + SUM, this.#amount, 0)
+    ;(list as Float64Array)[length * 2] = timestamp
+    ;(list as Float64Array)[length * 2 + 1] = value
+    this.#lengths[slot] = length + 1
+    if (timestamp > (this.#newest[id] as number)) {
+      this.#newest[id] = timestamp
+      this.#siftDown(this.#heapAt[id] as number)
+    }
+    return true
+  }
+
+  /**
+   * A value's transactions with from <= timestamp <= to, into `into`: each second from its row
+   * when all it holds is inside, otherwise from its pairs.
+   */
+  #aggregate(id: number, from: number, to: number, into: Aggregate): Aggregate {
+    into.count = 0
+    into.limbs.fill(0)
+    into.min = Number.POSITIVE_INFINITY
+    into.max = Number.NEGATIVE_INFINITY
+    const rows = this.#rows
+    for (let second = Math.floor(from / SECOND); second <= Math.floor(to / SECOND); second++) {
+      const slot = id * this.#slots + (second - Math.floor(second / this.#slots) * this.#slots)
+      const row = slot * STRIDE
+      if (rows[row + TAG] !== second) continue
+      if ((rows[row + FIRST] as number) >= from && (rows[row + LAST] as number) <= to) {
+        into.count += rows[row + COUNT] as number
+        addLimbs(into.limbs, 0, rows, row + SUM)
+        if ((rows[row + MIN] as number) < into.min) into.min = rows[row + MIN] as number
+        if ((rows[row + MAX] as number) > into.max) into.max = rows[row + MAX] as number
+        continue
+      }
+      const list = this.#lists[slot] as Float64Array
+      const length = this.#lengths[slot] as number
+      for (let i = 0; i < length * 2; i += 2) {
+        const timestamp = list[i] as number
+        if (timestamp < from || timestamp > to) continue
+        const amount = list[i + 1] as number
+        writeLimbs(amount, this.#amount, 0)
+        into.count++
+        addLimbs(into.limbs, 0, this.#amount, 0)
+        if (amount < into.min) into.min = amount
+        if (amount > into.max) into.max = amount
+      }
+    }
+    return into
+  }
+
+  #less(a: number, b: number): boolean {
+    return (this.#newest[this.#heap[a] as number] as number) < (this.#newest[this.#heap[b] as number] as number)
+  }
+
+  #swap(a: number, b: number): void {
+    const heap = this.#heap
+    const x = heap[a] as number
+    const y = heap[b] as number
+    heap[a] = y
+    heap[b] = x
+    this.#heapAt[y] = a
+    this.#heapAt[x] = b
+  }
+
+  #siftUp(at: number): void {
+    let i = at
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!this.#less(i, parent)) return
+      this.#swap(i, parent)
+      i = parent
+    }
+  }
+
+  #siftDown(at: number): void {
+    let i = at
+    for (;;) {
+      const left = 2 * i + 1
+      if (left >= this.#heapSize) return
+      const right = left + 1
+      const child = right < this.#heapSize && this.#less(right, left) ? right : left
+      if (!this.#less(child, i)) return
+      this.#swap(i, child)
+      i = child
+    }
+  }
+}
