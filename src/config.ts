@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import envSchema from 'env-schema'
 import { type Static, Type } from 'typebox'
+import { DEFAULT_MAX_VALUES, MAX_MAX_VALUES, parseDimensions } from './core/dimensions.js'
 import {
   DEFAULT_QUANTILE_ACCURACY,
   MAX_QUANTILE_ACCURACY,
@@ -49,6 +50,13 @@ export const ConfigSchema = Type.Object({
     maximum: 1_000_000,
     default: DEFAULT_QUANTILE_BUDGET_BYTES / 2 ** 20,
   }),
+  DIMENSIONS: Type.String({ maxLength: 200, default: '' }),
+  DIMENSION_MAX_VALUES: Type.Integer({
+    minimum: 1,
+    maximum: MAX_MAX_VALUES,
+    default: DEFAULT_MAX_VALUES,
+  }),
+  DIMENSION_MEMORY_MB: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
   STORE: Type.Enum(['memory', 'redis'], { default: 'memory' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   REDIS_PREFIX: Type.String({ pattern: '^[^{}]*$', maxLength: 100, default: 'txstats:' }),
@@ -70,6 +78,8 @@ export type Config = Static<typeof ConfigSchema> & {
   trustProxy: boolean | string
   /** How long idempotency keys are remembered: IDEMPOTENCY_RETENTION_MS, or window + skew. */
   idempotencyRetentionMs: number
+  /** DIMENSIONS, parsed: the names of the transactions' dimensions. */
+  dimensions: string[]
 }
 
 /** Short keys can be guessed; separators would split one key into two. */
@@ -95,6 +105,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration: READ_AUTH=keyed needs API_KEYS or API_KEYS_FILE')
   }
   checkQuantileBudget(settings)
+  let dimensions: string[]
+  try {
+    dimensions = parseDimensions(settings.DIMENSIONS)
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: DIMENSIONS: ${(error as Error).message}`)
+  }
   if (settings.WORKERS > 1 && settings.STORE === 'memory') {
     throw new ConfigError(
       'invalid configuration: WORKERS above 1 needs STORE=redis: each process would keep its own window',
@@ -105,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys,
     trustProxy: trustProxy(settings.TRUST_PROXY),
     idempotencyRetentionMs: idempotencyRetention(settings),
+    dimensions,
   }
 }
 

@@ -1,15 +1,15 @@
 import { LIMB_COUNT, writeLimbs } from './amount.js'
-import { addLimbs } from './exact-sum.js'
 import {
   type Aggregate,
+  type Breakdown,
   type BreakdownQuery,
   emptyAggregate,
   rankBreakdown,
-  type Breakdown,
   statisticsOf,
   type ValueAggregate,
   type ValueStatistics,
 } from './dimensions.js'
+import { addLimbs } from './exact-sum.js'
 import { LEVELS } from './levels.js'
 import { RollingWindow } from './window.js'
 
@@ -91,7 +91,8 @@ export class ValueWindows {
     this.#windowMs = options.windowMs
     this.#maxValues = options.maxValues
     this.#budget = options.budgetBytes
-    this.#slots = 2 ** Math.ceil(Math.log2(Math.ceil((options.windowMs + options.clockSkewMs) / SECOND) + 2))
+    this.#slots =
+      2 ** Math.ceil(Math.log2(Math.ceil((options.windowMs + options.clockSkewMs) / SECOND) + 2))
     const slots = this.#maxValues * this.#slots
     this.#rows = new Float64Array(slots * STRIDE)
     for (let row = 0; row < this.#rows.length; row += STRIDE) this.#rows[row + TAG] = NO_SECOND
@@ -320,7 +321,10 @@ export class ValueWindows {
   }
 
   #less(a: number, b: number): boolean {
-    return (this.#newest[this.#heap[a] as number] as number) < (this.#newest[this.#heap[b] as number] as number)
+    return (
+      (this.#newest[this.#heap[a] as number] as number) <
+      (this.#newest[this.#heap[b] as number] as number)
+    )
   }
 
   #swap(a: number, b: number): void {

@@ -18,6 +18,7 @@ import { StreamHub } from './live/stream-hub.js'
 import { Metrics, registerMetricsRoute, registerRequestTiming } from './metrics.js'
 import { errorHandler, notFoundHandler, ProblemSchema, problem, sendProblem } from './problem.js'
 import { lazyRequestLogger, OneLinePerRequest } from './request-log.js'
+import { breakdownRoutes } from './routes/breakdown.js'
 import { healthRoutes } from './routes/health.js'
 import { liveRoutes } from './routes/live.js'
 import { statisticsRoutes } from './routes/statistics.js'
@@ -144,13 +145,19 @@ async function registerApi(
       windowMs: config.WINDOW_MS,
       clockSkewMs: config.CLOCK_SKEW_MS,
       batchMaxItems: config.BATCH_MAX_ITEMS,
+      dimensions: config.dimensions,
     })
   })
   await app.register(async (reads) => {
     reads.addHook('onRequest', readHeaders)
     if (config.READ_AUTH === 'keyed') await requireApiKey(reads, config.apiKeys, failures)
-    const bounds = { windowMs: config.WINDOW_MS, quantiles: config.QUANTILES }
+    const bounds = {
+      windowMs: config.WINDOW_MS,
+      quantiles: config.QUANTILES,
+      dimensions: config.dimensions,
+    }
     await reads.register(statisticsRoutes, { store, ...bounds })
+    if (config.dimensions.length > 0) await reads.register(breakdownRoutes, { store, ...bounds })
     await reads.register(liveRoutes, { store, hub, ...bounds })
     registerMetricsRoute(reads, metrics)
   })

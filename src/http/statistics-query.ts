@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { MAX_VALUE_LENGTH, VALUE_PATTERN } from '../core/dimensions.js'
 import type { StatisticsQuery } from '../core/statistics.js'
 import { ProblemError } from './problem.js'
 
@@ -7,8 +8,9 @@ import { ProblemError } from './problem.js'
  * shared by GET /statistics, /statistics/series and /statistics/stream. Strings: the service
  * validates without type coercion, and a query string is text.
  */
-export function statisticsQuerySchema(windowMs: number) {
+export function statisticsQuerySchema(windowMs: number, dimensions: readonly string[] = []) {
   return {
+    ...dimensionValueSchema(dimensions, 'Only the transactions whose'),
     windowMs: Type.Optional(
       Type.String({
         pattern: '^[0-9]{1,9}$',
@@ -24,6 +26,23 @@ export function statisticsQuerySchema(windowMs: number) {
   }
 }
 
+/** A value of each dimension, as a transaction's field or a query's parameter holds it. */
+export function dimensionValueSchema(dimensions: readonly string[], lead: string) {
+  return Object.fromEntries(
+    dimensions.map((name) => [
+      name,
+      Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: MAX_VALUE_LENGTH,
+          pattern: VALUE_PATTERN,
+          description: `${lead} ${name} is this value: 1 to ${MAX_VALUE_LENGTH} printable characters.`,
+        }),
+      ),
+    ]),
+  )
+}
+
 export const MAX_QUANTILES = 16
 const QUANTILE = /^(?:0(?:\.[0-9]{1,17})?|1(?:\.0{1,17})?|\.[0-9]{1,17})$/
 
@@ -31,11 +50,15 @@ const QUANTILE = /^(?:0(?:\.[0-9]{1,17})?|1(?:\.0{1,17})?|\.[0-9]{1,17})$/
 export interface QueryBounds {
   windowMs: number
   quantiles: boolean
+  /** The dimensions a query may name a value of. */
+  dimensions: readonly string[]
 }
 
 export interface StatisticsQueryText {
   windowMs?: string | undefined
   quantiles?: string | undefined
+  /** A dimension's value, by the dimension's name. */
+  [dimension: string]: string | undefined
 }
 
 /**
@@ -44,10 +67,21 @@ export interface StatisticsQueryText {
  */
 export function parseStatisticsQuery(
   text: StatisticsQueryText,
-  { windowMs, quantiles }: QueryBounds,
+  { windowMs, quantiles, dimensions }: QueryBounds,
 ): StatisticsQuery | undefined {
-  if (text.windowMs === undefined && text.quantiles === undefined) return undefined
+  const label = parseLabel(text, dimensions)
+  if (text.windowMs === undefined && text.quantiles === undefined && label === undefined) {
+    return undefined
+  }
   const query: StatisticsQuery = {}
+  if (label !== undefined) {
+    if (text.quantiles !== undefined) {
+      throw new ProblemError(422, 'Quantiles are not kept per value.', [
+        { field: 'quantiles', message: `cannot be asked with ${label.dimension}` },
+      ])
+    }
+    query.label = label
+  }
   if (text.windowMs !== undefined) {
     const spanMs = Number(text.windowMs)
     if (spanMs < 1 || spanMs > windowMs) {
@@ -66,6 +100,19 @@ export function parseStatisticsQuery(
     query.quantiles = parseQuantiles(text.quantiles)
   }
   return query
+}
+
+/** The one dimension's value a query names, if any (the schema has checked the value itself). */
+function parseLabel(text: StatisticsQueryText, dimensions: readonly string[]) {
+  const named = dimensions.filter((dimension) => text[dimension] !== undefined)
+  if (named.length > 1) {
+    throw new ProblemError(422, 'A query names one dimension at most.', [
+      { field: named[1] as string, message: `cannot be asked with ${named[0]}` },
+    ])
+  }
+  const dimension = named[0]
+  if (dimension === undefined) return undefined
+  return { dimension, value: text[dimension] as string }
 }
 
 /** Distinct quantiles, in the order first asked. */

@@ -15,8 +15,15 @@ export function createStore(config: Config): TransactionStore {
       accuracy: config.QUANTILE_ACCURACY,
       budgetBytes: config.QUANTILE_MEMORY_MB * 1024 * 1024,
     },
+    dimensions: config.dimensions,
+    dimensionMaxValues: config.DIMENSION_MAX_VALUES,
   }
-  if (config.STORE === 'memory') return new MemoryStore(window)
+  if (config.STORE === 'memory') {
+    return new MemoryStore({
+      ...window,
+      dimensionBudgetBytes: config.DIMENSION_MEMORY_MB * 1024 * 1024,
+    })
+  }
   const client = connectRedis({
     url: config.REDIS_URL,
     cluster: config.REDIS_CLUSTER,

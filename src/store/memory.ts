@@ -1,4 +1,10 @@
 import {
+  type Breakdown,
+  type BreakdownQuery,
+  DEFAULT_MAX_VALUES,
+  valueOf,
+} from '../core/dimensions.js'
+import {
   entryBytes,
   type Idempotency,
   IdempotencyLedger,
@@ -7,12 +13,6 @@ import {
 import type { Series, Statistics, StatisticsQuery } from '../core/statistics.js'
 import { ValueWindows } from '../core/value-windows.js'
 import { checkSpan, RollingWindow, type WindowOptions } from '../core/window.js'
-import {
-  type Breakdown,
-  type BreakdownQuery,
-  DEFAULT_MAX_VALUES,
-  valueOf,
-} from '../core/dimensions.js'
 import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
 export interface MemoryStoreOptions extends WindowOptions {

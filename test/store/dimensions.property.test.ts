@@ -2,7 +2,13 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../support/fake-clock.js'
 import { OracleWindow } from '../support/oracle.js'
-import { DIMENSIONS, type LabelledStep, labelledStep, SKEW_MS, WINDOW_MS } from '../support/steps.js'
+import {
+  DIMENSIONS,
+  type LabelledStep,
+  labelledStep,
+  SKEW_MS,
+  WINDOW_MS,
+} from '../support/steps.js'
 import { openStore, STORE_KINDS, type StoreKind } from '../support/stores.js'
 
 /**
@@ -54,9 +60,7 @@ describe.each(STORE_KINDS)('dimensions on the %s store against the oracle', (kin
             for (const s of sequence) {
               if (s.kind === 'record') {
                 const timestamp = clock.current + s.offset
-                const [outcome] = await store.record([
-                  { amount: s.amount, timestamp, ...s.labels },
-                ])
+                const [outcome] = await store.record([{ amount: s.amount, timestamp, ...s.labels }])
                 expect(outcome).toBe(oracle.record(s.amount, timestamp, s.labels))
               } else if (s.kind === 'advance' || s.kind === 'back') {
                 clock.advance(s.kind === 'back' ? -s.ms : s.ms)
@@ -70,9 +74,7 @@ describe.each(STORE_KINDS)('dimensions on the %s store against the oracle', (kin
                 asked++
                 const { kind: _, ...query } = s
                 const answer = await store.breakdown(query)
-                expect(answer).toEqual(
-                  oracle.breakdown(s.dimension, s.order, s.limit, s.spanMs),
-                )
+                expect(answer).toEqual(oracle.breakdown(s.dimension, s.order, s.limit, s.spanMs))
               }
             }
           } finally {

@@ -57,6 +57,8 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
       accuracy: config.QUANTILE_ACCURACY,
       budgetBytes: config.QUANTILE_MEMORY_MB * 1024 * 1024,
     },
+    dimensions: config.dimensions,
+    dimensionMaxValues: config.DIMENSION_MAX_VALUES,
     clock: clock.read,
   })
   const app = await buildApp({ config, store, logger: options.logger ?? false })

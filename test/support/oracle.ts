@@ -104,7 +104,10 @@ export class OracleWindow {
         tracked.set(value, own)
       }
       if (own === undefined) {
-        this.#overflowNewest.set(name, Math.max(this.#overflowNewest.get(name) as number, timestamp))
+        this.#overflowNewest.set(
+          name,
+          Math.max(this.#overflowNewest.get(name) as number, timestamp),
+        )
       } else {
         own.newest = Math.max(own.newest, timestamp)
       }
@@ -167,8 +170,7 @@ export class OracleWindow {
     }
     const exactSum = (entries: Entry[]) => entries.reduce((a, e) => a + exactDecimal(e.amount), 0n)
     const ranked = [...byValue].sort(([va, a], [vb, b]) => {
-      const difference =
-        order === 'count' ? BigInt(b.length - a.length) : exactSum(b) - exactSum(a)
+      const difference = order === 'count' ? BigInt(b.length - a.length) : exactSum(b) - exactSum(a)
       if (difference !== 0n) return difference > 0n ? 1 : -1
       return va < vb ? -1 : va > vb ? 1 : 0
     })

@@ -67,7 +67,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
         },
       },
     },
-    (request) => store.series(parseStatisticsQuery(request.query, bounds)?.spanMs),
+    (request) =>
+      store.series(parseStatisticsQuery({ windowMs: request.query.windowMs }, bounds)?.spanMs),
   )
 
   app.get(
@@ -79,7 +80,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
         tags: ['statistics'],
         // A string: the service validates without type coercion, and a query string is text.
         querystring: Type.Object({
-          ...statisticsQuerySchema(windowMs),
+          ...statisticsQuerySchema(windowMs, bounds.dimensions),
           interval: Type.Optional(
             Type.String({
               pattern: '^[0-9]{1,9}$',

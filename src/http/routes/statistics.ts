@@ -23,6 +23,12 @@ export const StatisticsSchema = Type.Object(
           'Only when asked: each quantile q asked, keyed by its shortest decimal, an estimate of the amount at rank ⌊q × (n − 1)⌋ of the sorted amounts of the window (the set the five numbers are of), within the relative accuracy QUANTILE_ACCURACY (1 % by default): |estimate − true| ≤ α × |true|. q = 0 and q = 1 are the exact min and max. An approximation by nature; the five numbers never are. 0 when the window is empty.',
       }),
     ),
+    incomplete: Type.Optional(
+      Type.Boolean({
+        description:
+          'Only for a value of a dimension (e.g. ?currency=EUR): true while some of its transactions in the window may have been counted in the overflow instead, because the values tracked had reached DIMENSION_MAX_VALUES (or the memory store its DIMENSION_MEMORY_MB). The numbers are then of the transactions that were tracked: exact for them, short of the whole value.',
+      }),
+    ),
     quantileEdgeMs: Type.Optional(
       Type.Integer({
         description:
@@ -45,7 +51,7 @@ export const statisticsRoutes: FastifyPluginAsyncTypebox<StatisticsRoutesOptions
   app,
   { store, ...bounds },
 ) => {
-  const { windowMs } = bounds
+  const { windowMs, dimensions } = bounds
   // The window answers the same object until a millisecond passes or a transaction arrives (and,
   // for a query, while the same is asked), so its JSON is made once and sent as is to every
   // reader in between: turning the doubles into text costs more than the snapshot itself.
@@ -58,10 +64,14 @@ export const statisticsRoutes: FastifyPluginAsyncTypebox<StatisticsRoutesOptions
       schema: {
         summary: `Statistics of the last ${windowText(windowMs)}`,
         tags: ['statistics'],
-        querystring: Type.Object(statisticsQuerySchema(windowMs)),
+        querystring: Type.Object(statisticsQuerySchema(windowMs, dimensions)),
         response: {
           200: StatisticsSchema,
-          422: { ...problemRef, description: 'A query parameter is out of bounds' },
+          422: {
+            ...problemRef,
+            description:
+              'A query parameter is out of bounds, or names more than one dimension, or quantiles with a dimension',
+          },
           503: storeUnavailable,
         },
       },

@@ -15,6 +15,7 @@ import {
   toFieldError,
 } from '../problem.js'
 import { NO_SNIFF } from '../security-headers.js'
+import { dimensionValueSchema } from '../statistics-query.js'
 import { windowText } from '../window-text.js'
 
 export interface TransactionRoutesOptions {
@@ -24,6 +25,8 @@ export interface TransactionRoutesOptions {
   windowMs: number
   clockSkewMs: number
   batchMaxItems: number
+  /** The names of the transactions' dimensions. */
+  dimensions: readonly string[]
 }
 
 const EXAMPLE = { amount: 12.3, timestamp: 1478192204000 }
@@ -43,6 +46,18 @@ export const TransactionSchema = Type.Object(
   },
   { description: 'A transaction. Other fields are ignored.', examples: [EXAMPLE] },
 )
+
+/** A transaction with the configured dimensions as optional fields (none: TransactionSchema). */
+export function transactionSchema(dimensions: readonly string[]) {
+  if (dimensions.length === 0) return TransactionSchema
+  return Type.Object(
+    { ...TransactionSchema.properties, ...dimensionValueSchema(dimensions, 'Its') },
+    {
+      description: `A transaction, with its ${dimensions.join(', ')} when it has them. Other fields are ignored.`,
+      examples: [{ ...EXAMPLE, [dimensions[0] as string]: 'EUR' }],
+    },
+  )
+}
 
 const IndexedFieldErrorSchema = Type.Object({
   index: Type.Integer({ description: 'The position of the transaction in the batch' }),
@@ -114,8 +129,9 @@ function emptyBody(description: string) {
 
 export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptions> = async (
   app,
-  { store, idempotent, metrics, windowMs, clockSkewMs, batchMaxItems },
+  { store, idempotent, metrics, windowMs, clockSkewMs, batchMaxItems, dimensions },
 ) => {
+  const schema = transactionSchema(dimensions)
   const age = windowText(windowMs)
   /** The 422 field error for an outcome other than stored or too old. */
   function outcomeError(outcome: RecordOutcome, transaction: Transaction): FieldError | undefined {
@@ -174,7 +190,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         description: `Stores the transaction when its timestamp lies in the last ${age} (late arrivals included) or at most the clock-skew allowance (${clockSkewMs} ms) in the future.`,
         tags: ['transactions'],
         headers: IdempotencyHeaders,
-        body: TransactionSchema,
+        body: schema,
         response: {
           ...idempotencyResponses,
           201: emptyBody('Stored'),
@@ -248,7 +264,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
     (request, reply) => {
       reply.header(NO_SNIFF, 'nosniff')
       const once = idempotent.of(request)
-      const batch = sortItems(request.body, request.compileValidationSchema(TransactionSchema))
+      const batch = sortItems(request.body, request.compileValidationSchema(schema))
       if (once) {
         return idempotent.record(once, batch.valid, reply, (outcomes, replayed) => {
           if (replayed) {

@@ -1,0 +1,116 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { settle } from '../../awaitable.js'
+import { MAX_BREAKDOWN_LIMIT } from '../../core/dimensions.js'
+import type { BreakdownQuery, TransactionStore } from '../../store/store.js'
+import { ProblemError, problemRef, storeUnavailable } from '../problem.js'
+import {
+  parseStatisticsQuery,
+  type QueryBounds,
+  statisticsQuerySchema,
+} from '../statistics-query.js'
+import { windowText } from '../window-text.js'
+import { StatisticsSchema } from './statistics.js'
+
+const FIVE = ['sum', 'avg', 'max', 'min', 'count'] as const
+const FiveNumbers = Type.Pick(StatisticsSchema, FIVE)
+
+export const BreakdownSchema = Type.Object(
+  {
+    by: Type.String({ description: 'The dimension' }),
+    order: Type.Enum(['sum', 'count'], { description: 'What the values are ranked by' }),
+    values: Type.Array(
+      Type.Intersect([
+        Type.Object({ value: Type.String() }),
+        FiveNumbers,
+        Type.Object({
+          incomplete: Type.Boolean({
+            description:
+              'As for GET /statistics with this value: some of its transactions may be in other',
+          }),
+        }),
+      ]),
+      {
+        description:
+          'The top values by exact sum (or count), greatest first; ties ordered by value (code units)',
+      },
+    ),
+    other: Type.Intersect([FiveNumbers], {
+      description:
+        'Every transaction with this field not in values: the values not listed, and the overflow of values beyond the bound',
+    }),
+    missing: Type.Intersect([FiveNumbers], {
+      description: 'Every transaction without this field',
+    }),
+  },
+  {
+    description:
+      'values + other + missing are the window: their counts and exact sums add up to GET /statistics, and its min and max are theirs',
+  },
+)
+
+export interface BreakdownRoutesOptions extends QueryBounds {
+  store: TransactionStore
+}
+
+/** The breakdown query, checked: 422 naming the parameter out of bounds. */
+export function parseBreakdownQuery(
+  text: { by: string; order?: string; limit?: string; windowMs?: string },
+  bounds: QueryBounds,
+): BreakdownQuery {
+  const limit = Number(text.limit ?? 10)
+  if (limit < 1 || limit > MAX_BREAKDOWN_LIMIT) {
+    throw new ProblemError(422, 'The limit is out of bounds.', [
+      { field: 'limit', message: `must be an integer from 1 to ${MAX_BREAKDOWN_LIMIT}` },
+    ])
+  }
+  const span = parseStatisticsQuery({ windowMs: text.windowMs }, bounds)?.spanMs
+  return {
+    dimension: text.by,
+    order: text.order === 'count' ? 'count' : 'sum',
+    limit,
+    spanMs: span,
+  }
+}
+
+/** GET /statistics/breakdown: only when dimensions are configured. */
+export const breakdownRoutes: FastifyPluginAsyncTypebox<BreakdownRoutesOptions> = async (
+  app,
+  { store, ...bounds },
+) => {
+  app.get(
+    '/statistics/breakdown',
+    {
+      schema: {
+        summary: `The top values of a dimension over the last ${windowText(bounds.windowMs)}`,
+        tags: ['statistics'],
+        querystring: breakdownQuerySchema(bounds),
+        response: {
+          200: BreakdownSchema,
+          422: { ...problemRef, description: 'A query parameter is out of bounds' },
+          503: storeUnavailable,
+        },
+      },
+    },
+    (request) => settle(store.breakdown(parseBreakdownQuery(request.query, bounds)), (b) => b),
+  )
+}
+
+/** by, order, limit and windowMs: shared with the stream, which pushes breakdowns too. */
+export function breakdownQuerySchema(bounds: QueryBounds) {
+  return Type.Object({
+    by: Type.Enum([...bounds.dimensions], {
+      description: 'The dimension to break the window down by',
+    }),
+    order: Type.Optional(
+      Type.Enum(['sum', 'count'], { description: 'Rank by exact sum (the default) or by count' }),
+    ),
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,4}$',
+        description: `How many values to list: 1 to ${MAX_BREAKDOWN_LIMIT}, 10 by default`,
+      }),
+    ),
+    windowMs: statisticsQuerySchema(bounds.windowMs).windowMs,
+  })
+}
