@@ -66,7 +66,7 @@ export function isDimensionValue(value: unknown): value is string {
 }
 
 /** The value a transaction carries for a dimension; undefined when it carries none. */
-export function valueOf(transaction: object, dimension: string): string | undefined {
+export function labelOf(transaction: object, dimension: string): string | undefined {
   const value = (transaction as Record<string, unknown>)[dimension]
   return isDimensionValue(value) ? value : undefined
 }

@@ -2,7 +2,7 @@ import {
   type Breakdown,
   type BreakdownQuery,
   DEFAULT_MAX_VALUES,
-  valueOf,
+  labelOf,
 } from '../core/dimensions.js'
 import {
   entryBytes,
@@ -69,7 +69,7 @@ export class MemoryStore implements TransactionStore {
       if (outcome !== 'stored' || dimensions.size === 0) continue
       const now = this.#window.now()
       for (const [name, values] of dimensions) {
-        values.record(valueOf(transaction, name), amount, timestamp, now)
+        values.record(labelOf(transaction, name), amount, timestamp, now)
       }
     }
     return outcomes
