@@ -1,4 +1,5 @@
 import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
+import { labelOf } from '../../core/dimensions.js'
 import { addLimbs } from '../../core/exact-sum.js'
 import type { QuantileMapping } from '../../core/quantile-mapping.js'
 import type { Transaction } from '../store.js'
@@ -19,6 +20,19 @@ export interface Delta {
   valid: boolean
   /** How many of its amounts fall in each quantile index (see QuantileMapping); none when off. */
   indices: Map<number, number>
+  /** Per dimension, its transactions by value ('' for those without one); empty when invalid. */
+  labels: Array<Map<string, LabelGroup>>
+}
+
+/** The transactions of a delta with one value of a dimension, folded as the delta is. */
+export interface LabelGroup {
+  value: string
+  /** Where the first of them is in the transactions folded: the scripts track values in that order. */
+  first: number
+  count: number
+  limbs: Float64Array
+  min: number
+  max: number
 }
 
 export interface Folded {
@@ -36,6 +50,7 @@ const limbs = new Float64Array(LIMB_COUNT)
 export function fold(
   transactions: readonly Transaction[],
   mapping: QuantileMapping | undefined,
+  dimensions: readonly string[] = [],
 ): Folded {
   const deltas: Delta[] = []
   const deltaOf = new Int32Array(transactions.length)
@@ -57,6 +72,7 @@ export function fold(
         max: Number.NEGATIVE_INFINITY,
         valid,
         indices: new Map(),
+        labels: dimensions.map(() => new Map()),
       })
     }
     deltaOf[i] = at
@@ -71,9 +87,32 @@ export function fold(
         const index = mapping.index(value)
         delta.indices.set(index, (delta.indices.get(index) ?? 0) + 1)
       }
+      for (let d = 0; d < dimensions.length; d++) {
+        const label = labelOf(transactions[i] as Transaction, dimensions[d] as string) ?? ''
+        addToGroup(delta.labels[d] as Map<string, LabelGroup>, label, i, value)
+      }
     }
   }
   return { deltas, deltaOf }
+}
+
+function addToGroup(groups: Map<string, LabelGroup>, value: string, at: number, amount: number) {
+  let group = groups.get(value)
+  if (group === undefined) {
+    group = {
+      value,
+      first: at,
+      count: 0,
+      limbs: new Float64Array(LIMB_COUNT),
+      min: Number.POSITIVE_INFINITY,
+      max: Number.NEGATIVE_INFINITY,
+    }
+    groups.set(value, group)
+  }
+  group.count++
+  addLimbs(group.limbs, 0, limbs, 0)
+  if (amount < group.min) group.min = amount
+  if (amount > group.max) group.max = amount
 }
 
 /** Each transaction's letter, from the letter of its delta. */

@@ -7,6 +7,10 @@
  *   <root><gen>:s:<second>          its own block's fields, and its ten 100 ms blocks' as "<digit>:"
  *   <root><gen>:q<level>:<block>    a block's quantile sketch: mapping index → count (see SKETCHES)
  *   <root><gen>:qz<level>, <gen>:q   the blocks of a level with a sketch; the sketches' state
+ *   <root><gen>:v<d>:<value>:t:…, …s:…   a value of dimension d (1-based): the window's own layout
+ *   <root><gen>:o<d>:…, <gen>:m<d>:…  the same for d's overflow and for its missing values
+ *   <root><gen>:d<d>, <gen>:p<d>      d's tracked values by newest timestamp; when each may be
+ *                                     partial, and under '' the newest timestamp of the overflow
  *
  * A block's fields: c (count), 0…4 (the exact sum's base-10^9 limbs, as in src/core/amount.ts;
  * absent until they are not zero), n and x (the min and the max, each the amount's own shortest
@@ -342,8 +346,26 @@ end
 `
 
 /**
+ * Dimensions (twin of ValueWindows, src/core/value-windows.ts): each value of a dimension has the
+ * window's layout under its own prefix, as have the dimension's overflow and its missing values.
+ * The tracked values are a sorted set by newest timestamp, so that those whose transactions have
+ * all left are found, and released, without a scan.
+ */
+const DIMENSION_KEYS = `
+local function valuePrefix(window, d, value) return window .. 'v' .. d .. ':' .. value .. ':' end
+local function overflowPrefix(window, d) return window .. 'o' .. d .. ':' end
+local function missingPrefix(window, d) return window .. 'm' .. d .. ':' end
+local function trackedKey(window, d) return window .. 'd' .. d end
+local function partialKey(window, d) return window .. 'p' .. d end
+`
+
+/** Arguments per value of a delta: value, first, count, the limbs, min text, max text. */
+const GROUP_WIDTH = LIMB_COUNT + 5
+
+/**
  * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, idempotency retention
- * (ms), idempotency budget (bytes), quantile budget (bytes; '' keeps no sketches), then groups: an idempotency key ('' for
+ * (ms), idempotency budget (bytes), quantile budget (bytes; '' keeps no sketches), the number of dimensions, the values
+ * each tracks at most, then groups: an idempotency key ('' for
  * none), a fingerprint, its number of transactions, its number of deltas d, the number of
  * arguments its deltas take, then the d deltas (see recordAll). Returns the
  * instant, one letter per delta (OUTCOME_LETTERS, or x for a group refused), one state per group,
@@ -355,7 +377,11 @@ local skewMs = tonumber(ARGV[5])
 local ttlFloor = tonumber(ARGV[6])
 local MARGIN = 1000
 local sketchBudget = tonumber(ARGV[9])
+local dimensionCount = tonumber(ARGV[10])
+local maxValues = tonumber(ARGV[11])
+local GROUP = ${GROUP_WIDTH}
 ${SKETCHES}
+${DIMENSION_KEYS}
 
 -- The hashes this call touches: each read once, whole, changed in
 -- Lua, and written once at the end, so a batch whose transactions share hashes (the usual case:
@@ -443,12 +469,109 @@ local now, window, clock = advance()
 -- No budget: quantiles are off, and no sketch is kept.
 local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
 
+-- Adds a delta to the blocks of a timestamp under a prefix: the window's own, or a value's.
+-- The 1 ms block in its 10 ms hash, the 100 ms block in its second's hash (see place).
+local function addToBlocks(prefix, timestamp, count, limbs, low, lowText, high, highText)
+  local tens, tenPrefix = place(prefix, 1, timestamp)
+  local second, secondPrefix = place(prefix, 3, math.floor(timestamp / SIZES[3]))
+  local lastOfTens = math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1
+  local lastOfSecond = math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1
+  addToHash(tens, tenPrefix, lastOfTens, count, limbs, low, lowText, high, highText)
+  addToHash(second, secondPrefix, lastOfSecond, count, limbs, low, lowText, high, highText)
+end
+
+local function limbsAt(at)
+  local limbs = {}
+  for limb = 1, LIMBS do limbs[limb] = tonumber(ARGV[at + limb - 1]) end
+  return limbs
+end
+
+local dimensionsTouched = false
+
+-- Releases a dimension's values whose newest transaction has left the window, then tracks the
+-- new values of the stored deltas, in the order they first appear among the transactions, while
+-- fewer than maxValues are tracked. Returns the set of values tracked. Twin of ValueWindows.
+local function trackValues(stored, dim)
+  local zset = trackedKey(window, dim)
+  local partial = partialKey(window, dim)
+  local gone = redis.call('ZRANGEBYSCORE', zset, '-inf', int(now - windowMs))
+  if #gone > 0 then
+    redis.call('ZREMRANGEBYSCORE', zset, '-inf', int(now - windowMs))
+    for k = 1, #gone, 1000 do
+      redis.call('HDEL', partial, unpack(gone, k, math.min(k + 999, #gone)))
+    end
+  end
+  local firstSeen = {}
+  local order = {}
+  for _, delta in ipairs(stored) do
+    local at = delta.dims[dim]
+    for k = 0, tonumber(ARGV[at]) - 1 do
+      local j = at + 1 + k * GROUP
+      local value = ARGV[j]
+      if value ~= '' then
+        local position = tonumber(ARGV[j + 1])
+        local seen = firstSeen[value]
+        if seen == nil then order[#order + 1] = value end
+        if seen == nil or position < seen then firstSeen[value] = position end
+      end
+    end
+  end
+  local tracked = {}
+  local new = {}
+  for _, value in ipairs(order) do
+    if redis.call('ZSCORE', zset, value) then tracked[value] = true else new[#new + 1] = value end
+  end
+  table.sort(new, function(a, b) return firstSeen[a] < firstSeen[b] end)
+  local count = redis.call('ZCARD', zset)
+  local overflowNewest = redis.call('HGET', partial, '')
+  for _, value in ipairs(new) do
+    if count >= maxValues then break end
+    count = count + 1
+    tracked[value] = true
+    -- Its score becomes its newest timestamp as its transactions are added.
+    redis.call('ZADD', zset, 0, value)
+    -- Transactions of it may be in the overflow from before: its answers say so until they left.
+    if overflowNewest then redis.call('HSET', partial, value, overflowNewest) end
+  end
+  return tracked
+end
+
+-- Adds a stored delta's values to their windows, the overflow or the missing.
+local function addLabels(delta, timestamp, tracked)
+  for dim = 1, dimensionCount do
+    local at = delta.dims[dim]
+    for k = 0, tonumber(ARGV[at]) - 1 do
+      local j = at + 1 + k * GROUP
+      local value = ARGV[j]
+      local prefix
+      if value == '' then
+        prefix = missingPrefix(window, dim)
+      elseif tracked[dim][value] then
+        prefix = valuePrefix(window, dim, value)
+        redis.call('ZADD', trackedKey(window, dim), 'GT', timestamp, value)
+      else
+        prefix = overflowPrefix(window, dim)
+        local newest = tonumber(redis.call('HGET', partialKey(window, dim), ''))
+        if newest == nil or timestamp > newest then
+          redis.call('HSET', partialKey(window, dim), '', int(timestamp))
+        end
+      end
+      local lowText, highText = ARGV[j + LIMBS + 3], ARGV[j + LIMBS + 4]
+      addToBlocks(prefix, timestamp, tonumber(ARGV[j + 2]), limbsAt(j + 3), tonumber(lowText),
+        lowText, tonumber(highText), highText)
+    end
+  end
+  dimensionsTouched = true
+end
+
 -- Records the d deltas whose arguments start at ARGV[first] (see fold.ts): each the transactions
 -- of one millisecond, its timestamp, count, limbs, min text and max text ('' for amounts outside
--- the domain, judged only after the timestamp, as the core does), then its p quantile indices
--- and p (index, count) pairs. Returns a letter per delta.
+-- the domain, judged only after the timestamp, as the core does), its p quantile indices and p
+-- (index, count) pairs, then per dimension its number of values and theirs (GROUP_WIDTH each).
+-- Returns a letter per delta.
 local function recordAll(first, d)
   local outcomes = {}
+  local stored = {}
   local next = first
   for _ = 1, d do
     local i = next
@@ -456,7 +579,12 @@ local function recordAll(first, d)
     local lowText = ARGV[i + LIMBS + 2]
     local pairsAt = i + LIMBS + 5
     local p = tonumber(ARGV[pairsAt - 1])
+    local dims = {}
     next = pairsAt + 2 * p
+    for dim = 1, dimensionCount do
+      dims[dim] = next
+      next = next + 1 + tonumber(ARGV[next]) * GROUP
+    end
     if timestamp <= now - windowMs then
       outcomes[#outcomes + 1] = '${L.tooOld}'
     elseif timestamp > now + skewMs then
@@ -464,21 +592,22 @@ local function recordAll(first, d)
     elseif lowText == '' then
       outcomes[#outcomes + 1] = '${L.invalidAmount}'
     else
-      local count = tonumber(ARGV[i + 1])
-      local limbs = {}
-      for limb = 1, LIMBS do limbs[limb] = tonumber(ARGV[i + 1 + limb]) end
-      local highText = ARGV[i + LIMBS + 3]
-      local low, high = tonumber(lowText), tonumber(highText)
-      -- The 1 ms block in its 10 ms hash, the 100 ms block in its second's hash (see place).
-      local tens, tenPrefix = place(window, 1, timestamp)
-      local second, secondPrefix = place(window, 3, math.floor(timestamp / SIZES[3]))
-      local lastOfTens = math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1
-      local lastOfSecond = math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1
-      addToHash(tens, tenPrefix, lastOfTens, count, limbs, low, lowText, high, highText)
-      addToHash(second, secondPrefix, lastOfSecond, count, limbs, low, lowText, high, highText)
-      if sketches then addToSketches(sketches, timestamp, pairsAt, p, sketchBudget) end
+      stored[#stored + 1] = {at = i, pairsAt = pairsAt, p = p, dims = dims}
       outcomes[#outcomes + 1] = '${L.stored}'
     end
+  end
+  local tracked = {}
+  if #stored > 0 then
+    for dim = 1, dimensionCount do tracked[dim] = trackValues(stored, dim) end
+  end
+  for _, delta in ipairs(stored) do
+    local i = delta.at
+    local timestamp = tonumber(ARGV[i])
+    local lowText, highText = ARGV[i + LIMBS + 2], ARGV[i + LIMBS + 3]
+    addToBlocks(window, timestamp, tonumber(ARGV[i + 1]), limbsAt(i + 2), tonumber(lowText),
+      lowText, tonumber(highText), highText)
+    if sketches then addToSketches(sketches, timestamp, delta.pairsAt, delta.p, sketchBudget) end
+    if dimensionCount > 0 then addLabels(delta, timestamp, tracked) end
   end
   return table.concat(outcomes)
 end
@@ -548,7 +677,7 @@ end
 local letters = {}
 local states = {}
 local wait = 0
-local i = 10
+local i = 12
 while i <= #ARGV do
   local key, fingerprint, n, d = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   local first = i + 5
@@ -589,6 +718,14 @@ while i <= #ARGV do
 end
 flush(clock)
 if sketches then saveSketches(sketches) end
+if dimensionsTouched then
+  -- A value is released once its newest transaction, at most the skew ahead, has left.
+  local ttl = math.max(2 * (windowMs + skewMs) + MARGIN, ttlFloor)
+  for dim = 1, dimensionCount do
+    redis.call('PEXPIRE', trackedKey(window, dim), ttl)
+    redis.call('PEXPIRE', partialKey(window, dim), ttl)
+  end
+end
 return {now, table.concat(letters), table.concat(states), wait}
 `
 
@@ -668,6 +805,75 @@ for second = math.floor(first / COARSEST), math.floor(now / COARSEST) do
   local point = aggregate(window, math.max(first, second * COARSEST), math.min(now, second * COARSEST + COARSEST - 1))
   result[#result + 1] = second
   for _, value in ipairs(point) do result[#result + 1] = value end
+end
+return result
+`
+
+/** An empty aggregate, as aggregate returns it. */
+const EMPTY_AGGREGATE = `
+local function emptyAggregate()
+  local result = {0}
+  for i = 1, LIMBS do result[i + 1] = 0 end
+  result[MIN] = ''
+  result[MAX] = ''
+  return result
+end
+`
+
+/**
+ * KEYS: meta. ARGV: root, at, windowMs, floor, span, dimension (1-based), value. Returns the
+ * instant, the value's aggregate over the last span ms as SNAPSHOT's (zeros when it is not
+ * tracked), and 1 when some of its transactions there may be in the overflow, else 0.
+ */
+export const VALUE = `#!lua
+${PRELUDE}
+${AGGREGATE}
+${EMPTY_AGGREGATE}
+${DIMENSION_KEYS}
+local now, window = advance()
+local from = now - tonumber(ARGV[5]) + 1
+local dim, value = ARGV[6], ARGV[7]
+local newest = tonumber(redis.call('ZSCORE', trackedKey(window, dim), value))
+local result, partial
+if newest and newest > now - windowMs then
+  result = aggregate(valuePrefix(window, dim, value), from, now)
+  partial = redis.call('HGET', partialKey(window, dim), value)
+else
+  result = emptyAggregate()
+  partial = redis.call('HGET', partialKey(window, dim), '')
+end
+table.insert(result, 1, now)
+result[#result + 1] = (partial and tonumber(partial) >= from) and 1 or 0
+return result
+`
+
+/**
+ * KEYS: meta. ARGV: root, at, windowMs, floor, span, dimension (1-based). Returns the instant,
+ * the aggregates of the overflow and of the missing over the last span ms, then for each tracked
+ * value with transactions there: the value, 1 or 0 as VALUE's last, and its aggregate.
+ */
+export const BREAKDOWN = `#!lua
+${PRELUDE}
+${AGGREGATE}
+${DIMENSION_KEYS}
+local now, window = advance()
+local from = now - tonumber(ARGV[5]) + 1
+local dim = ARGV[6]
+local result = {now}
+for _, prefix in ipairs({overflowPrefix(window, dim), missingPrefix(window, dim)}) do
+  for _, field in ipairs(aggregate(prefix, from, now)) do result[#result + 1] = field end
+end
+local partials = {}
+local all = redis.call('HGETALL', partialKey(window, dim))
+for i = 1, #all, 2 do partials[all[i]] = tonumber(all[i + 1]) end
+local values = redis.call('ZRANGEBYSCORE', trackedKey(window, dim), '(' .. int(now - windowMs), '+inf')
+for _, value in ipairs(values) do
+  local own = aggregate(valuePrefix(window, dim, value), from, now)
+  if own[1] > 0 then
+    result[#result + 1] = value
+    result[#result + 1] = (partials[value] and partials[value] >= from) and 1 or 0
+    for _, field in ipairs(own) do result[#result + 1] = field end
+  end
 end
 return result
 `

@@ -1,6 +1,16 @@
 import { Cluster, type Result } from 'ioredis'
 import { LIMB_COUNT } from '../../core/amount.js'
 import type { Clock } from '../../core/clock.js'
+import {
+  type Aggregate,
+  addAggregate,
+  type Breakdown,
+  type BreakdownQuery,
+  DEFAULT_MAX_VALUES,
+  emptyAggregate,
+  rankBreakdown,
+  type ValueAggregate,
+} from '../../core/dimensions.js'
 import { writeSumAndMean } from '../../core/exact-sum.js'
 import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
 import { QuantileCounts } from '../../core/quantile-counts.js'
@@ -31,7 +41,7 @@ import { batchWrites } from './batch-writes.js'
 import { type RedisClient, watchConnection } from './client.js'
 import { coalesce } from './coalesce.js'
 import { type Delta, type Folded, fold, unfold } from './fold.js'
-import { CLEAR, RECORD, SERIES, SNAPSHOT } from './scripts.js'
+import { BREAKDOWN, CLEAR, RECORD, SERIES, SNAPSHOT, VALUE } from './scripts.js'
 import { ShardHealth } from './shard-health.js'
 import { shardOfKey, shardRoots } from './shards.js'
 
@@ -44,6 +54,8 @@ declare module 'ioredis' {
     txstatsSnapshot(meta: string, args: string[]): Result<Reply, Context>
     txstatsSeries(meta: string, args: string[]): Result<Reply, Context>
     txstatsClear(meta: string): Result<number, Context>
+    txstatsValue(meta: string, args: string[]): Result<Reply, Context>
+    txstatsBreakdown(meta: string, args: string[]): Result<Reply, Context>
   }
 }
 
@@ -72,6 +84,10 @@ export interface RedisStoreOptions {
   flushMs?: number
   /** How quantile sketches are kept, per shard, as the core keeps them; false: not at all. */
   quantiles?: QuantileOptions | false
+  /** The names of the transactions' dimensions (see dimensions.ts); none by default. */
+  dimensions?: readonly string[]
+  /** Values tracked at once per dimension, per shard. */
+  dimensionMaxValues?: number
 }
 
 /** The transactions of one request, with its idempotency key if it has one. */
@@ -133,6 +149,8 @@ export class RedisStore implements TransactionStore {
   readonly #counts: QuantileCounts | undefined
   /** '' when quantiles are off: the scripts then keep no sketch. */
   readonly #sketchBudget: string
+  readonly #dimensions: readonly string[]
+  readonly #maxValues: string
   #nextShard = 0
   /**
    * The instant the last answer was given at. Every script gets it as a floor, so that shards
@@ -142,8 +160,8 @@ export class RedisStore implements TransactionStore {
   #log: ConnectionLog | undefined
   /** Concurrent reads of the whole window share one round trip (see coalesce). */
   readonly #plainStatistics: () => Promise<Readonly<Statistics>>
-  /** The same for each query asked, up to MAX_COALESCED_QUERIES of them. */
-  readonly #queries = new Map<string, () => Promise<Readonly<Statistics>>>()
+  /** The same for each query (and breakdown) asked, up to MAX_COALESCED_QUERIES of them. */
+  readonly #queries = new Map<string, () => Promise<unknown>>()
   /** Per shard: the writes of one turn of the event loop share one script call (see batchWrites). */
   readonly #writers: Array<(groups: readonly WriteGroup[]) => Promise<GroupReply[]>>
 
@@ -167,6 +185,8 @@ export class RedisStore implements TransactionStore {
       this.#counts = new QuantileCounts(mapping)
       this.#sketchBudget = String(budget)
     }
+    this.#dimensions = options.dimensions ?? []
+    this.#maxValues = String(options.dimensionMaxValues ?? DEFAULT_MAX_VALUES)
     this.#waitMs = Math.max(1, Math.floor((options.timeoutMs ?? 1_000) / 2))
     this.#health = new ShardHealth({
       shards: this.#roots.length,
@@ -244,6 +264,8 @@ export class RedisStore implements TransactionStore {
       this.#retentionMs,
       this.#budgetBytes,
       this.#sketchBudget,
+      this.#dimensions.length,
+      this.#maxValues,
     ]
     // What goes to the script: the groups without a key folded together, then each keyed one.
     const unkeyed = groups.filter(({ once }) => once === undefined)
@@ -256,14 +278,18 @@ export class RedisStore implements TransactionStore {
       .map((group) => ({
         once: group.once,
         owners: [group],
-        folded: fold(group.transactions, this.#mapping),
+        folded: fold(group.transactions, this.#mapping, this.#dimensions),
       }))
     if (unkeyed.length > 0) {
       const all =
         unkeyed.length === 1
           ? (unkeyed[0] as WriteGroup).transactions
           : unkeyed.flatMap((g) => g.transactions)
-      sent.unshift({ once: undefined, owners: unkeyed, folded: fold(all, this.#mapping) })
+      sent.unshift({
+        once: undefined,
+        owners: unkeyed,
+        folded: fold(all, this.#mapping, this.#dimensions),
+      })
     }
     for (const { once, folded } of sent) {
       args.push(
@@ -325,15 +351,63 @@ export class RedisStore implements TransactionStore {
 
   statistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
     if (query === undefined) return this.#plainStatistics()
-    // Readers asking the same share reads too: a quantile read is Redis's costliest call.
-    const key = queryKey(query)
-    let read = this.#queries.get(key)
-    if (read === undefined) {
-      if (this.#queries.size >= MAX_COALESCED_QUERIES) return this.#readStatistics(query)
-      read = coalesce(() => this.#readStatistics(query))
-      this.#queries.set(key, read)
+    if (query.label !== undefined) {
+      if (query.quantiles !== undefined) throw new RangeError('quantiles are not kept per value')
+      this.#dimension(query.label.dimension)
     }
-    return read()
+    // Readers asking the same share reads too: a quantile read is Redis's costliest call.
+    return this.#shared(queryKey(query), () => this.#readStatistics(query))
+  }
+
+  breakdown(query: BreakdownQuery): Promise<Breakdown> {
+    const dimension = this.#dimension(query.dimension)
+    const span = this.#span(query.spanMs)
+    const key = `breakdown:${dimension}:${span}:${query.order}:${query.limit}`
+    return this.#shared(key, () => this.#readBreakdown(query, dimension, span))
+  }
+
+  /** Concurrent readers of one key share one read, for up to MAX_COALESCED_QUERIES keys. */
+  #shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let shared = this.#queries.get(key)
+    if (shared === undefined) {
+      if (this.#queries.size >= MAX_COALESCED_QUERIES) return read()
+      shared = coalesce(read)
+      this.#queries.set(key, shared)
+    }
+    return shared() as Promise<T>
+  }
+
+  /** A dimension's number in the scripts (1-based); a RangeError for a name not configured. */
+  #dimension(name: string): number {
+    const at = this.#dimensions.indexOf(name)
+    if (at < 0) throw new RangeError(`no dimension is named ${name}`)
+    return at + 1
+  }
+
+  async #readBreakdown(query: BreakdownQuery, dimension: number, span: string) {
+    if (!this.#allUp()) return this.#unavailable()
+    const replies = await this.#readAll(
+      (meta, args) => this.#client.txstatsBreakdown(meta, args),
+      [span, String(dimension)],
+    )
+    const overflow = emptyAggregate()
+    const missing = emptyAggregate()
+    const values = new Map<string, ValueAggregate>()
+    for (const reply of replies) {
+      addAggregate(overflow, aggregateAt(reply, 1))
+      addAggregate(missing, aggregateAt(reply, 1 + AGGREGATE_WIDTH))
+      for (let at = 1 + 2 * AGGREGATE_WIDTH; at < reply.length; at += AGGREGATE_WIDTH + 2) {
+        const value = reply[at] as string
+        let merged = values.get(value)
+        if (merged === undefined) {
+          merged = { ...emptyAggregate(), value, incomplete: false }
+          values.set(value, merged)
+        }
+        merged.incomplete ||= reply[at + 1] === 1
+        addAggregate(merged, aggregateAt(reply, at + 2))
+      }
+    }
+    return rankBreakdown(query, [...values.values()], overflow, missing)
   }
 
   async series(spanMs?: number): Promise<Series> {
@@ -460,6 +534,15 @@ export class RedisStore implements TransactionStore {
   async #readStatistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
     if (!this.#allUp()) return this.#unavailable()
     const span = this.#span(query?.spanMs)
+    const label = query?.label
+    if (label !== undefined) {
+      const replies = await this.#readAll(
+        (meta, args) => this.#client.txstatsValue(meta, args),
+        [span, String(this.#dimension(label.dimension)), label.value],
+      )
+      const incomplete = replies.some((reply) => reply[1 + AGGREGATE_WIDTH] === 1)
+      return { ...this.#merge(replies, 1), incomplete }
+    }
     const quantiles = query?.quantiles
     const extra =
       quantiles === undefined
@@ -590,6 +673,26 @@ function pushDelta(args: Array<string | number>, delta: Delta): void {
   else args.push('', '')
   args.push(delta.indices.size)
   for (const [index, count] of delta.indices) args.push(index, count)
+  for (const groups of delta.labels) {
+    args.push(groups.size)
+    for (const group of groups.values()) {
+      args.push(group.value, group.first, group.count)
+      for (let i = 0; i < LIMB_COUNT; i++) args.push(group.limbs[i] as number)
+      args.push(String(group.min), String(group.max))
+    }
+  }
+}
+
+/** The aggregate at `offset` of a script's reply: count, limb sums, min text, max text. */
+function aggregateAt(reply: Reply, offset: number): Aggregate {
+  const aggregate = emptyAggregate()
+  aggregate.count = reply[offset] as number
+  for (let i = 0; i < LIMB_COUNT; i++) aggregate.limbs[i] = reply[offset + 1 + i] as number
+  const low = reply[offset + MIN_AT] as string
+  const high = reply[offset + MAX_AT] as string
+  if (low !== '') aggregate.min = Number(low)
+  if (high !== '') aggregate.max = Number(high)
+  return aggregate
 }
 
 function defineScripts(client: RedisClient): void {
@@ -597,6 +700,8 @@ function defineScripts(client: RedisClient): void {
   client.defineCommand('txstatsSnapshot', { numberOfKeys: 1, lua: SNAPSHOT })
   client.defineCommand('txstatsSeries', { numberOfKeys: 1, lua: SERIES })
   client.defineCommand('txstatsClear', { numberOfKeys: 1, lua: CLEAR })
+  client.defineCommand('txstatsValue', { numberOfKeys: 1, lua: VALUE })
+  client.defineCommand('txstatsBreakdown', { numberOfKeys: 1, lua: BREAKDOWN })
 }
 
 /**
