@@ -37,6 +37,9 @@ describe('configuration', () => {
       QUANTILES: true,
       QUANTILE_ACCURACY: 0.01,
       QUANTILE_MEMORY_MB: 384,
+      DIMENSIONS: '',
+      DIMENSION_MAX_VALUES: 1_000,
+      DIMENSION_MEMORY_MB: 256,
       STORE: 'memory',
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_PREFIX: 'txstats:',
@@ -51,7 +54,29 @@ describe('configuration', () => {
       trustProxy: false,
       // Remembered for the window plus the skew: the least that keeps a retry from counting twice.
       idempotencyRetentionMs: 62_000,
+      dimensions: [],
     })
+  })
+
+  it('takes up to four dimension names and refuses any other', () => {
+    expect(loadConfig({ DIMENSIONS: ' currency, merchant_id ,' }).dimensions).toEqual([
+      'currency',
+      'merchant_id',
+    ])
+    for (const [text, rule] of [
+      ['a,b,c,d,e', 'at most 4'],
+      ['Currency', 'Currency'],
+      ['amount', 'amount'],
+      ['limit', 'limit'],
+      ['x'.repeat(33), 'xxx'],
+      ['a,a', 'twice'],
+      ['9lives', '9lives'],
+    ]) {
+      expect(() => loadConfig({ DIMENSIONS: text })).toThrow(ConfigError)
+      expect(() => loadConfig({ DIMENSIONS: text })).toThrow(rule)
+    }
+    expect(() => loadConfig({ DIMENSION_MAX_VALUES: '0' })).toThrow(/DIMENSION_MAX_VALUES/)
+    expect(() => loadConfig({ DIMENSION_MAX_VALUES: '10001' })).toThrow(/DIMENSION_MAX_VALUES/)
   })
 
   it('reads and converts every variable', () => {
