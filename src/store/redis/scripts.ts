@@ -849,8 +849,10 @@ return result
 
 /**
  * KEYS: meta. ARGV: root, at, windowMs, floor, span, dimension (1-based). Returns the instant,
- * the aggregates of the overflow and of the missing over the last span ms, then for each tracked
- * value with transactions there: the value, 1 or 0 as VALUE's last, and its aggregate.
+ * the aggregates of the overflow and of the missing over the last span ms, 1 when the overflow
+ * may hold transactions of values not tracked there (else 0), then for each tracked value with
+ * transactions there or that may be incomplete: the value, 1 or 0 as VALUE's last, and its
+ * aggregate.
  */
 export const BREAKDOWN = `#!lua
 ${PRELUDE}
@@ -866,12 +868,15 @@ end
 local partials = {}
 local all = redis.call('HGETALL', partialKey(window, dim))
 for i = 1, #all, 2 do partials[all[i]] = tonumber(all[i + 1]) end
+local function partial(key) return (partials[key] and partials[key] >= from) and 1 or 0 end
+-- Whether values this shard does not track may have transactions in its overflow.
+result[#result + 1] = partial('')
 local values = redis.call('ZRANGEBYSCORE', trackedKey(window, dim), '(' .. int(now - windowMs), '+inf')
 for _, value in ipairs(values) do
   local own = aggregate(valuePrefix(window, dim, value), from, now)
-  if own[1] > 0 then
+  if own[1] > 0 or partial(value) == 1 then
     result[#result + 1] = value
-    result[#result + 1] = (partials[value] and partials[value] >= from) and 1 or 0
+    result[#result + 1] = partial(value)
     for _, field in ipairs(own) do result[#result + 1] = field end
   end
 end

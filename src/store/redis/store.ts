@@ -393,11 +393,15 @@ export class RedisStore implements TransactionStore {
     const overflow = emptyAggregate()
     const missing = emptyAggregate()
     const values = new Map<string, ValueAggregate>()
-    for (const reply of replies) {
+    /** Per shard, the values it tracks, and whether its overflow may hold the others'. */
+    const shards = replies.map((reply) => {
       addAggregate(overflow, aggregateAt(reply, 1))
       addAggregate(missing, aggregateAt(reply, 1 + AGGREGATE_WIDTH))
-      for (let at = 1 + 2 * AGGREGATE_WIDTH; at < reply.length; at += AGGREGATE_WIDTH + 2) {
+      const tracked = new Set<string>()
+      const first = 1 + 2 * AGGREGATE_WIDTH + 1
+      for (let at = first; at < reply.length; at += AGGREGATE_WIDTH + 2) {
         const value = reply[at] as string
+        tracked.add(value)
         let merged = values.get(value)
         if (merged === undefined) {
           merged = { ...emptyAggregate(), value, incomplete: false }
@@ -406,6 +410,11 @@ export class RedisStore implements TransactionStore {
         merged.incomplete ||= reply[at + 1] === 1
         addAggregate(merged, aggregateAt(reply, at + 2))
       }
+      return { tracked, overflowing: reply[first - 1] === 1 }
+    })
+    // A value one shard tracks may have gone to another's overflow.
+    for (const merged of values.values()) {
+      merged.incomplete ||= shards.some((s) => s.overflowing && !s.tracked.has(merged.value))
     }
     return rankBreakdown(query, [...values.values()], overflow, missing)
   }

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import { PAIR_BYTES, ValueWindows } from '../../src/core/value-windows.js'
+
+const NOW = 1_700_000_000_000
+const query = { dimension: 'merchant', order: 'sum' as const, limit: 10 }
+
+function windows(maxValues: number, budgetBytes = 1 << 30) {
+  return new ValueWindows({ windowMs: 60_000, clockSkewMs: 2_000, maxValues, budgetBytes })
+}
+
+describe('ValueWindows', () => {
+  it('cuts a second at the window edge to the millisecond, from its pairs', () => {
+    const values = windows(4)
+    values.record('a', 1, NOW - 59_999, NOW)
+    values.record('a', 2, NOW - 59_998, NOW)
+    values.record('a', 4, NOW - 50_000, NOW)
+    expect(values.statistics('a', 60_000, NOW)).toMatchObject({ sum: 7, count: 3 })
+    expect(values.statistics('a', 59_999, NOW)).toMatchObject({ sum: 6, count: 2 })
+    expect(values.statistics('a', 60_000, NOW + 1)).toMatchObject({ sum: 6, count: 2, min: 2 })
+    expect(values.statistics('a', 60_000, NOW + 2)).toMatchObject({ sum: 4, count: 1, min: 4 })
+  })
+
+  it('releases a value, and its memory, once its newest transaction has left the window', () => {
+    const values = windows(2)
+    values.record('a', 1, NOW - 10, NOW)
+    values.record('b', 1, NOW, NOW)
+    expect(values.tracked).toBe(2)
+    expect(values.bytes).toBe(2 * 8 * PAIR_BYTES)
+    values.advance(NOW + 59_990)
+    expect(values.tracked).toBe(1)
+    expect(values.bytes).toBe(8 * PAIR_BYTES)
+    // The slot a freed is taken by c, whose answers start clean.
+    values.record('c', 5, NOW + 59_990, NOW + 59_990)
+    expect(values.statistics('c', 60_000, NOW + 59_990)).toMatchObject({ sum: 5, count: 1 })
+    values.advance(NOW + 200_000)
+    expect([values.tracked, values.bytes]).toEqual([0, 0])
+  })
+
+  it('sends what the budget cannot hold to the overflow, and says the value is incomplete', () => {
+    const values = windows(10, 8 * PAIR_BYTES)
+    // Newest first, in one second: the ninth, the oldest, finds the budget spent.
+    for (let i = 8; i >= 0; i--) values.record('a', 1, NOW + i, NOW + 8)
+    expect(values.bytes).toBeLessThanOrEqual(8 * PAIR_BYTES)
+    expect(values.statistics('a', 60_000, NOW + 8)).toMatchObject({ count: 8, incomplete: true })
+    const breakdown = values.breakdown(query, 60_000, NOW + 8)
+    expect(breakdown.values).toMatchObject([{ value: 'a', count: 8, incomplete: true }])
+    expect(breakdown.other).toMatchObject({ count: 1, sum: 1 })
+    // Once the overflowed transaction has left, the value is whole again.
+    expect(values.statistics('a', 60_000, NOW + 60_000)).toMatchObject({
+      count: 8,
+      incomplete: false,
+    })
+  })
+
+  it('starts afresh when the window does (its instant stepping back)', () => {
+    const values = windows(1)
+    values.record('a', 1, NOW, NOW)
+    values.record('b', 2, NOW, NOW)
+    values.advance(NOW - 60_000)
+    expect(values.tracked).toBe(0)
+    values.record('b', 3, NOW - 60_000, NOW - 60_000)
+    expect(values.statistics('b', 60_000, NOW - 60_000)).toEqual({
+      sum: 3,
+      avg: 3,
+      max: 3,
+      min: 3,
+      count: 1,
+      incomplete: false,
+    })
+  })
+})

@@ -1,0 +1,79 @@
+import { afterEach, expect, it } from 'vitest'
+import type { TransactionStore } from '../../src/store/store.js'
+import { FakeClock } from '../support/fake-clock.js'
+import { OracleWindow } from '../support/oracle.js'
+import { describeStores, openStore, STORE_KINDS } from '../support/stores.js'
+
+const WINDOW_MS = 60_000
+const SKEW_MS = 2_000
+
+describeStores(STORE_KINDS, (kind) => {
+  let store: TransactionStore
+  afterEach(() => store.close())
+
+  it('at the bound, keeps the identities: listed + other + missing is the window, a complete value is whole', async () => {
+    const clock = new FakeClock()
+    store = await openStore(kind, {
+      windowMs: WINDOW_MS,
+      clockSkewMs: SKEW_MS,
+      clock: clock.read,
+      dimensions: ['merchant'],
+      dimensionMaxValues: 2,
+    })
+    // The truth: every value tracked.
+    const truth = new OracleWindow(WINDOW_MS, SKEW_MS, clock.read, {
+      names: ['merchant'],
+      maxValues: Number.POSITIVE_INFINITY,
+    })
+    for (let round = 0; round < 6; round++) {
+      const batch = Array.from({ length: 50 }, (_, i) => ({
+        amount: ((i * 37 + round) % 1000) / 100,
+        timestamp: clock.current - ((i * 7919) % 59_000),
+        ...(i % 9 === 0 ? {} : { merchant: `m-${(i * round) % 7}` }),
+      }))
+      await store.record(batch)
+      for (const { amount, timestamp, ...labels } of batch) truth.record(amount, timestamp, labels)
+      clock.advance(5_000)
+    }
+    const window = await store.statistics()
+    expect(window).toEqual(truth.snapshot())
+    const breakdown = await store.breakdown({ dimension: 'merchant', order: 'count', limit: 3 })
+    const parts = [...breakdown.values, breakdown.other, breakdown.missing]
+    // Amounts in cents, far from a double's limits: sums of parts are exact here.
+    expect(parts.reduce((n, part) => n + part.count, 0)).toBe(window.count)
+    expect(Math.round(parts.reduce((n, part) => n + part.sum * 100, 0))).toBe(
+      Math.round(window.sum * 100),
+    )
+    expect(Math.min(...parts.filter((p) => p.count > 0).map((p) => p.min))).toBe(window.min)
+    expect(Math.max(...parts.filter((p) => p.count > 0).map((p) => p.max))).toBe(window.max)
+    expect(breakdown.missing).toEqual(truth.breakdown('merchant', 'count', 3).missing)
+    for (const listed of breakdown.values) {
+      const { incomplete, ...whole } = truth.valueStatistics('merchant', listed.value)
+      const { value, incomplete: partial, ...own } = listed
+      if (partial) expect(own.count).toBeLessThanOrEqual(whole.count)
+      else expect(own).toEqual(whole)
+      expect(await store.statistics({ label: { dimension: 'merchant', value } })).toEqual({
+        ...own,
+        incomplete: partial,
+      })
+    }
+    // Some values could not be tracked: every store says so somewhere.
+    const answers = await Promise.all(
+      Array.from({ length: 7 }, (_, m) =>
+        store.statistics({ label: { dimension: 'merchant', value: `m-${m}` } }),
+      ),
+    )
+    expect(answers.some((answer) => answer.incomplete)).toBe(true)
+  })
+
+  it('refuses a dimension it does not have, and quantiles per value', async () => {
+    const clock = new FakeClock()
+    store = await openStore(kind, { clock: clock.read, dimensions: ['currency'] })
+    await expect(async () =>
+      store.breakdown({ dimension: 'merchant', order: 'sum', limit: 1 }),
+    ).rejects.toThrow(RangeError)
+    await expect(async () =>
+      store.statistics({ quantiles: [0.5], label: { dimension: 'currency', value: 'EUR' } }),
+    ).rejects.toThrow(RangeError)
+  })
+})
