@@ -127,6 +127,7 @@ async function registerApi(
 ): Promise<void> {
   const hub = new StreamHub({
     read: (query) => store.statistics(query),
+    readBreakdown: (query) => store.breakdown(query),
     maxSubscribers: config.STREAM_MAX_SUBSCRIBERS,
     maxPerAddress: config.STREAM_MAX_PER_ADDRESS,
     maxLifetimeMs: config.STREAM_MAX_LIFETIME_MS,

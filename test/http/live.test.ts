@@ -78,6 +78,39 @@ describe('GET /statistics/stream', () => {
     expect(first(lastText)).toMatchObject({ sum: 2, count: 1 })
   })
 
+  it('streams a breakdown with by, and a value with its dimension, when dimensions are configured', async () => {
+    const { app, base } = await listen({ DIMENSIONS: 'merchant' })
+    await postJson(app, '/transactions/batch', [
+      { amount: 3, timestamp: NOW, merchant: 'm-1' },
+      { amount: 5, timestamp: NOW, merchant: 'm-2' },
+      { amount: 7, timestamp: NOW },
+    ])
+    const [breakdown, value] = await Promise.all([
+      open(`${base}/statistics/stream?interval=100&by=merchant&limit=1`),
+      open(`${base}/statistics/stream?interval=100&merchant=m-1`),
+    ])
+    const [breakdownText, valueText] = await Promise.all([
+      events(breakdown as IncomingMessage, 2),
+      events(value as IncomingMessage, 2),
+    ])
+    breakdown?.destroy()
+    value?.destroy()
+    expect(breakdownText).toMatch(/^event: breakdown$/m)
+    const first = (text: string) => JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? '')
+    expect(first(breakdownText)).toMatchObject({
+      by: 'merchant',
+      values: [{ value: 'm-2', sum: 5, count: 1, incomplete: false }],
+      other: { sum: 3, count: 1 },
+      missing: { sum: 7, count: 1 },
+    })
+    expect(first(valueText)).toMatchObject({ sum: 3, count: 1, incomplete: false })
+    for (const query of ['by=merchant&merchant=m-1', 'by=merchant&quantiles=0.5', 'by=other']) {
+      const refused = await open(`${base}/statistics/stream?${query}`)
+      expect(refused.statusCode).toBe(422)
+      refused.destroy()
+    }
+  })
+
   it('reads the store once per tick however many subscribe, on a real port', async () => {
     const { base } = await listen()
     const store = t?.store

@@ -1,5 +1,13 @@
 import { type Awaitable, settle } from '../../awaitable.js'
+import type { Breakdown, BreakdownQuery } from '../../core/dimensions.js'
 import { queryKey, type Statistics, type StatisticsQuery } from '../../core/statistics.js'
+
+/** What a stream pushes: the statistics a query asks, or a dimension's breakdown. */
+export type StreamQuery = StatisticsQuery | BreakdownQuery
+
+function isBreakdown(query: StreamQuery | undefined): query is BreakdownQuery {
+  return query !== undefined && 'order' in query
+}
 
 /** Where a subscriber's frames go: an HTTP response, or anything that buffers like one. */
 export interface Sink {
@@ -11,6 +19,8 @@ export interface Sink {
 export interface StreamHubOptions {
   /** Reads the statistics; called once per tick for all subscribers of an interval and query. */
   read: (query?: StatisticsQuery) => Awaitable<Readonly<Statistics>>
+  /** Reads a breakdown, likewise once per tick per group; without it, none is streamed. */
+  readBreakdown?: (query: BreakdownQuery) => Awaitable<Breakdown>
   maxSubscribers: number
   /** Subscribers from one client address, at most. */
   maxPerAddress: number
@@ -40,8 +50,10 @@ interface Subscriber {
   endsAt: number
 }
 
-function groupKey(intervalMs: number, query: StatisticsQuery | undefined): string {
-  return `${intervalMs} ${queryKey(query)}`
+function groupKey(intervalMs: number, query: StreamQuery | undefined): string {
+  if (!isBreakdown(query)) return `${intervalMs} ${queryKey(query)}`
+  const { dimension, order, limit, spanMs } = query
+  return `${intervalMs} breakdown ${dimension} ${order} ${limit} ${spanMs ?? ''}`
 }
 
 interface Group {
@@ -58,7 +70,8 @@ interface Group {
  * never grows without bound.
  */
 export class StreamHub {
-  readonly #options: Required<StreamHubOptions>
+  readonly #options: Required<Omit<StreamHubOptions, 'readBreakdown'>> &
+    Pick<StreamHubOptions, 'readBreakdown'>
   /** By interval and query (see groupKey). */
   readonly #groups = new Map<string, Group>()
   readonly #heartbeat: NodeJS.Timeout
@@ -93,7 +106,7 @@ export class StreamHub {
   refusal(
     address: string,
     intervalMs = 1_000,
-    query?: StatisticsQuery,
+    query?: StreamQuery,
   ): { status: 429 | 503; detail: string } | undefined {
     if (this.full) return { status: 503, detail: 'Too many stream subscribers; try again later.' }
     if ((this.#perAddress.get(address) ?? 0) >= this.#options.maxPerAddress) {
@@ -113,7 +126,7 @@ export class StreamHub {
     intervalMs: number,
     sink: Sink,
     address = '',
-    query?: StatisticsQuery,
+    query?: StreamQuery,
   ): (() => void) | undefined {
     if (this.refusal(address, intervalMs, query) !== undefined) return undefined
     const endsAt = this.#options.clock() + this.#options.maxLifetimeMs
@@ -125,7 +138,7 @@ export class StreamHub {
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1)
     sink.write(`retry: ${this.#options.retryMs}\n\n`)
     // The first frame at once: a new or reconnecting client need not wait a whole interval.
-    this.#read(query, (statistics) => this.#send(subscriber, this.#frame(statistics)))
+    this.#read(query, (text) => this.#send(subscriber, text))
     return () => this.#remove(key, subscriber)
   }
 
@@ -140,7 +153,7 @@ export class StreamHub {
     }
   }
 
-  #group(key: string, intervalMs: number, query: StatisticsQuery | undefined): Group {
+  #group(key: string, intervalMs: number, query: StreamQuery | undefined): Group {
     let group = this.#groups.get(key)
     if (!group) {
       const subscribers = new Set<Subscriber>()
@@ -164,9 +177,8 @@ export class StreamHub {
     }
   }
 
-  #tick(subscribers: Set<Subscriber>, query: StatisticsQuery | undefined): void {
-    this.#read(query, (statistics) => {
-      const text = this.#frame(statistics)
+  #tick(subscribers: Set<Subscriber>, query: StreamQuery | undefined): void {
+    this.#read(query, (text) => {
       const now = this.#options.clock()
       for (const subscriber of subscribers) {
         // Past its lifetime: ended, and the client reconnects (to any instance, rebalancing).
@@ -187,22 +199,22 @@ export class StreamHub {
   }
 
   /**
-   * Reads the statistics for a tick. A store that answers over the network may fail: that tick
-   * is skipped (the next one supersedes it) rather than left as an unhandled rejection.
+   * Reads what a tick sends, as an event's text. A store that answers over the network may fail:
+   * that tick is skipped (the next one supersedes it) rather than left as an unhandled rejection.
    */
-  #read(
-    query: StatisticsQuery | undefined,
-    then: (statistics: Readonly<Statistics>) => void,
-  ): void {
-    const result = settle(this.#options.read(query), then)
+  #read(query: StreamQuery | undefined, then: (text: string) => void): void {
+    const readBreakdown = this.#options.readBreakdown
+    const result = isBreakdown(query)
+      ? settle(readBreakdown?.(query) as Awaitable<Breakdown>, (b) => then(this.#frame('breakdown', b)))
+      : settle(this.#options.read(query), (s) => then(this.#frame('statistics', s)))
     if (result instanceof Promise) result.catch(() => {})
   }
 
-  /** One SSE event: the statistics and the instant they were taken, which is also its id. */
-  #frame(statistics: Readonly<Statistics>): string {
+  /** One SSE event: what was read and the instant it was read at, which is also its id. */
+  #frame(event: string, read: Readonly<Statistics> | Breakdown): string {
     const at = this.#options.clock()
-    const data = JSON.stringify({ ...statistics, at })
-    return `id: ${at}\nevent: statistics\ndata: ${data}\n\n`
+    const data = JSON.stringify({ ...read, at })
+    return `id: ${at}\nevent: ${event}\ndata: ${data}\n\n`
   }
 
   #beat(): void {

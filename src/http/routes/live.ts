@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { TransactionStore } from '../../store/store.js'
-import type { StreamHub } from '../live/stream-hub.js'
+import type { StreamHub, StreamQuery } from '../live/stream-hub.js'
 import { ProblemError, problemRef, storeUnavailable } from '../problem.js'
 import { NO_SNIFF } from '../security-headers.js'
+import { breakdownQuerySchema, parseBreakdownQuery } from './breakdown.js'
 import {
   parseStatisticsQuery,
   type QueryBounds,
@@ -13,6 +14,28 @@ import {
 export interface LiveRoutesOptions extends QueryBounds {
   store: TransactionStore
   hub: StreamHub
+}
+
+/** by, order and limit of a breakdown, optional: a stream without `by` pushes statistics. */
+function streamedBreakdownSchema(bounds: QueryBounds) {
+  const { by, order, limit } = breakdownQuerySchema(bounds).properties
+  return { by: Type.Optional(by), order, limit }
+}
+
+/** A stream's query: a breakdown when it names `by` (alone: a value or quantiles are refused). */
+function parseStreamQuery(
+  text: Record<string, string | undefined>,
+  bounds: QueryBounds,
+): StreamQuery | undefined {
+  const by = text.by
+  if (by === undefined) return parseStatisticsQuery(text, bounds)
+  const clash = ['quantiles', ...bounds.dimensions].find((name) => text[name] !== undefined)
+  if (clash !== undefined) {
+    throw new ProblemError(422, 'A breakdown is streamed on its own.', [
+      { field: clash, message: 'cannot be asked with by' },
+    ])
+  }
+  return parseBreakdownQuery({ ...text, by }, bounds)
 }
 
 export const MIN_INTERVAL_MS = 100
@@ -76,11 +99,12 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
     {
       schema: {
         summary: 'The statistics, pushed every interval (Server-Sent Events)',
-        description: `A text/event-stream. Each event is \`event: statistics\`, \`id:\` the instant (epoch ms) and \`data:\` what GET /statistics answers for the same query parameters, plus \`at\`, that instant. The first event comes at once, then one per interval; \`: heartbeat\` comments keep idle proxies from closing the stream; \`retry:\` tells browsers how long to wait before reconnecting. Live state has no history to replay, so a \`Last-Event-ID\` is accepted and answered with the current statistics. Subscribers beyond the cap get 503.`,
+        description: `A text/event-stream. Each event is \`event: statistics\`, \`id:\` the instant (epoch ms) and \`data:\` what GET /statistics answers for the same query parameters, plus \`at\`, that instant (with \`by\`, when dimensions are configured: \`event: breakdown\` and what GET /statistics/breakdown answers). The first event comes at once, then one per interval; \`: heartbeat\` comments keep idle proxies from closing the stream; \`retry:\` tells browsers how long to wait before reconnecting. Live state has no history to replay, so a \`Last-Event-ID\` is accepted and answered with the current statistics. Subscribers beyond the cap get 503.`,
         tags: ['statistics'],
         // A string: the service validates without type coercion, and a query string is text.
         querystring: Type.Object({
           ...statisticsQuerySchema(windowMs, bounds.dimensions),
+          ...(bounds.dimensions.length > 0 ? streamedBreakdownSchema(bounds) : {}),
           interval: Type.Optional(
             Type.String({
               pattern: '^[0-9]{1,9}$',
@@ -123,7 +147,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
           },
         ])
       }
-      const query = parseStatisticsQuery(request.query, bounds)
+      const query = parseStreamQuery(request.query as Record<string, string | undefined>, bounds)
       const refusal = hub.refusal(request.ip, interval, query)
       if (refusal) {
         reply.header('retry-after', '5')
