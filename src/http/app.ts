@@ -63,7 +63,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   await shedLoad(app, config)
   const failures = await limitRate(app, config)
-  const metrics = new Metrics(store, config.WINDOW_MS)
+  const metrics = new Metrics(store, config.WINDOW_MS, config.dimensions)
   registerRequestTiming(app, metrics)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(async (request, reply) => {

@@ -15,8 +15,14 @@ const REASONS: Partial<Record<RecordOutcome, RejectReason>> = {
 }
 
 /**
+ * Values of each dimension exported, at most: the top ones by sum, so that a scraper gets a
+ * bounded number of series however many values the window holds (the rest are in `other`).
+ */
+export const METRICS_TOP_VALUES = 10
+
+/**
  * The Prometheus metrics of one app, in a registry of its own (tests build many apps). Scraping
- * reads the window once, O(1) like any snapshot.
+ * reads the window once, O(1) like any snapshot, and each dimension's top values once.
  */
 export class Metrics {
   readonly registry = new Registry()
@@ -26,7 +32,7 @@ export class Metrics {
   readonly #replayed: Counter
   readonly requestDurations = new RequestDurations(this.registry)
 
-  constructor(store: TransactionStore, windowMs: number) {
+  constructor(store: TransactionStore, windowMs: number, dimensions: readonly string[] = []) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
     this.#stored = new Counter({
@@ -67,6 +73,7 @@ export class Metrics {
         return settle(statistics(), ({ sum }) => this.set(sum))
       },
     })
+    if (dimensions.length > 0) exportBreakdowns(store, dimensions, registers)
   }
 
   /** For requests that match no route, timed where they are answered. */
@@ -94,6 +101,57 @@ export class Metrics {
 }
 
 /**
+ * Per dimension, the count and sum of its top values (labels dimension and value), of the other
+ * values and of the transactions without one: the three add up to the window. Series of values
+ * that left the top are dropped at the next scrape.
+ */
+function exportBreakdowns(
+  store: TransactionStore,
+  dimensions: readonly string[],
+  registers: Registry[],
+): void {
+  const read = (dimension: string) =>
+    store.breakdown({ dimension, order: 'sum', limit: METRICS_TOP_VALUES })
+  const fields = [
+    ['count', 'Transactions in the window now'],
+    ['sum', 'Exact sum of the window now, rounded once'],
+  ] as const
+  for (const [field, help] of fields) {
+    new Gauge({
+      name: `txstats_value_${field}`,
+      help: `${help}, for each of the top ${METRICS_TOP_VALUES} values by sum of a dimension`,
+      labelNames: ['dimension', 'value'],
+      registers,
+      async collect() {
+        this.reset()
+        for (const dimension of dimensions) {
+          for (const entry of (await read(dimension)).values) {
+            this.set({ dimension, value: entry.value }, entry[field])
+          }
+        }
+      },
+    })
+    for (const part of ['other', 'missing'] as const) {
+      const whose =
+        part === 'other'
+          ? 'the values of a dimension not in its top'
+          : 'those without the dimension'
+      new Gauge({
+        name: `txstats_${part}_${field}`,
+        help: `${help}, of ${whose}`,
+        labelNames: ['dimension'],
+        registers,
+        async collect() {
+          for (const dimension of dimensions) {
+            this.set({ dimension }, (await read(dimension))[part][field])
+          }
+        },
+      })
+    }
+  }
+}
+
+/**
  * Times every request into the histogram.
  *
  * Each route gets its own onResponse hook holding its series by status, so a request pays one
@@ -115,8 +173,7 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): vo
     {
       schema: {
         summary: 'Prometheus metrics',
-        description:
-          'Text exposition format: request durations by route and status, transactions stored, discarded and rejected (by reason), the window count and sum, and process and event-loop metrics.',
+        description: `Text exposition format: request durations by route and status, transactions stored, discarded and rejected (by reason), the window count and sum, with DIMENSIONS the count and sum of each dimension's top ${METRICS_TOP_VALUES} values by sum, of the others and of the missing, and process and event-loop metrics.`,
         tags: ['operations'],
         produces: ['text/plain'],
         response: {

@@ -76,3 +76,27 @@ describe('GET /metrics', () => {
     ).toBe(1)
   })
 })
+
+describe('GET /metrics with DIMENSIONS', () => {
+  it('exports the top values of each dimension, the other and the missing, never one series per value', async () => {
+    await t.app.close()
+    t = await testApp({ env: { DIMENSIONS: 'merchant' } })
+    const batch = Array.from({ length: 25 }, (_, i) => ({
+      amount: i + 1,
+      timestamp: NOW,
+      merchant: `m-${i}`,
+    }))
+    await postJson(t.app, '/transactions/batch', [...batch, { amount: 0.5, timestamp: NOW }])
+    const samples = await scrape()
+    const values = [...samples.keys()].filter((name) => name.startsWith('txstats_value_sum{'))
+    expect(values).toHaveLength(10)
+    expect(samples.get('txstats_value_sum{dimension="merchant",value="m-24"}')).toBe(25)
+    expect(samples.get('txstats_value_count{dimension="merchant",value="m-15"}')).toBe(1)
+    expect(samples.has('txstats_value_sum{dimension="merchant",value="m-14"}')).toBe(false)
+    // 1 + … + 15, the values outside the top ten.
+    expect(samples.get('txstats_other_sum{dimension="merchant"}')).toBe(120)
+    expect(samples.get('txstats_other_count{dimension="merchant"}')).toBe(15)
+    expect(samples.get('txstats_missing_sum{dimension="merchant"}')).toBe(0.5)
+    expect(samples.get('txstats_window_count')).toBe(26)
+  })
+})

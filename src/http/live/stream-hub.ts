@@ -205,7 +205,9 @@ export class StreamHub {
   #read(query: StreamQuery | undefined, then: (text: string) => void): void {
     const readBreakdown = this.#options.readBreakdown
     const result = isBreakdown(query)
-      ? settle(readBreakdown?.(query) as Awaitable<Breakdown>, (b) => then(this.#frame('breakdown', b)))
+      ? settle(readBreakdown?.(query) as Awaitable<Breakdown>, (b) =>
+          then(this.#frame('breakdown', b)),
+        )
       : settle(this.#options.read(query), (s) => then(this.#frame('statistics', s)))
     if (result instanceof Promise) result.catch(() => {})
   }

@@ -4,12 +4,12 @@ import type { TransactionStore } from '../../store/store.js'
 import type { StreamHub, StreamQuery } from '../live/stream-hub.js'
 import { ProblemError, problemRef, storeUnavailable } from '../problem.js'
 import { NO_SNIFF } from '../security-headers.js'
-import { breakdownQuerySchema, parseBreakdownQuery } from './breakdown.js'
 import {
   parseStatisticsQuery,
   type QueryBounds,
   statisticsQuerySchema,
 } from '../statistics-query.js'
+import { breakdownQuerySchema, parseBreakdownQuery } from './breakdown.js'
 
 export interface LiveRoutesOptions extends QueryBounds {
   store: TransactionStore
