@@ -1,5 +1,5 @@
 // The live dashboard: five figures from the event stream, with p50 and p99 when the service keeps
-// quantiles, and a per-second chart from the series.
+// quantiles, the top values of a dimension when it has some, and a per-second chart from the series.
 // Figures are grouped for reading in the browser's locale. The count, sum, min and max keep every
 // digit the API wrote (a JSON number's shortest form, which Intl also formats from); the average,
 // a quotient rounded for the API, shows a few decimals, and the quantiles, estimates, three
@@ -117,6 +117,74 @@
       refreshSeries()
     })
   }
+  /** One row of the top values' table: text only, since values are whatever clients sent. */
+  function row(label, statistics, incomplete) {
+    const tr = document.createElement('tr')
+    const name = document.createElement('td')
+    name.textContent = label
+    if (incomplete) {
+      name.className = 'incomplete'
+      name.title =
+        'Some of its transactions may be counted in "other" (the values tracked are bounded)'
+    }
+    tr.append(name)
+    for (const field of ['count', 'sum', 'avg', 'min', 'max']) {
+      const cell = document.createElement('td')
+      const value = statistics[field]
+      cell.textContent = field === 'avg' ? average(value) : exactly.format(value)
+      cell.title = String(value)
+      tr.append(cell)
+    }
+    return tr
+  }
+
+  function showBreakdown(breakdown) {
+    document
+      .getElementById('values')
+      .replaceChildren(...breakdown.values.map((v) => row(v.value, v, v.incomplete)))
+    document
+      .getElementById('rest')
+      .replaceChildren(
+        row('other values', breakdown.other, false),
+        row(`no ${breakdown.by}`, breakdown.missing, false),
+      )
+  }
+
+  /** The dimensions the service has: the values of `by` in its own OpenAPI document. */
+  async function dimensionNames() {
+    const response = await fetch('/openapi.json').catch(() => undefined)
+    if (!response?.ok) return []
+    const operation = (await response.json()).paths['/statistics/breakdown']?.get
+    const by = operation?.parameters?.find((parameter) => parameter.name === 'by')
+    return by?.schema?.enum ?? []
+  }
+
+  /** The top 10 values of the chosen dimension, live, when the service has dimensions. */
+  async function connectBreakdown() {
+    const dimensions = await dimensionNames()
+    if (dimensions.length === 0) return
+    const select = document.getElementById('dimension')
+    select.replaceChildren(
+      ...dimensions.map((name) => {
+        const option = document.createElement('option')
+        option.value = name
+        option.textContent = name
+        return option
+      }),
+    )
+    let stream
+    const open = () => {
+      stream?.close()
+      const by = encodeURIComponent(select.value)
+      stream = new EventSource(`/statistics/stream?interval=1000&by=${by}&limit=10`)
+      stream.addEventListener('breakdown', (event) => showBreakdown(JSON.parse(event.data)))
+    }
+    select.addEventListener('change', open)
+    document.querySelector('.breakdown').hidden = false
+    open()
+  }
+
   connect()
+  connectBreakdown()
   refreshSeries()
 })()

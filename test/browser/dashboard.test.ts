@@ -100,6 +100,55 @@ describe('the dashboard in Chromium', () => {
     await page.close()
   }, 30_000)
 
+  it('shows the top values of a dimension live, when the service has dimensions', async () => {
+    const config = loadConfig({
+      LOG_LEVEL: 'silent',
+      WINDOW_MS: String(WINDOW_MS),
+      DIMENSIONS: 'currency,merchant',
+    })
+    const store = new MemoryStore({ windowMs: WINDOW_MS, dimensions: config.dimensions })
+    const labelled = await buildApp({ config, store })
+    await labelled.listen({ port: 0, host: '127.0.0.1' })
+    const origin = `http://127.0.0.1:${(labelled.server.address() as AddressInfo).port}`
+    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1100, height: 900 } })
+    const problems: string[] = []
+    page.on('pageerror', (error) => problems.push(error.message))
+    try {
+      await page.goto(`${origin}/`)
+      await page.waitForSelector('.breakdown:not([hidden])')
+      const batch = [
+        { amount: 5, timestamp: Date.now(), currency: 'EUR', merchant: '<b>m-1</b>' },
+        { amount: 7.5, timestamp: Date.now(), currency: 'USD', merchant: 'm-2' },
+        { amount: 2, timestamp: Date.now(), currency: 'EUR' },
+      ]
+      await fetch(`${origin}/transactions/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(batch),
+      })
+      await page.waitForFunction(() => document.querySelectorAll('#values tr').length === 2)
+      const rows = await page.$$eval('#values tr', (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+      )
+      // By exact sum: USD's 7.5 before EUR's 7.
+      expect(rows).toEqual([
+        ['USD', '1', '7.5', '7.5', '7.5', '7.5'],
+        ['EUR', '2', '7', '3.5', '2', '5'],
+      ])
+      await page.selectOption('#dimension', 'merchant')
+      await page.waitForFunction(() => document.querySelector('#values td')?.textContent === 'm-2')
+      // A value is shown as text, never as markup.
+      expect(await page.textContent('#values tr:nth-child(2) td')).toBe('<b>m-1</b>')
+      expect(await page.$$('#values b')).toEqual([])
+      expect(await page.textContent('#rest tr:nth-child(2)')).toContain('no merchant')
+      await page.screenshot({ path: new URL('dashboard-breakdown.png', ARTIFACTS).pathname })
+      expect(problems).toEqual([])
+    } finally {
+      await page.close()
+      await labelled.close()
+    }
+  }, 30_000)
+
   it('fits a phone screen without scrolling sideways', async () => {
     const page = await browser.newPage({ locale: 'en-US', viewport: { width: 375, height: 740 } })
     await page.goto(`${base}/`)
