@@ -77,6 +77,38 @@ describe('API documentation', () => {
     }
   })
 
+  it('documents dimensions when they are configured, and nothing of them when not', async () => {
+    const plain = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    expect(plain.paths['/statistics/breakdown']).toBeUndefined()
+    const labelled = await testApp({ env: { DIMENSIONS: 'currency,merchant' } })
+    try {
+      const doc = (await labelled.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+      const breakdown = doc.paths['/statistics/breakdown'].get
+      expect(Object.keys(breakdown.responses).sort()).toEqual(['200', '422', '503'])
+      expect(breakdown.parameters.map((p: { name: string }) => p.name).sort()).toEqual([
+        'by',
+        'limit',
+        'order',
+        'windowMs',
+      ])
+      const statistics = JSON.stringify(doc.paths['/statistics'])
+      for (const name of ['"currency"', '"merchant"', 'incomplete', 'overflow']) {
+        expect(statistics).toContain(name)
+      }
+      const body = doc.paths['/transactions'].post.requestBody.content['application/json']
+      expect(Object.keys(body.schema.properties)).toEqual([
+        'amount',
+        'timestamp',
+        'currency',
+        'merchant',
+      ])
+      const answer = JSON.stringify(breakdown.responses['200'])
+      for (const name of ['other', 'missing', 'add up']) expect(answer).toContain(name)
+    } finally {
+      await labelled.app.close()
+    }
+  })
+
   it('serves interactive docs at /docs', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/docs/' })
     expect(response.statusCode).toBe(200)

@@ -25,8 +25,18 @@ const timestamp = fc.oneof(
   fc.integer({ min: NOW - 70_000, max: NOW + 5_000 }),
   edgeNumber,
 )
+/** Values of the fuzzed service's one dimension: printable or not, long or short, or not text. */
+const currency = fc.oneof(
+  fc.constantFrom('EUR', '', ' ', 'x'.repeat(64), 'x'.repeat(65), '€', '\u0000', '\ud800', 'a\nb'),
+  fc.string({ unit: 'binary', maxLength: 70 }),
+  fc.jsonValue(),
+)
 const transaction = fc.record(
-  { amount: fc.oneof(edgeNumber, fc.jsonValue()), timestamp: fc.oneof(timestamp, fc.jsonValue()) },
+  {
+    amount: fc.oneof(edgeNumber, fc.jsonValue()),
+    timestamp: fc.oneof(timestamp, fc.jsonValue()),
+    currency,
+  },
   { requiredKeys: [] },
 )
 /** Number literals as a client may write them: more digits than a double holds, exponents. */
@@ -91,6 +101,13 @@ const path = fc.oneof(
     '/transactions/batch',
     '/statistics',
     '/statistics/series',
+    '/statistics?currency=EUR',
+    '/statistics?currency=%00',
+    '/statistics?currency=EUR&quantiles=0.5',
+    '/statistics/breakdown?by=currency',
+    '/statistics/breakdown?by=currency&order=count&limit=1000',
+    '/statistics/breakdown?by=amount',
+    '/statistics/breakdown?by=currency&limit=99999',
     '/statistics/stream?interval=99',
     '/statistics/stream?interval=abc',
     '/metrics',
@@ -128,7 +145,7 @@ describeStores(HTTP_STORE_KINDS, (store) => {
   }
 
   beforeAll(async () => {
-    t = await testApp({ store })
+    t = await testApp({ store, env: { DIMENSIONS: 'currency', DIMENSION_MAX_VALUES: '50' } })
   })
   afterAll(() => t.app.close())
 
