@@ -60,6 +60,7 @@ export interface ValueWindowsOptions {
  */
 export class ValueWindows {
   readonly #windowMs: number
+  readonly #skewMs: number
   readonly #slots: number
   readonly #maxValues: number
   readonly #budget: number
@@ -77,8 +78,8 @@ export class ValueWindows {
   readonly #heap: Int32Array
   readonly #heapAt: Int32Array
   #heapSize = 0
-  readonly #overflow: RollingWindow
-  readonly #missing: RollingWindow
+  #overflow: RollingWindow
+  #missing: RollingWindow
   /** The newest timestamp ever put in the overflow. */
   #overflowNewest = Number.NEGATIVE_INFINITY
   /** The instant the dense windows are shown (they read it as their clock). */
@@ -89,6 +90,7 @@ export class ValueWindows {
 
   constructor(options: ValueWindowsOptions) {
     this.#windowMs = options.windowMs
+    this.#skewMs = options.clockSkewMs
     this.#maxValues = options.maxValues
     this.#budget = options.budgetBytes
     this.#slots =
@@ -104,13 +106,17 @@ export class ValueWindows {
     this.#heap = new Int32Array(this.#maxValues)
     this.#heapAt = new Int32Array(this.#maxValues)
     for (let id = this.#maxValues - 1; id >= 0; id--) this.#free.push(id)
-    const dense = {
-      windowMs: options.windowMs,
-      clockSkewMs: options.clockSkewMs,
+    this.#overflow = this.#dense()
+    this.#missing = this.#dense()
+  }
+
+  /** A dense window on the instants these are shown (see advance). */
+  #dense(): RollingWindow {
+    return new RollingWindow({
+      windowMs: this.#windowMs,
+      clockSkewMs: this.#skewMs,
       clock: () => this.#instant,
-    }
-    this.#overflow = new RollingWindow(dense)
-    this.#missing = new RollingWindow(dense)
+    })
   }
 
   /** The bytes the lists are charged: within the budget. */
@@ -124,11 +130,11 @@ export class ValueWindows {
   }
 
   /**
-   * Moves to the window's instant `now` (RollingWindow.now(), which only steps back when the
-   * window starts afresh): releases the values whose transactions have all left.
+   * Moves to the window's instant `now` (RollingWindow.now(): it never steps back, except when the
+   * window starts afresh, and then these are cleared first): releases the values whose
+   * transactions have all left.
    */
   advance(now: number): void {
-    if (now < this.#instant) this.clear()
     this.#instant = now
     const oldest = now - this.#windowMs
     while (this.#heapSize > 0 && (this.#newest[this.#heap[0] as number] as number) <= oldest) {
@@ -191,12 +197,16 @@ export class ValueWindows {
     )
   }
 
-  /** Forgets every value and transaction. O(memory). */
+  /**
+   * Forgets every value and transaction, and the instants shown: for when the window starts
+   * afresh. O(memory).
+   */
   clear(): void {
     while (this.#heapSize > 0) this.#release(this.#heap[0] as number)
-    this.#overflow.clear()
-    this.#missing.clear()
+    this.#overflow = this.#dense()
+    this.#missing = this.#dense()
     this.#overflowNewest = Number.NEGATIVE_INFINITY
+    this.#instant = Number.NEGATIVE_INFINITY
   }
 
   /** Tracks a new value when fewer than maxValues are; undefined when the bound is reached. */

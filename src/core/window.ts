@@ -110,6 +110,7 @@ export class RollingWindow {
   readonly #sketches: BlockSketches | undefined
   readonly #counts: QuantileCounts | undefined
   #latest = Number.NEGATIVE_INFINITY
+  #epoch = 0
   /**
    * The last snapshot and the instant it was taken. A snapshot depends only on `now` and on what
    * was stored, so until either changes the same answer is returned: concurrent reads within one
@@ -161,9 +162,18 @@ export class RollingWindow {
       this.#sketches?.forgetBefore(reading - this.windowMs + 1)
     } else if (reading <= this.#latest - this.windowMs) {
       this.#latest = reading
+      this.#epoch++
       this.clear()
     }
     return this.#latest
+  }
+
+  /**
+   * How many times the window has started afresh on its own (its clock stepping back a whole
+   * window or more), so that what is kept beside it (dimensions) can start afresh with it.
+   */
+  get epoch(): number {
+    return this.#epoch
   }
 
   /** Stores a transaction, unless it is too old, too far in the future or not exact data. */

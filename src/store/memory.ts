@@ -37,6 +37,8 @@ export class MemoryStore implements TransactionStore {
   readonly #ledger: IdempotencyLedger
   /** Per dimension, by name, its values' windows. */
   readonly #dimensions = new Map<string, ValueWindows>()
+  /** The window's epoch the dimensions were last shown (see #now). */
+  #epoch = 0
 
   constructor(options: MemoryStoreOptions = {}) {
     // Quantile sketches are on unless the options say otherwise.
@@ -67,7 +69,7 @@ export class MemoryStore implements TransactionStore {
       const outcome = this.#window.record(amount, timestamp)
       outcomes[i] = outcome
       if (outcome !== 'stored' || dimensions.size === 0) continue
-      const now = this.#window.now()
+      const now = this.#now()
       for (const [name, values] of dimensions) {
         values.record(labelOf(transaction, name), amount, timestamp, now)
       }
@@ -98,13 +100,23 @@ export class MemoryStore implements TransactionStore {
     if (label === undefined) return this.#window.query(query)
     if (query.quantiles !== undefined) throw new RangeError('quantiles are not kept per value')
     const spanMs = checkSpan(query.spanMs ?? this.#window.windowMs, this.#window.windowMs)
-    return this.#values(label.dimension).statistics(label.value, spanMs, this.#window.now())
+    return this.#values(label.dimension).statistics(label.value, spanMs, this.#now())
   }
 
   breakdown(query: BreakdownQuery): Breakdown {
     const values = this.#values(query.dimension)
     const spanMs = checkSpan(query.spanMs ?? this.#window.windowMs, this.#window.windowMs)
-    return values.breakdown(query, spanMs, this.#window.now())
+    return values.breakdown(query, spanMs, this.#now())
+  }
+
+  /** The window's instant, the dimensions cleared first if the window started afresh since. */
+  #now(): number {
+    const now = this.#window.now()
+    if (this.#window.epoch !== this.#epoch) {
+      this.#epoch = this.#window.epoch
+      for (const values of this.#dimensions.values()) values.clear()
+    }
+    return now
   }
 
   #values(dimension: string): ValueWindows {

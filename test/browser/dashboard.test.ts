@@ -128,7 +128,7 @@ describe('the dashboard in Chromium', () => {
       })
       await page.waitForFunction(() => document.querySelectorAll('#values tr').length === 2)
       const rows = await page.$$eval('#values tr', (trs) =>
-        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+        trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)),
       )
       // By exact sum: USD's 7.5 before EUR's 7.
       expect(rows).toEqual([

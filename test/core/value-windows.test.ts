@@ -52,12 +52,15 @@ describe('ValueWindows', () => {
     })
   })
 
-  it('starts afresh when the window does (its instant stepping back)', () => {
+  it('starts afresh when cleared, its dense windows too, whatever instants they had seen', () => {
     const values = windows(1)
     values.record('a', 1, NOW, NOW)
     values.record('b', 2, NOW, NOW)
-    values.advance(NOW - 60_000)
+    values.record(undefined, 2, NOW + 1_000, NOW)
+    values.clear()
     expect(values.tracked).toBe(0)
+    values.record(undefined, 4, NOW - 59_000, NOW - 60_000)
+    expect(values.breakdown(query, 60_000, NOW - 60_000).missing.count).toBe(0)
     values.record('b', 3, NOW - 60_000, NOW - 60_000)
     expect(values.statistics('b', 60_000, NOW - 60_000)).toEqual({
       sum: 3,
