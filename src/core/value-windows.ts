@@ -4,10 +4,11 @@ import {
   type Breakdown,
   type BreakdownQuery,
   emptyAggregate,
+  isDimensionValue,
   rankBreakdown,
   statisticsOf,
-  type ValueAggregate,
   type ValueStatistics,
+  ValueTable,
 } from './dimensions.js'
 import { addLimbs } from './exact-sum.js'
 import { LEVELS } from './levels.js'
@@ -74,12 +75,21 @@ export class ValueWindows {
   readonly #newest: Float64Array
   readonly #partialUntil: Float64Array
   readonly #free: number[] = []
-  /** Tracked values, a min-heap by newest; #heapAt[id] is where value id is in it. */
+  /**
+   * Tracked values, a min-heap by #heapKey, a newest timestamp each held when it was last put in
+   * order: never above its newest now, so the value whose transactions leave first is found from
+   * the top, and a record need not reorder the heap. #heapAt[id] is where value id is in it.
+   */
   readonly #heap: Int32Array
   readonly #heapAt: Int32Array
+  readonly #heapKey: Float64Array
   #heapSize = 0
   #overflow: RollingWindow
   #missing: RollingWindow
+  /** Per value, the second indexed for the window's oldest edge, and its index (see #edge). */
+  readonly #edgeSecond: Float64Array
+  readonly #edgeTimes: Array<Float64Array | undefined>
+  readonly #edgeSums: Array<Float64Array | undefined>
   /** The newest timestamp ever put in the overflow. */
   #overflowNewest = Number.NEGATIVE_INFINITY
   /** The instant the dense windows are shown (they read it as their clock). */
@@ -87,6 +97,8 @@ export class ValueWindows {
   #bytes = 0
   readonly #amount = new Float64Array(LIMB_COUNT)
   readonly #scratch = emptyAggregate()
+  /** The values' aggregates of a breakdown, reused from one to the next. */
+  readonly #table: ValueTable
 
   constructor(options: ValueWindowsOptions) {
     this.#windowMs = options.windowMs
@@ -105,9 +117,14 @@ export class ValueWindows {
     this.#partialUntil = new Float64Array(this.#maxValues)
     this.#heap = new Int32Array(this.#maxValues)
     this.#heapAt = new Int32Array(this.#maxValues)
+    this.#heapKey = new Float64Array(this.#maxValues)
+    this.#edgeSecond = new Float64Array(this.#maxValues).fill(NO_SECOND)
+    this.#edgeTimes = new Array(this.#maxValues).fill(undefined)
+    this.#edgeSums = new Array(this.#maxValues).fill(undefined)
     for (let id = this.#maxValues - 1; id >= 0; id--) this.#free.push(id)
     this.#overflow = this.#dense()
     this.#missing = this.#dense()
+    this.#table = new ValueTable(this.#maxValues)
   }
 
   /** A dense window on the instants these are shown (see advance). */
@@ -137,8 +154,15 @@ export class ValueWindows {
   advance(now: number): void {
     this.#instant = now
     const oldest = now - this.#windowMs
-    while (this.#heapSize > 0 && (this.#newest[this.#heap[0] as number] as number) <= oldest) {
-      this.#release(this.#heap[0] as number)
+    while (this.#heapSize > 0 && (this.#heapKey[this.#heap[0] as number] as number) <= oldest) {
+      const id = this.#heap[0] as number
+      const newest = this.#newest[id] as number
+      if (newest <= oldest) {
+        this.#release(id)
+      } else {
+        this.#heapKey[id] = newest
+        this.#siftDown(0)
+      }
     }
   }
 
@@ -148,12 +172,15 @@ export class ValueWindows {
    */
   record(value: string | undefined, amount: number, timestamp: number, now: number): void {
     this.advance(now)
-    if (value === undefined) {
-      this.#missing.record(amount, timestamp)
-      return
+    let id = value === undefined ? undefined : this.#ids.get(value)
+    if (id === undefined) {
+      // Not tracked: first checked (a value that is not one counts as none), then tracked if it can be.
+      if (!isDimensionValue(value)) {
+        this.#missing.record(amount, timestamp)
+        return
+      }
+      id = this.#track(value)
     }
-    let id = this.#ids.get(value)
-    if (id === undefined) id = this.#track(value)
     if (id !== undefined && this.#add(id, amount, timestamp)) return
     this.#overflow.record(amount, timestamp)
     if (timestamp > this.#overflowNewest) this.#overflowNewest = timestamp
@@ -178,20 +205,18 @@ export class ValueWindows {
   breakdown(query: BreakdownQuery, spanMs: number, now: number): Breakdown {
     this.advance(now)
     const from = now - spanMs + 1
-    const values: ValueAggregate[] = []
+    const table = this.#table
+    table.clear()
+    const aggregate = this.#scratch
     for (let i = 0; i < this.#heapSize; i++) {
       const id = this.#heap[i] as number
-      const aggregate = this.#aggregate(id, from, now, emptyAggregate())
+      this.#aggregate(id, from, now, aggregate)
       if (aggregate.count === 0) continue
-      values.push({
-        ...aggregate,
-        value: this.#names[id] as string,
-        incomplete: (this.#partialUntil[id] as number) >= from,
-      })
+      table.add(this.#names[id] as string, aggregate, (this.#partialUntil[id] as number) >= from)
     }
     return rankBreakdown(
       query,
-      values,
+      table,
       this.#overflow.aggregate(spanMs),
       this.#missing.aggregate(spanMs),
     )
@@ -219,6 +244,8 @@ export class ValueWindows {
     // Transactions of this value may be in the overflow from before: until they have left, its
     // answers say they may be incomplete.
     this.#partialUntil[id] = this.#overflowNewest
+    this.#heapKey[id] = Number.NEGATIVE_INFINITY
+    this.#edgeSecond[id] = NO_SECOND
     const at = this.#heapSize++
     this.#heap[at] = id
     this.#heapAt[id] = at
@@ -236,6 +263,9 @@ export class ValueWindows {
       this.#siftUp(this.#heapAt[last] as number)
     }
     this.#ids.delete(this.#names[id] as string)
+    this.#edgeSecond[id] = NO_SECOND
+    this.#edgeTimes[id] = undefined
+    this.#edgeSums[id] = undefined
     for (let slot = id * this.#slots; slot < (id + 1) * this.#slots; slot++) {
       this.#rows[slot * STRIDE + TAG] = NO_SECOND
       this.#bytes -= (this.#lists[slot]?.length ?? 0) * 8
@@ -286,54 +316,146 @@ export class ValueWindows {
     ;(list as Float64Array)[length * 2] = timestamp
     ;(list as Float64Array)[length * 2 + 1] = value
     this.#lengths[slot] = length + 1
-    if (timestamp > (this.#newest[id] as number)) {
-      this.#newest[id] = timestamp
-      this.#siftDown(this.#heapAt[id] as number)
-    }
+    if (timestamp > (this.#newest[id] as number)) this.#newest[id] = timestamp
+    if (this.#edgeSecond[id] === second) this.#edgeSecond[id] = NO_SECOND
     return true
   }
 
   /**
    * A value's transactions with from <= timestamp <= to, into `into`: each second from its row
-   * when all it holds is inside, otherwise from its pairs.
+   * when all it holds is inside, the window's oldest second from its index (see #edge), any
+   * other second cut by an edge from its pairs.
    */
   #aggregate(id: number, from: number, to: number, into: Aggregate): Aggregate {
+    let count = 0
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    // Raw limb sums of at most a few hundred rows, exact in doubles as in RollingWindow.#walk.
+    let l0 = 0
+    let l1 = 0
+    let l2 = 0
+    let l3 = 0
+    let l4 = 0
     into.count = 0
     into.limbs.fill(0)
     into.min = Number.POSITIVE_INFINITY
     into.max = Number.NEGATIVE_INFINITY
     const rows = this.#rows
-    for (let second = Math.floor(from / SECOND); second <= Math.floor(to / SECOND); second++) {
-      const slot = id * this.#slots + (second - Math.floor(second / this.#slots) * this.#slots)
-      const row = slot * STRIDE
+    const oldestSecond = Math.floor((to - this.#windowMs + 1) / SECOND)
+    const slots = this.#slots
+    const first = Math.floor(from / SECOND)
+    let index = first - Math.floor(first / slots) * slots
+    for (let second = first; second <= Math.floor(to / SECOND); second++, index++) {
+      if (index === slots) index = 0
+      const slot = id * slots + index
+      let row = slot * STRIDE
+      let source = rows
       if (rows[row + TAG] !== second) continue
-      if ((rows[row + FIRST] as number) >= from && (rows[row + LAST] as number) <= to) {
-        into.count += rows[row + COUNT] as number
-        addLimbs(into.limbs, 0, rows, row + SUM)
-        if ((rows[row + MIN] as number) < into.min) into.min = rows[row + MIN] as number
-        if ((rows[row + MAX] as number) > into.max) into.max = rows[row + MAX] as number
-        continue
+      const whole = (rows[row + FIRST] as number) >= from && (rows[row + LAST] as number) <= to
+      if (!whole) {
+        if (!(second === oldestSecond && (rows[row + LAST] as number) <= to)) {
+          this.#scan(slot, from, to, into)
+          continue
+        }
+        // The window's oldest second: its transactions from `from` on, from the index.
+        const edge = this.#edge(id, slot, second, from)
+        if (edge === undefined) continue
+        row = edge
+        source = this.#edgeSums[id] as Float64Array
       }
-      const list = this.#lists[slot] as Float64Array
-      const length = this.#lengths[slot] as number
-      for (let i = 0; i < length * 2; i += 2) {
-        const timestamp = list[i] as number
-        if (timestamp < from || timestamp > to) continue
-        const amount = list[i + 1] as number
-        writeLimbs(amount, this.#amount, 0)
-        into.count++
-        addLimbs(into.limbs, 0, this.#amount, 0)
-        if (amount < into.min) into.min = amount
-        if (amount > into.max) into.max = amount
-      }
+      count += source[row + COUNT] as number
+      l0 += source[row + SUM] as number
+      l1 += source[row + SUM + 1] as number
+      l2 += source[row + SUM + 2] as number
+      l3 += source[row + SUM + 3] as number
+      l4 += source[row + SUM + 4] as number
+      if ((source[row + MIN] as number) < min) min = source[row + MIN] as number
+      if ((source[row + MAX] as number) > max) max = source[row + MAX] as number
     }
+    const limbs = this.#amount
+    limbs[0] = l0
+    limbs[1] = l1
+    limbs[2] = l2
+    limbs[3] = l3
+    limbs[4] = l4
+    addLimbs(into.limbs, 0, limbs, 0)
+    into.count += count
+    if (min < into.min) into.min = min
+    if (max > into.max) into.max = max
     return into
+  }
+
+  /** Adds the pairs of a slot with from <= timestamp <= to, one by one. */
+  #scan(slot: number, from: number, to: number, into: Aggregate): void {
+    const list = this.#lists[slot] as Float64Array
+    const length = this.#lengths[slot] as number
+    for (let i = 0; i < length * 2; i += 2) {
+      const timestamp = list[i] as number
+      if (timestamp < from || timestamp > to) continue
+      const amount = list[i + 1] as number
+      writeLimbs(amount, this.#amount, 0)
+      into.count++
+      addLimbs(into.limbs, 0, this.#amount, 0)
+      if (amount < into.min) into.min = amount
+      if (amount > into.max) into.max = amount
+    }
+  }
+
+  /**
+   * The window's oldest second of a value is cut again at every millisecond, so it is indexed
+   * once: its pairs sorted by timestamp, with the statistics of every suffix (rows of STRIDE in
+   * #edgeSums, row k holding the pairs from the k-th on). A record into that second drops the
+   * index. One second per value at most. Returns the row of the first pair at or after `from`
+   * in #edgeSums; undefined when there is none.
+   */
+  #edge(id: number, slot: number, second: number, from: number): number | undefined {
+    if (this.#edgeSecond[id] !== second) this.#index(id, slot, second)
+    const times = this.#edgeTimes[id] as Float64Array
+    let low = 0
+    let high = times.length
+    while (low < high) {
+      const middle = (low + high) >> 1
+      if ((times[middle] as number) < from) low = middle + 1
+      else high = middle
+    }
+    return low === times.length ? undefined : low * STRIDE
+  }
+
+  #index(id: number, slot: number, second: number): void {
+    const list = this.#lists[slot] as Float64Array
+    const length = this.#lengths[slot] as number
+    const order = Array.from({ length }, (_, i) => i).sort(
+      (a, b) => (list[a * 2] as number) - (list[b * 2] as number),
+    )
+    const times = new Float64Array(length)
+    const sums = new Float64Array((length + 1) * STRIDE)
+    const amount = this.#amount
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    for (let k = length - 1; k >= 0; k--) {
+      const at = (order[k] as number) * 2
+      const value = list[at + 1] as number
+      times[k] = list[at] as number
+      const row = k * STRIDE
+      const next = row + STRIDE
+      sums.copyWithin(row, next, next + STRIDE)
+      sums[row + COUNT] = (sums[row + COUNT] as number) + 1
+      writeLimbs(value, amount, 0)
+      addLimbs(sums, row + SUM, amount, 0)
+      if (value < min) min = value
+      if (value > max) max = value
+      sums[row + MIN] = min
+      sums[row + MAX] = max
+    }
+    this.#edgeSecond[id] = second
+    this.#edgeTimes[id] = times
+    this.#edgeSums[id] = sums
   }
 
   #less(a: number, b: number): boolean {
     return (
-      (this.#newest[this.#heap[a] as number] as number) <
-      (this.#newest[this.#heap[b] as number] as number)
+      (this.#heapKey[this.#heap[a] as number] as number) <
+      (this.#heapKey[this.#heap[b] as number] as number)
     )
   }
 

@@ -35,8 +35,10 @@ export const DEFAULT_DIMENSION_BUDGET_BYTES = 256 * 1024 * 1024
 export class MemoryStore implements TransactionStore {
   readonly #window: RollingWindow
   readonly #ledger: IdempotencyLedger
-  /** Per dimension, by name, its values' windows. */
+  /** Per dimension, by name, its values' windows; the names and windows in order, for records. */
   readonly #dimensions = new Map<string, ValueWindows>()
+  readonly #names: string[] = []
+  readonly #windows: ValueWindows[] = []
   /** The window's epoch the dimensions were last shown (see #now). */
   #epoch = 0
 
@@ -54,6 +56,8 @@ export class MemoryStore implements TransactionStore {
         }),
       )
     }
+    this.#names.push(...this.#dimensions.keys())
+    this.#windows.push(...this.#dimensions.values())
     this.#ledger = new IdempotencyLedger(
       options.idempotencyRetentionMs ?? this.#window.windowMs + this.#window.clockSkewMs,
       options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
@@ -62,16 +66,18 @@ export class MemoryStore implements TransactionStore {
 
   record(transactions: readonly Transaction[]): RecordOutcome[] {
     const outcomes = new Array<RecordOutcome>(transactions.length)
-    const dimensions = this.#dimensions
+    const names = this.#names
+    const windows = this.#windows
     for (let i = 0; i < transactions.length; i++) {
       const transaction = transactions[i] as Transaction
       const { amount, timestamp } = transaction
       const outcome = this.#window.record(amount, timestamp)
       outcomes[i] = outcome
-      if (outcome !== 'stored' || dimensions.size === 0) continue
+      if (outcome !== 'stored' || names.length === 0) continue
       const now = this.#now()
-      for (const [name, values] of dimensions) {
-        values.record(labelOf(transaction, name), amount, timestamp, now)
+      for (let d = 0; d < names.length; d++) {
+        const label = labelOf(transaction, names[d] as string)
+        ;(windows[d] as ValueWindows).record(label, amount, timestamp, now)
       }
     }
     return outcomes

@@ -20,6 +20,26 @@ describe('ValueWindows', () => {
     expect(values.statistics('a', 60_000, NOW + 2)).toMatchObject({ sum: 4, count: 1, min: 4 })
   })
 
+  it("cuts the window's oldest second exactly as the edge moves, late arrivals into it included", () => {
+    const values = windows(1)
+    // Ten transactions in one second, out of order; then the window's edge walks through it.
+    for (const ms of [5, 1, 9, 3, 7, 0, 8, 2, 6, 4]) values.record('a', ms + 1, NOW + ms, NOW + 10)
+    const late = 100
+    for (let edge = 0; edge <= 10; edge++) {
+      const now = NOW + 59_999 + edge
+      // A late arrival into the indexed second, once the edge is inside it.
+      if (edge === 4) values.record('a', late, NOW + 999, now)
+      const left = Array.from({ length: 10 - edge }, (_, k) => edge + k + 1)
+      if (edge >= 4) left.push(late)
+      expect(values.statistics('a', 60_000, now)).toMatchObject({
+        count: left.length,
+        sum: left.reduce((a, b) => a + b, 0),
+        min: Math.min(...left),
+        max: Math.max(...left),
+      })
+    }
+  })
+
   it('releases a value, and its memory, once its newest transaction has left the window', () => {
     const values = windows(2)
     values.record('a', 1, NOW - 10, NOW)

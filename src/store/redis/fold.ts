@@ -1,5 +1,5 @@
 import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
-import { labelOf } from '../../core/dimensions.js'
+import { isDimensionValue, labelOf } from '../../core/dimensions.js'
 import { addLimbs } from '../../core/exact-sum.js'
 import type { QuantileMapping } from '../../core/quantile-mapping.js'
 import type { Transaction } from '../store.js'
@@ -55,6 +55,8 @@ export function fold(
   const deltas: Delta[] = []
   const deltaOf = new Int32Array(transactions.length)
   const byKey = new Map<number, number>()
+  /** Each text met in a dimension's field, checked once: itself, or '' when it is not a value. */
+  const checked = new Map<string, string>()
   for (let i = 0; i < transactions.length; i++) {
     const { amount, timestamp } = transactions[i] as Transaction
     const valid = writeLimbs(amount, limbs, 0)
@@ -88,7 +90,12 @@ export function fold(
         delta.indices.set(index, (delta.indices.get(index) ?? 0) + 1)
       }
       for (let d = 0; d < dimensions.length; d++) {
-        const label = labelOf(transactions[i] as Transaction, dimensions[d] as string) ?? ''
+        const text = labelOf(transactions[i] as Transaction, dimensions[d] as string) ?? ''
+        let label = checked.get(text)
+        if (label === undefined) {
+          label = isDimensionValue(text) ? text : ''
+          checked.set(text, label)
+        }
         addToGroup(delta.labels[d] as Map<string, LabelGroup>, label, i, value)
       }
     }

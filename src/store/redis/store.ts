@@ -9,7 +9,7 @@ import {
   DEFAULT_MAX_VALUES,
   emptyAggregate,
   rankBreakdown,
-  type ValueAggregate,
+  ValueTable,
 } from '../../core/dimensions.js'
 import { writeSumAndMean } from '../../core/exact-sum.js'
 import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
@@ -392,7 +392,7 @@ export class RedisStore implements TransactionStore {
     )
     const overflow = emptyAggregate()
     const missing = emptyAggregate()
-    const values = new Map<string, ValueAggregate>()
+    const table = new ValueTable()
     /** Per shard, the values it tracks, and whether its overflow may hold the others'. */
     const shards = replies.map((reply) => {
       addAggregate(overflow, aggregateAt(reply, 1))
@@ -402,21 +402,15 @@ export class RedisStore implements TransactionStore {
       for (let at = first; at < reply.length; at += AGGREGATE_WIDTH + 2) {
         const value = reply[at] as string
         tracked.add(value)
-        let merged = values.get(value)
-        if (merged === undefined) {
-          merged = { ...emptyAggregate(), value, incomplete: false }
-          values.set(value, merged)
-        }
-        merged.incomplete ||= reply[at + 1] === 1
-        addAggregate(merged, aggregateAt(reply, at + 2))
+        table.add(value, aggregateAt(reply, at + 2), reply[at + 1] === 1)
       }
       return { tracked, overflowing: reply[first - 1] === 1 }
     })
     // A value one shard tracks may have gone to another's overflow.
-    for (const merged of values.values()) {
-      merged.incomplete ||= shards.some((s) => s.overflowing && !s.tracked.has(merged.value))
+    for (const value of table.names) {
+      if (shards.some((s) => s.overflowing && !s.tracked.has(value))) table.markIncomplete(value)
     }
-    return rankBreakdown(query, [...values.values()], overflow, missing)
+    return rankBreakdown(query, table, overflow, missing)
   }
 
   async series(spanMs?: number): Promise<Series> {
