@@ -4,7 +4,8 @@
  * with an empty vs a full window, and memory after millions of transactions. Prints figures.
  *
  * Run: npm run bench:http   (BENCH_SECONDS=3 BENCH_ROUNDS=7 by default; BENCH_PHASES picks among
- * compare,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory; the Redis phases use REDIS_URL; BENCH_NODE
+ * compare,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory,dimensions; the Redis phases use
+ * REDIS_URL; DIMENSION_SOAK_SECONDS (120) is how long the dimensions phase posts before its RSS; BENCH_NODE
  * names another Node.js binary for the servers; BENCH_BASELINE another built checkout and
  * BENCH_BASELINE_NODE another Node.js binary, loaded beside them in the compare phase)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
@@ -21,8 +22,10 @@ const CONNECTIONS = 64
 const BATCH = 1000
 const SUBSCRIBERS = 1000
 const PHASES = (
-  process.env.BENCH_PHASES ?? 'compare,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory'
+  process.env.BENCH_PHASES ??
+  'compare,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory,dimensions'
 ).split(',')
+const DIMENSION_SOAK_SECONDS = Number(process.env.DIMENSION_SOAK_SECONDS ?? 120)
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const wants = (phase: string) => PHASES.includes(phase)
 /** The Node.js binary the servers run on (BENCH_NODE, e.g. from scripts/node-binary.sh 24). */
@@ -90,16 +93,28 @@ const startOnRedis = (name: string, env: Record<string, string> = {}, pin = PINN
     pin,
   )
 
-function batchBody(i: number, size = BATCH): string {
+/** A batch of transactions; with `merchants`, each with a currency and one of that many merchants. */
+function batchBody(i: number, size = BATCH, merchants = 0): string {
   const now = Date.now()
   const items = new Array<string>(size)
   for (let k = 0; k < size; k++) {
-    items[k] = `{"amount":${((i + k * 7919) % 100_000) / 100},"timestamp":${now - (k % 1000)}}`
+    const labels =
+      merchants === 0 ? '' : `,"currency":"C${k % 10}","merchant":"m-${(i + k) % merchants}"`
+    items[k] =
+      `{"amount":${((i + k * 7919) % 100_000) / 100},"timestamp":${now - (k % 1000)}${labels}}`
   }
   return `[${items.join(',')}]`
 }
 
-type Scenario = 'post' | 'keyed' | 'get' | 'quantiles' | 'batch'
+type Scenario =
+  | 'post'
+  | 'keyed'
+  | 'get'
+  | 'quantiles'
+  | 'batch'
+  | 'labelled'
+  | 'value'
+  | 'breakdown'
 
 /** One wrk run (one thread, on CPU 0 with this script); see bench/load.lua. */
 function load(
@@ -203,7 +218,7 @@ function rssMb(target: Target): number {
   return kb / 1024
 }
 
-async function ingest(target: Target, count: number): Promise<void> {
+async function ingest(target: Target, count: number, merchants = 0): Promise<void> {
   let sent = 0
   const post = async () => {
     while (sent < count) {
@@ -212,7 +227,7 @@ async function ingest(target: Target, count: number): Promise<void> {
       const response = await retrying(`${target.url}/transactions/batch`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: batchBody(sent, size),
+        body: batchBody(sent, size, merchants),
       })
       await response.arrayBuffer()
     }
@@ -507,6 +522,67 @@ async function main(): Promise<void> {
         `before ${fmt(before, 1)} MB; after 10 000 transactions ${fmt(first, 1)} MB; after 1 000 000 ${fmt(last, 1)} MB (+${fmt(last - first, 1)} MB; ingested in ${fmt(seconds, 1)} s = ${fmt(990_000 / seconds)} transactions/s; count ${fmt((await statistics(service)).count)})`,
       )
       service.process.kill('SIGTERM')
+    }
+
+    // Dimensions (currency and merchant): POST with both against bare Fastify; a merchant's GET
+    // and the breakdown against the plain GET on the same window of 1 000 live merchants; then
+    // memory after minutes of POSTs, and after 10 000 000 transactions over 100 000 merchants.
+    if (wants('dimensions')) {
+      const env = { DIMENSIONS: 'currency,merchant' }
+      const labelled = await start('dimensions', ['dist/server.js'], env)
+      const bare = await start('bare fastify', ['--import', 'tsx', 'bench/targets/bare-fastify.ts'])
+      stopAll.push(labelled, bare)
+      printRatios(
+        'POST /transactions with currency and merchant (1 000 merchants, 10 currencies)',
+        compare([labelled, bare], 'labelled'),
+        ['bare fastify'],
+      )
+      bare.process.kill('SIGTERM')
+      for (const scenario of ['labelled', 'get', 'value', 'breakdown'] as const) {
+        load(labelled, scenario, 2)
+      }
+      // Latency (one connection: p50 is the time of one request) and under load (64 connections).
+      const live = (await (
+        await retrying(`${labelled.url}/statistics/breakdown?by=merchant&limit=1000`)
+      ).json()) as { values: unknown[] }
+      console.log(
+        `\nGET /statistics?merchant=… and GET /statistics/breakdown?by=merchant&limit=10 vs GET /statistics, ${fmt(live.values.length)} live merchants, ${fmt((await statistics(labelled)).count)} transactions (${ROUNDS} interleaved rounds of ${SECONDS} s: median p50, and the median of each round's ratio)`,
+      )
+      for (const connections of [1, CONNECTIONS]) {
+        const rounds: Array<Record<'plain' | 'value' | 'breakdown', Figures>> = []
+        for (let round = 0; round < ROUNDS; round++) {
+          load(labelled, 'labelled', 1) // every merchant has transactions at both edges
+          rounds.push({
+            plain: load(labelled, 'get', SECONDS, connections),
+            value: load(labelled, 'value', SECONDS, connections),
+            breakdown: load(labelled, 'breakdown', SECONDS, connections),
+          })
+        }
+        const p50 = (kind: 'plain' | 'value' | 'breakdown') =>
+          fmt(median(rounds.map((r) => r[kind].p50)), 3)
+        const ratio = (kind: 'value' | 'breakdown', figure: 'p50' | 'rps') =>
+          fmt(median(rounds.map((r) => r[kind][figure] / r.plain[figure])), 3)
+        console.log(
+          `${connections} connection${connections === 1 ? '' : 's'}: p50 plain ${p50('plain')} ms, merchant ${p50('value')} ms (${ratio('value', 'p50')} of plain; req/s ${ratio('value', 'rps')}), breakdown ${p50('breakdown')} ms (req/s ${ratio('breakdown', 'rps')} of plain)`,
+        )
+      }
+      const rssBefore = rssMb(labelled)
+      const soak = load(labelled, 'labelled', DIMENSION_SOAK_SECONDS)
+      console.log(
+        `RSS ${fmt(rssBefore, 1)} MB, after ${DIMENSION_SOAK_SECONDS} s of POSTs at ${fmt(soak.rps)} req/s over 1 000 merchants and 10 currencies: ${fmt(rssMb(labelled), 1)} MB`,
+      )
+      labelled.process.kill('SIGTERM')
+      const flood = await start('dimensions flood', ['dist/server.js'], env)
+      stopAll.push(flood)
+      const floodBefore = rssMb(flood)
+      await ingest(flood, 10_000_000, 100_000)
+      const floodLive = (await (
+        await retrying(`${flood.url}/statistics/breakdown?by=merchant&limit=1`)
+      ).json()) as { other: { count: number } }
+      console.log(
+        `RSS ${fmt(floodBefore, 1)} MB at start, after 10 000 000 transactions over 100 000 merchants: ${fmt(rssMb(flood), 1)} MB (in other: ${fmt(floodLive.other.count)} of ${fmt((await statistics(flood)).count)})`,
+      )
+      flood.process.kill('SIGTERM')
     }
   } finally {
     for (const target of stopAll) target.process.kill('SIGTERM')

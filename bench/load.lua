@@ -1,5 +1,7 @@
--- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|quantiles|post|keyed|batch> <epoch ms> [batch size]`
+-- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|quantiles|post|keyed|batch|labelled|value|breakdown> <epoch ms> [batch size]`
 -- keyed: as post, each request with an Idempotency-Key of its own. quantiles: GET with three.
+-- labelled: as post, each with a currency (of 10) and a merchant (of 1 000). value: GET of one
+-- merchant's statistics, the merchants in turn. breakdown: GET of the top 10 merchants.
 -- Bodies carry fresh timestamps (inside the window, never in the future) and are rebuilt once a
 -- second, so the load generator spends its time sending, not formatting. done() prints one JSON line.
 
@@ -21,7 +23,14 @@ local function refresh(second)
   local now = base_ms + (second - started) * 1000
   local headers = { ["Content-Type"] = "application/json" }
   requests = {}
-  if mode == "post" or mode == "keyed" then
+  if mode == "labelled" then
+    local currencies = { "EUR", "USD", "GBP", "JPY", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK" }
+    for i = 1, 1000 do
+      local body = string.format('{"amount":%s,"timestamp":%d,"currency":"%s","merchant":"m-%d"}',
+        amount(i), now - (i % 100), currencies[(i % 10) + 1], i - 1)
+      requests[i] = wrk.format("POST", "/transactions", headers, body)
+    end
+  elseif mode == "post" or mode == "keyed" then
     for i = 1, 100 do
       local body = string.format('{"amount":%s,"timestamp":%d}', amount(i), now - i)
       requests[i] = wrk.format("POST", "/transactions", headers, body)
@@ -43,6 +52,13 @@ function request()
   end
   if mode == "quantiles" then
     return wrk.format("GET", "/statistics?quantiles=0.5,0.9,0.99")
+  end
+  if mode == "value" then
+    counter = counter + 1
+    return wrk.format("GET", "/statistics?merchant=m-" .. (counter % 1000))
+  end
+  if mode == "breakdown" then
+    return wrk.format("GET", "/statistics/breakdown?by=merchant&limit=10")
   end
   local second = os.time()
   if second ~= cached_second then

@@ -99,6 +99,13 @@ export class ValueWindows {
   readonly #scratch = emptyAggregate()
   /** The values' aggregates of a breakdown, reused from one to the next. */
   readonly #table: ValueTable
+  /**
+   * The last answer of each kind, what it asked and when: an answer depends only on the instant
+   * and on what was recorded, so readers asking the same within a millisecond share one (as the
+   * window's snapshot is shared). `record` and `clear` drop them.
+   */
+  #lastValue: { key: string; at: number; answer: Readonly<ValueStatistics> } | undefined
+  #lastBreakdown: { key: string; at: number; answer: Readonly<Breakdown> } | undefined
 
   constructor(options: ValueWindowsOptions) {
     this.#windowMs = options.windowMs
@@ -172,6 +179,8 @@ export class ValueWindows {
    */
   record(value: string | undefined, amount: number, timestamp: number, now: number): void {
     this.advance(now)
+    this.#lastValue = undefined
+    this.#lastBreakdown = undefined
     let id = value === undefined ? undefined : this.#ids.get(value)
     if (id === undefined) {
       // Not tracked: first checked (a value that is not one counts as none), then tracked if it can be.
@@ -190,20 +199,36 @@ export class ValueWindows {
   }
 
   /** A value's statistics over [now - spanMs + 1, now]; zeros for a value not tracked. */
-  statistics(value: string, spanMs: number, now: number): ValueStatistics {
+  statistics(value: string, spanMs: number, now: number): Readonly<ValueStatistics> {
     this.advance(now)
+    const key = `${spanMs}:${value}`
+    const last = this.#lastValue
+    if (last !== undefined && last.at === now && last.key === key) return last.answer
     const from = now - spanMs + 1
     const id = this.#ids.get(value)
-    if (id === undefined) {
-      return { ...statisticsOf(emptyAggregate()), incomplete: this.#overflowNewest >= from }
-    }
-    const aggregate = this.#aggregate(id, from, now, this.#scratch)
-    return { ...statisticsOf(aggregate), incomplete: (this.#partialUntil[id] as number) >= from }
+    const answer =
+      id === undefined
+        ? { ...statisticsOf(emptyAggregate()), incomplete: this.#overflowNewest >= from }
+        : {
+            ...statisticsOf(this.#aggregate(id, from, now, this.#scratch)),
+            incomplete: (this.#partialUntil[id] as number) >= from,
+          }
+    this.#lastValue = { key, at: now, answer }
+    return answer
   }
 
   /** The top values over [now - spanMs + 1, now], with the rest and the missing (see rankBreakdown). */
-  breakdown(query: BreakdownQuery, spanMs: number, now: number): Breakdown {
+  breakdown(query: BreakdownQuery, spanMs: number, now: number): Readonly<Breakdown> {
     this.advance(now)
+    const key = `${spanMs}:${query.order}:${query.limit}`
+    const last = this.#lastBreakdown
+    if (last !== undefined && last.at === now && last.key === key) return last.answer
+    const answer = this.#breakdown(query, spanMs, now)
+    this.#lastBreakdown = { key, at: now, answer }
+    return answer
+  }
+
+  #breakdown(query: BreakdownQuery, spanMs: number, now: number): Breakdown {
     const from = now - spanMs + 1
     const table = this.#table
     table.clear()
@@ -227,6 +252,8 @@ export class ValueWindows {
    * afresh. O(memory).
    */
   clear(): void {
+    this.#lastValue = undefined
+    this.#lastBreakdown = undefined
     while (this.#heapSize > 0) this.#release(this.#heap[0] as number)
     this.#overflow = this.#dense()
     this.#missing = this.#dense()
@@ -344,14 +371,19 @@ export class ValueWindows {
     const oldestSecond = Math.floor((to - this.#windowMs + 1) / SECOND)
     const slots = this.#slots
     const first = Math.floor(from / SECOND)
+    const last = Math.floor(to / SECOND)
+    const base = id * slots
     let index = first - Math.floor(first / slots) * slots
-    for (let second = first; second <= Math.floor(to / SECOND); second++, index++) {
+    for (let second = first; second <= last; second++, index++) {
       if (index === slots) index = 0
-      const slot = id * slots + index
+      const slot = base + index
       let row = slot * STRIDE
       let source = rows
       if (rows[row + TAG] !== second) continue
-      const whole = (rows[row + FIRST] as number) >= from && (rows[row + LAST] as number) <= to
+      // Seconds strictly inside [from, to] are whole: only the two edge seconds need a look.
+      const whole =
+        (second !== first && second !== last) ||
+        ((rows[row + FIRST] as number) >= from && (rows[row + LAST] as number) <= to)
       if (!whole) {
         if (!(second === oldestSecond && (rows[row + LAST] as number) <= to)) {
           this.#scan(slot, from, to, into)

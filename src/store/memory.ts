@@ -109,7 +109,7 @@ export class MemoryStore implements TransactionStore {
     return this.#values(label.dimension).statistics(label.value, spanMs, this.#now())
   }
 
-  breakdown(query: BreakdownQuery): Breakdown {
+  breakdown(query: BreakdownQuery): Readonly<Breakdown> {
     const values = this.#values(query.dimension)
     const spanMs = checkSpan(query.spanMs ?? this.#window.windowMs, this.#window.windowMs)
     return values.breakdown(query, spanMs, this.#now())

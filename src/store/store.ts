@@ -55,7 +55,7 @@ export interface TransactionStore {
    * The top values of a dimension (the store's dimensions are the query's only valid ones: a
    * RangeError otherwise), the rest and the missing, over the window or its last spanMs ms.
    */
-  breakdown(query: BreakdownQuery): Awaitable<Breakdown>
+  breakdown(query: BreakdownQuery): Awaitable<Readonly<Breakdown>>
   /** The window (or its last spanMs ms) per second, for charts. */
   series(spanMs?: number): Awaitable<Series>
   clear(): Awaitable<void>

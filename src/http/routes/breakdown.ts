@@ -78,6 +78,9 @@ export const breakdownRoutes: FastifyPluginAsyncTypebox<BreakdownRoutesOptions> 
   app,
   { store, ...bounds },
 ) => {
+  // As for GET /statistics: the store answers the same object within a millisecond, so its
+  // JSON is made once for every reader in between.
+  const cache = { last: undefined as object | undefined, body: '' }
   app.get(
     '/statistics/breakdown',
     {
@@ -92,7 +95,14 @@ export const breakdownRoutes: FastifyPluginAsyncTypebox<BreakdownRoutesOptions> 
         },
       },
     },
-    (request) => settle(store.breakdown(parseBreakdownQuery(request.query, bounds)), (b) => b),
+    (request, reply) =>
+      settle(store.breakdown(parseBreakdownQuery(request.query, bounds)), (breakdown) => {
+        if (breakdown !== cache.last) {
+          cache.body = String(reply.serialize(breakdown))
+          cache.last = breakdown
+        }
+        reply.type('application/json; charset=utf-8').send(cache.body as never)
+      }),
   )
 }
 
