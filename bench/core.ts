@@ -4,6 +4,7 @@
  * then the quantiles: record with and without sketches, a snapshot with three quantiles beside a
  * plain one over 1 000 000 log-normal amounts, the worst relative error of 99 quantiles against
  * the sorted amounts, and the memory of 10 000 000 random amounts against the budget.
+ * Then the dimensions' figures, from bench/dimensions.ts in a process of its own.
  * Run: npm run bench:core  (RECORDS=… changes the load; QUANTILE_RECORDS=… the quantile phase's)
  *
  * The clock is the benchmark's: it moves 1 ms before every measured snapshot, so each one walks
@@ -244,4 +245,7 @@ if (ONE_RATE !== undefined) {
     })
     console.log(run.stdout.trim() || run.stderr.trim())
   }
+  const dimensions = fileURLToPath(new URL('dimensions.ts', import.meta.url))
+  const run = spawnSync(process.execPath, [...process.execArgv, dimensions], { encoding: 'utf8' })
+  console.log(run.stdout.trim() || run.stderr.trim())
 }

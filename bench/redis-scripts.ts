@@ -8,7 +8,11 @@
  * quantiles (whose cost grows with the distinct amounts per block), each the median of
  * BENCH_ROUNDS rounds.
  *
- * Run: npm run bench:redis   (REDIS_URL, default redis://127.0.0.1:6379; BENCH_ROUNDS=5; QUANTILES=false)
+ * With DIMENSIONS=currency,merchant, every transaction carries a currency (of 10) and a merchant
+ * (of 1 000), and a merchant's read and a breakdown of the merchants are timed too.
+ *
+ * Run: npm run bench:redis   (REDIS_URL, default redis://127.0.0.1:6379; BENCH_ROUNDS=5;
+ * QUANTILES=false; DIMENSIONS=currency,merchant)
  */
 import { Redis } from 'ioredis'
 import { connectRedis } from '../src/store/redis/client.js'
@@ -18,7 +22,14 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 /** QUANTILES=false measures the scripts without quantile sketches, as the service runs with it. */
 const quantiles = process.env.QUANTILES === 'false' ? (false as const) : {}
+const dimensions = (process.env.DIMENSIONS ?? '').split(',').filter((name) => name !== '')
 const admin = new Redis(REDIS_URL)
+
+/** The i-th transaction at a timestamp, with its labels when dimensions are measured. */
+function tx(i: number, timestamp: number) {
+  if (dimensions.length === 0) return { amount: amount(i), timestamp }
+  return { amount: amount(i), timestamp, currency: `C${i % 10}`, merchant: `m-${i % 1_000}` }
+}
 
 /** Microseconds per script call since the last reset. */
 async function usPerCall(): Promise<number> {
@@ -52,6 +63,8 @@ const figures = {
   liveBatch: [] as number[],
   snapshot: [] as number[],
   withQuantiles: [] as number[],
+  value: [] as number[],
+  breakdown: [] as number[],
 }
 /** Transactions recorded by 64 concurrent single POSTs, as a loaded service does. */
 const CONCURRENT = 20_000
@@ -71,7 +84,7 @@ async function concurrentSingles(store: RedisStore): Promise<{ usPerTx: number; 
         while (next < CONCURRENT) {
           const i = next++
           const started = performance.now()
-          await store.record([{ amount: amount(i), timestamp: Date.now() }])
+          await store.record([tx(i, Date.now())])
           waits.push(performance.now() - started)
         }
       }),
@@ -81,7 +94,12 @@ async function concurrentSingles(store: RedisStore): Promise<{ usPerTx: number; 
 }
 for (let round = 0; round < ROUNDS; round++) {
   const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 })
-  const store = new RedisStore({ client, prefix: `bench:scripts:${Date.now()}:`, quantiles })
+  const store = new RedisStore({
+    client,
+    prefix: `bench:scripts:${Date.now()}:`,
+    quantiles,
+    dimensions,
+  })
   await store.connect({ info() {}, warn() {} })
   if (!store.ready()) throw new Error(`no Redis answers at ${REDIS_URL}`)
   await store.record([{ amount: 1, timestamp: Date.now() }]) // loads the script
@@ -89,7 +107,7 @@ for (let round = 0; round < ROUNDS; round++) {
   figures.single.push(
     await timed(async () => {
       for (let i = 0; i < 2_000; i++) {
-        await store.record([{ amount: amount(i), timestamp: Date.now() - (i % 100) }])
+        await store.record([tx(i, Date.now() - (i % 100))])
       }
     }),
   )
@@ -102,6 +120,7 @@ for (let round = 0; round < ROUNDS; round++) {
     prefix: `bench:scripts:${Date.now()}:flush:`,
     flushMs: FLUSH_MS,
     quantiles,
+    dimensions,
   })
   await flushing.connect({ info() {}, warn() {} })
   const flushed = await concurrentSingles(flushing)
@@ -111,12 +130,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const perBatch = await timed(async () => {
     for (let b = 0; b < 10; b++) {
       const now = Date.now()
-      await store.record(
-        Array.from({ length: 1_000 }, (_, k) => ({
-          amount: amount(k),
-          timestamp: now - (k % 1000),
-        })),
-      )
+      await store.record(Array.from({ length: 1_000 }, (_, k) => tx(k, now - (k % 1000))))
     }
   })
   figures.batch.push(perBatch / 1_000)
@@ -124,9 +138,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const perLiveBatch = await timed(async () => {
     for (let b = 0; b < 10; b++) {
       const now = Date.now()
-      await store.record(
-        Array.from({ length: 1_000 }, (_, k) => ({ amount: amount(k), timestamp: now - (k % 5) })),
-      )
+      await store.record(Array.from({ length: 1_000 }, (_, k) => tx(k, now - (k % 5))))
     }
   })
   figures.liveBatch.push(perLiveBatch / 1_000)
@@ -142,13 +154,27 @@ for (let round = 0; round < ROUNDS; round++) {
       }),
     )
   }
+  if (dimensions.length > 0) {
+    const label = (i: number) => ({ dimension: 'merchant', value: `m-${i % 1_000}` })
+    figures.value.push(
+      await timed(async () => {
+        for (let i = 0; i < 200; i++) await store.statistics({ label: label(i) })
+      }),
+    )
+    const query = { dimension: 'merchant', order: 'sum' as const, limit: 10 }
+    figures.breakdown.push(
+      await timed(async () => {
+        for (let i = 0; i < 5; i++) await store.breakdown(query)
+      }),
+    )
+  }
   await store.close()
 }
 admin.disconnect()
 
 const fmt = (n: number) => n.toFixed(1).padStart(7)
 console.log(
-  `Redis time per script call (INFO commandstats), median of ${ROUNDS} rounds, quantiles ${quantiles ? 'on' : 'off'}`,
+  `Redis time per script call (INFO commandstats), median of ${ROUNDS} rounds, quantiles ${quantiles ? 'on' : 'off'}, dimensions ${dimensions.join(',') || 'none'}`,
 )
 console.log(`record, one transaction       ${fmt(median(figures.single))} µs`)
 console.log(
@@ -167,5 +193,11 @@ console.log(`snapshot of a 60 s window    ${fmt(median(figures.snapshot))} µs`)
 if (quantiles) {
   console.log(
     `  the same with 3 quantiles   ${fmt(median(figures.withQuantiles))} µs (the window holds the records above)`,
+  )
+}
+if (dimensions.length > 0) {
+  console.log(`a merchant's statistics      ${fmt(median(figures.value))} µs`)
+  console.log(
+    `breakdown of the merchants   ${fmt(median(figures.breakdown))} µs (1 000 tracked, the window holds the records above)`,
   )
 }

@@ -53,11 +53,12 @@ export interface ValueWindowsOptions {
  *
  * Memory: the rows are allocated once, maxValues × slots × 88 bytes; the lists grow with the
  * transactions, charged PAIR_BYTES a pair of capacity, never above budgetBytes (a transaction
- * that would need more goes to the overflow); the two dense windows are a RollingWindow each.
+ * that would need more goes to the overflow); the two dense windows are a RollingWindow each;
+ * and per value at most one second's pairs are indexed (see #edge).
  *
  * A value is tracked from its first transaction while fewer than maxValues are, and released
- * when its newest transaction leaves the window. `record` and `now` cost O(log maxValues): the
- * values are in a min-heap by their newest transaction, so the next to leave is always on top.
+ * when its newest transaction leaves the window: the values are in a min-heap that finds the next
+ * to leave from its top (see #heapKey). A record costs O(1), a release O(log maxValues).
  */
 export class ValueWindows {
   readonly #windowMs: number
