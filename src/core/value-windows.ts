@@ -6,11 +6,10 @@ import {
   emptyAggregate,
   isDimensionValue,
   rankBreakdown,
-  statisticsOf,
   type ValueStatistics,
   ValueTable,
 } from './dimensions.js'
-import { addLimbs } from './exact-sum.js'
+import { addLimbs, writeSumAndMean } from './exact-sum.js'
 import { LEVELS } from './levels.js'
 import { RollingWindow } from './window.js'
 
@@ -207,13 +206,19 @@ export class ValueWindows {
     if (last !== undefined && last.at === now && last.key === key) return last.answer
     const from = now - spanMs + 1
     const id = this.#ids.get(value)
-    const answer =
-      id === undefined
-        ? { ...statisticsOf(emptyAggregate()), incomplete: this.#overflowNewest >= from }
-        : {
-            ...statisticsOf(this.#aggregate(id, from, now, this.#scratch)),
-            incomplete: (this.#partialUntil[id] as number) >= from,
-          }
+    const answer: ValueStatistics = { sum: 0, avg: 0, max: 0, min: 0, count: 0, incomplete: false }
+    if (id === undefined) {
+      answer.incomplete = this.#overflowNewest >= from
+    } else {
+      const aggregate = this.#aggregate(id, from, now, this.#scratch)
+      answer.incomplete = (this.#partialUntil[id] as number) >= from
+      if (aggregate.count > 0) {
+        answer.count = aggregate.count
+        answer.max = aggregate.max
+        answer.min = aggregate.min
+        writeSumAndMean(aggregate.limbs, aggregate.count, answer)
+      }
+    }
     this.#lastValue = { key, at: now, answer }
     return answer
   }
