@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest'
-import type { TransactionStore } from '../../src/store/store.js'
+import type { Transaction, TransactionStore } from '../../src/store/store.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { OracleWindow } from '../support/oracle.js'
 import { describeStores, openStore, STORE_KINDS } from '../support/stores.js'
@@ -65,6 +65,41 @@ describeStores(STORE_KINDS, (kind) => {
     )
     expect(answers.some((answer) => answer.incomplete)).toBe(true)
   })
+
+  if (kind !== 'redis, 3 shards') {
+    it('tracks the values of requests sharing one call as it would one after the other', async () => {
+      const clock = new FakeClock()
+      store = await openStore(kind, {
+        clock: clock.read,
+        dimensions: ['merchant'],
+        dimensionMaxValues: 2,
+      })
+      const at = clock.current
+      // One turn: on Redis, one script call with three groups (the keyless one, then each key).
+      await Promise.all([
+        store.record([{ amount: 1, timestamp: at, merchant: 'a' } as Transaction]),
+        store.recordOnce([{ amount: 2, timestamp: at, merchant: 'b' } as Transaction], {
+          key: 'k-b',
+          fingerprint: 'b',
+        }),
+        store.recordOnce([{ amount: 3, timestamp: at, merchant: 'c' } as Transaction], {
+          key: 'k-c',
+          fingerprint: 'c',
+        }),
+      ])
+      const value = (v: string) => store.statistics({ label: { dimension: 'merchant', value: v } })
+      expect(await value('a')).toMatchObject({ count: 1, sum: 1, incomplete: false })
+      expect(await value('b')).toMatchObject({ count: 1, sum: 2, incomplete: false })
+      expect(await value('c')).toMatchObject({ count: 0, incomplete: true })
+      // a and b leave the window; c, tracked now, says its overflowed transaction may be missing.
+      clock.advance(59_999)
+      await store.record([{ amount: 4, timestamp: at + 59_999, merchant: 'a' } as Transaction])
+      clock.advance(1)
+      await store.record([{ amount: 5, timestamp: at + 60_000, merchant: 'c' } as Transaction])
+      expect(await value('c')).toMatchObject({ count: 1, sum: 5, incomplete: false })
+      expect(await value('a')).toMatchObject({ count: 1, sum: 4, incomplete: false })
+    })
+  }
 
   it('refuses a dimension it does not have, and quantiles per value', async () => {
     const clock = new FakeClock()

@@ -536,32 +536,58 @@ local function trackValues(stored, dim)
   return tracked
 end
 
+-- Per dimension, the newest timestamp of each tracked value this call adds to (written once per
+-- value by saveNewest), and under '' the newest it puts in the overflow.
+local newest = {}
+
 -- Adds a stored delta's values to their windows, the overflow or the missing.
 local function addLabels(delta, timestamp, tracked)
   for dim = 1, dimensionCount do
     local at = delta.dims[dim]
+    local latest = newest[dim]
+    if latest == nil then
+      latest = {}
+      newest[dim] = latest
+    end
     for k = 0, tonumber(ARGV[at]) - 1 do
       local j = at + 1 + k * GROUP
       local value = ARGV[j]
       local prefix
+      local key = value
       if value == '' then
         prefix = missingPrefix(window, dim)
+        key = nil
       elseif tracked[dim][value] then
         prefix = valuePrefix(window, dim, value)
-        redis.call('ZADD', trackedKey(window, dim), 'GT', timestamp, value)
       else
         prefix = overflowPrefix(window, dim)
-        local newest = tonumber(redis.call('HGET', partialKey(window, dim), ''))
-        if newest == nil or timestamp > newest then
-          redis.call('HSET', partialKey(window, dim), '', int(timestamp))
-        end
+        key = ''
       end
+      if key ~= nil and (latest[key] == nil or timestamp > latest[key]) then latest[key] = timestamp end
       local lowText, highText = ARGV[j + LIMBS + 3], ARGV[j + LIMBS + 4]
       addToBlocks(prefix, timestamp, tonumber(ARGV[j + 2]), limbsAt(j + 3), tonumber(lowText),
         lowText, tonumber(highText), highText)
     end
   end
   dimensionsTouched = true
+end
+
+-- Writes the newest timestamps addLabels gathered, once per value: before the next group of the
+-- call tracks or releases values, so that it sees them.
+local function saveNewest()
+  for dim, latest in pairs(newest) do
+    for value, timestamp in pairs(latest) do
+      if value == '' then
+        local before = tonumber(redis.call('HGET', partialKey(window, dim), ''))
+        if before == nil or timestamp > before then
+          redis.call('HSET', partialKey(window, dim), '', int(timestamp))
+        end
+      else
+        redis.call('ZADD', trackedKey(window, dim), 'GT', timestamp, value)
+      end
+    end
+  end
+  newest = {}
 end
 
 -- Records the d deltas whose arguments start at ARGV[first] (see fold.ts): each the transactions
@@ -609,6 +635,7 @@ local function recordAll(first, d)
     if sketches then addToSketches(sketches, timestamp, delta.pairsAt, delta.p, sketchBudget) end
     if dimensionCount > 0 then addLabels(delta, timestamp, tracked) end
   end
+  if dimensionCount > 0 then saveNewest() end
   return table.concat(outcomes)
 end
 
