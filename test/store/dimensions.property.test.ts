@@ -16,7 +16,7 @@ import { openStore, STORE_KINDS, type StoreKind } from '../support/stores.js'
  * at the bound they are held to the identities instead (dimensions.test.ts).
  */
 const MAX_VALUES: Record<StoreKind, number> = { memory: 3, redis: 3, 'redis, 3 shards': 6 }
-const RUNS: Record<StoreKind, number> = { memory: 100, redis: 30, 'redis, 3 shards': 15 }
+const RUNS: Record<StoreKind, number> = { memory: 100, redis: 20, 'redis, 3 shards': 10 }
 
 /** Steps that never step the clock back a whole window (shards would not see it at once). */
 function forShards(sequence: LabelledStep[]): LabelledStep[] {
