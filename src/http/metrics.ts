@@ -1,7 +1,7 @@
 import type { FastifyInstance, onResponseHookHandler } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { settle } from '../awaitable.js'
-import type { RecordOutcome, TransactionStore } from '../store/store.js'
+import type { Breakdown, RecordOutcome, TransactionStore } from '../store/store.js'
 import { type DurationSeries, RequestDurations } from './request-durations.js'
 import { windowText } from './window-text.js'
 
@@ -31,6 +31,10 @@ export class Metrics {
   readonly #rejected: Counter<'reason'>
   readonly #replayed: Counter
   readonly requestDurations = new RequestDurations(this.registry)
+  readonly #store: TransactionStore
+  readonly #dimensions: readonly string[]
+  /** Each dimension's breakdown, as the last scrape read it (a concurrent one may read it too). */
+  readonly #breakdowns = new Map<string, Readonly<Breakdown>>()
 
   constructor(store: TransactionStore, windowMs: number, dimensions: readonly string[] = []) {
     const registers = [this.registry]
@@ -73,7 +77,21 @@ export class Metrics {
         return settle(statistics(), ({ sum }) => this.set(sum))
       },
     })
-    if (dimensions.length > 0) exportBreakdowns(store, dimensions, registers)
+    this.#store = store
+    this.#dimensions = dimensions
+    if (dimensions.length > 0) {
+      exportBreakdowns(dimensions, (dimension) => this.#breakdowns.get(dimension), registers)
+    }
+  }
+
+  /** The exposition: each dimension's breakdown read first, once, for every gauge that shows it. */
+  async scrape(): Promise<string> {
+    const read = this.#dimensions.map(async (dimension) => {
+      const query = { dimension, order: 'sum' as const, limit: METRICS_TOP_VALUES }
+      this.#breakdowns.set(dimension, await this.#store.breakdown(query))
+    })
+    await Promise.all(read)
+    return this.registry.metrics()
   }
 
   /** For requests that match no route, timed where they are answered. */
@@ -103,15 +121,14 @@ export class Metrics {
 /**
  * Per dimension, the count and sum of its top values (labels dimension and value), of the other
  * values and of the transactions without one: the three add up to the window. Series of values
- * that left the top are dropped at the next scrape.
+ * that left the top are dropped at the next scrape. Each dimension's breakdown is read once per
+ * scrape, before it (see Metrics.scrape), whatever the number of gauges that show it.
  */
 function exportBreakdowns(
-  store: TransactionStore,
   dimensions: readonly string[],
+  read: (dimension: string) => Readonly<Breakdown> | undefined,
   registers: Registry[],
 ): void {
-  const read = (dimension: string) =>
-    store.breakdown({ dimension, order: 'sum', limit: METRICS_TOP_VALUES })
   const fields = [
     ['count', 'Transactions in the window now'],
     ['sum', 'Exact sum of the window now, rounded once'],
@@ -122,10 +139,10 @@ function exportBreakdowns(
       help: `${help}, for each of the top ${METRICS_TOP_VALUES} values by sum of a dimension`,
       labelNames: ['dimension', 'value'],
       registers,
-      async collect() {
+      collect() {
         this.reset()
         for (const dimension of dimensions) {
-          for (const entry of (await read(dimension)).values) {
+          for (const entry of read(dimension)?.values ?? []) {
             this.set({ dimension, value: entry.value }, entry[field])
           }
         }
@@ -141,9 +158,11 @@ function exportBreakdowns(
         help: `${help}, of ${whose}`,
         labelNames: ['dimension'],
         registers,
-        async collect() {
+        collect() {
+          this.reset()
           for (const dimension of dimensions) {
-            this.set({ dimension }, (await read(dimension))[part][field])
+            const breakdown = read(dimension)
+            if (breakdown) this.set({ dimension }, breakdown[part][field])
           }
         },
       })
@@ -186,7 +205,7 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): vo
     },
     async (_request, reply) => {
       reply.type(metrics.registry.contentType)
-      return metrics.registry.metrics()
+      return metrics.scrape()
     },
   )
 }

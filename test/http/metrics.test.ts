@@ -98,5 +98,14 @@ describe('GET /metrics with DIMENSIONS', () => {
     expect(samples.get('txstats_other_count{dimension="merchant"}')).toBe(15)
     expect(samples.get('txstats_missing_sum{dimension="merchant"}')).toBe(0.5)
     expect(samples.get('txstats_window_count')).toBe(26)
+    // One breakdown read per dimension and scrape, however many gauges show it.
+    let reads = 0
+    const breakdown = t.store.breakdown.bind(t.store)
+    t.store.breakdown = (query) => {
+      reads++
+      return breakdown(query)
+    }
+    await scrape()
+    expect(reads).toBe(1)
   })
 })
