@@ -161,11 +161,16 @@ export class RollingWindow {
       this.#latest = reading
       this.#sketches?.forgetBefore(reading - this.windowMs + 1)
     } else if (reading <= this.#latest - this.windowMs) {
-      this.#latest = reading
-      this.#epoch++
-      this.clear()
+      this.#restart(reading)
     }
     return this.#latest
+  }
+
+  /** Starts afresh at `reading`, a whole window or more behind the latest instant. */
+  #restart(reading: number): void {
+    this.#latest = reading
+    this.#epoch++
+    this.clear()
   }
 
   /**
