@@ -11,21 +11,16 @@ import {
 } from './dimensions.js'
 import { addLimbs, writeSumAndMean } from './exact-sum.js'
 import { LEVELS } from './levels.js'
+import { COUNT, MAX, MIN, ROW_FIELDS, SUM, TAG } from './row.js'
 import { RollingWindow } from './window.js'
 
 const SECOND = LEVELS[LEVELS.length - 1] as number
 
 /**
- * Each (value, second) slot is one row of a Float64Array: the second it holds (its tag), the
- * count, the exact sum's limbs, the min, the max, and the first and last millisecond it holds.
- * A row whose tag is not the second asked about is empty, as in the window's rings.
+ * Each (value, second) slot is one row (row.ts) tagged with its second, and after its fields the
+ * first and last millisecond it holds.
  */
-const TAG = 0
-const COUNT = 1
-const SUM = 2
-const MIN = SUM + LIMB_COUNT
-const MAX = MIN + 1
-const FIRST = MAX + 1
+const FIRST = ROW_FIELDS
 const LAST = FIRST + 1
 const STRIDE = LAST + 1
 const NO_SECOND = -1

@@ -6,6 +6,7 @@ import { addLimbs, writeSumAndMean } from './exact-sum.js'
 import { coarsestLevel, LEVELS } from './levels.js'
 import { QuantileCounts } from './quantile-counts.js'
 import { QuantileMapping } from './quantile-mapping.js'
+import { COUNT, MAX, MIN, ROW_FIELDS, SUM, TAG } from './row.js'
 import {
   EMPTY_STATISTICS,
   queryKey,
@@ -71,17 +72,11 @@ export function quantileFloorBytes(mapping: QuantileMapping, windowMs: number, s
 const COARSEST = LEVELS[LEVELS.length - 1] as number
 
 /**
- * Each slot is one 72-byte row of a Float64Array:
- * the index of the block it holds, the count, the exact sum's limbs, the min and the max.
- * A slot whose tag is not the block being asked about is empty: stale rows are never read and
- * never need sweeping, whatever the idle gap or however many times the ring wrapped.
+ * Each slot is one 72-byte row (row.ts), tagged with the index of the block it holds: stale rows
+ * are never read and never need sweeping, whatever the idle gap or however many times the ring
+ * wrapped.
  */
-const TAG = 0
-const COUNT = 1
-const SUM = 2
-const MIN = SUM + LIMB_COUNT
-const MAX = MIN + 1
-const STRIDE = MAX + 1
+const STRIDE = ROW_FIELDS
 const NO_BLOCK = -1
 
 /**

@@ -2,13 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../support/fake-clock.js'
 import { OracleWindow } from '../support/oracle.js'
-import {
-  DIMENSIONS,
-  type LabelledStep,
-  labelledStep,
-  SKEW_MS,
-  WINDOW_MS,
-} from '../support/steps.js'
+import { DIMENSIONS, labelledStep, SKEW_MS, WINDOW_MS, withinAWindow } from '../support/steps.js'
 import { openStore, STORE_KINDS, type StoreKind } from '../support/stores.js'
 
 /**
@@ -18,22 +12,6 @@ import { openStore, STORE_KINDS, type StoreKind } from '../support/stores.js'
 const MAX_VALUES: Record<StoreKind, number> = { memory: 3, redis: 3, 'redis, 3 shards': 6 }
 const RUNS: Record<StoreKind, number> = { memory: 100, redis: 20, 'redis, 3 shards': 10 }
 
-/** Steps that never step the clock back a whole window (shards would not see it at once). */
-function forShards(sequence: LabelledStep[]): LabelledStep[] {
-  let at = 0
-  let latest = 0
-  return sequence.map((s) => {
-    if (s.kind === 'advance') at += s.ms
-    if (s.kind !== 'back') {
-      latest = Math.max(latest, at)
-      return s
-    }
-    const ms = Math.min(s.ms, at - (latest - WINDOW_MS) - 1)
-    at -= ms
-    return { ...s, ms }
-  })
-}
-
 describe.each(STORE_KINDS)('dimensions on the %s store against the oracle', (kind) => {
   it('gives every value its exact statistics, and breakdowns whose parts add up to the window, at the bound and as values leave', async () => {
     let asked = 0
@@ -41,7 +19,7 @@ describe.each(STORE_KINDS)('dimensions on the %s store against the oracle', (kin
       fc.asyncProperty(
         fc
           .array(labelledStep, { minLength: 30, maxLength: 80 })
-          .map((sequence) => (kind === 'redis, 3 shards' ? forShards(sequence) : sequence)),
+          .map((sequence) => (kind === 'redis, 3 shards' ? withinAWindow(sequence) : sequence)),
         async (sequence) => {
           const clock = new FakeClock()
           const maxValues = MAX_VALUES[kind]

@@ -3,30 +3,13 @@ import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '../../src/store/memory.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { expectQuantiles, OracleWindow } from '../support/oracle.js'
-import { SKEW_MS, step, WINDOW_MS } from '../support/steps.js'
+import { SKEW_MS, step, WINDOW_MS, withinAWindow } from '../support/steps.js'
 import { openStore, STORE_KINDS } from '../support/stores.js'
 
-/**
- * Shards each hold their own monotonic instant. A step back of Redis's clock by a whole window or
- * more (at once or in several steps) is seen by each shard when it is next used, and one that has
- * not seen it yet holds still (design.md, "One instant across shards"). So for shards, the clock
- * never falls a whole window behind the latest instant: what they are tested against is
- * agreement on one instant under steps back and forth, not resets.
- */
-const shardedSteps = fc.array(step, { minLength: 30, maxLength: 60 }).map((sequence) => {
-  let at = 0
-  let latest = 0
-  return sequence.map((s) => {
-    if (s.kind === 'advance') at += s.ms
-    if (s.kind !== 'back') {
-      latest = Math.max(latest, at)
-      return s
-    }
-    const ms = Math.min(s.ms, at - (latest - WINDOW_MS) - 1)
-    at -= ms
-    return { ...s, ms }
-  })
-})
+/** What shards are tested against: agreement on one instant under steps back and forth. */
+const shardedSteps = fc
+  .array(step, { minLength: 30, maxLength: 60 })
+  .map((sequence) => withinAWindow(sequence))
 
 /** The default accuracy, which every store is opened with. */
 const ACCURACY = 0.01

@@ -162,3 +162,25 @@ export const labelledStep: fc.Arbitrary<LabelledStep> = fc.oneof(
     }),
   },
 )
+
+/**
+ * Shards each hold their own monotonic instant. A step back of Redis's clock by a whole window or
+ * more (at once or in several steps) is seen by each shard when it is next used, and one that has
+ * not seen it yet holds still (design.md, "One instant across shards"). So for shards, the clock
+ * never falls a whole window behind the latest instant: steps back are shortened to keep it so.
+ */
+export function withinAWindow<S extends { kind: string }>(sequence: readonly S[]): S[] {
+  let at = 0
+  let latest = 0
+  return sequence.map((s) => {
+    const ms = (s as { ms?: number }).ms ?? 0
+    if (s.kind === 'advance') at += ms
+    if (s.kind !== 'back') {
+      latest = Math.max(latest, at)
+      return s
+    }
+    const shortened = Math.min(ms, at - (latest - WINDOW_MS) - 1)
+    at -= shortened
+    return { ...s, ms: shortened }
+  })
+}

@@ -1,0 +1,14 @@
+import { LIMB_COUNT } from './amount.js'
+
+/**
+ * The fields of a row of statistics in a Float64Array, as the window's rings and each value's
+ * seconds hold them: what the row holds (its tag: a block, a second), the count, the exact sum's
+ * limbs, the min and the max. A row whose tag is not the one asked about is empty, so stale rows
+ * are never read and never need sweeping. Holders may add fields after ROW_FIELDS.
+ */
+export const TAG = 0
+export const COUNT = 1
+export const SUM = 2
+export const MIN = SUM + LIMB_COUNT
+export const MAX = MIN + 1
+export const ROW_FIELDS = MAX + 1
