@@ -23,6 +23,10 @@ const SECOND = LEVELS[LEVELS.length - 1] as number
 const FIRST = ROW_FIELDS
 const LAST = FIRST + 1
 const STRIDE = LAST + 1
+/** A value's sum of whole seconds (see #addWhole): a row, then the seconds it is of. */
+const WHOLE_LO = ROW_FIELDS
+const WHOLE_HI = WHOLE_LO + 1
+const WHOLE_STRIDE = WHOLE_HI + 1
 const NO_SECOND = -1
 /** A slot's list of (timestamp, amount) pairs starts with room for this many, then doubles. */
 const FIRST_CAPACITY = 8
@@ -85,6 +89,8 @@ export class ValueWindows {
   readonly #edgeSecond: Float64Array
   readonly #edgeTimes: Array<Float64Array | undefined>
   readonly #edgeSums: Array<Float64Array | undefined>
+  /** Per value, its sum of whole seconds and their range (see #addWhole); NaN: none. */
+  readonly #whole: Float64Array
   /** The newest timestamp ever put in the overflow. */
   #overflowNewest = Number.NEGATIVE_INFINITY
   /** The instant the dense windows are shown (they read it as their clock). */
@@ -123,6 +129,7 @@ export class ValueWindows {
     this.#edgeSecond = new Float64Array(this.#maxValues).fill(NO_SECOND)
     this.#edgeTimes = new Array(this.#maxValues).fill(undefined)
     this.#edgeSums = new Array(this.#maxValues).fill(undefined)
+    this.#whole = new Float64Array(this.#maxValues * WHOLE_STRIDE).fill(Number.NaN)
     for (let id = this.#maxValues - 1; id >= 0; id--) this.#free.push(id)
     this.#overflow = this.#dense()
     this.#missing = this.#dense()
@@ -274,6 +281,7 @@ export class ValueWindows {
     this.#partialUntil[id] = this.#overflowNewest
     this.#heapKey[id] = Number.NEGATIVE_INFINITY
     this.#edgeSecond[id] = NO_SECOND
+    this.#whole[id * WHOLE_STRIDE + WHOLE_LO] = Number.NaN
     const at = this.#heapSize++
     this.#heap[at] = id
     this.#heapAt[id] = at
@@ -292,6 +300,7 @@ export class ValueWindows {
     }
     this.#ids.delete(this.#names[id] as string)
     this.#edgeSecond[id] = NO_SECOND
+    this.#whole[id * WHOLE_STRIDE + WHOLE_LO] = Number.NaN
     this.#edgeTimes[id] = undefined
     this.#edgeSums[id] = undefined
     for (let slot = id * this.#slots; slot < (id + 1) * this.#slots; slot++) {
@@ -346,76 +355,102 @@ export class ValueWindows {
     this.#lengths[slot] = length + 1
     if (timestamp > (this.#newest[id] as number)) this.#newest[id] = timestamp
     if (this.#edgeSecond[id] === second) this.#edgeSecond[id] = NO_SECOND
+    const whole = this.#whole
+    const at = id * WHOLE_STRIDE
+    if (second >= (whole[at + WHOLE_LO] as number) && second <= (whole[at + WHOLE_HI] as number)) {
+      whole[at + COUNT] = (whole[at + COUNT] as number) + 1
+      addLimbs(whole, at + SUM, this.#amount, 0)
+      if (value < (whole[at + MIN] as number)) whole[at + MIN] = value
+      if (value > (whole[at + MAX] as number)) whole[at + MAX] = value
+    }
     return true
   }
 
   /**
-   * A value's transactions with from <= timestamp <= to, into `into`: each second from its row
-   * when all it holds is inside, the window's oldest second from its index (see #edge), any
-   * other second cut by an edge from its pairs.
+   * A value's transactions with from <= timestamp <= to, into `into`: the seconds wholly inside
+   * from its running sum of them (see #addWhole), the two edge seconds each from its row when all
+   * it holds is inside, the window's oldest second from its index (see #edge), any other cut
+   * second from its pairs.
    */
   #aggregate(id: number, from: number, to: number, into: Aggregate): Aggregate {
-    let count = 0
-    let min = Number.POSITIVE_INFINITY
-    let max = Number.NEGATIVE_INFINITY
-    // Raw limb sums of at most a few hundred rows, exact in doubles as in RollingWindow.#walk.
-    let l0 = 0
-    let l1 = 0
-    let l2 = 0
-    let l3 = 0
-    let l4 = 0
     into.count = 0
     into.limbs.fill(0)
     into.min = Number.POSITIVE_INFINITY
     into.max = Number.NEGATIVE_INFINITY
-    const rows = this.#rows
-    const oldestSecond = Math.floor((to - this.#windowMs + 1) / SECOND)
-    const slots = this.#slots
     const first = Math.floor(from / SECOND)
     const last = Math.floor(to / SECOND)
-    const base = id * slots
-    let index = first - Math.floor(first / slots) * slots
-    for (let second = first; second <= last; second++, index++) {
-      if (index === slots) index = 0
-      const slot = base + index
-      let row = slot * STRIDE
-      let source = rows
-      if (rows[row + TAG] !== second) continue
-      // Seconds strictly inside [from, to] are whole: only the two edge seconds need a look.
-      const whole =
-        (second !== first && second !== last) ||
-        ((rows[row + FIRST] as number) >= from && (rows[row + LAST] as number) <= to)
-      if (!whole) {
-        if (!(second === oldestSecond && (rows[row + LAST] as number) <= to)) {
-          this.#scan(slot, from, to, into)
-          continue
-        }
-        // The window's oldest second: its transactions from `from` on, from the index.
-        const edge = this.#edge(id, slot, second, from)
-        if (edge === undefined) continue
-        row = edge
-        source = this.#edgeSums[id] as Float64Array
-      }
-      count += source[row + COUNT] as number
-      l0 += source[row + SUM] as number
-      l1 += source[row + SUM + 1] as number
-      l2 += source[row + SUM + 2] as number
-      l3 += source[row + SUM + 3] as number
-      l4 += source[row + SUM + 4] as number
-      if ((source[row + MIN] as number) < min) min = source[row + MIN] as number
-      if ((source[row + MAX] as number) > max) max = source[row + MAX] as number
-    }
-    const limbs = this.#amount
-    limbs[0] = l0
-    limbs[1] = l1
-    limbs[2] = l2
-    limbs[3] = l3
-    limbs[4] = l4
-    addLimbs(into.limbs, 0, limbs, 0)
-    into.count += count
-    if (min < into.min) into.min = min
-    if (max > into.max) into.max = max
+    if (last - first >= 2) this.#addWhole(id, first + 1, last - 1, into)
+    this.#addEdge(id, first, from, to, into)
+    if (last !== first) this.#addEdge(id, last, from, to, into)
     return into
+  }
+
+  /**
+   * Adds a value's seconds lo to hi, all inside the span. Their sum is kept per value with the
+   * range it is of, and kept up by every record into that range, so that it is summed from the
+   * rows again only when the range moves: once a second for reads of the window, however many.
+   */
+  #addWhole(id: number, lo: number, hi: number, into: Aggregate): void {
+    const whole = this.#whole
+    const at = id * WHOLE_STRIDE
+    if (whole[at + WHOLE_LO] !== lo || whole[at + WHOLE_HI] !== hi) {
+      const rows = this.#rows
+      const slots = this.#slots
+      let count = 0
+      let min = Number.POSITIVE_INFINITY
+      let max = Number.NEGATIVE_INFINITY
+      // Raw limb sums of at most a few hundred rows, exact in doubles as in RollingWindow.#walk.
+      let l0 = 0
+      let l1 = 0
+      let l2 = 0
+      let l3 = 0
+      let l4 = 0
+      let index = lo - Math.floor(lo / slots) * slots
+      for (let second = lo; second <= hi; second++, index++) {
+        if (index === slots) index = 0
+        const row = (id * slots + index) * STRIDE
+        if (rows[row + TAG] !== second) continue
+        count += rows[row + COUNT] as number
+        l0 += rows[row + SUM] as number
+        l1 += rows[row + SUM + 1] as number
+        l2 += rows[row + SUM + 2] as number
+        l3 += rows[row + SUM + 3] as number
+        l4 += rows[row + SUM + 4] as number
+        if ((rows[row + MIN] as number) < min) min = rows[row + MIN] as number
+        if ((rows[row + MAX] as number) > max) max = rows[row + MAX] as number
+      }
+      whole[at + WHOLE_LO] = lo
+      whole[at + WHOLE_HI] = hi
+      whole[at + COUNT] = count
+      whole[at + SUM] = l0
+      whole[at + SUM + 1] = l1
+      whole[at + SUM + 2] = l2
+      whole[at + SUM + 3] = l3
+      whole[at + SUM + 4] = l4
+      whole[at + MIN] = min
+      whole[at + MAX] = max
+    }
+    addRow(into, whole, at)
+  }
+
+  /** Adds what a value's edge second holds in [from, to]. */
+  #addEdge(id: number, second: number, from: number, to: number, into: Aggregate): void {
+    const slot = id * this.#slots + (second - Math.floor(second / this.#slots) * this.#slots)
+    const rows = this.#rows
+    const row = slot * STRIDE
+    if (rows[row + TAG] !== second) return
+    if ((rows[row + FIRST] as number) >= from && (rows[row + LAST] as number) <= to) {
+      addRow(into, rows, row)
+    } else if (
+      second === Math.floor((to - this.#windowMs + 1) / SECOND) &&
+      (rows[row + LAST] as number) <= to
+    ) {
+      // The window's oldest second: its transactions from `from` on, from the index.
+      const edge = this.#edge(id, slot, second, from)
+      if (edge !== undefined) addRow(into, this.#edgeSums[id] as Float64Array, edge)
+    } else {
+      this.#scan(slot, from, to, into)
+    }
   }
 
   /** Adds the pairs of a slot with from <= timestamp <= to, one by one. */
@@ -524,4 +559,12 @@ export class ValueWindows {
       i = child
     }
   }
+}
+
+/** Adds a row (row.ts) of `rows` at `row` into an aggregate. */
+function addRow(into: Aggregate, rows: Float64Array, row: number): void {
+  into.count += rows[row + COUNT] as number
+  addLimbs(into.limbs, 0, rows, row + SUM)
+  if ((rows[row + MIN] as number) < into.min) into.min = rows[row + MIN] as number
+  if ((rows[row + MAX] as number) > into.max) into.max = rows[row + MAX] as number
 }
