@@ -45,8 +45,8 @@ export interface ValueWindowsOptions {
 /**
  * The window of each value of one dimension, sparse: per tracked value a ring of one row per
  * second, and per row the (timestamp, amount) pairs of that second, kept so that a second cut by
- * an edge of the window is summed exactly over the milliseconds inside it. A second wholly
- * inside is read from its row. Two dense windows hold the rest: the overflow (transactions of
+ * an edge of the window is summed exactly over the milliseconds inside it. The seconds wholly
+ * inside are read from one running sum per value (see #addWhole). Two dense windows hold the rest: the overflow (transactions of
  * values beyond the bound or the budget) and the missing (transactions without the field).
  *
  * Memory: the rows are allocated once, maxValues × slots × 88 bytes; the lists grow with the
