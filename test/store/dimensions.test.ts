@@ -101,6 +101,27 @@ describeStores(STORE_KINDS, (kind) => {
     })
   }
 
+  it('counts a late arrival into seconds a breakdown has already summed', async () => {
+    const clock = new FakeClock(1_800_000_000_000)
+    store = await openStore(kind, { clock: clock.read, dimensions: ['merchant'] })
+    const at = clock.current
+    const merchant = (amount: number, timestamp: number) =>
+      ({ amount, timestamp, merchant: 'm' }) as Transaction
+    await store.record([merchant(1, at), merchant(2, at + 1_500)])
+    clock.advance(3_500)
+    const query = { dimension: 'merchant', order: 'sum' as const, limit: 1 }
+    expect((await store.breakdown(query)).values).toMatchObject([{ sum: 3, count: 2 }])
+    // Into the seconds wholly inside the window, summed by the read above.
+    await store.record([merchant(4, at + 1_700), merchant(8, at + 2_100)])
+    expect((await store.breakdown(query)).values).toMatchObject([{ sum: 15, count: 4, max: 8 }])
+    clock.advance(1)
+    expect((await store.breakdown(query)).values).toMatchObject([{ sum: 15, count: 4 }])
+    expect(await store.statistics({ label: { dimension: 'merchant', value: 'm' } })).toMatchObject({
+      sum: 15,
+      count: 4,
+    })
+  })
+
   it('refuses a dimension it does not have, and quantiles per value', async () => {
     const clock = new FakeClock()
     store = await openStore(kind, { clock: clock.read, dimensions: ['currency'] })

@@ -11,6 +11,8 @@
  *   <root><gen>:o<d>:…, <gen>:m<d>:…  the same for d's overflow and for its missing values
  *   <root><gen>:d<d>, <gen>:p<d>      d's tracked values by newest timestamp; when each may be
  *                                     partial, and under '' the newest timestamp of the overflow
+ *   <root><gen>:w<d>                  per value of d, the sum of its whole seconds of a range
+ *                                     (see BREAKDOWN)
  *
  * A block's fields: c (count), 0…4 (the exact sum's base-10^9 limbs, as in src/core/amount.ts;
  * absent until they are not zero), n and x (the min and the max, each the amount's own shortest
@@ -357,6 +359,7 @@ local function overflowPrefix(window, d) return window .. 'o' .. d .. ':' end
 local function missingPrefix(window, d) return window .. 'm' .. d .. ':' end
 local function trackedKey(window, d) return window .. 'd' .. d end
 local function partialKey(window, d) return window .. 'p' .. d end
+local function wholeKey(window, d) return window .. 'w' .. d end
 `
 
 /** Arguments per value of a delta: value, first, count, the limbs, min text, max text. */
@@ -499,6 +502,7 @@ local function trackValues(stored, dim)
     redis.call('ZREMRANGEBYSCORE', zset, '-inf', int(now - windowMs))
     for k = 1, #gone, 1000 do
       redis.call('HDEL', partial, unpack(gone, k, math.min(k + 999, #gone)))
+      redis.call('HDEL', wholeKey(window, dim), unpack(gone, k, math.min(k + 999, #gone)))
     end
   end
   local firstSeen = {}
@@ -539,6 +543,8 @@ end
 -- Per dimension, the newest timestamp of each tracked value this call adds to (written once per
 -- value by saveNewest), and under '' the newest it puts in the overflow.
 local newest = {}
+-- The (dimension, value) pairs whose sums of whole seconds this call may have changed.
+local stale = {}
 
 -- Adds a stored delta's values to their windows, the overflow or the missing.
 local function addLabels(delta, timestamp, tracked)
@@ -559,6 +565,10 @@ local function addLabels(delta, timestamp, tracked)
         key = nil
       elseif tracked[dim][value] then
         prefix = valuePrefix(window, dim, value)
+        -- A second before the current one may be in a breakdown's sum of whole seconds.
+        if math.floor(timestamp / COARSEST) < math.floor(now / COARSEST) then
+          stale[#stale + 1] = {dim, value}
+        end
       else
         prefix = overflowPrefix(window, dim)
         key = ''
@@ -588,6 +598,8 @@ local function saveNewest()
     end
   end
   newest = {}
+  for _, pair in ipairs(stale) do redis.call('HDEL', wholeKey(window, pair[1]), pair[2]) end
+  stale = {}
 end
 
 -- Records the d deltas whose arguments start at ARGV[first] (see fold.ts): each the transactions
@@ -751,6 +763,7 @@ if dimensionsTouched then
   for dim = 1, dimensionCount do
     redis.call('PEXPIRE', trackedKey(window, dim), ttl)
     redis.call('PEXPIRE', partialKey(window, dim), ttl)
+    redis.call('PEXPIRE', wholeKey(window, dim), ttl)
   end
 end
 return {now, table.concat(letters), table.concat(states), wait}
@@ -898,14 +911,71 @@ for i = 1, #all, 2 do partials[all[i]] = tonumber(all[i + 1]) end
 local function partial(key) return (partials[key] and partials[key] >= from) and 1 or 0 end
 -- Whether values this shard does not track may have transactions in its overflow.
 result[#result + 1] = partial('')
+-- Per value, its whole seconds lo to hi are summed once while they stay the range (a record into
+-- them drops the sum: see addLabels), so a read at every millisecond adds two edges to it.
+local lo = math.floor(from / COARSEST) + 1
+local hi = math.floor(now / COARSEST) - 1
+local range = int(lo) .. ',' .. int(hi) .. ','
+local sums = {}
+local written = false
+if hi >= lo then
+  local cached = redis.call('HGETALL', wholeKey(window, dim))
+  for i = 1, #cached, 2 do sums[cached[i]] = cached[i + 1] end
+end
+
+-- Adds aggregate b into a (aggregate's form: count, limb sums, min text, max text).
+local function combine(a, b)
+  a[1] = a[1] + b[1]
+  for i = 2, LIMBS + 1 do a[i] = a[i] + b[i] end
+  if b[MIN] ~= '' and (a[MIN] == '' or tonumber(b[MIN]) < tonumber(a[MIN])) then a[MIN] = b[MIN] end
+  if b[MAX] ~= '' and (a[MAX] == '' or tonumber(b[MAX]) > tonumber(a[MAX])) then a[MAX] = b[MAX] end
+  return a
+end
+
+local function whole(prefix, value)
+  local packed = sums[value]
+  if packed and string.sub(packed, 1, #range) == range then
+    local fields = {}
+    local start = #range + 1
+    while true do
+      local comma = string.find(packed, ',', start, true)
+      fields[#fields + 1] = string.sub(packed, start, (comma or 0) - 1)
+      if not comma then break end
+      start = comma + 1
+    end
+    for i = 1, LIMBS + 1 do fields[i] = tonumber(fields[i]) end
+    return fields
+  end
+  local sum = aggregate(prefix, lo * COARSEST, hi * COARSEST + COARSEST - 1)
+  local texts = {}
+  for i = 1, LIMBS + 1 do texts[i] = int(sum[i]) end
+  texts[MIN] = sum[MIN]
+  texts[MAX] = sum[MAX]
+  redis.call('HSET', wholeKey(window, dim), value, range .. table.concat(texts, ','))
+  written = true
+  return sum
+end
+
 local values = redis.call('ZRANGEBYSCORE', trackedKey(window, dim), '(' .. int(now - windowMs), '+inf')
 for _, value in ipairs(values) do
-  local own = aggregate(valuePrefix(window, dim, value), from, now)
+  local prefix = valuePrefix(window, dim, value)
+  local own
+  if hi >= lo then
+    own = aggregate(prefix, from, lo * COARSEST - 1)
+    combine(own, whole(prefix, value))
+    combine(own, aggregate(prefix, (hi + 1) * COARSEST, now))
+  else
+    own = aggregate(prefix, from, now)
+  end
   if own[1] > 0 or partial(value) == 1 then
     result[#result + 1] = value
     result[#result + 1] = partial(value)
     for _, field in ipairs(own) do result[#result + 1] = field end
   end
+end
+if written then
+  local ttl = redis.call('PTTL', trackedKey(window, dim))
+  if ttl > 0 then redis.call('PEXPIRE', wholeKey(window, dim), ttl) end
 end
 return result
 `
