@@ -104,6 +104,7 @@ export function parseStatisticsQuery(
 
 /** The one dimension's value a query names, if any (the schema has checked the value itself). */
 function parseLabel(text: StatisticsQueryText, dimensions: readonly string[]) {
+  if (dimensions.length === 0) return undefined // the common case, on every plain read
   const named = dimensions.filter((dimension) => text[dimension] !== undefined)
   if (named.length > 1) {
     throw new ProblemError(422, 'A query names one dimension at most.', [
