@@ -123,6 +123,14 @@ export function emptyAggregate(): Aggregate {
   }
 }
 
+/** Adds one amount, whose limbs are `limbs` (see writeLimbs), into `into`, exactly. */
+export function addAmount(into: Aggregate, limbs: Float64Array, amount: number): void {
+  into.count++
+  addLimbs(into.limbs, 0, limbs, 0)
+  if (amount < into.min) into.min = amount
+  if (amount > into.max) into.max = amount
+}
+
 /** Adds `from` into `into`, exactly. */
 export function addAggregate(into: Aggregate, from: Aggregate): void {
   into.count += from.count

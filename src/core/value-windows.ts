@@ -1,6 +1,7 @@
 import { LIMB_COUNT, writeLimbs } from './amount.js'
 import {
   type Aggregate,
+  addAmount,
   type Breakdown,
   type BreakdownQuery,
   emptyAggregate,
@@ -462,10 +463,7 @@ export class ValueWindows {
       if (timestamp < from || timestamp > to) continue
       const amount = list[i + 1] as number
       writeLimbs(amount, this.#amount, 0)
-      into.count++
-      addLimbs(into.limbs, 0, this.#amount, 0)
-      if (amount < into.min) into.min = amount
-      if (amount > into.max) into.max = amount
+      addAmount(into, this.#amount, amount)
     }
   }
 

@@ -1,6 +1,5 @@
 import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
-import { isDimensionValue, labelOf } from '../../core/dimensions.js'
-import { addLimbs } from '../../core/exact-sum.js'
+import { addAmount, isDimensionValue, labelOf } from '../../core/dimensions.js'
 import type { QuantileMapping } from '../../core/quantile-mapping.js'
 import type { Transaction } from '../store.js'
 
@@ -79,12 +78,11 @@ export function fold(
     }
     deltaOf[i] = at
     const delta = deltas[at] as Delta
-    delta.count++
-    if (valid) {
-      addLimbs(delta.limbs, 0, limbs, 0)
+    if (!valid) {
+      delta.count++
+    } else {
       const value = amount === 0 ? 0 : amount
-      if (value < delta.min) delta.min = value
-      if (value > delta.max) delta.max = value
+      addAmount(delta, limbs, value)
       if (mapping !== undefined) {
         const index = mapping.index(value)
         delta.indices.set(index, (delta.indices.get(index) ?? 0) + 1)
@@ -116,10 +114,7 @@ function addToGroup(groups: Map<string, LabelGroup>, value: string, at: number, 
     }
     groups.set(value, group)
   }
-  group.count++
-  addLimbs(group.limbs, 0, limbs, 0)
-  if (amount < group.min) group.min = amount
-  if (amount > group.max) group.max = amount
+  addAmount(group, limbs, amount)
 }
 
 /** Each transaction's letter, from the letter of its delta. */
