@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { limbsToBigInt } from '../../src/core/exact-sum.js'
 import { QuantileMapping } from '../../src/core/quantile-mapping.js'
-import { fold, unfold } from '../../src/store/redis/fold.js'
+import { fold, foldBlocks, unfold } from '../../src/store/redis/fold.js'
 
 const mapping = new QuantileMapping(0.01)
 
@@ -77,6 +77,49 @@ describe('fold', () => {
             }
             expect(delta.indices).toEqual(indices)
           })
+        },
+      ),
+    )
+  })
+
+  it('folds the valid deltas into the blocks of a coarser level, exactly (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            amount: fc.oneof(
+              fc.double({ noNaN: true }),
+              fc.integer().map((n) => n / 100),
+            ),
+            timestamp: fc.integer({ min: 0, max: 40 }),
+          }),
+          { maxLength: 200 },
+        ),
+        fc.constantFrom(10, 100),
+        (transactions, size) => {
+          const { deltas } = fold(transactions, mapping)
+          const blocks = foldBlocks(deltas, size)
+          const stored = transactions.filter(({ amount }) => isExactAmount(amount))
+          const numbers = [...new Set(stored.map(({ timestamp }) => Math.floor(timestamp / size)))]
+          expect(blocks.map(({ block }) => block)).toEqual(numbers)
+          for (const block of blocks) {
+            const mine = stored.filter(
+              ({ timestamp }) => Math.floor(timestamp / size) === block.block,
+            )
+            const times = mine.map(({ timestamp }) => timestamp)
+            expect([block.first, block.last]).toEqual([Math.min(...times), Math.max(...times)])
+            expect(block.count).toBe(mine.length)
+            const exact = mine.reduce((sum, { amount }) => sum + exactDecimal(amount), 0n)
+            expect(limbsToBigInt(block.limbs, 0) * 10n ** 22n).toBe(exact)
+            expect(block.min).toBe(Math.min(...mine.map(({ amount }) => amount)) || 0)
+            expect(block.max).toBe(Math.max(...mine.map(({ amount }) => amount)) || 0)
+            const indices = new Map<number, number>()
+            for (const { amount } of mine) {
+              const index = mapping.index(amount === 0 ? 0 : amount)
+              indices.set(index, (indices.get(index) ?? 0) + 1)
+            }
+            expect(block.indices).toEqual(indices)
+          }
         },
       ),
     )

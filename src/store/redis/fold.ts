@@ -1,5 +1,11 @@
 import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
-import { addAmount, isDimensionValue, labelOf } from '../../core/dimensions.js'
+import {
+  type Aggregate,
+  addAggregate,
+  addAmount,
+  isDimensionValue,
+  labelOf,
+} from '../../core/dimensions.js'
 import type { QuantileMapping } from '../../core/quantile-mapping.js'
 import type { Transaction } from '../store.js'
 
@@ -32,6 +38,18 @@ export interface LabelGroup {
   limbs: Float64Array
   min: number
   max: number
+}
+
+/**
+ * The stored deltas of one block of a coarser level, folded again: what the script adds to that
+ * block in one step, when every one of them is stored (see RECORD), instead of one per delta.
+ */
+export interface BlockDelta extends Aggregate {
+  block: number
+  /** The earliest and the latest timestamp of its deltas: the script judges the block by them. */
+  first: number
+  last: number
+  indices: Map<number, number>
 }
 
 export interface Folded {
@@ -115,6 +133,39 @@ function addToGroup(groups: Map<string, LabelGroup>, value: string, at: number, 
     groups.set(value, group)
   }
   addAmount(group, limbs, amount)
+}
+
+/**
+ * The valid deltas folded into the blocks of one coarser level (of `size` ms), in the order each
+ * block first appears. Exact: the limbs are added as the core adds them.
+ */
+export function foldBlocks(deltas: readonly Delta[], size: number): BlockDelta[] {
+  const blocks = new Map<number, BlockDelta>()
+  for (const delta of deltas) {
+    if (!delta.valid) continue
+    const number = Math.floor(delta.timestamp / size)
+    let block = blocks.get(number)
+    if (block === undefined) {
+      block = {
+        block: number,
+        first: delta.timestamp,
+        last: delta.timestamp,
+        count: 0,
+        limbs: new Float64Array(LIMB_COUNT),
+        min: Number.POSITIVE_INFINITY,
+        max: Number.NEGATIVE_INFINITY,
+        indices: new Map(),
+      }
+      blocks.set(number, block)
+    }
+    if (delta.timestamp < block.first) block.first = delta.timestamp
+    if (delta.timestamp > block.last) block.last = delta.timestamp
+    addAggregate(block, delta)
+    for (const [index, count] of delta.indices) {
+      block.indices.set(index, (block.indices.get(index) ?? 0) + count)
+    }
+  }
+  return [...blocks.values()]
 }
 
 /** Each transaction's letter, from the letter of its delta. */

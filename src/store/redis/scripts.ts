@@ -117,12 +117,32 @@ local function namesOf(prefix)
   return names
 end
 
+-- The prefix of the fields of a block held in the hash of the next level's block, by its digit.
+local DIGITS = {}
+for digit = 0, 9 do DIGITS[digit] = digit .. ':' end
+-- The names of the hashes met, per window and kind: a call often meets one many times, and
+-- formatting a number into a string is among the costliest things a script does.
+local HASHES = {}
+local function hashOf(window, kind, number)
+  local names = HASHES[window .. kind]
+  if names == nil then
+    names = {}
+    HASHES[window .. kind] = names
+  end
+  local name = names[number]
+  if name == nil then
+    name = window .. kind .. int(number)
+    names[number] = name
+  end
+  return name
+end
+
 -- The hash holding a block of a level (1-based), and the prefix of the block's fields there.
 local function place(window, level, block)
-  if level == 1 then return window .. 't:' .. int(math.floor(block / 10)), int(block % 10) .. ':' end
-  if level == 2 then return window .. 't:' .. int(block), '' end
-  if level == 3 then return window .. 's:' .. int(math.floor(block / 10)), int(block % 10) .. ':' end
-  return window .. 's:' .. int(block), ''
+  if level == 1 then return hashOf(window, 't:', math.floor(block / 10)), DIGITS[block % 10] end
+  if level == 2 then return hashOf(window, 't:', block), '' end
+  if level == 3 then return hashOf(window, 's:', math.floor(block / 10)), DIGITS[block % 10] end
+  return hashOf(window, 's:', block), ''
 end
 
 -- Calls visit(level, block) for each block covering [from, to], the coarsest aligned ones that
@@ -217,8 +237,8 @@ end
 -- The state of the sketches of a window, read once per call, its old blocks freed.
 local function openSketches(window, now, skewMs, clock, ttlFloor)
   local values = redis.call('HMGET', window .. 'q', unpack(STATE_FIELDS))
-  local s = {window = window, kept = {}, bytes = tonumber(values[#SIZES + 1]) or 0, seen = {},
-    now = now, newest = now + skewMs, clock = clock, ttlFloor = ttlFloor, changed = false}
+  local s = {window = window, kept = {}, bytes = tonumber(values[#SIZES + 1]) or 0, pending = {},
+    order = {}, now = now, newest = now + skewMs, clock = clock, ttlFloor = ttlFloor, changed = false}
   for level = 1, #SIZES do s.kept[level] = tonumber(values[level]) end
   forgetBefore(s, now - windowMs + 1)
   return s
@@ -246,34 +266,67 @@ local function evict(s, budget)
   end
 end
 
--- Adds the p (index, count) pairs at ARGV[first] to the blocks of a timestamp. A hash lives,
--- unless freed first, until twice the window and the skew after its block ends: freed by then
--- whenever the window is in use (see forgetBefore).
-local function addToSketches(s, timestamp, first, p, budget)
-  for level = 1, #SIZES do
-    local block = math.floor(timestamp / SIZES[level])
-    if block >= s.kept[level] then
-      local key = sketchKey(s, level, block)
-      local new = false
-      if not s.seen[key] then
-        s.seen[key] = true
-        new = redis.call('ZADD', s.window .. 'qz' .. level, block, int(block)) == 1
-      end
-      for j = first, first + 2 * p - 2, 2 do
-        local count = tonumber(ARGV[j + 1])
-        if redis.call('HINCRBY', key, ARGV[j], count) == count then
-          s.bytes = s.bytes + ENTRY_BYTES
-        end
-        if level == #SIZES then redis.call('HINCRBY', secondsKey(s), ARGV[j], count) end
-      end
-      if new then
-        s.bytes = s.bytes + SKETCH_BYTES
-        local last = (block + 1) * SIZES[level] - 1
-        local ttl = last + 2 * (windowMs + s.newest - s.now) + MARGIN - s.clock
-        redis.call('PEXPIRE', key, math.max(ttl, s.ttlFloor))
-      end
-      s.changed = true
+-- Adds the p (index, count) pairs at ARGV[first] to what this call adds to the hash at key, in
+-- Lua: writeSketches writes each hash once, so a call costs Redis a few commands per block it
+-- touches, not one per index. block is nil for the sum of the whole seconds, which is no block.
+local function addPairs(s, key, level, block, first, p)
+  local pending = s.pending[key]
+  if pending == nil then
+    pending = {level = level, block = block, counts = {}, indices = {}}
+    s.pending[key] = pending
+    s.order[#s.order + 1] = key
+  end
+  local counts, indices = pending.counts, pending.indices
+  for j = first, first + 2 * p - 2, 2 do
+    local index = ARGV[j]
+    local before = counts[index]
+    if before == nil then
+      indices[#indices + 1] = index
+      before = 0
     end
+    counts[index] = before + tonumber(ARGV[j + 1])
+  end
+end
+
+-- Adds p pairs to the sketch of a block, unless it was freed, and a second's to their sum.
+local function addToSketch(s, level, block, first, p)
+  if block < s.kept[level] then return end
+  addPairs(s, sketchKey(s, level, block), level, block, first, p)
+  if level == #SIZES then addPairs(s, secondsKey(s), nil, nil, first, p) end
+end
+
+-- Writes what the call added: per hash, one HMGET of its indices and one HSET of their counts
+-- (in chunks that unpack can take), charging each index new to a block. A hash lives, unless
+-- freed first, until twice the window and the skew after its block ends: freed by then whenever
+-- the window is in use (see forgetBefore). Then frees the oldest blocks while over the budget.
+local CHUNK = 1000
+local function writeSketches(s, budget)
+  for _, key in ipairs(s.order) do
+    local pending = s.pending[key]
+    local indices, counts = pending.indices, pending.counts
+    for k = 1, #indices, CHUNK do
+      local chunk = {unpack(indices, k, math.min(k + CHUNK - 1, #indices))}
+      local held = redis.call('HMGET', key, unpack(chunk))
+      local updates = {}
+      for m, index in ipairs(chunk) do
+        local before = tonumber(held[m])
+        if before == nil then
+          before = 0
+          if pending.block then s.bytes = s.bytes + ENTRY_BYTES end
+        end
+        updates[#updates + 1] = index
+        updates[#updates + 1] = before + counts[index]
+      end
+      redis.call('HSET', key, unpack(updates))
+    end
+    local level, block = pending.level, pending.block
+    if block and redis.call('ZADD', s.window .. 'qz' .. level, block, int(block)) == 1 then
+      s.bytes = s.bytes + SKETCH_BYTES
+      local last = (block + 1) * SIZES[level] - 1
+      local ttl = last + 2 * (windowMs + s.newest - s.now) + MARGIN - s.clock
+      redis.call('PEXPIRE', key, math.max(ttl, s.ttlFloor))
+    end
+    s.changed = true
   end
   if s.bytes > budget then evict(s, budget) end
 end
@@ -444,11 +497,13 @@ local function add(hash, prefix, count, limbs, low, lowText, high, highText)
   end
 end
 
--- Adds a delta to a hash's own block and to the sub-block whose fields start with prefix.
-local function addToHash(key, prefix, last, count, limbs, low, lowText, high, highText)
-  local hash = open(key, last)
-  add(hash, prefix, count, limbs, low, lowText, high, highText)
-  add(hash, '', count, limbs, low, lowText, high, highText)
+-- Adds to one block of a level (1-based) under a prefix: the window's own, or a value's. The
+-- hash that holds it lives until the block of its own level (10 ms, or 1 s) has left.
+local function addToLevel(prefix, level, block, count, limbs, low, lowText, high, highText)
+  local key, fieldPrefix = place(prefix, level, block)
+  local own = level % 2 == 0 and block or math.floor(block / 10)
+  local size = SIZES[level % 2 == 0 and level or level + 1]
+  add(open(key, own * size + size - 1), fieldPrefix, count, limbs, low, lowText, high, highText)
 end
 
 -- One write per hash. A new hash expires once its own block, which ends at last, has left the
@@ -472,15 +527,12 @@ local now, window, clock = advance()
 -- No budget: quantiles are off, and no sketch is kept.
 local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
 
--- Adds a delta to the blocks of a timestamp under a prefix: the window's own, or a value's.
--- The 1 ms block in its 10 ms hash, the 100 ms block in its second's hash (see place).
+-- Adds a delta to the blocks of a timestamp at every level under a prefix (a value's).
 local function addToBlocks(prefix, timestamp, count, limbs, low, lowText, high, highText)
-  local tens, tenPrefix = place(prefix, 1, timestamp)
-  local second, secondPrefix = place(prefix, 3, math.floor(timestamp / SIZES[3]))
-  local lastOfTens = math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1
-  local lastOfSecond = math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1
-  addToHash(tens, tenPrefix, lastOfTens, count, limbs, low, lowText, high, highText)
-  addToHash(second, secondPrefix, lastOfSecond, count, limbs, low, lowText, high, highText)
+  for level = 1, #SIZES do
+    addToLevel(prefix, level, math.floor(timestamp / SIZES[level]), count, limbs, low, lowText,
+      high, highText)
+  end
 end
 
 local function limbsAt(at)
@@ -602,11 +654,14 @@ local function saveNewest()
   stale = {}
 end
 
--- Records the d deltas whose arguments start at ARGV[first] (see fold.ts): each the transactions
--- of one millisecond, its timestamp, count, limbs, min text and max text ('' for amounts outside
--- the domain, judged only after the timestamp, as the core does), its p quantile indices and p
--- (index, count) pairs, then per dimension its number of values and theirs (GROUP_WIDTH each).
--- Returns a letter per delta.
+-- Records the d deltas whose arguments start at ARGV[first] (see fold.ts), then their blocks of
+-- the coarser levels. Each delta holds the transactions of one millisecond: its timestamp,
+-- count, limbs, min text and max text ('' for amounts outside the domain, judged only after the
+-- timestamp, as the core does), its p quantile (index, count) pairs, then per dimension its
+-- number of values and theirs (GROUP_WIDTH each). Then, per coarser level, its number of blocks
+-- and theirs: each the block, the first and last timestamp of its deltas, the same fields as a
+-- delta's and its pairs. A block all of whose deltas are stored is added whole, once; any other
+-- gets the deltas stored, one by one. Returns a letter per delta.
 local function recordAll(first, d)
   local outcomes = {}
   local stored = {}
@@ -630,8 +685,30 @@ local function recordAll(first, d)
     elseif lowText == '' then
       outcomes[#outcomes + 1] = '${L.invalidAmount}'
     else
-      stored[#stored + 1] = {at = i, pairsAt = pairsAt, p = p, dims = dims}
+      stored[#stored + 1] = {at = i, timestamp = timestamp, pairsAt = pairsAt, p = p, dims = dims}
       outcomes[#outcomes + 1] = '${L.stored}'
+    end
+  end
+  -- The coarser blocks: added whole, or marked to get their stored deltas one by one.
+  local split = {}
+  for level = 2, #SIZES do
+    split[level] = {}
+    local b = tonumber(ARGV[next])
+    next = next + 1
+    for _ = 1, b do
+      local j = next
+      local block = tonumber(ARGV[j])
+      local pairsAt = j + LIMBS + 7
+      local p = tonumber(ARGV[pairsAt - 1])
+      next = pairsAt + 2 * p
+      if tonumber(ARGV[j + 1]) > now - windowMs and tonumber(ARGV[j + 2]) <= now + skewMs then
+        local lowText, highText = ARGV[j + LIMBS + 4], ARGV[j + LIMBS + 5]
+        addToLevel(window, level, block, tonumber(ARGV[j + 3]), limbsAt(j + 4), tonumber(lowText),
+          lowText, tonumber(highText), highText)
+        if sketches then addToSketch(sketches, level, block, pairsAt, p) end
+      else
+        split[level][block] = true
+      end
     end
   end
   local tracked = {}
@@ -640,11 +717,17 @@ local function recordAll(first, d)
   end
   for _, delta in ipairs(stored) do
     local i = delta.at
-    local timestamp = tonumber(ARGV[i])
+    local timestamp = delta.timestamp
+    local count, limbs = tonumber(ARGV[i + 1]), limbsAt(i + 2)
     local lowText, highText = ARGV[i + LIMBS + 2], ARGV[i + LIMBS + 3]
-    addToBlocks(window, timestamp, tonumber(ARGV[i + 1]), limbsAt(i + 2), tonumber(lowText),
-      lowText, tonumber(highText), highText)
-    if sketches then addToSketches(sketches, timestamp, delta.pairsAt, delta.p, sketchBudget) end
+    local low, high = tonumber(lowText), tonumber(highText)
+    for level = 1, #SIZES do
+      local block = math.floor(timestamp / SIZES[level])
+      if level == 1 or split[level][block] then
+        addToLevel(window, level, block, count, limbs, low, lowText, high, highText)
+        if sketches then addToSketch(sketches, level, block, delta.pairsAt, delta.p) end
+      end
+    end
     if dimensionCount > 0 then addLabels(delta, timestamp, tracked) end
   end
   if dimensionCount > 0 then saveNewest() end
@@ -756,7 +839,10 @@ while i <= #ARGV do
   states[#states + 1] = state
 end
 flush(clock)
-if sketches then saveSketches(sketches) end
+if sketches then
+  writeSketches(sketches, sketchBudget)
+  saveSketches(sketches)
+end
 if dimensionsTouched then
   -- A value is released once its newest transaction, at most the skew ahead, has left.
   local ttl = math.max(2 * (windowMs + skewMs) + MARGIN, ttlFloor)

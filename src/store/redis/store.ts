@@ -13,6 +13,7 @@ import {
 } from '../../core/dimensions.js'
 import { writeSumAndMean } from '../../core/exact-sum.js'
 import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
+import { LEVELS } from '../../core/levels.js'
 import { QuantileCounts } from '../../core/quantile-counts.js'
 import type { QuantileMapping } from '../../core/quantile-mapping.js'
 import {
@@ -40,7 +41,7 @@ import {
 import { batchWrites } from './batch-writes.js'
 import { type RedisClient, watchConnection } from './client.js'
 import { coalesce } from './coalesce.js'
-import { type Delta, type Folded, fold, unfold } from './fold.js'
+import { type BlockDelta, type Delta, type Folded, fold, foldBlocks, unfold } from './fold.js'
 import { BREAKDOWN, CLEAR, RECORD, SERIES, SNAPSHOT, VALUE } from './scripts.js'
 import { ShardHealth } from './shard-health.js'
 import { shardOfKey, shardRoots } from './shards.js'
@@ -301,6 +302,11 @@ export class RedisStore implements TransactionStore {
       )
       const width = args.length - 1
       for (const delta of folded.deltas) pushDelta(args, delta)
+      for (let level = 1; level < LEVELS.length; level++) {
+        const blocks = foldBlocks(folded.deltas, LEVELS[level] as number)
+        args.push(blocks.length)
+        for (const block of blocks) pushBlock(args, block)
+      }
       args[width] = args.length - width - 1
     }
     const failed = this.#failure(shard)
@@ -684,6 +690,13 @@ function pushDelta(args: Array<string | number>, delta: Delta): void {
       args.push(String(group.min), String(group.max))
     }
   }
+}
+
+function pushBlock(args: Array<string | number>, block: BlockDelta): void {
+  args.push(block.block, block.first, block.last, block.count)
+  for (let i = 0; i < LIMB_COUNT; i++) args.push(block.limbs[i] as number)
+  args.push(String(block.min), String(block.max), block.indices.size)
+  for (const [index, count] of block.indices) args.push(index, count)
 }
 
 /** The aggregate at `offset` of a script's reply: count, limb sums, min text, max text. */
