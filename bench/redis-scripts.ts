@@ -1,6 +1,8 @@
 /**
  * The Redis store's scripts, timed by Redis itself (not a test): INFO commandstats gives the
- * microseconds Redis spent per script call, free of network and Node. Prints, for a fresh window:
+ * microseconds Redis spent per script call, free of network and Node, and INFO cpu the CPU time
+ * Redis's process used meanwhile (the scripts, and reading the calls' arguments off the network).
+ * Prints, for a fresh window:
  * a record of one transaction (2 000, one after another, each its own call), single records 64 at
  * a time (per transaction: those of a turn share a call), the same with a flush interval of 5 ms,
  * a batch of 1 000 spread over a second and one of live transactions (per transaction), a snapshot of the
@@ -44,9 +46,21 @@ async function calls(): Promise<number> {
   return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? Number.NaN)
 }
 
+/** Redis's CPU time so far (INFO cpu: user and system), in µs. */
+async function cpuUs(): Promise<number> {
+  const info = await admin.info('cpu')
+  const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1])
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
+}
+
+/** The CPU time Redis used during the last timed work, in µs. */
+let lastCpuUs = 0
+
 async function timed(work: () => Promise<unknown>): Promise<number> {
   await admin.config('RESETSTAT')
+  const before = await cpuUs()
   await work()
+  lastCpuUs = (await cpuUs()) - before
   return usPerCall()
 }
 
@@ -56,11 +70,15 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 const figures = {
   single: [] as number[],
   concurrent: [] as number[],
+  concurrentCpu: [] as number[],
   concurrentP50: [] as number[],
   flushed: [] as number[],
+  flushedCpu: [] as number[],
   flushedP50: [] as number[],
   batch: [] as number[],
+  batchCpu: [] as number[],
   liveBatch: [] as number[],
+  liveBatchCpu: [] as number[],
   snapshot: [] as number[],
   withQuantiles: [] as number[],
   value: [] as number[],
@@ -75,7 +93,9 @@ const FLUSH_MS = 5
  * 64 callers recording one transaction at a time, timestamps of now: Redis's time per transaction
  * and the median time a caller waits for its answer.
  */
-async function concurrentSingles(store: RedisStore): Promise<{ usPerTx: number; p50Ms: number }> {
+async function concurrentSingles(
+  store: RedisStore,
+): Promise<{ usPerTx: number; cpuPerTx: number; p50Ms: number }> {
   const waits: number[] = []
   const usPerCallNow = await timed(async () => {
     let next = 0
@@ -90,7 +110,11 @@ async function concurrentSingles(store: RedisStore): Promise<{ usPerTx: number; 
       }),
     )
   })
-  return { usPerTx: (usPerCallNow * (await calls())) / CONCURRENT, p50Ms: median(waits) }
+  return {
+    usPerTx: (usPerCallNow * (await calls())) / CONCURRENT,
+    cpuPerTx: lastCpuUs / CONCURRENT,
+    p50Ms: median(waits),
+  }
 }
 for (let round = 0; round < ROUNDS; round++) {
   const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 })
@@ -114,6 +138,7 @@ for (let round = 0; round < ROUNDS; round++) {
   // 64 at a time, timestamps of now: the writes of a turn share a script call (batch-writes.ts).
   const singles = await concurrentSingles(store)
   figures.concurrent.push(singles.usPerTx)
+  figures.concurrentCpu.push(singles.cpuPerTx)
   figures.concurrentP50.push(singles.p50Ms)
   const flushing = new RedisStore({
     client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 }),
@@ -125,6 +150,7 @@ for (let round = 0; round < ROUNDS; round++) {
   await flushing.connect({ info() {}, warn() {} })
   const flushed = await concurrentSingles(flushing)
   figures.flushed.push(flushed.usPerTx)
+  figures.flushedCpu.push(flushed.cpuPerTx)
   figures.flushedP50.push(flushed.p50Ms)
   await flushing.close()
   const perBatch = await timed(async () => {
@@ -134,6 +160,7 @@ for (let round = 0; round < ROUNDS; round++) {
     }
   })
   figures.batch.push(perBatch / 1_000)
+  figures.batchCpu.push(lastCpuUs / 10_000)
   // Live transactions batched by a client: their timestamps are within the last few ms.
   const perLiveBatch = await timed(async () => {
     for (let b = 0; b < 10; b++) {
@@ -142,6 +169,7 @@ for (let round = 0; round < ROUNDS; round++) {
     }
   })
   figures.liveBatch.push(perLiveBatch / 1_000)
+  figures.liveBatchCpu.push(lastCpuUs / 10_000)
   figures.snapshot.push(
     await timed(async () => {
       for (let i = 0; i < 200; i++) await store.statistics()
@@ -177,17 +205,27 @@ console.log(
   `Redis time per script call (INFO commandstats), median of ${ROUNDS} rounds, quantiles ${quantiles ? 'on' : 'off'}, dimensions ${dimensions.join(',') || 'none'}`,
 )
 console.log(`record, one transaction       ${fmt(median(figures.single))} µs`)
-console.log(
-  `record, 64 concurrent singles  ${fmt(median(figures.concurrent))} µs per transaction (answered in ${median(figures.concurrentP50).toFixed(2)} ms, p50)`,
+console.log('per transaction                script    CPU')
+const perTx = (label: string, script: number[], cpu: number[], note: string) =>
+  console.log(`${label.padEnd(29)}${fmt(median(script))} ${fmt(median(cpu))} µs  ${note}`)
+perTx(
+  'record, 64 concurrent singles',
+  figures.concurrent,
+  figures.concurrentCpu,
+  `(answered in ${median(figures.concurrentP50).toFixed(2)} ms, p50)`,
 )
-console.log(
-  `  the same, REDIS_FLUSH_MS=${FLUSH_MS}   ${fmt(median(figures.flushed))} µs per transaction (answered in ${median(figures.flushedP50).toFixed(2)} ms, p50)`,
+perTx(
+  `  the same, REDIS_FLUSH_MS=${FLUSH_MS}`,
+  figures.flushed,
+  figures.flushedCpu,
+  `(answered in ${median(figures.flushedP50).toFixed(2)} ms, p50)`,
 )
-console.log(
-  `record, batch of 1 000        ${fmt(median(figures.batch))} µs per transaction (timestamps over 1 s)`,
-)
-console.log(
-  `record, batch of 1 000 live   ${fmt(median(figures.liveBatch))} µs per transaction (timestamps within 5 ms)`,
+perTx('record, batch of 1 000', figures.batch, figures.batchCpu, '(timestamps over 1 s)')
+perTx(
+  'record, batch of 1 000 live',
+  figures.liveBatch,
+  figures.liveBatchCpu,
+  '(timestamps within 5 ms)',
 )
 console.log(`snapshot of a 60 s window    ${fmt(median(figures.snapshot))} µs`)
 if (quantiles) {

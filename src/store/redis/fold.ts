@@ -43,13 +43,14 @@ export interface LabelGroup {
 /**
  * The stored deltas of one block of a coarser level, folded again: what the script adds to that
  * block in one step, when every one of them is stored (see RECORD), instead of one per delta.
+ * Quantile pairs are not folded again: the script adds each delta's to every level in Lua, which
+ * costs less than sending them once more per level.
  */
 export interface BlockDelta extends Aggregate {
   block: number
   /** The earliest and the latest timestamp of its deltas: the script judges the block by them. */
   first: number
   last: number
-  indices: Map<number, number>
 }
 
 export interface Folded {
@@ -154,16 +155,12 @@ export function foldBlocks(deltas: readonly Delta[], size: number): BlockDelta[]
         limbs: new Float64Array(LIMB_COUNT),
         min: Number.POSITIVE_INFINITY,
         max: Number.NEGATIVE_INFINITY,
-        indices: new Map(),
       }
       blocks.set(number, block)
     }
     if (delta.timestamp < block.first) block.first = delta.timestamp
     if (delta.timestamp > block.last) block.last = delta.timestamp
     addAggregate(block, delta)
-    for (const [index, count] of delta.indices) {
-      block.indices.set(index, (block.indices.get(index) ?? 0) + count)
-    }
   }
   return [...blocks.values()]
 }

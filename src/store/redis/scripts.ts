@@ -182,8 +182,10 @@ local STATE_FIELDS = {}
 for level = 1, #SIZES do STATE_FIELDS[level] = 'k' .. level end
 STATE_FIELDS[#SIZES + 1] = 'b'
 
+local SKETCH_KINDS = {}
+for level = 1, #SIZES do SKETCH_KINDS[level] = 'q' .. level .. ':' end
 local function sketchKey(s, level, block)
-  return s.window .. 'q' .. level .. ':' .. int(block)
+  return hashOf(s.window, SKETCH_KINDS[level], block)
 end
 
 -- The sum of every whole-second sketch held (BlockSketches.#seconds): index -> count.
@@ -304,13 +306,17 @@ local function writeSketches(s, budget)
   for _, key in ipairs(s.order) do
     local pending = s.pending[key]
     local indices, counts = pending.indices, pending.counts
+    -- A block holding any of the indices already has its hash, and its place in the level's set.
+    local held = false
     for k = 1, #indices, CHUNK do
       local chunk = {unpack(indices, k, math.min(k + CHUNK - 1, #indices))}
-      local held = redis.call('HMGET', key, unpack(chunk))
+      local values = redis.call('HMGET', key, unpack(chunk))
       local updates = {}
       for m, index in ipairs(chunk) do
-        local before = tonumber(held[m])
-        if before == nil then
+        local before = tonumber(values[m])
+        if before ~= nil then
+          held = true
+        else
           before = 0
           if pending.block then s.bytes = s.bytes + ENTRY_BYTES end
         end
@@ -320,7 +326,7 @@ local function writeSketches(s, budget)
       redis.call('HSET', key, unpack(updates))
     end
     local level, block = pending.level, pending.block
-    if block and redis.call('ZADD', s.window .. 'qz' .. level, block, int(block)) == 1 then
+    if block and not held and redis.call('ZADD', s.window .. 'qz' .. level, block, int(block)) == 1 then
       s.bytes = s.bytes + SKETCH_BYTES
       local last = (block + 1) * SIZES[level] - 1
       local ttl = last + 2 * (windowMs + s.newest - s.now) + MARGIN - s.clock
@@ -659,9 +665,10 @@ end
 -- count, limbs, min text and max text ('' for amounts outside the domain, judged only after the
 -- timestamp, as the core does), its p quantile (index, count) pairs, then per dimension its
 -- number of values and theirs (GROUP_WIDTH each). Then, per coarser level, its number of blocks
--- and theirs: each the block, the first and last timestamp of its deltas, the same fields as a
--- delta's and its pairs. A block all of whose deltas are stored is added whole, once; any other
--- gets the deltas stored, one by one. Returns a letter per delta.
+-- and theirs: each the block, the first and last timestamp of its deltas, then its count, limbs,
+-- min and max. A block all of whose deltas are stored is added whole, once; any other gets the
+-- deltas stored, one by one. The quantile pairs of each delta stored go to every level, summed
+-- per block in Lua (see addPairs). Returns a letter per delta.
 local function recordAll(first, d)
   local outcomes = {}
   local stored = {}
@@ -698,14 +705,11 @@ local function recordAll(first, d)
     for _ = 1, b do
       local j = next
       local block = tonumber(ARGV[j])
-      local pairsAt = j + LIMBS + 7
-      local p = tonumber(ARGV[pairsAt - 1])
-      next = pairsAt + 2 * p
+      next = j + LIMBS + 6
       if tonumber(ARGV[j + 1]) > now - windowMs and tonumber(ARGV[j + 2]) <= now + skewMs then
         local lowText, highText = ARGV[j + LIMBS + 4], ARGV[j + LIMBS + 5]
         addToLevel(window, level, block, tonumber(ARGV[j + 3]), limbsAt(j + 4), tonumber(lowText),
           lowText, tonumber(highText), highText)
-        if sketches then addToSketch(sketches, level, block, pairsAt, p) end
       else
         split[level][block] = true
       end
@@ -725,8 +729,8 @@ local function recordAll(first, d)
       local block = math.floor(timestamp / SIZES[level])
       if level == 1 or split[level][block] then
         addToLevel(window, level, block, count, limbs, low, lowText, high, highText)
-        if sketches then addToSketch(sketches, level, block, delta.pairsAt, delta.p) end
       end
+      if sketches then addToSketch(sketches, level, block, delta.pairsAt, delta.p) end
     end
     if dimensionCount > 0 then addLabels(delta, timestamp, tracked) end
   end

@@ -695,8 +695,7 @@ function pushDelta(args: Array<string | number>, delta: Delta): void {
 function pushBlock(args: Array<string | number>, block: BlockDelta): void {
   args.push(block.block, block.first, block.last, block.count)
   for (let i = 0; i < LIMB_COUNT; i++) args.push(block.limbs[i] as number)
-  args.push(String(block.min), String(block.max), block.indices.size)
-  for (const [index, count] of block.indices) args.push(index, count)
+  args.push(String(block.min), String(block.max))
 }
 
 /** The aggregate at `offset` of a script's reply: count, limb sums, min text, max text. */
