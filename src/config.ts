@@ -39,7 +39,9 @@ export const ConfigSchema = Type.Object({
   MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
   IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
   IDEMPOTENCY_MEMORY_MB: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
-  QUANTILES: Type.Boolean({ default: true }),
+  // Unset: on with the memory store, off with Redis, where sketches multiply Redis's work per
+  // transaction (design.md, "Scaling, on paper").
+  QUANTILES: Type.Optional(Type.Boolean()),
   QUANTILE_ACCURACY: Type.Number({
     minimum: MIN_QUANTILE_ACCURACY,
     maximum: MAX_QUANTILE_ACCURACY,
@@ -72,7 +74,9 @@ export const ConfigSchema = Type.Object({
 })
 
 /** The settings, with the API keys gathered from API_KEYS and API_KEYS_FILE. */
-export type Config = Static<typeof ConfigSchema> & {
+export type Config = Omit<Static<typeof ConfigSchema>, 'QUANTILES'> & {
+  /** QUANTILES, or when unset whether the store is memory. */
+  QUANTILES: boolean
   apiKeys: string[]
   /** TRUST_PROXY as Fastify's trustProxy option takes it. */
   trustProxy: boolean | string
@@ -104,7 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (settings.READ_AUTH === 'keyed' && apiKeys.length === 0) {
     throw new ConfigError('invalid configuration: READ_AUTH=keyed needs API_KEYS or API_KEYS_FILE')
   }
-  checkQuantileBudget(settings)
+  const quantiles = settings.QUANTILES ?? settings.STORE === 'memory'
+  if (quantiles) checkQuantileBudget(settings)
   let dimensions: string[]
   try {
     dimensions = parseDimensions(settings.DIMENSIONS)
@@ -118,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     ...settings,
+    QUANTILES: quantiles,
     apiKeys,
     trustProxy: trustProxy(settings.TRUST_PROXY),
     idempotencyRetentionMs: idempotencyRetention(settings),
@@ -127,7 +133,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** The quantile budget must hold the whole seconds of the window (see quantileFloorBytes). */
 function checkQuantileBudget(settings: Static<typeof ConfigSchema>): void {
-  if (!settings.QUANTILES) return
   const mapping = new QuantileMapping(settings.QUANTILE_ACCURACY)
   const floor = quantileFloorBytes(mapping, settings.WINDOW_MS, settings.CLOCK_SKEW_MS)
   if (settings.QUANTILE_MEMORY_MB * 2 ** 20 < floor) {

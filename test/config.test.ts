@@ -122,6 +122,15 @@ describe('configuration', () => {
     ])
   })
 
+  it('keeps quantiles on the memory store and not on Redis, unless QUANTILES says otherwise', () => {
+    expect(loadConfig({}).QUANTILES).toBe(true)
+    expect(loadConfig({ STORE: 'redis' }).QUANTILES).toBe(false)
+    expect(loadConfig({ STORE: 'redis', QUANTILES: 'true' }).QUANTILES).toBe(true)
+    expect(loadConfig({ QUANTILES: 'false' }).QUANTILES).toBe(false)
+    // Off, the budget is not checked: it keeps nothing.
+    expect(loadConfig({ STORE: 'redis', QUANTILE_MEMORY_MB: '1' }).QUANTILES).toBe(false)
+  })
+
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],

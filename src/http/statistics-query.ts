@@ -94,7 +94,10 @@ export function parseStatisticsQuery(
   if (text.quantiles !== undefined) {
     if (!quantiles) {
       throw new ProblemError(422, 'This service keeps no quantiles.', [
-        { field: 'quantiles', message: 'quantiles are off here (QUANTILES=false)' },
+        {
+          field: 'quantiles',
+          message: 'quantiles are off here: QUANTILES is false, its default with STORE=redis',
+        },
       ])
     }
     query.quantiles = parseQuantiles(text.quantiles)
