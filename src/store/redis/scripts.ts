@@ -124,10 +124,15 @@ for digit = 0, 9 do DIGITS[digit] = digit .. ':' end
 -- formatting a number into a string is among the costliest things a script does.
 local HASHES = {}
 local function hashOf(window, kind, number)
-  local names = HASHES[window .. kind]
+  local kinds = HASHES[window]
+  if kinds == nil then
+    kinds = {}
+    HASHES[window] = kinds
+  end
+  local names = kinds[kind]
   if names == nil then
     names = {}
-    HASHES[window .. kind] = names
+    kinds[kind] = names
   end
   local name = names[number]
   if name == nil then
