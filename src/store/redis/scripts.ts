@@ -303,7 +303,8 @@ local function addToSketch(s, level, block, first, p)
 end
 
 -- Writes what the call added: per hash, one HMGET of its indices and one HSET of their counts
--- (in chunks that unpack can take), charging each index new to a block. A hash lives, unless
+-- (in chunks that unpack can take), or one HINCRBY for a single index, charging each index new to
+-- a block. A hash lives, unless
 -- freed first, until twice the window and the skew after its block ends: freed by then whenever
 -- the window is in use (see forgetBefore). Then frees the oldest blocks while over the budget.
 local CHUNK = 1000
@@ -313,7 +314,17 @@ local function writeSketches(s, budget)
     local indices, counts = pending.indices, pending.counts
     -- A block holding any of the indices already has its hash, and its place in the level's set.
     local held = false
-    for k = 1, #indices, CHUNK do
+    if #indices == 1 then
+      -- One index: one command instead of two.
+      local index = indices[1]
+      local count = counts[index]
+      if redis.call('HINCRBY', key, index, count) ~= count then
+        held = true
+      elseif pending.block then
+        s.bytes = s.bytes + ENTRY_BYTES
+      end
+    end
+    for k = 1, #indices > 1 and #indices or 0, CHUNK do
       local chunk = {unpack(indices, k, math.min(k + CHUNK - 1, #indices))}
       local values = redis.call('HMGET', key, unpack(chunk))
       local updates = {}
