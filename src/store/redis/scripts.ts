@@ -549,12 +549,18 @@ local now, window, clock = advance()
 -- No budget: quantiles are off, and no sketch is kept.
 local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
 
--- Adds a delta to the blocks of a timestamp at every level under a prefix (a value's).
+-- Adds a delta to the blocks of a timestamp at every level under a prefix (a value's): the 1 ms
+-- and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the second's (see place).
 local function addToBlocks(prefix, timestamp, count, limbs, low, lowText, high, highText)
-  for level = 1, #SIZES do
-    addToLevel(prefix, level, math.floor(timestamp / SIZES[level]), count, limbs, low, lowText,
-      high, highText)
-  end
+  local tens, tenPrefix = place(prefix, 1, timestamp)
+  local lastOfTens = math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1
+  local hash = open(tens, lastOfTens)
+  add(hash, tenPrefix, count, limbs, low, lowText, high, highText)
+  add(hash, '', count, limbs, low, lowText, high, highText)
+  local second, secondPrefix = place(prefix, 3, math.floor(timestamp / SIZES[3]))
+  hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1)
+  add(hash, secondPrefix, count, limbs, low, lowText, high, highText)
+  add(hash, '', count, limbs, low, lowText, high, highText)
 end
 
 local function limbsAt(at)
