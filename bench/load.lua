@@ -1,4 +1,4 @@
--- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|quantiles|post|keyed|batch|labelled|value|breakdown> <epoch ms> [batch size]`
+-- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|quantiles|post|keyed|batch|livebatch|labelled|value|breakdown> <epoch ms> [batch size]`
 -- keyed: as post, each request with an Idempotency-Key of its own. quantiles: GET with three.
 -- labelled: as post, each with a currency (of 10) and a merchant (of 1 000). value: GET of one
 -- merchant's statistics, the merchants in turn. breakdown: GET of the top 10 merchants.
@@ -36,10 +36,13 @@ local function refresh(second)
       requests[i] = wrk.format("POST", "/transactions", headers, body)
     end
   else
+    -- batch: timestamps spread over a second; livebatch: within 5 ms, as a client batching live
+    -- transactions sends them.
+    local spread = mode == "livebatch" and 5 or 1000
     for b = 1, 4 do
       local items = {}
       for k = 1, batch_size do
-        items[k] = string.format('{"amount":%s,"timestamp":%d}', amount(k + b), now - (k % 1000))
+        items[k] = string.format('{"amount":%s,"timestamp":%d}', amount(k + b), now - (k % spread))
       end
       requests[b] = wrk.format("POST", "/transactions/batch", headers, "[" .. table.concat(items, ",") .. "]")
     end

@@ -120,19 +120,18 @@ end
 -- The prefix of the fields of a block held in the hash of the next level's block, by its digit.
 local DIGITS = {}
 for digit = 0, 9 do DIGITS[digit] = digit .. ':' end
--- The names of the hashes met, per window and kind: a call often meets one many times, and
--- formatting a number into a string is among the costliest things a script does.
+-- The names of the hashes met under the first prefix met (the window's own), per kind: a record
+-- meets each many times, and formatting a number into a string is among the costliest things a
+-- script does. Other prefixes (values) are met a few times each: their names are built each time.
 local HASHES = {}
+local cached
 local function hashOf(window, kind, number)
-  local kinds = HASHES[window]
-  if kinds == nil then
-    kinds = {}
-    HASHES[window] = kinds
-  end
-  local names = kinds[kind]
+  cached = cached or window
+  if window ~= cached then return window .. kind .. int(number) end
+  local names = HASHES[kind]
   if names == nil then
     names = {}
-    kinds[kind] = names
+    HASHES[kind] = names
   end
   local name = names[number]
   if name == nil then
