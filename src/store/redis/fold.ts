@@ -51,6 +51,8 @@ export interface BlockDelta extends Aggregate {
   /** The earliest and the latest timestamp of its deltas: the script judges the block by them. */
   first: number
   last: number
+  /** How many deltas it folds. */
+  deltas: number
 }
 
 export interface Folded {
@@ -137,8 +139,9 @@ function addToGroup(groups: Map<string, LabelGroup>, value: string, at: number, 
 }
 
 /**
- * The valid deltas folded into the blocks of one coarser level (of `size` ms), in the order each
- * block first appears. Exact: the limbs are added as the core adds them.
+ * The valid deltas folded into the blocks of one coarser level (of `size` ms) that hold at least
+ * two, in the order each block first appears: a block of one delta costs the script less as
+ * that delta. Exact: the limbs are added as the core adds them.
  */
 export function foldBlocks(deltas: readonly Delta[], size: number): BlockDelta[] {
   const blocks = new Map<number, BlockDelta>()
@@ -155,14 +158,16 @@ export function foldBlocks(deltas: readonly Delta[], size: number): BlockDelta[]
         limbs: new Float64Array(LIMB_COUNT),
         min: Number.POSITIVE_INFINITY,
         max: Number.NEGATIVE_INFINITY,
+        deltas: 0,
       }
       blocks.set(number, block)
     }
     if (delta.timestamp < block.first) block.first = delta.timestamp
     if (delta.timestamp > block.last) block.last = delta.timestamp
+    block.deltas++
     addAggregate(block, delta)
   }
-  return [...blocks.values()]
+  return [...blocks.values()].filter((block) => block.deltas > 1)
 }
 
 /** Each transaction's letter, from the letter of its delta. */

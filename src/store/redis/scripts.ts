@@ -118,8 +118,7 @@ local function namesOf(prefix)
 end
 
 -- The prefix of the fields of a block held in the hash of the next level's block, by its digit.
-local DIGITS = {}
-for digit = 0, 9 do DIGITS[digit] = digit .. ':' end
+local DIGITS = {[0] = ${Array.from({ length: 10 }, (_, digit) => `'${digit}:'`).join(', ')}}
 -- The names of the hashes met under the first prefix met (the window's own), per kind: a record
 -- meets each many times, and formatting a number into a string is among the costliest things a
 -- script does. Other prefixes (values) are met a few times each: their names are built each time.
@@ -186,8 +185,7 @@ local STATE_FIELDS = {}
 for level = 1, #SIZES do STATE_FIELDS[level] = 'k' .. level end
 STATE_FIELDS[#SIZES + 1] = 'b'
 
-local SKETCH_KINDS = {}
-for level = 1, #SIZES do SKETCH_KINDS[level] = 'q' .. level .. ':' end
+local SKETCH_KINDS = {${LEVELS.map((_, level) => `'q${level + 1}:'`).join(', ')}}
 local function sketchKey(s, level, block)
   return hashOf(s.window, SKETCH_KINDS[level], block)
 end
@@ -307,6 +305,17 @@ end
 -- freed first, until twice the window and the skew after its block ends: freed by then whenever
 -- the window is in use (see forgetBefore). Then frees the oldest blocks while over the budget.
 local CHUNK = 1000
+-- A count as Redis stores it. Counts repeat (most are small), and Lua formats a number into a
+-- string at a cost far above a table lookup: each is formatted once per call.
+local COUNT_TEXTS = {}
+local function countText(count)
+  local text = COUNT_TEXTS[count]
+  if text == nil then
+    text = int(count)
+    COUNT_TEXTS[count] = text
+  end
+  return text
+end
 local function writeSketches(s, budget)
   for _, key in ipairs(s.order) do
     local pending = s.pending[key]
@@ -336,7 +345,7 @@ local function writeSketches(s, budget)
           if pending.block then s.bytes = s.bytes + ENTRY_BYTES end
         end
         updates[#updates + 1] = index
-        updates[#updates + 1] = before + counts[index]
+        updates[#updates + 1] = countText(before + counts[index])
       end
       redis.call('HSET', key, unpack(updates))
     end
@@ -460,15 +469,15 @@ local GROUP = ${GROUP_WIDTH}
 ${SKETCHES}
 ${DIMENSION_KEYS}
 
--- The hashes this call touches: each read once, whole, changed in
--- Lua, and written once at the end, so a batch whose transactions share hashes (the usual case:
--- they happened in the same seconds) costs a command per hash, not per transaction.
+-- The hashes this call touches: each read whole once, changed in Lua, and written once at the end
+-- (flush), so a batch whose transactions share hashes (the usual case: they happened in the same
+-- seconds) costs two commands per hash, not per transaction.
 local hashes = {}
 local touched = {}
 
-
--- The hash at key, read whole the first time (one HGETALL: a hash holds at most 88 small
--- fields, and a call that touches it often touches several of its blocks).
+-- The hash at key, read whole the first time (one HGETALL: a hash holds at most 88 small fields,
+-- and reading it whole costs Redis less than looking up the fields of a few of its blocks). It
+-- lives until last, when its own block ends (see flush).
 local function open(key, last)
   local hash = hashes[key]
   if hash == nil then
@@ -482,21 +491,21 @@ local function open(key, last)
   return hash
 end
 
--- Adds a delta (count transactions of one millisecond) to the block with that prefix. Exact:
--- counts and limbs are integers far below 2^53, each limb but the top carried into (-10^9, 10^9)
--- (the delta's limbs come carried the same way, so one carry per limb suffices).
-local function add(hash, prefix, count, limbs, low, lowText, high, highText)
+-- Adds the aggregate at ARGV[at] to the block with that prefix. Exact: counts and limbs are
+-- integers far below 2^53, each limb but the top carried into (-10^9, 10^9) (the aggregate's
+-- limbs come carried the same way, so one carry per limb suffices).
+local function add(hash, prefix, at)
   local names = namesOf(prefix)
   local values = hash.values
   local changed = hash.changed
   local before = tonumber(values[names[1]]) or 0
-  values[names[1]] = before + count
+  values[names[1]] = before + tonumber(ARGV[at])
   changed[names[1]] = true
   local carry = 0
   for i = 1, LIMBS do
     local name = names[i + 1]
     local current = tonumber(values[name]) or 0
-    local limb = current + limbs[i] + carry
+    local limb = current + tonumber(ARGV[at + i]) + carry
     carry = 0
     if i < LIMBS and limb >= BASE then
       limb, carry = limb - BASE, 1
@@ -508,23 +517,25 @@ local function add(hash, prefix, count, limbs, low, lowText, high, highText)
       changed[name] = true
     end
   end
-  if before == 0 or low < tonumber(values[names[MIN]]) then
+  local lowText, highText = ARGV[at + LIMBS + 1], ARGV[at + LIMBS + 2]
+  if before == 0 or tonumber(lowText) < tonumber(values[names[MIN]]) then
     values[names[MIN]] = lowText
     changed[names[MIN]] = true
   end
-  if before == 0 or high > tonumber(values[names[MAX]]) then
+  if before == 0 or tonumber(highText) > tonumber(values[names[MAX]]) then
     values[names[MAX]] = highText
     changed[names[MAX]] = true
   end
 end
 
--- Adds to one block of a level (1-based) under a prefix: the window's own, or a value's. The
--- hash that holds it lives until the block of its own level (10 ms, or 1 s) has left.
-local function addToLevel(prefix, level, block, count, limbs, low, lowText, high, highText)
+-- Adds the aggregate at ARGV[at] to one block of a level (1-based) under a prefix: the window's
+-- own, or a value's. The hash that holds it lives until the block of its own level (10 ms, or
+-- 1 s) has left.
+local function addToLevel(prefix, level, block, at)
   local key, fieldPrefix = place(prefix, level, block)
   local own = level % 2 == 0 and block or math.floor(block / 10)
   local size = SIZES[level % 2 == 0 and level or level + 1]
-  add(open(key, own * size + size - 1), fieldPrefix, count, limbs, low, lowText, high, highText)
+  add(open(key, own * size + size - 1), fieldPrefix, at)
 end
 
 -- One write per hash. A new hash expires once its own block, which ends at last, has left the
@@ -548,24 +559,18 @@ local now, window, clock = advance()
 -- No budget: quantiles are off, and no sketch is kept.
 local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
 
--- Adds a delta to the blocks of a timestamp at every level under a prefix (a value's): the 1 ms
--- and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the second's (see place).
-local function addToBlocks(prefix, timestamp, count, limbs, low, lowText, high, highText)
+-- Adds the aggregate at ARGV[at] to the blocks of a timestamp at every level under a prefix (a
+-- value's): the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the
+-- second's (see place).
+local function addToBlocks(prefix, timestamp, at)
   local tens, tenPrefix = place(prefix, 1, timestamp)
-  local lastOfTens = math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1
-  local hash = open(tens, lastOfTens)
-  add(hash, tenPrefix, count, limbs, low, lowText, high, highText)
-  add(hash, '', count, limbs, low, lowText, high, highText)
+  local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1)
+  add(hash, tenPrefix, at)
+  add(hash, '', at)
   local second, secondPrefix = place(prefix, 3, math.floor(timestamp / SIZES[3]))
   hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1)
-  add(hash, secondPrefix, count, limbs, low, lowText, high, highText)
-  add(hash, '', count, limbs, low, lowText, high, highText)
-end
-
-local function limbsAt(at)
-  local limbs = {}
-  for limb = 1, LIMBS do limbs[limb] = tonumber(ARGV[at + limb - 1]) end
-  return limbs
+  add(hash, secondPrefix, at)
+  add(hash, '', at)
 end
 
 local dimensionsTouched = false
@@ -653,9 +658,7 @@ local function addLabels(delta, timestamp, tracked)
         key = ''
       end
       if key ~= nil and (latest[key] == nil or timestamp > latest[key]) then latest[key] = timestamp end
-      local lowText, highText = ARGV[j + LIMBS + 3], ARGV[j + LIMBS + 4]
-      addToBlocks(prefix, timestamp, tonumber(ARGV[j + 2]), limbsAt(j + 3), tonumber(lowText),
-        lowText, tonumber(highText), highText)
+      addToBlocks(prefix, timestamp, j + 2)
     end
   end
   dimensionsTouched = true
@@ -686,9 +689,9 @@ end
 -- count, limbs, min text and max text ('' for amounts outside the domain, judged only after the
 -- timestamp, as the core does), its p quantile (index, count) pairs, then per dimension its
 -- number of values and theirs (GROUP_WIDTH each). Then, per coarser level, its number of blocks
--- and theirs: each the block, the first and last timestamp of its deltas, then its count, limbs,
--- min and max. A block all of whose deltas are stored is added whole, once; any other gets the
--- deltas stored, one by one. The quantile pairs of each delta stored go to every level, summed
+-- listed and theirs: each the block, the first and last timestamp of its deltas, then its count,
+-- limbs, min and max. A block listed all of whose deltas are stored is added whole, once; any
+-- other gets the deltas stored, one by one. The quantile pairs of each delta stored go to every level, summed
 -- per block in Lua (see addPairs). Returns a letter per delta.
 local function recordAll(first, d)
   local outcomes = {}
@@ -717,10 +720,11 @@ local function recordAll(first, d)
       outcomes[#outcomes + 1] = '${L.stored}'
     end
   end
-  -- The coarser blocks: added whole, or marked to get their stored deltas one by one.
-  local split = {}
+  -- The coarser blocks listed: added whole when all their deltas are stored. Any other block
+  -- gets its stored deltas one by one.
+  local whole = {}
   for level = 2, #SIZES do
-    split[level] = {}
+    whole[level] = {}
     local b = tonumber(ARGV[next])
     next = next + 1
     for _ = 1, b do
@@ -728,11 +732,8 @@ local function recordAll(first, d)
       local block = tonumber(ARGV[j])
       next = j + LIMBS + 6
       if tonumber(ARGV[j + 1]) > now - windowMs and tonumber(ARGV[j + 2]) <= now + skewMs then
-        local lowText, highText = ARGV[j + LIMBS + 4], ARGV[j + LIMBS + 5]
-        addToLevel(window, level, block, tonumber(ARGV[j + 3]), limbsAt(j + 4), tonumber(lowText),
-          lowText, tonumber(highText), highText)
-      else
-        split[level][block] = true
+        addToLevel(window, level, block, j + 3)
+        whole[level][block] = true
       end
     end
   end
@@ -743,14 +744,9 @@ local function recordAll(first, d)
   for _, delta in ipairs(stored) do
     local i = delta.at
     local timestamp = delta.timestamp
-    local count, limbs = tonumber(ARGV[i + 1]), limbsAt(i + 2)
-    local lowText, highText = ARGV[i + LIMBS + 2], ARGV[i + LIMBS + 3]
-    local low, high = tonumber(lowText), tonumber(highText)
     for level = 1, #SIZES do
       local block = math.floor(timestamp / SIZES[level])
-      if level == 1 or split[level][block] then
-        addToLevel(window, level, block, count, limbs, low, lowText, high, highText)
-      end
+      if level == 1 or not whole[level][block] then addToLevel(window, level, block, i + 1) end
       if sketches then addToSketch(sketches, level, block, delta.pairsAt, delta.p) end
     end
     if dimensionCount > 0 then addLabels(delta, timestamp, tracked) end
