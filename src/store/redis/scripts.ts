@@ -241,8 +241,9 @@ end
 -- The state of the sketches of a window, read once per call, its old blocks freed.
 local function openSketches(window, now, skewMs, clock, ttlFloor)
   local values = redis.call('HMGET', window .. 'q', unpack(STATE_FIELDS))
-  local s = {window = window, kept = {}, bytes = tonumber(values[#SIZES + 1]) or 0, pending = {},
-    order = {}, now = now, newest = now + skewMs, clock = clock, ttlFloor = ttlFloor, changed = false}
+  local s = {window = window, kept = {}, bytes = tonumber(values[#SIZES + 1]) or 0,
+    pending = {}, order = {}, now = now, newest = now + skewMs, clock = clock,
+    ttlFloor = ttlFloor, changed = false}
   for level = 1, #SIZES do s.kept[level] = tonumber(values[level]) end
   forgetBefore(s, now - windowMs + 1)
   return s
@@ -301,9 +302,9 @@ end
 
 -- Writes what the call added: per hash, one HMGET of its indices and one HSET of their counts
 -- (in chunks that unpack can take), or one HINCRBY for a single index, charging each index new to
--- a block. A hash lives, unless
--- freed first, until twice the window and the skew after its block ends: freed by then whenever
--- the window is in use (see forgetBefore). Then frees the oldest blocks while over the budget.
+-- a block. A hash lives, unless freed first, until twice the window and the skew after its block
+-- ends: freed by then whenever the window is in use (see forgetBefore). Then frees the oldest
+-- blocks while over the budget.
 local CHUNK = 1000
 -- A count as Redis stores it. Counts repeat (most are small), and Lua formats a number into a
 -- string at a cost far above a table lookup: each is formatted once per call.
@@ -331,26 +332,28 @@ local function writeSketches(s, budget)
       elseif pending.block then
         s.bytes = s.bytes + ENTRY_BYTES
       end
-    end
-    for k = 1, #indices > 1 and #indices or 0, CHUNK do
-      local chunk = {unpack(indices, k, math.min(k + CHUNK - 1, #indices))}
-      local values = redis.call('HMGET', key, unpack(chunk))
-      local updates = {}
-      for m, index in ipairs(chunk) do
-        local before = tonumber(values[m])
-        if before ~= nil then
-          held = true
-        else
-          before = 0
-          if pending.block then s.bytes = s.bytes + ENTRY_BYTES end
+    else
+      for k = 1, #indices, CHUNK do
+        local chunk = {unpack(indices, k, math.min(k + CHUNK - 1, #indices))}
+        local values = redis.call('HMGET', key, unpack(chunk))
+        local updates = {}
+        for m, index in ipairs(chunk) do
+          local before = tonumber(values[m])
+          if before ~= nil then
+            held = true
+          else
+            before = 0
+            if pending.block then s.bytes = s.bytes + ENTRY_BYTES end
+          end
+          updates[#updates + 1] = index
+          updates[#updates + 1] = countText(before + counts[index])
         end
-        updates[#updates + 1] = index
-        updates[#updates + 1] = countText(before + counts[index])
+        redis.call('HSET', key, unpack(updates))
       end
-      redis.call('HSET', key, unpack(updates))
     end
     local level, block = pending.level, pending.block
-    if block and not held and redis.call('ZADD', s.window .. 'qz' .. level, block, int(block)) == 1 then
+    local zset = block and s.window .. 'qz' .. level
+    if block and not held and redis.call('ZADD', zset, block, int(block)) == 1 then
       s.bytes = s.bytes + SKETCH_BYTES
       local last = (block + 1) * SIZES[level] - 1
       local ttl = last + 2 * (windowMs + s.newest - s.now) + MARGIN - s.clock
@@ -691,8 +694,8 @@ end
 -- number of values and theirs (GROUP_WIDTH each). Then, per coarser level, its number of blocks
 -- listed and theirs: each the block, the first and last timestamp of its deltas, then its count,
 -- limbs, min and max. A block listed all of whose deltas are stored is added whole, once; any
--- other gets the deltas stored, one by one. The quantile pairs of each delta stored go to every level, summed
--- per block in Lua (see addPairs). Returns a letter per delta.
+-- other gets the deltas stored, one by one. The quantile pairs of each delta stored go to every
+-- level, summed per block in Lua (see addPairs). Returns a letter per delta.
 local function recordAll(first, d)
   local outcomes = {}
   local stored = {}
