@@ -472,32 +472,62 @@ local GROUP = ${GROUP_WIDTH}
 ${SKETCHES}
 ${DIMENSION_KEYS}
 
--- The hashes this call touches: each read whole once, changed in Lua, and written once at the end
+-- The hashes this call touches: each read once, changed in Lua, and written once at the end
 -- (flush), so a batch whose transactions share hashes (the usual case: they happened in the same
 -- seconds) costs two commands per hash, not per transaction.
 local hashes = {}
 local touched = {}
 
--- The hash at key, read whole the first time (one HGETALL: a hash holds at most 88 small fields,
--- and reading it whole costs Redis less than looking up the fields of a few of its blocks). It
+-- How the hashes a group opens are read. Redis finds a field by name by scanning the hash's
+-- compact encoding, and returns a hash read whole at a cost per field: a group of one delta adds
+-- to two blocks of each hash it opens, read by name; a larger one (a batch spread over a second
+-- adds to most blocks of each) reads each hash whole, once. Set per group (see recordAll).
+local byName = false
+
+-- The hash at key, read whole the first time unless it is read by name (see readBlock). It
 -- lives until last, when its own block ends (see flush).
 local function open(key, last)
   local hash = hashes[key]
   if hash == nil then
-    hash = {values = {}, changed = {}, last = last}
+    hash = {key = key, values = {}, changed = {}, last = last}
     hashes[key] = hash
     touched[#touched + 1] = key
-    local all = redis.call('HGETALL', key)
-    for i = 1, #all, 2 do hash.values[all[i]] = all[i + 1] end
-    hash.new = hash.values['c'] == nil
+    if byName then
+      hash.read = {}
+    else
+      local all = redis.call('HGETALL', key)
+      for i = 1, #all, 2 do hash.values[all[i]] = all[i + 1] end
+      hash.new = hash.values['c'] == nil
+    end
   end
   return hash
+end
+
+-- Reads the fields of the block with that prefix by name, and with the first, those of the
+-- hash's own block, whose count says whether the hash is new.
+local function readBlock(hash, prefix)
+  local read = hash.read
+  local names = namesOf(prefix)
+  if read[''] == nil and prefix ~= '' then
+    local both = {unpack(namesOf(''))}
+    for _, name in ipairs(names) do both[#both + 1] = name end
+    names = both
+    read[''] = true
+  end
+  read[prefix] = true
+  local got = redis.call('HMGET', hash.key, unpack(names))
+  local values = hash.values
+  for i = 1, #names do
+    if got[i] then values[names[i]] = got[i] end
+  end
+  if hash.new == nil then hash.new = values['c'] == nil end
 end
 
 -- Adds the aggregate at ARGV[at] to the block with that prefix. Exact: counts and limbs are
 -- integers far below 2^53, each limb but the top carried into (-10^9, 10^9) (the aggregate's
 -- limbs come carried the same way, so one carry per limb suffices).
 local function add(hash, prefix, at)
+  if hash.read and not hash.read[prefix] then readBlock(hash, prefix) end
   local names = namesOf(prefix)
   local values = hash.values
   local changed = hash.changed
@@ -506,18 +536,21 @@ local function add(hash, prefix, at)
   changed[names[1]] = true
   local carry = 0
   for i = 1, LIMBS do
-    local name = names[i + 1]
-    local current = tonumber(values[name]) or 0
-    local limb = current + tonumber(ARGV[at + i]) + carry
-    carry = 0
-    if i < LIMBS and limb >= BASE then
-      limb, carry = limb - BASE, 1
-    elseif i < LIMBS and limb <= -BASE then
-      limb, carry = limb + BASE, -1
-    end
-    if limb ~= current then
-      values[name] = limb
-      changed[name] = true
+    local delta = ARGV[at + i]
+    if delta ~= '0' or carry ~= 0 then
+      local name = names[i + 1]
+      local current = tonumber(values[name]) or 0
+      local limb = current + tonumber(delta) + carry
+      carry = 0
+      if i < LIMBS and limb >= BASE then
+        limb, carry = limb - BASE, 1
+      elseif i < LIMBS and limb <= -BASE then
+        limb, carry = limb + BASE, -1
+      end
+      if limb ~= current then
+        values[name] = limb
+        changed[name] = true
+      end
     end
   end
   local lowText, highText = ARGV[at + LIMBS + 1], ARGV[at + LIMBS + 2]
@@ -723,6 +756,7 @@ local function recordAll(first, d)
       outcomes[#outcomes + 1] = '${L.stored}'
     end
   end
+  byName = #stored == 1
   -- The coarser blocks listed: added whole when all their deltas are stored. Any other block
   -- gets its stored deltas one by one.
   local whole = {}
