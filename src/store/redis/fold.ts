@@ -42,7 +42,7 @@ export interface LabelGroup {
 
 /**
  * The stored deltas of one block of a coarser level, folded again: what the script adds to that
- * block in one step, when every one of them is stored (see RECORD), instead of one per delta.
+ * block in one step, when every one of them is stored (see recordScript), instead of one per delta.
  * Quantile pairs are not folded again: the script adds each delta's to every level in Lua, which
  * costs less than sending them once more per level.
  */

@@ -50,7 +50,7 @@ if (
   throw new Error('the Redis key layout needs four block levels, each ten times the one before')
 }
 
-/** The spans of the idempotency budget's ring per retention (see RECORD). */
+/** The spans of the idempotency budget's ring per retention (see recordScript). */
 const CHARGE_SPANS = 16
 
 const FIELDS = ['c', ...Array.from({ length: LIMB_COUNT }, (_, i) => String(i)), 'n', 'x']
@@ -451,150 +451,23 @@ local function wholeKey(window, d) return window .. 'w' .. d end
 /** Arguments per value of a delta: value, first, count, the limbs, min text, max text. */
 const GROUP_WIDTH = LIMB_COUNT + 5
 
-/**
- * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, idempotency retention
- * (ms), idempotency budget (bytes), quantile budget (bytes; '' keeps no sketches), the number of dimensions, the values
- * each tracks at most, then groups: an idempotency key ('' for
- * none), a fingerprint, its number of transactions, its number of deltas d, the number of
- * arguments its deltas take, then the d deltas (see recordAll). Returns the
- * instant, one letter per delta (OUTCOME_LETTERS, or x for a group refused), one state per group,
- * and for a group refused because the budget is spent, the ms until it has room.
- */
-export const RECORD = `#!lua
-${PRELUDE}
-local skewMs = tonumber(ARGV[5])
-local ttlFloor = tonumber(ARGV[6])
-local MARGIN = 1000
-local sketchBudget = tonumber(ARGV[9])
-local dimensionCount = tonumber(ARGV[10])
-local maxValues = tonumber(ARGV[11])
-local GROUP = ${GROUP_WIDTH}
-${SKETCHES}
-${DIMENSION_KEYS}
+/** What a store keeps besides the window, and so which parts its record script holds. */
+export interface ScriptFeatures {
+  /** Quantile sketches (SKETCHES). */
+  sketches: boolean
+  /** Dimensions' values (RECORD_LABELS). */
+  labels: boolean
+}
 
--- The hashes this call touches: each read once, changed in Lua, and written once at the end
--- (flush), so a batch whose transactions share hashes (the usual case: they happened in the same
--- seconds) costs two commands per hash, not per transaction.
-local hashes = {}
-local touched = {}
+// A part a store does not keep is left out of its record script, its functions declared and never
+// called (the arguments say it is off): a script builds all its functions at every call, and those
+// of a part left out would cost every call for nothing.
+const SKETCHES_OFF = 'local openSketches, addToSketch, writeSketches, saveSketches'
+const LABELS_OFF = `local trackedKey, partialKey, wholeKey, trackValues, addLabels, saveNewest
+local dimensionsTouched = false`
 
--- How the hashes a group opens are read. Redis finds a field by name by scanning the hash's
--- compact encoding, and returns a hash read whole at a cost per field: a group of one delta adds
--- to two blocks of each hash it opens, read by name; a larger one (a batch spread over a second
--- adds to most blocks of each) reads each hash whole, once. Set per group (see recordAll).
-local byName = false
-
--- The hash at key, read whole the first time unless it is read by name (see readBlock). It
--- lives until last, when its own block ends (see flush).
-local function open(key, last)
-  local hash = hashes[key]
-  if hash == nil then
-    hash = {key = key, values = {}, changed = {}, last = last}
-    hashes[key] = hash
-    touched[#touched + 1] = key
-    if byName then
-      hash.read = {}
-    else
-      local all = redis.call('HGETALL', key)
-      for i = 1, #all, 2 do hash.values[all[i]] = all[i + 1] end
-      hash.new = hash.values['c'] == nil
-    end
-  end
-  return hash
-end
-
--- Reads the fields of the block with that prefix by name, and with the first, those of the
--- hash's own block, whose count says whether the hash is new.
-local function readBlock(hash, prefix)
-  local read = hash.read
-  local names = namesOf(prefix)
-  if read[''] == nil and prefix ~= '' then
-    local both = {unpack(namesOf(''))}
-    for _, name in ipairs(names) do both[#both + 1] = name end
-    names = both
-    read[''] = true
-  end
-  read[prefix] = true
-  local got = redis.call('HMGET', hash.key, unpack(names))
-  local values = hash.values
-  for i = 1, #names do
-    if got[i] then values[names[i]] = got[i] end
-  end
-  if hash.new == nil then hash.new = values['c'] == nil end
-end
-
--- Adds the aggregate at ARGV[at] to the block with that prefix. Exact: counts and limbs are
--- integers far below 2^53, each limb but the top carried into (-10^9, 10^9) (the aggregate's
--- limbs come carried the same way, so one carry per limb suffices).
-local function add(hash, prefix, at)
-  if hash.read and not hash.read[prefix] then readBlock(hash, prefix) end
-  local names = namesOf(prefix)
-  local values = hash.values
-  local changed = hash.changed
-  local before = tonumber(values[names[1]]) or 0
-  values[names[1]] = before + tonumber(ARGV[at])
-  changed[names[1]] = true
-  local carry = 0
-  for i = 1, LIMBS do
-    local delta = ARGV[at + i]
-    if delta ~= '0' or carry ~= 0 then
-      local name = names[i + 1]
-      local current = tonumber(values[name]) or 0
-      local limb = current + tonumber(delta) + carry
-      carry = 0
-      if i < LIMBS and limb >= BASE then
-        limb, carry = limb - BASE, 1
-      elseif i < LIMBS and limb <= -BASE then
-        limb, carry = limb + BASE, -1
-      end
-      if limb ~= current then
-        values[name] = limb
-        changed[name] = true
-      end
-    end
-  end
-  local lowText, highText = ARGV[at + LIMBS + 1], ARGV[at + LIMBS + 2]
-  if before == 0 or tonumber(lowText) < tonumber(values[names[MIN]]) then
-    values[names[MIN]] = lowText
-    changed[names[MIN]] = true
-  end
-  if before == 0 or tonumber(highText) > tonumber(values[names[MAX]]) then
-    values[names[MAX]] = highText
-    changed[names[MAX]] = true
-  end
-end
-
--- Adds the aggregate at ARGV[at] to one block of a level (1-based) under a prefix: the window's
--- own, or a value's. The hash that holds it lives until the block of its own level (10 ms, or
--- 1 s) has left.
-local function addToLevel(prefix, level, block, at)
-  local key, fieldPrefix = place(prefix, level, block)
-  local own = level % 2 == 0 and block or math.floor(block / 10)
-  local size = SIZES[level % 2 == 0 and level or level + 1]
-  add(open(key, own * size + size - 1), fieldPrefix, at)
-end
-
--- One write per hash. A new hash expires once its own block, which ends at last, has left the
--- window, by Redis's clock: never before the window's instant, which is held at or ahead of it.
-local function flush(clock)
-  for _, key in ipairs(touched) do
-    local hash = hashes[key]
-    local updates = {}
-    for name in pairs(hash.changed) do
-      updates[#updates + 1] = name
-      updates[#updates + 1] = hash.values[name]
-    end
-    redis.call('HSET', key, unpack(updates))
-    if hash.new then
-      redis.call('PEXPIRE', key, math.max(hash.last + windowMs + MARGIN - clock, ttlFloor))
-    end
-  end
-end
-
-local now, window, clock = advance()
--- No budget: quantiles are off, and no sketch is kept.
-local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
-
+/** The record's part for dimensions: each value's window, tracked values, their newest instants. */
+const RECORD_LABELS = `${DIMENSION_KEYS}
 -- Adds the aggregate at ARGV[at] to the blocks of a timestamp at every level under a prefix (a
 -- value's): the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the
 -- second's (see place).
@@ -719,6 +592,153 @@ local function saveNewest()
   for _, pair in ipairs(stale) do redis.call('HDEL', wholeKey(window, pair[1]), pair[2]) end
   stale = {}
 end
+`
+
+/**
+ * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, idempotency retention
+ * (ms), idempotency budget (bytes), quantile budget (bytes; '' keeps no sketches), the number of dimensions, the values
+ * each tracks at most, then groups: an idempotency key ('' for
+ * none), a fingerprint, its number of transactions, its number of deltas d, the number of
+ * arguments its deltas take, then the d deltas (see recordAll). Returns the
+ * instant, one letter per delta (OUTCOME_LETTERS, or x for a group refused), one state per group,
+ * and for a group refused because the budget is spent, the ms until it has room.
+ */
+export function recordScript(features: ScriptFeatures): string {
+  return `#!lua
+${PRELUDE}
+local skewMs = tonumber(ARGV[5])
+local ttlFloor = tonumber(ARGV[6])
+local MARGIN = 1000
+local sketchBudget = tonumber(ARGV[9])
+local dimensionCount = tonumber(ARGV[10])
+local maxValues = tonumber(ARGV[11])
+local GROUP = ${GROUP_WIDTH}
+${features.sketches ? SKETCHES : SKETCHES_OFF}
+
+-- The hashes this call touches: each read once, changed in Lua, and written once at the end
+-- (flush), so a batch whose transactions share hashes (the usual case: they happened in the same
+-- seconds) costs two commands per hash, not per transaction.
+local hashes = {}
+local touched = {}
+
+-- How the hashes a group opens are read. Redis finds a field by name by scanning the hash's
+-- compact encoding, and returns a hash read whole at a cost per field: a group of one delta adds
+-- to two blocks of each hash it opens, read by name; a larger one (a batch spread over a second
+-- adds to most blocks of each) reads each hash whole, once. Set per group (see recordAll).
+local byName = false
+
+-- The hash at key, read whole the first time unless it is read by name (see readBlock). It
+-- lives until last, when its own block ends (see flush).
+local function open(key, last)
+  local hash = hashes[key]
+  if hash == nil then
+    hash = {key = key, values = {}, changed = {}, last = last}
+    hashes[key] = hash
+    touched[#touched + 1] = key
+    if byName then
+      hash.read = {}
+    else
+      local all = redis.call('HGETALL', key)
+      for i = 1, #all, 2 do hash.values[all[i]] = all[i + 1] end
+      hash.new = hash.values['c'] == nil
+    end
+  end
+  return hash
+end
+
+-- Reads the fields of the block with that prefix by name, and with the first, those of the
+-- hash's own block, whose count says whether the hash is new.
+local function readBlock(hash, prefix)
+  local read = hash.read
+  local names = namesOf(prefix)
+  if read[''] == nil and prefix ~= '' then
+    local both = {unpack(namesOf(''))}
+    for _, name in ipairs(names) do both[#both + 1] = name end
+    names = both
+    read[''] = true
+  end
+  read[prefix] = true
+  local got = redis.call('HMGET', hash.key, unpack(names))
+  local values = hash.values
+  for i = 1, #names do
+    if got[i] then values[names[i]] = got[i] end
+  end
+  if hash.new == nil then hash.new = values['c'] == nil end
+end
+
+-- Adds the aggregate at ARGV[at] to the block with that prefix. Exact: counts and limbs are
+-- integers far below 2^53, each limb but the top carried into (-10^9, 10^9) (the aggregate's
+-- limbs come carried the same way, so one carry per limb suffices).
+local function add(hash, prefix, at)
+  if hash.read and not hash.read[prefix] then readBlock(hash, prefix) end
+  local names = namesOf(prefix)
+  local values = hash.values
+  local changed = hash.changed
+  local before = tonumber(values[names[1]]) or 0
+  values[names[1]] = before + tonumber(ARGV[at])
+  changed[names[1]] = true
+  local carry = 0
+  for i = 1, LIMBS do
+    local delta = ARGV[at + i]
+    if delta ~= '0' or carry ~= 0 then
+      local name = names[i + 1]
+      local current = tonumber(values[name]) or 0
+      local limb = current + tonumber(delta) + carry
+      carry = 0
+      if i < LIMBS and limb >= BASE then
+        limb, carry = limb - BASE, 1
+      elseif i < LIMBS and limb <= -BASE then
+        limb, carry = limb + BASE, -1
+      end
+      if limb ~= current then
+        values[name] = limb
+        changed[name] = true
+      end
+    end
+  end
+  local lowText, highText = ARGV[at + LIMBS + 1], ARGV[at + LIMBS + 2]
+  if before == 0 or tonumber(lowText) < tonumber(values[names[MIN]]) then
+    values[names[MIN]] = lowText
+    changed[names[MIN]] = true
+  end
+  if before == 0 or tonumber(highText) > tonumber(values[names[MAX]]) then
+    values[names[MAX]] = highText
+    changed[names[MAX]] = true
+  end
+end
+
+-- Adds the aggregate at ARGV[at] to one block of a level (1-based) under a prefix: the window's
+-- own, or a value's. The hash that holds it lives until the block of its own level (10 ms, or
+-- 1 s) has left.
+local function addToLevel(prefix, level, block, at)
+  local key, fieldPrefix = place(prefix, level, block)
+  local own = level % 2 == 0 and block or math.floor(block / 10)
+  local size = SIZES[level % 2 == 0 and level or level + 1]
+  add(open(key, own * size + size - 1), fieldPrefix, at)
+end
+
+-- One write per hash. A new hash expires once its own block, which ends at last, has left the
+-- window, by Redis's clock: never before the window's instant, which is held at or ahead of it.
+local function flush(clock)
+  for _, key in ipairs(touched) do
+    local hash = hashes[key]
+    local updates = {}
+    for name in pairs(hash.changed) do
+      updates[#updates + 1] = name
+      updates[#updates + 1] = hash.values[name]
+    end
+    redis.call('HSET', key, unpack(updates))
+    if hash.new then
+      redis.call('PEXPIRE', key, math.max(hash.last + windowMs + MARGIN - clock, ttlFloor))
+    end
+  end
+end
+
+local now, window, clock = advance()
+-- No budget: quantiles are off, and no sketch is kept.
+local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
+
+${features.labels ? RECORD_LABELS : LABELS_OFF}
 
 -- Records the d deltas whose arguments start at ARGV[first] (see fold.ts), then their blocks of
 -- the coarser levels. Each delta holds the transactions of one millisecond: its timestamp,
@@ -912,6 +932,7 @@ if dimensionsTouched then
 end
 return {now, table.concat(letters), table.concat(states), wait}
 `
+}
 
 /** The statistics of [from, to]: the core's decomposition into the coarsest aligned blocks. */
 const AGGREGATE = `

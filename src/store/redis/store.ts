@@ -1,4 +1,4 @@
-import { Cluster, type Result } from 'ioredis'
+import { type ClientContext, Cluster, type Result } from 'ioredis'
 import { LIMB_COUNT } from '../../core/amount.js'
 import type { Clock } from '../../core/clock.js'
 import {
@@ -42,16 +42,29 @@ import { batchWrites } from './batch-writes.js'
 import { type RedisClient, watchConnection } from './client.js'
 import { coalesce } from './coalesce.js'
 import { type BlockDelta, type Delta, type Folded, fold, foldBlocks, unfold } from './fold.js'
-import { BREAKDOWN, CLEAR, RECORD, SERIES, SNAPSHOT, VALUE } from './scripts.js'
+import {
+  BREAKDOWN,
+  CLEAR,
+  recordScript,
+  type ScriptFeatures,
+  SERIES,
+  SNAPSHOT,
+  VALUE,
+} from './scripts.js'
 import { ShardHealth } from './shard-health.js'
 import { shardOfKey, shardRoots } from './shards.js'
 
+/** The record commands, one per set of features (see recordCommand). */
+type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Labels'}`
+type RecordCommands<Context extends ClientContext> = {
+  [name in RecordCommand]: (
+    meta: string,
+    args: Array<string | number>,
+  ) => Result<[number, string, string, number], Context>
+}
+
 declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    txstatsRecord(
-      meta: string,
-      args: Array<string | number>,
-    ): Result<[number, string, string, number], Context>
+  interface RedisCommander<Context> extends RecordCommands<Context> {
     txstatsSnapshot(meta: string, args: string[]): Result<Reply, Context>
     txstatsSeries(meta: string, args: string[]): Result<Reply, Context>
     txstatsClear(meta: string): Result<number, Context>
@@ -97,7 +110,7 @@ interface WriteGroup {
   once: Idempotency | undefined
 }
 
-/** What the script did with a group: its outcomes' letters, its state, and a wait (see RECORD). */
+/** What the script did with a group: its outcomes' letters, its state, and a wait (see recordScript). */
 interface GroupReply {
   letters: string
   state: string
@@ -152,6 +165,8 @@ export class RedisStore implements TransactionStore {
   readonly #sketchBudget: string
   readonly #dimensions: readonly string[]
   readonly #maxValues: string
+  /** The record command defined for this store's features (see recordCommand). */
+  readonly #record: RecordCommand
   #nextShard = 0
   /**
    * The instant the last answer was given at. Every script gets it as a floor, so that shards
@@ -203,7 +218,9 @@ export class RedisStore implements TransactionStore {
         options.flushMs ?? 0,
       ),
     )
-    defineScripts(this.#client)
+    const features = { sketches: this.#sketchBudget !== '', labels: this.#dimensions.length > 0 }
+    this.#record = recordCommand(features)
+    defineScripts(this.#client, features)
   }
 
   record(transactions: readonly Transaction[]): RecordOutcome[] | Promise<RecordOutcome[]> {
@@ -340,10 +357,10 @@ export class RedisStore implements TransactionStore {
     root: string,
     args: Array<string | number>,
   ): Promise<[number, string, string, number]> {
-    if (this.#waitReplicas === 0) return this.#client.txstatsRecord(`${root}meta`, args)
+    if (this.#waitReplicas === 0) return this.#client[this.#record](`${root}meta`, args)
     const results = await this.#client
       .pipeline()
-      .txstatsRecord(`${root}meta`, args)
+      [this.#record](`${root}meta`, args)
       .wait(this.#waitReplicas, this.#waitMs)
       .exec()
     const [recorded, waited] = results ?? []
@@ -710,8 +727,16 @@ function aggregateAt(reply: Reply, offset: number): Aggregate {
   return aggregate
 }
 
-function defineScripts(client: RedisClient): void {
-  client.defineCommand('txstatsRecord', { numberOfKeys: 1, lua: RECORD })
+/**
+ * The record command of a store keeping these features: named after them, so that stores keeping
+ * different ones may share a client.
+ */
+function recordCommand({ sketches, labels }: ScriptFeatures): RecordCommand {
+  return `txstatsRecord${sketches ? 'Sketches' : ''}${labels ? 'Labels' : ''}`
+}
+
+function defineScripts(client: RedisClient, features: ScriptFeatures): void {
+  client.defineCommand(recordCommand(features), { numberOfKeys: 1, lua: recordScript(features) })
   client.defineCommand('txstatsSnapshot', { numberOfKeys: 1, lua: SNAPSHOT })
   client.defineCommand('txstatsSeries', { numberOfKeys: 1, lua: SERIES })
   client.defineCommand('txstatsClear', { numberOfKeys: 1, lua: CLEAR })
