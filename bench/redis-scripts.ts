@@ -4,7 +4,9 @@
  * Redis's process used meanwhile (the scripts, and reading the calls' arguments off the network).
  * Prints, for a fresh window:
  * a record of one transaction (2 000, one after another, each its own call), single records 64 at
- * a time (per transaction: those of a turn share a call), the same with a flush interval of 5 ms,
+ * a time (per transaction: those of a turn share a call), timestamped now and, as bench:http's POSTs
+ * are, over the last 100 ms (each then mostly a millisecond of its own), the former with a flush
+ * interval of 5 ms,
  * a batch of 1 000 spread over a second and one of live transactions (per transaction), a snapshot of the
  * 60 s window (200; its cost does not depend on what the window holds), each the median of
  * BENCH_ROUNDS rounds. With QUANTILES=true, the scripts keep quantile sketches, and a snapshot with
@@ -72,6 +74,9 @@ const figures = {
   concurrent: [] as number[],
   concurrentCpu: [] as number[],
   concurrentP50: [] as number[],
+  recent: [] as number[],
+  recentCpu: [] as number[],
+  recentP50: [] as number[],
   flushed: [] as number[],
   flushedCpu: [] as number[],
   flushedP50: [] as number[],
@@ -86,6 +91,8 @@ const figures = {
 }
 /** Transactions recorded by 64 concurrent single POSTs, as a loaded service does. */
 const CONCURRENT = 20_000
+/** The span of the single records' timestamps in bench:http's POSTs (bench/load.lua). */
+const RECENT_MS = 100
 /** The flush interval measured against none (REDIS_FLUSH_MS). */
 const FLUSH_MS = 5
 
@@ -95,6 +102,8 @@ const FLUSH_MS = 5
  */
 async function concurrentSingles(
   store: RedisStore,
+  /** Timestamps over the last spreadMs ms, as bench/load.lua sends them; 1: all of now. */
+  spreadMs = 1,
 ): Promise<{ usPerTx: number; cpuPerTx: number; p50Ms: number }> {
   const waits: number[] = []
   const usPerCallNow = await timed(async () => {
@@ -104,7 +113,7 @@ async function concurrentSingles(
         while (next < CONCURRENT) {
           const i = next++
           const started = performance.now()
-          await store.record([tx(i, Date.now())])
+          await store.record([tx(i, Date.now() - (i % spreadMs))])
           waits.push(performance.now() - started)
         }
       }),
@@ -140,6 +149,10 @@ for (let round = 0; round < ROUNDS; round++) {
   figures.concurrent.push(singles.usPerTx)
   figures.concurrentCpu.push(singles.cpuPerTx)
   figures.concurrentP50.push(singles.p50Ms)
+  const recent = await concurrentSingles(store, RECENT_MS)
+  figures.recent.push(recent.usPerTx)
+  figures.recentCpu.push(recent.cpuPerTx)
+  figures.recentP50.push(recent.p50Ms)
   const flushing = new RedisStore({
     client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 }),
     prefix: `bench:scripts:${Date.now()}:flush:`,
@@ -213,6 +226,12 @@ perTx(
   figures.concurrent,
   figures.concurrentCpu,
   `(answered in ${median(figures.concurrentP50).toFixed(2)} ms, p50)`,
+)
+perTx(
+  `  the same over ${RECENT_MS} ms`,
+  figures.recent,
+  figures.recentCpu,
+  `(answered in ${median(figures.recentP50).toFixed(2)} ms, p50)`,
 )
 perTx(
   `  the same, REDIS_FLUSH_MS=${FLUSH_MS}`,
