@@ -43,6 +43,8 @@ interface Target {
   name: string
   url: string
   process: ChildProcess
+  /** The local redis-server the target uses, whose CPU time is counted beside its own. */
+  redisPid?: number
 }
 
 interface Figures {
@@ -52,6 +54,8 @@ interface Figures {
   errors: number
   /** CPU time of the target per request, µs */
   cpuUs: number
+  /** CPU time of its Redis per request, µs; NaN without one (or a Redis elsewhere). */
+  redisCpuUs: number
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? NaN
@@ -85,13 +89,30 @@ async function start(
 const startService = (name = 'service') => start(name, ['dist/server.js'])
 
 /** The service on the Redis store, under a prefix of its own. */
-const startOnRedis = (name: string, env: Record<string, string> = {}, pin = PINNED) =>
-  start(
+async function startOnRedis(
+  name: string,
+  env: Record<string, string> = {},
+  pin = PINNED,
+): Promise<Target> {
+  const target = await start(
     name,
     ['dist/server.js'],
     { STORE: 'redis', REDIS_URL, REDIS_PREFIX: `bench:${Date.now()}:${name}:`, ...env },
     pin,
   )
+  const redisPid = await localRedisPid()
+  return redisPid === undefined ? target : { ...target, redisPid }
+}
+
+/** The process id of the Redis at REDIS_URL when it runs on this machine. */
+async function localRedisPid(): Promise<number | undefined> {
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(REDIS_URL).hostname)) return undefined
+  const { Redis } = await import('ioredis')
+  const client = new Redis(REDIS_URL)
+  const info = await client.info('server')
+  client.disconnect()
+  return Number(/process_id:(\d+)/.exec(info)?.[1]) || undefined
+}
 
 /** A batch of transactions; with `merchants`, each with a currency and one of that many merchants. */
 function batchBody(i: number, size = BATCH, merchants = 0): string {
@@ -126,6 +147,7 @@ function load(
 ): Figures {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', 'bench/load.lua', target.url]
   const cpuBefore = cpuSeconds(target)
+  const redisCpuBefore = redisCpuSeconds(target)
   const run = spawnSync('wrk', [...args, '--', scenario, String(Date.now()), String(BATCH)], {
     encoding: 'utf8',
   })
@@ -146,7 +168,12 @@ function load(
     p99: result.p99_us / 1000,
     errors: result.errors,
     cpuUs: ((cpuSeconds(target) - cpuBefore) * 1e6) / result.requests,
+    redisCpuUs: ((redisCpuSeconds(target) - redisCpuBefore) * 1e6) / result.requests,
   }
+}
+
+function redisCpuSeconds(target: Target): number {
+  return target.redisPid === undefined ? Number.NaN : processCpuSeconds(target.redisPid)
 }
 
 /**
@@ -260,6 +287,7 @@ function medians(list: Figures[]): Figures {
     p99: median(list.map((f) => f.p99)),
     errors: list.reduce((sum, f) => sum + f.errors, 0),
     cpuUs: median(list.map((f) => f.cpuUs)),
+    redisCpuUs: median(list.map((f) => f.redisCpuUs)),
   }
 }
 
@@ -290,11 +318,14 @@ function printRatios(title: string, rounds: Map<string, Figures[]>, baselines: s
   console.log(
     `\n${title}  (${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s: medians, and ratios as the median of each round's ratio)`,
   )
+  // On a machine shared with Redis, Redis's CPU comes out of the same cores as the service's.
+  const withRedis = [...rounds.values()].some((list) => list.some((f) => f.redisCpuUs >= 0))
   console.log(
-    `${'target'.padEnd(17)} ${'req/s'.padStart(7)}  p50 ms  p99 ms  CPU µs/req  ${ratios.map((r) => r.head).join('  ')}  errors`,
+    `${'target'.padEnd(17)} ${'req/s'.padStart(7)}  p50 ms  p99 ms  CPU µs/req  ${ratios.map((r) => r.head).join('  ')}  errors${withRedis ? '  Redis CPU µs/req' : ''}`,
   )
   for (const [name, list] of rounds) {
     const f = medians(list)
+    const redisCpu = withRedis ? `  ${fmt(f.redisCpuUs, 1).padStart(16)}` : ''
     const cells = ratios.map(({ head, of, figure }) => {
       const ratio = pairedRatio(list, rounds.get(of) ?? [], figure)
       return figure === 'p99'
@@ -302,7 +333,7 @@ function printRatios(title: string, rounds: Map<string, Figures[]>, baselines: s
         : `${fmt(100 * ratio, 1)} %`.padStart(head.length)
     })
     console.log(
-      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(6)}  ${fmt(f.p99, 1).padStart(6)}  ${fmt(f.cpuUs, 1).padStart(10)}  ${cells.join('  ')}  ${f.errors}`,
+      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(6)}  ${fmt(f.p99, 1).padStart(6)}  ${fmt(f.cpuUs, 1).padStart(10)}  ${cells.join('  ')}  ${String(f.errors).padStart(6)}${redisCpu}`,
     )
   }
 }
