@@ -30,10 +30,9 @@ export function connectRedis({ url, cluster, timeoutMs }: RedisConnection): Redi
     connectTimeout: Math.max(timeoutMs, 1_000),
   }
   // Connects when told (see watchConnection), once something listens to its errors.
-  // No auto-pipelining: it holds a tick's commands back to send them as one write, so Redis idled
-  // while Node parsed requests, then Node while Redis ran the batch. Written at once, each
-  // command runs while Node parses the next request: POST went from 49 % to 59 % of the memory
-  // store's rate in an A/B run (design.md, Performance).
+  // No auto-pipelining: it holds a tick's commands back to send them as one write, so Redis idles
+  // while Node parses requests, then Node while Redis runs the batch. Written at once, each
+  // command runs while Node parses the next request (design.md, Writes and reads).
   const clientOptions = {
     enableOfflineQueue: false,
     enableAutoPipelining: false,
