@@ -473,11 +473,11 @@ const RECORD_LABELS = `${DIMENSION_KEYS}
 -- second's (see place).
 local function addToBlocks(prefix, timestamp, at)
   local tens, tenPrefix = place(prefix, 1, timestamp)
-  local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1)
+  local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1, true)
   add(hash, tenPrefix, at)
   add(hash, '', at)
   local second, secondPrefix = place(prefix, 3, math.floor(timestamp / SIZES[3]))
-  hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1)
+  hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1, true)
   add(hash, secondPrefix, at)
   add(hash, '', at)
 end
@@ -621,21 +621,22 @@ ${features.sketches ? SKETCHES : SKETCHES_OFF}
 local hashes = {}
 local touched = {}
 
--- How the hashes a group opens are read. Redis finds a field by name by scanning the hash's
--- compact encoding, and returns a hash read whole at a cost per field: a group of one delta adds
--- to two blocks of each hash it opens, read by name; a larger one (a batch spread over a second
--- adds to most blocks of each) reads each hash whole, once. Set per group (see recordAll).
+-- How the window's hashes a group opens are read. Redis finds a field by name by scanning the
+-- hash's compact encoding, and returns a hash read whole at a cost per field: a group of one delta
+-- adds to two blocks of each hash it opens, read by name; a larger one (a batch spread over a
+-- second adds to most blocks of each) reads each hash whole, once. Set per group (see recordAll).
 local byName = false
 
--- The hash at key, read whole the first time unless it is read by name (see readBlock). It
--- lives until last, when its own block ends (see flush).
-local function open(key, last)
+-- The hash at key, read whole the first time unless the group reads by name (see readBlock) and
+-- whole is not set: a value's hashes hold few blocks, and cost less read whole. It lives until
+-- last, when its own block ends (see flush).
+local function open(key, last, whole)
   local hash = hashes[key]
   if hash == nil then
     hash = {key = key, values = {}, changed = {}, last = last}
     hashes[key] = hash
     touched[#touched + 1] = key
-    if byName then
+    if byName and not whole then
       hash.read = {}
     else
       local all = redis.call('HGETALL', key)
