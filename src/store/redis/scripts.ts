@@ -720,11 +720,22 @@ end
 
 -- One write per hash. A new hash expires once its own block, which ends at last, has left the
 -- window, by Redis's clock: never before the window's instant, which is held at or ahead of it.
+local OWN = namesOf('')
 local function flush(clock)
   for _, key in ipairs(touched) do
     local hash = hashes[key]
+    -- The hash's own block first: a new hash then holds its fields at the head of its encoding,
+    -- where a read by name (every snapshot reads own blocks) finds them soonest.
     local updates = {}
-    for name in pairs(hash.changed) do
+    local changed = hash.changed
+    for _, name in ipairs(OWN) do
+      if changed[name] then
+        updates[#updates + 1] = name
+        updates[#updates + 1] = hash.values[name]
+        changed[name] = nil
+      end
+    end
+    for name in pairs(changed) do
       updates[#updates + 1] = name
       updates[#updates + 1] = hash.values[name]
     end
