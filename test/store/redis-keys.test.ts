@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { connectRedis } from '../../src/store/redis/client.js'
-import { RedisStore } from '../../src/store/redis/store.js'
+import { RedisStore, type RedisStoreOptions } from '../../src/store/redis/store.js'
+import type { Transaction } from '../../src/store/store.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { deleteKeys, REDIS_URL, silent, waitUntilReady } from '../support/stores.js'
 
@@ -54,5 +55,33 @@ describe('the Redis store in Redis', () => {
     }
     expect(await store.statistics()).toMatchObject({ count: 20_010 })
     await store.close()
+  })
+
+  it('runs on one client the record script of each store, whatever features each keeps', async () => {
+    const clock = new FakeClock(T)
+    const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 5_000 })
+    const open = async (name: string, options: Partial<RedisStoreOptions>) => {
+      const store = new RedisStore({
+        client,
+        prefix: `${PREFIX}${name}:`,
+        clock: clock.read,
+        ...options,
+      })
+      store.connect(silent)
+      await waitUntilReady(store)
+      return store
+    }
+    const labelled = await open('labelled', { dimensions: ['merchant'] })
+    // Defined last on the client: a script that keeps neither sketches nor dimensions.
+    const plain = await open('plain', { quantiles: false })
+
+    await labelled.record([{ amount: 2.5, timestamp: T, merchant: 'm-1' } as Transaction])
+    await plain.record([{ amount: 4, timestamp: T }])
+
+    const label = { dimension: 'merchant', value: 'm-1' }
+    expect(await labelled.statistics({ label })).toMatchObject({ count: 1, sum: 2.5 })
+    expect(await labelled.statistics({ quantiles: [0.5] })).toMatchObject({ count: 1 })
+    expect(await plain.statistics()).toMatchObject({ count: 1, sum: 4 })
+    await labelled.close()
   })
 })
