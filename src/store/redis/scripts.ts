@@ -595,13 +595,13 @@ end
 `
 
 /**
- * KEYS: meta. ARGV: root, at, windowMs, floor, clockSkewMs, ttlFloorMs, idempotency retention
- * (ms), idempotency budget (bytes), quantile budget (bytes; '' keeps no sketches), the number of dimensions, the values
- * each tracks at most, then groups: an idempotency key ('' for
- * none), a fingerprint, its number of transactions, its number of deltas d, the number of
- * arguments its deltas take, then the d deltas (see recordAll). Returns the
- * instant, one letter per delta (OUTCOME_LETTERS, or x for a group refused), one state per group,
- * and for a group refused because the budget is spent, the ms until it has room.
+ * The record script of a store keeping these features. KEYS: meta. ARGV: root, at, windowMs,
+ * floor, clockSkewMs, ttlFloorMs, idempotency retention (ms), idempotency budget (bytes), quantile
+ * budget (bytes; '' keeps no sketches), the number of dimensions, the values each tracks at most,
+ * then groups: an idempotency key ('' for none), a fingerprint, its number of transactions, its
+ * number of deltas d, the number of arguments its deltas take, then the d deltas (see recordAll).
+ * Returns the instant, one letter per delta (OUTCOME_LETTERS, or x for a group refused), one state
+ * per group, and for a group refused because the budget is spent, the ms until it has room.
  */
 export function recordScript(features: ScriptFeatures): string {
   return `#!lua
@@ -669,7 +669,8 @@ end
 
 -- Adds the aggregate at ARGV[at] to the block with that prefix. Exact: counts and limbs are
 -- integers far below 2^53, each limb but the top carried into (-10^9, 10^9) (the aggregate's
--- limbs come carried the same way, so one carry per limb suffices).
+-- limbs come carried the same way, so one carry per limb suffices). A limb of 0 with no carry
+-- changes nothing and is not parsed: tonumber costs about as much as Redis finding a field.
 local function add(hash, prefix, at)
   if hash.read and not hash.read[prefix] then readBlock(hash, prefix) end
   local names = namesOf(prefix)
