@@ -6,10 +6,14 @@
  * Run: npm run bench:http   (BENCH_SECONDS=3 BENCH_ROUNDS=7 by default; BENCH_PHASES picks among
  * compare,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory,dimensions; the Redis phases use
  * REDIS_URL; DIMENSION_SOAK_SECONDS (120) is how long the dimensions phase posts before its RSS; BENCH_NODE
- * names another Node.js binary for the servers; BENCH_BASELINE another built checkout and
- * BENCH_BASELINE_NODE another Node.js binary, loaded beside them in the compare phase)
+ * names another Node.js binary for the servers; BENCH_BASELINE other built checkouts (comma-separated)
+ * and BENCH_BASELINE_NODE another Node.js binary, loaded beside them in the compare phase)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
  * and the load generator runs on CPU 0.
+ *
+ * The compare phase runs the service twice (an A/A pair: its two copies must agree within 3 %, or
+ * the run cannot tell 5 % apart), counts the CPU that processes other than the target and wrk used
+ * during each load (a busy neighbour is said, not hidden) and prints each figure's spread.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -31,11 +35,14 @@ const wants = (phase: string) => PHASES.includes(phase)
 /** The Node.js binary the servers run on (BENCH_NODE, e.g. from scripts/node-binary.sh 24). */
 const SERVER_NODE = process.env.BENCH_NODE ?? process.execPath
 /**
- * A baseline for the compare phase, loaded in the same run: another built checkout of the service
- * (BENCH_BASELINE=/path/to/checkout), so a change is measured against the code before it, and/or
- * another Node.js binary for it (BENCH_BASELINE_NODE), so versions are compared on the same code.
+ * Baselines for the compare phase, loaded in the same run: other built checkouts of the service
+ * (BENCH_BASELINE=/path/to/checkout[,/path/to/another]), so a change is measured against the code
+ * before it, and/or another Node.js binary for them (BENCH_BASELINE_NODE), so versions are compared
+ * on the same code.
  */
-const BASELINE = process.env.BENCH_BASELINE ?? (process.env.BENCH_BASELINE_NODE ? '.' : undefined)
+const BASELINES = (process.env.BENCH_BASELINE ?? (process.env.BENCH_BASELINE_NODE ? '.' : ''))
+  .split(',')
+  .filter((path) => path !== '')
 const BASELINE_NODE = process.env.BENCH_BASELINE_NODE ?? SERVER_NODE
 const PINNED = spawnSync('taskset', ['-c', '1', 'true']).status === 0
 
@@ -56,6 +63,11 @@ interface Figures {
   cpuUs: number
   /** CPU time of its Redis per request, µs; NaN without one (or a Redis elsewhere). */
   redisCpuUs: number
+  /**
+   * CPU time used during the run by every other process on the machine (neither the target, its
+   * Redis, wrk nor this script), as a share of one core: a neighbour that skews the figures.
+   */
+  othersShare: number
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? NaN
@@ -148,6 +160,9 @@ function load(
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', 'bench/load.lua', target.url]
   const cpuBefore = cpuSeconds(target)
   const redisCpuBefore = redisCpuSeconds(target)
+  const machineBefore = machineBusySeconds()
+  const ownBefore = ownCpuSeconds()
+  const wallBefore = performance.now()
   const run = spawnSync('wrk', [...args, '--', scenario, String(Date.now()), String(BATCH)], {
     encoding: 'utf8',
   })
@@ -162,13 +177,47 @@ function load(
     p99_us: number
     errors: number
   }
+  const cpu = cpuSeconds(target) - cpuBefore
+  const redisCpu = redisCpuSeconds(target) - redisCpuBefore
+  const others =
+    machineBusySeconds() -
+    machineBefore -
+    cpu -
+    (Number.isNaN(redisCpu) ? 0 : redisCpu) -
+    (ownCpuSeconds() - ownBefore)
   return {
     rps: result.requests / (result.duration_us / 1e6),
     p50: result.p50_us / 1000,
     p99: result.p99_us / 1000,
     errors: result.errors,
-    cpuUs: ((cpuSeconds(target) - cpuBefore) * 1e6) / result.requests,
-    redisCpuUs: ((redisCpuSeconds(target) - redisCpuBefore) * 1e6) / result.requests,
+    cpuUs: (cpu * 1e6) / result.requests,
+    redisCpuUs: (redisCpu * 1e6) / result.requests,
+    othersShare: Math.max(0, others / ((performance.now() - wallBefore) / 1000)),
+  }
+}
+
+/** CPU time every process of the machine has used (user, nice, system, irq, softirq, steal). */
+function machineBusySeconds(): number {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1)
+    const [user, nice, system, , , irq, softirq, steal] = (fields ?? []).map(Number)
+    return (
+      ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
+      CLOCK_TICKS
+    )
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** CPU time of this script and of the children it waited for (each wrk run). */
+function ownCpuSeconds(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')
+    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields?.[i]))
+    return ((utime ?? 0) + (stime ?? 0) + (cutime ?? 0) + (cstime ?? 0)) / CLOCK_TICKS
+  } catch {
+    return Number.NaN
   }
 }
 
@@ -288,7 +337,14 @@ function medians(list: Figures[]): Figures {
     errors: list.reduce((sum, f) => sum + f.errors, 0),
     cpuUs: median(list.map((f) => f.cpuUs)),
     redisCpuUs: median(list.map((f) => f.redisCpuUs)),
+    othersShare: Math.max(...list.map((f) => f.othersShare)),
   }
+}
+
+/** A figure's spread over rounds: (largest − smallest) / median. */
+function spread(list: Figures[], figure: 'rps' | 'cpuUs'): number {
+  const values = list.map((f) => f[figure])
+  return (Math.max(...values) - Math.min(...values)) / median(values)
 }
 
 /**
@@ -303,9 +359,13 @@ function pairedRatio(
   return median(list.map((f, round) => f[figure] / (baseline[round]?.[figure] ?? Number.NaN)))
 }
 
+/** A busy neighbour: other processes used more than this share of a core during a load. */
+const BUSY_NEIGHBOUR = 0.05
+
 /**
- * Each target's medians, then its req/s as a paired ratio to each baseline, and its p99 as one to
- * the first baseline's; every baseline ran in the same rounds.
+ * Each target's medians and spreads, then its req/s as a paired ratio to each baseline, its p99
+ * as one to the first baseline's and its CPU per request to each; every baseline ran in the same
+ * rounds. Then what else ran on the machine meanwhile.
  */
 function printRatios(title: string, rounds: Map<string, Figures[]>, baselines: string[]): void {
   const [first = '', ...others] = baselines
@@ -316,12 +376,13 @@ function printRatios(title: string, rounds: Map<string, Figures[]>, baselines: s
     ...baselines.map((of) => ({ head: `CPU / ${of} CPU`, of, figure: 'cpuUs' as const })),
   ]
   console.log(
-    `\n${title}  (${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s: medians, and ratios as the median of each round's ratio)`,
+    `\n${title}  (${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s: medians, spreads as (max − min) / median, and ratios as the median of each round's ratio)`,
   )
   // On a machine shared with Redis, Redis's CPU comes out of the same cores as the service's.
   const withRedis = [...rounds.values()].some((list) => list.some((f) => f.redisCpuUs >= 0))
+  const width = Math.max(17, ...[...rounds.keys()].map((name) => name.length))
   console.log(
-    `${'target'.padEnd(17)} ${'req/s'.padStart(7)}  p50 ms  p99 ms  CPU µs/req  ${ratios.map((r) => r.head).join('  ')}  errors${withRedis ? '  Redis CPU µs/req' : ''}`,
+    `${'target'.padEnd(width)} ${'req/s'.padStart(7)} spread  p50 ms  p99 ms  CPU µs/req spread  ${ratios.map((r) => r.head).join('  ')}  errors${withRedis ? '  Redis CPU µs/req' : ''}`,
   )
   for (const [name, list] of rounds) {
     const f = medians(list)
@@ -332,10 +393,46 @@ function printRatios(title: string, rounds: Map<string, Figures[]>, baselines: s
         ? fmt(ratio, 2).padStart(head.length)
         : `${fmt(100 * ratio, 1)} %`.padStart(head.length)
     })
+    const rpsSpread = `${fmt(100 * spread(list, 'rps'), 1)} %`
+    const cpuSpread = `${fmt(100 * spread(list, 'cpuUs'), 1)} %`
     console.log(
-      `${name.padEnd(17)} ${fmt(f.rps).padStart(7)}  ${fmt(f.p50, 1).padStart(6)}  ${fmt(f.p99, 1).padStart(6)}  ${fmt(f.cpuUs, 1).padStart(10)}  ${cells.join('  ')}  ${String(f.errors).padStart(6)}${redisCpu}`,
+      `${name.padEnd(width)} ${fmt(f.rps).padStart(7)} ${rpsSpread.padStart(6)}  ${fmt(f.p50, 1).padStart(6)}  ${fmt(f.p99, 1).padStart(6)}  ${fmt(f.cpuUs, 1).padStart(10)} ${cpuSpread.padStart(6)}  ${cells.join('  ')}  ${String(f.errors).padStart(6)}${redisCpu}`,
     )
   }
+  const loads = [...rounds.values()].flat()
+  const busy = loads.filter((f) => f.othersShare > BUSY_NEIGHBOUR).length
+  const most = Math.max(...loads.map((f) => f.othersShare))
+  console.log(
+    busy === 0
+      ? `machine: quiet (other processes used at most ${fmt(100 * most, 1)} % of a core during any load)`
+      : `machine: NOT QUIET: other processes used over ${fmt(100 * BUSY_NEIGHBOUR)} % of a core during ${busy} of ${loads.length} loads (at most ${fmt(100 * most, 1)} %): the figures may be skewed`,
+  )
+}
+
+/** The A/A tolerance: two copies of one build must agree this closely for the run to count. */
+const AA_TOLERANCE = 0.03
+
+/**
+ * The A/A check: the same build loaded as two targets in the same rounds. Their paired ratios of
+ * req/s and of CPU per request are what this run cannot tell apart; printed with a verdict.
+ */
+function printAaCheck(rounds: Map<string, Figures[]>, a: string, b: string): boolean {
+  const rps = pairedRatio(rounds.get(b) ?? [], rounds.get(a) ?? [], 'rps')
+  const cpu = pairedRatio(rounds.get(b) ?? [], rounds.get(a) ?? [], 'cpuUs')
+  const worst = Math.max(Math.abs(rps - 1), Math.abs(cpu - 1))
+  const verdict = worst <= AA_TOLERANCE ? 'PASS' : 'FAIL'
+  console.log(
+    `A/A check (${b} / ${a}, the same build): req/s ${fmt(100 * rps, 1)} %, CPU per request ${fmt(100 * cpu, 1)} %: ${verdict} (within ${fmt(100 * AA_TOLERANCE)} % is required to trust a difference of 5 %)`,
+  )
+  return verdict === 'PASS'
+}
+
+/** A baseline checkout's name: its commit, where it is a git checkout, else its path. */
+function baselineName(checkout: string): string {
+  const commit = spawnSync('git', ['-C', checkout, 'rev-parse', '--short', 'HEAD'], {
+    encoding: 'utf8',
+  })
+  return commit.status === 0 ? `baseline ${commit.stdout.trim()}` : `baseline ${checkout}`
 }
 
 /** Redis's own figure for the memory it uses, in MB. */
@@ -355,22 +452,29 @@ async function main(): Promise<void> {
   try {
     if (wants('compare')) {
       const service = await startService()
+      const twin = await startService('service (A/A)')
       const bare = await start('bare fastify', ['--import', 'tsx', 'bench/targets/bare-fastify.ts'])
       const raw = await start('raw node:http', ['--import', 'tsx', 'bench/targets/raw-http.ts'])
-      const targets = [service, bare, raw]
+      const targets = [service, twin, bare, raw]
       const baselines = ['bare fastify', 'raw node:http']
-      if (BASELINE) {
-        const version = spawnSync(BASELINE_NODE, ['--version']).stdout.toString().trim()
-        console.log(`baseline: ${BASELINE}/dist/server.js on node ${version}`)
-        const script = `${BASELINE}/dist/server.js`
-        targets.push(await start('baseline', [script], {}, PINNED, BASELINE_NODE))
-        baselines.push('baseline')
+      const version = spawnSync(BASELINE_NODE, ['--version']).stdout.toString().trim()
+      for (const checkout of BASELINES) {
+        const name = baselineName(checkout)
+        console.log(`baseline ${name}: ${checkout}/dist/server.js on node ${version}`)
+        targets.push(await start(name, [`${checkout}/dist/server.js`], {}, PINNED, BASELINE_NODE))
+        baselines.push(name)
       }
       stopAll.push(...targets)
-      printRatios('POST /transactions', compare(targets, 'post'), baselines)
-      for (const target of targets)
-        if (target.name !== 'bare fastify' && target.name !== 'raw node:http') await clear(target)
-      printRatios('GET /statistics', compare(targets, 'get'), baselines)
+      const stateless = new Set(['bare fastify', 'raw node:http'])
+      for (const [title, scenario] of [
+        ['POST /transactions', 'post'],
+        ['GET /statistics', 'get'],
+      ] as const) {
+        const rounds = compare(targets, scenario)
+        printRatios(title, rounds, baselines)
+        printAaCheck(rounds, service.name, twin.name)
+        for (const target of targets) if (!stateless.has(target.name)) await clear(target)
+      }
       for (const target of targets) target.process.kill('SIGTERM')
     }
 

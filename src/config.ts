@@ -39,9 +39,9 @@ export const ConfigSchema = Type.Object({
   MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
   IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
   IDEMPOTENCY_MEMORY_MB: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
-  // Unset: on with the memory store, off with Redis, where sketches multiply Redis's work per
-  // transaction (design.md, "Scaling, on paper").
-  QUANTILES: Type.Optional(Type.Boolean()),
+  // Off by default on both stores: keeping sketches costs every POST, whether or not anyone asks
+  // for a quantile (design.md, "What a default request pays for").
+  QUANTILES: Type.Boolean({ default: false }),
   QUANTILE_ACCURACY: Type.Number({
     minimum: MIN_QUANTILE_ACCURACY,
     maximum: MAX_QUANTILE_ACCURACY,
@@ -74,9 +74,7 @@ export const ConfigSchema = Type.Object({
 })
 
 /** The settings, with the API keys gathered from API_KEYS and API_KEYS_FILE. */
-export type Config = Omit<Static<typeof ConfigSchema>, 'QUANTILES'> & {
-  /** QUANTILES, or when unset whether the store is memory. */
-  QUANTILES: boolean
+export type Config = Static<typeof ConfigSchema> & {
   apiKeys: string[]
   /** TRUST_PROXY as Fastify's trustProxy option takes it. */
   trustProxy: boolean | string
@@ -108,8 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (settings.READ_AUTH === 'keyed' && apiKeys.length === 0) {
     throw new ConfigError('invalid configuration: READ_AUTH=keyed needs API_KEYS or API_KEYS_FILE')
   }
-  const quantiles = settings.QUANTILES ?? settings.STORE === 'memory'
-  if (quantiles) checkQuantileBudget(settings)
+  if (settings.QUANTILES) checkQuantileBudget(settings)
   let dimensions: string[]
   try {
     dimensions = parseDimensions(settings.DIMENSIONS)
@@ -123,7 +120,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     ...settings,
-    QUANTILES: quantiles,
     apiKeys,
     trustProxy: trustProxy(settings.TRUST_PROXY),
     idempotencyRetentionMs: idempotencyRetention(settings),

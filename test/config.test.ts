@@ -34,7 +34,7 @@ describe('configuration', () => {
       MAX_RSS_MB: 0,
       IDEMPOTENCY_RETENTION_MS: 0,
       IDEMPOTENCY_MEMORY_MB: 256,
-      QUANTILES: true,
+      QUANTILES: false,
       QUANTILE_ACCURACY: 0.01,
       QUANTILE_MEMORY_MB: 384,
       DIMENSIONS: '',
@@ -122,13 +122,16 @@ describe('configuration', () => {
     ])
   })
 
-  it('keeps quantiles on the memory store and not on Redis, unless QUANTILES says otherwise', () => {
-    expect(loadConfig({}).QUANTILES).toBe(true)
+  it('keeps no quantiles on either store unless QUANTILES=true', () => {
+    expect(loadConfig({}).QUANTILES).toBe(false)
     expect(loadConfig({ STORE: 'redis' }).QUANTILES).toBe(false)
     expect(loadConfig({ STORE: 'redis', QUANTILES: 'true' }).QUANTILES).toBe(true)
-    expect(loadConfig({ QUANTILES: 'false' }).QUANTILES).toBe(false)
+    expect(loadConfig({ QUANTILES: 'true' }).QUANTILES).toBe(true)
     // Off, the budget is not checked: it keeps nothing.
-    expect(loadConfig({ STORE: 'redis', QUANTILE_MEMORY_MB: '1' }).QUANTILES).toBe(false)
+    expect(loadConfig({ QUANTILE_MEMORY_MB: '1' }).QUANTILES).toBe(false)
+    expect(() => loadConfig({ QUANTILES: 'true', QUANTILE_MEMORY_MB: '1' })).toThrow(
+      /QUANTILE_MEMORY_MB|quantile/i,
+    )
   })
 
   it.each([
@@ -152,8 +155,11 @@ describe('configuration', () => {
     [{ REDIS_FLUSH_MS: '101' }, 'REDIS_FLUSH_MS'],
     [{ QUANTILE_ACCURACY: '0.0009' }, 'QUANTILE_ACCURACY'],
     [{ QUANTILE_ACCURACY: '0.06' }, 'QUANTILE_ACCURACY'],
-    [{ QUANTILE_MEMORY_MB: '30' }, 'QUANTILE_MEMORY_MB'],
-    [{ QUANTILE_ACCURACY: '0.001', QUANTILE_MEMORY_MB: '300' }, 'QUANTILE_MEMORY_MB'],
+    [{ QUANTILES: 'true', QUANTILE_MEMORY_MB: '30' }, 'QUANTILE_MEMORY_MB'],
+    [
+      { QUANTILES: 'true', QUANTILE_ACCURACY: '0.001', QUANTILE_MEMORY_MB: '300' },
+      'QUANTILE_MEMORY_MB',
+    ],
   ])('refuses %o with a one-line message naming %s', (env, name) => {
     let error: unknown
     try {

@@ -146,15 +146,21 @@ export class RollingWindow {
 
   /** The bytes the quantile sketches are charged (0 when they are off): within their budget. */
   get quantileBytes(): number {
-    return this.#sketches?.bytes ?? 0
+    const sketches = this.#sketches
+    if (sketches === undefined) return 0
+    sketches.forgetBefore(this.now() - this.windowMs + 1)
+    return sketches.bytes
   }
 
-  /** The window's current instant, in epoch milliseconds. Twin: `advance` in the Redis scripts. */
+  /**
+   * The window's current instant, in epoch milliseconds. Twin: `advance` in the Redis scripts.
+   * The sketches are not kept up here: a read that asks no quantiles pays nothing for them, and
+   * the two paths that touch them (record, and a query with quantiles) forget what left first.
+   */
   now(): number {
     const reading = Math.floor(this.#clock())
     if (reading > this.#latest) {
       this.#latest = reading
-      this.#sketches?.forgetBefore(reading - this.windowMs + 1)
     } else if (reading <= this.#latest - this.windowMs) {
       this.#restart(reading)
     }
@@ -188,8 +194,10 @@ export class RollingWindow {
       this.#add(level, Math.floor(timestampMs / (LEVELS[level] as number)), value)
     }
     const sketches = this.#sketches
-    if (sketches)
+    if (sketches) {
+      sketches.forgetBefore(now - this.windowMs + 1)
       sketches.record(timestampMs, sketches.mapping.index(value), now + this.clockSkewMs)
+    }
     this.#cached = undefined
     this.#queried = undefined
     return 'stored'
@@ -213,6 +221,7 @@ export class RollingWindow {
     const queried = this.#queried
     if (queried !== undefined && queried.at === now && queried.key === key) return queried.answer
     const counts = this.#counts as QuantileCounts
+    sketches.forgetBefore(now - this.windowMs + 1)
     const merged = sketches.merge(now - spanMs + 1, now, counts, now + this.clockSkewMs)
     const { min, max } = merged.edgeMs === 1 ? statistics : this.#aggregate(merged.from, merged.to)
     const answer = counts.answer(quantiles, min, max, merged.base)

@@ -96,7 +96,7 @@ export function parseStatisticsQuery(
       throw new ProblemError(422, 'This service keeps no quantiles.', [
         {
           field: 'quantiles',
-          message: 'quantiles are off here: QUANTILES is false, its default with STORE=redis',
+          message: 'quantiles are off here: QUANTILES is false, its default',
         },
       ])
     }

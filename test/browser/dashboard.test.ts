@@ -18,7 +18,11 @@ let browser: Browser
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium`)
-  const config = loadConfig({ LOG_LEVEL: 'silent', WINDOW_MS: String(WINDOW_MS) })
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    QUANTILES: 'true',
+    WINDOW_MS: String(WINDOW_MS),
+  })
   app = await buildApp({ config, store: new MemoryStore({ windowMs: WINDOW_MS }) })
   await app.listen({ port: 0, host: '127.0.0.1' })
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

@@ -47,7 +47,9 @@ export async function appOnRedis(
 
 /** The app as the server builds it, on a store driven by a fake clock, logging nothing. */
 export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...options.env })
+  // Quantiles on, unlike the service's default: the suites exercise every feature unless they
+  // say otherwise.
+  const config = loadConfig({ LOG_LEVEL: 'silent', QUANTILES: 'true', ...options.env })
   const clock = new FakeClock(NOW)
   const store = await openStore(options.store ?? 'memory', {
     windowMs: config.WINDOW_MS,
