@@ -1,4 +1,5 @@
 import type { QuantileMapping } from './quantile-mapping.js'
+import { quantileRank } from './quantile-rank.js'
 
 /** Counts per index in chunks of 64, so that a walk to a rank skips whole chunks. */
 const CHUNK_BITS = 6
@@ -35,9 +36,10 @@ export class QuantileCounts {
 
   /**
    * Each quantile q asked, keyed by its shortest decimal: the value of the index holding rank
-   * ⌊q × (n − 1)⌋ of these counts plus base's (n their total), clamped to [min, max], the exact
-   * extremes of the set counted (so q = 0 and q = 1 are exact); all 0 when nothing was counted.
-   * Then clears these counts (not base's) for the next answer.
+   * ⌊q × (n − 1)⌋ of these counts plus base's (n their total, the rank exact: quantileRank),
+   * clamped to [min, max], the exact extremes of the set counted. The first rank is min and the
+   * last is max exactly (so q = 0 and q = 1 are the exact min and max, not their buckets' values);
+   * all 0 when nothing was counted. Then clears these counts (not base's) for the next answer.
    */
   answer(
     quantiles: readonly number[],
@@ -48,7 +50,7 @@ export class QuantileCounts {
     const values = new Array<number>(quantiles.length).fill(0)
     const total = this.total + (base?.total ?? 0)
     if (total > 0) {
-      const ranks = quantiles.map((q) => Math.floor(q * (total - 1)))
+      const ranks = quantiles.map((q) => quantileRank(q, total))
       const order = ranks
         .map((_, i) => i)
         .sort((a, b) => (ranks[a] as number) - (ranks[b] as number))
@@ -57,8 +59,10 @@ export class QuantileCounts {
         base,
       )
       order.forEach((i, k) => {
+        const rank = ranks[i] as number
         const value = this.mapping.value(indices[k] as number)
-        values[i] = Math.max(min, Math.min(value, max))
+        values[i] =
+          rank === 0 ? min : rank === total - 1 ? max : Math.max(min, Math.min(value, max))
       })
     }
     this.clear()

@@ -207,16 +207,17 @@ export class RollingWindow {
    * The five numbers of a snapshot (of the last spanMs ms when asked), and the quantiles asked
    * for, each within the mapping's accuracy of the amount at rank ⌊q × (n − 1)⌋ of the sorted
    * amounts of the same set, clamped to that set's exact min and max. quantileEdgeMs says how the
-   * set was cut (see BlockSketches.merge). Each quantile a number in [0, 1].
+   * set was cut (see BlockSketches.merge). Each quantile a number in [0, 1]. The five numbers and
+   * the quantiles are of one instant: the clock is read once.
    */
   query(query: StatisticsQuery): Readonly<Statistics> {
     const spanMs = query.spanMs ?? this.windowMs
-    const statistics = this.snapshot(spanMs)
+    const now = this.now()
+    const statistics = this.#snapshotAt(now, spanMs)
     const quantiles = query.quantiles
     if (quantiles === undefined) return statistics
     const sketches = this.#sketches
     if (sketches === undefined) throw new Error('this window keeps no quantile sketches')
-    const now = this.now()
     const key = queryKey(query)
     const queried = this.#queried
     if (queried !== undefined && queried.at === now && queried.key === key) return queried.answer
@@ -235,7 +236,10 @@ export class RollingWindow {
    * is the window's length unless a shorter one (at least 1 ms) is asked for.
    */
   snapshot(spanMs: number = this.windowMs): Readonly<Statistics> {
-    const now = this.now()
+    return this.#snapshotAt(this.now(), spanMs)
+  }
+
+  #snapshotAt(now: number, spanMs: number): Readonly<Statistics> {
     if (spanMs !== this.windowMs) return this.#aggregate(now - this.#span(spanMs) + 1, now)
     if (this.#cached !== undefined && this.#cachedAt === now) return this.#cached
     this.#cached = this.#aggregate(now - this.windowMs + 1, now)

@@ -72,3 +72,52 @@ describe.each(STORE_KINDS)('quantiles on the %s store, under a memory budget', (
     }
   }, 30_000)
 })
+
+describe.each(STORE_KINDS)('quantiles on the %s store, at their edges', (kind) => {
+  it('rank exactly, give the exact min and max for 0 and 1, and 0 when empty', async () => {
+    const clock = new FakeClock(1_700_000_000_000)
+    const store = await openStore(kind, { windowMs: WINDOW_MS, clock: clock.read, quantiles: {} })
+    try {
+      const empty = await store.statistics({ quantiles: [0, 0.5, 1] })
+      expect(empty.quantiles).toEqual({ '0': 0, '0.5': 0, '1': 0 })
+      // 1 … 101, and the extremes off their buckets' values: 0.29 × 100 is 28.999… in doubles,
+      // which would answer the amount 29 (3 % off) instead of 30.
+      const amounts = Array.from({ length: 101 }, (_, i) => i + 1)
+      amounts[0] = 1.001
+      amounts[100] = 100.999
+      const now = clock.read()
+      await store.record(amounts.map((amount, i) => ({ amount, timestamp: now - (i % 50) })))
+      const { quantiles } = await store.statistics({ quantiles: [0, 0.29, 0.57, 1] })
+      expect(quantiles?.['0']).toBe(1.001)
+      expect(quantiles?.['1']).toBe(100.999)
+      expect(Math.abs((quantiles?.['0.29'] as number) - 30)).toBeLessThanOrEqual(30 * 0.01)
+      expect(Math.abs((quantiles?.['0.57'] as number) - 58)).toBeLessThanOrEqual(58 * 0.01)
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('quantiles of the memory store', () => {
+  it('are of the same instant as the five numbers, however the clock moves while answering', async () => {
+    // A clock that moves 1 ms at every reading once started: a read that looked twice would take
+    // its quantiles a millisecond after its five numbers, when the small amount has left.
+    let now = 1_700_000_000_000
+    let ticking = false
+    const store = await openStore('memory', {
+      windowMs: 1_000,
+      clockSkewMs: 0,
+      clock: () => (ticking ? now++ : now),
+      quantiles: {},
+    })
+    await store.record([
+      { amount: 1, timestamp: now - 999 },
+      { amount: 500, timestamp: now },
+    ])
+    ticking = true
+    const answer = await store.statistics({ quantiles: [0, 1] })
+    expect(answer.count).toBe(2)
+    expect(answer.quantiles).toEqual({ '0': 1, '1': 500 })
+    expect(answer.quantileEdgeMs).toBe(1)
+  })
+})

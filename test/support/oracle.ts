@@ -204,7 +204,7 @@ export class OracleWindow {
       .map((e) => e.amount)
       .sort((a, b) => a - b)
     if (amounts.length === 0) return 0
-    return amounts[Math.floor(q * (amounts.length - 1))] as number
+    return amounts[exactRank(q, amounts.length)] as number
   }
 
   series(spanMs = this.windowMs): Series {
@@ -240,6 +240,22 @@ function summarise(live: Entry[]): Statistics {
  * Checks an answer with quantiles against the oracle: the five numbers exact, each quantile within
  * the relative accuracy of the true one (and a hair more, for the rounding of a logarithm).
  */
+/**
+ * ⌊q × (n − 1)⌋ for q as the decimal String(q) writes, by exact comparison: the double product
+ * is a first guess, moved until rank ≤ q × (n − 1) < rank + 1 holds in integers.
+ */
+export function exactRank(q: number, n: number): number {
+  const match = /^(\d+)(?:\.(\d+))?(?:e-(\d+))?$/.exec(String(q))
+  if (match === null) throw new Error(`not a quantile: ${q}`)
+  const [, whole = '', fraction = '', exponent = '0'] = match
+  const numerator = BigInt(whole + fraction) * BigInt(n - 1)
+  const denominator = 10n ** BigInt(fraction.length + Number(exponent))
+  let rank = Math.floor(q * (n - 1))
+  while (BigInt(rank + 1) * denominator <= numerator) rank++
+  while (BigInt(rank) * denominator > numerator) rank--
+  return rank
+}
+
 export function expectQuantiles(
   answer: Statistics,
   oracle: OracleWindow,
@@ -254,6 +270,9 @@ export function expectQuantiles(
   for (const q of quantiles) {
     const truth = oracle.quantile(q, spanMs)
     const value = reported?.[String(q)] as number
+    // The extremes are the exact min and max, not within α of them.
+    if (q === 0) expect(value).toBe(five.count === 0 ? 0 : five.min)
+    if (q === 1) expect(value).toBe(five.count === 0 ? 0 : five.max)
     const error = Math.abs(value - truth)
     if (!(error <= Math.abs(truth) * accuracy * (1 + 1e-9))) {
       throw new Error(`quantile ${q}: ${value} is not within ${accuracy} of ${truth}`)

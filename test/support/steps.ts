@@ -42,12 +42,19 @@ export const spanMs = fc.option(
   { nil: undefined },
 )
 
-/** Quantiles a reader asks for, often the ends and the usual ones, or none. */
+/**
+ * Quantiles a reader asks for, often the ends and the usual ones, or none; and short decimals
+ * (k/10, k/100, k/1000), whose product with n − 1 often lands on an integer, or next to one where
+ * doubles fall just short of it (0.29 × 100 is 28.999… in doubles).
+ */
 export const quantiles = fc.option(
   fc.array(
     fc.oneof(
       fc.constantFrom(0, 0.5, 0.9, 0.99, 1),
       fc.double({ min: 0, max: 1, noNaN: true, noDefaultInfinity: true }),
+      fc.integer({ min: 0, max: 10 }).map((k) => k / 10),
+      fc.integer({ min: 0, max: 100 }).map((k) => k / 100),
+      fc.integer({ min: 0, max: 1_000 }).map((k) => k / 1_000),
     ),
     { minLength: 1, maxLength: 6 },
   ),
