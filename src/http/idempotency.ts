@@ -49,6 +49,19 @@ function unquote(text: string): string | undefined {
   return text.endsWith('"') ? content : undefined
 }
 
+/** The scheme and its space before the API key in Authorization (see guards.ts). */
+const BEARER_PREFIX = 'Bearer '
+
+/** Whether the Idempotency-Key header came once: Node joins repeated ones with a comma. */
+function sentOnce(request: FastifyRequest): boolean {
+  const raw = request.raw.rawHeaders
+  let seen = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() === IDEMPOTENCY_KEY) seen++
+  }
+  return seen === 1
+}
+
 /**
  * Records the transactions of requests with an Idempotency-Key at most once per key: the store
  * checks and remembers the key atomically; this process also refuses a second request with a key
@@ -63,19 +76,24 @@ export class IdempotentWrites {
     readonly scoped: boolean,
   ) {}
 
-  /** The request's idempotency, undefined without the header; a malformed header is 400. */
+  /**
+   * The request's idempotency, undefined without the header; a malformed header is 400, and so
+   * is a header sent twice (Node would join the two into one key).
+   */
   of(request: FastifyRequest): Idempotency | undefined {
     const header = request.headers[IDEMPOTENCY_KEY]
     if (header === undefined) return undefined
-    const key = typeof header === 'string' ? parseKey(header) : undefined
+    const key = typeof header === 'string' && sentOnce(request) ? parseKey(header) : undefined
     if (key === undefined) {
       throw new ProblemError(
         400,
         `The Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters, sent once.`,
       )
     }
-    // The API key itself (after the scheme, whose case may vary), hashed: never stored as it is.
-    const apiKey = (request.headers.authorization ?? '').replace(/^\S+\s+/, '')
+    // The API key itself, hashed (never stored as it is), read as @fastify/bearer-auth reads it
+    // to authenticate: after "Bearer " (any case), trimmed. Two headers that authenticate as one
+    // key are one scope.
+    const apiKey = (request.headers.authorization ?? '').substring(BEARER_PREFIX.length).trim()
     const scope = this.scoped ? `${hash(apiKey).slice(0, 16)}/` : ''
     return { key: `${scope}${key}`, fingerprint: fingerprints.get(request) ?? hash('') }
   }

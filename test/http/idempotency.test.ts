@@ -100,6 +100,27 @@ describeStores(HTTP_STORE_KINDS, (store) => {
       authorization: `bearer ${keys[0]}`,
     })
     expect(again.headers[REPLAYED]).toBe('true')
+    // Nor does white space the key check trims (a no-break space): one client, one scope.
+    const padded = await postJson(t.app, '/transactions', body, {
+      [KEY]: 'same',
+      authorization: `Bearer ${keys[0]}\u00a0`,
+    })
+    expect(padded.statusCode).toBe(201)
+    expect(padded.headers[REPLAYED]).toBe('true')
+    expect(await statistics(t.app)).toMatchObject({ count: 2, sum: 6 })
+  })
+
+  it('refuses two Idempotency-Key headers with 400, storing nothing', async () => {
+    t = await testApp({ store })
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/transactions',
+      payload: JSON.stringify({ amount: 1, timestamp: NOW }),
+      headers: { 'content-type': 'application/json', [KEY]: ['one', 'two'] },
+    })
+    const problem = expectProblem(response, 400)
+    expect(problem.detail).toMatch(/sent once/)
+    expect(await statistics(t.app)).toMatchObject({ count: 0 })
   })
 
   if (store === 'redis') {
