@@ -23,11 +23,24 @@ export const RESERVED_NAMES: readonly string[] = [
 ]
 export const MAX_VALUE_LENGTH = 64
 /**
- * A value: 1 to MAX_VALUE_LENGTH printable characters (letters, marks, digits, punctuation,
- * symbols and spaces of any script; no control, format, private-use or unassigned ones), for JSON
- * Schema's pattern (Unicode-aware).
+ * A value: 1 to MAX_VALUE_LENGTH printable characters that a reader can tell apart, for JSON
+ * Schema's pattern (Unicode-aware). Letters, marks, digits, punctuation and symbols of any script
+ * and the plain space; no control, format, private-use or unassigned character, none that is
+ * default-ignorable (variation selectors, joiners, fillers such as U+3164, which render as
+ * nothing), no blank braille pattern, no other space (NBSP, U+3000). It starts with neither a
+ * space nor a mark, ends without a space, holds a visible character, and does not mix Latin,
+ * Greek and Cyrillic letters (a Cyrillic Е in "ЕUR" would read as EUR). Values are compared in
+ * NFC (see labelOf): the same text composed or decomposed is one value.
  */
-export const VALUE_PATTERN = '^[\\p{L}\\p{M}\\p{N}\\p{P}\\p{S}\\p{Zs}]+$'
+export const VALUE_PATTERN = [
+  '^',
+  '(?![ \\p{M}])', // no leading space or lone mark
+  '(?!.*\\p{Script=Latin}.*[\\p{Script=Greek}\\p{Script=Cyrillic}])',
+  '(?!.*\\p{Script=Greek}.*[\\p{Script=Latin}\\p{Script=Cyrillic}])',
+  '(?!.*\\p{Script=Cyrillic}.*[\\p{Script=Latin}\\p{Script=Greek}])',
+  '(?:(?![\\p{Default_Ignorable_Code_Point}\\u2800])[\\p{L}\\p{M}\\p{N}\\p{P}\\p{S} ])+',
+  '(?<! )$',
+].join('')
 const VALUE = new RegExp(VALUE_PATTERN, 'u')
 
 export const DEFAULT_MAX_VALUES = 1_000
@@ -67,12 +80,12 @@ export function isDimensionValue(value: unknown): value is string {
 }
 
 /**
- * The text a transaction carries in a dimension's field; undefined when it carries none. Not yet
+ * The text a transaction carries in a dimension's field, in NFC; undefined when it carries none. Not yet
  * checked with isDimensionValue: the stores check a value once, when they first meet it.
  */
 export function labelOf(transaction: object, dimension: string): string | undefined {
   const value = (transaction as Record<string, unknown>)[dimension]
-  return typeof value === 'string' ? value : undefined
+  return typeof value === 'string' ? value.normalize('NFC') : undefined
 }
 
 /** The statistics of one value, and whether some of its transactions may be missing from them. */

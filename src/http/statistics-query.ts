@@ -116,7 +116,7 @@ function parseLabel(text: StatisticsQueryText, dimensions: readonly string[]) {
   }
   const dimension = named[0]
   if (dimension === undefined) return undefined
-  return { dimension, value: text[dimension] as string }
+  return { dimension, value: (text[dimension] as string).normalize('NFC') }
 }
 
 /** Distinct quantiles, in the order first asked. */

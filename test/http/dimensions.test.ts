@@ -119,6 +119,40 @@ describeStores(HTTP_STORE_KINDS, (store) => {
         expect(JSON.stringify(problem.errors)).toContain(field)
       }
     })
+
+    it('refuses values that read like another, and counts a value composed or decomposed as one', async () => {
+      // Each would show as EUR (or as nothing) on the dashboard beside the real EUR.
+      const lookalikes = [
+        'EUR\uFE0F', // variation selector
+        'E\u034FUR', // combining grapheme joiner
+        'EUR\u{E0100}', // variation selector supplement
+        '\u3164', // Hangul filler
+        '\u2800', // blank braille pattern
+        'EUR\u00A0', // no-break space
+        '\u3000EUR', // ideographic space
+        '   ', // spaces only
+        '\u0301'.repeat(64), // marks alone
+        '\u0415UR', // Cyrillic Е among Latin letters
+      ]
+      for (const currency of lookalikes) {
+        const problem = expectProblem(await post({ amount: 1, timestamp: NOW, currency }), 422)
+        expect(JSON.stringify(problem.errors)).toContain('currency')
+        expectProblem(await get(t, `/statistics?currency=${encodeURIComponent(currency)}`), 422)
+      }
+      expect(await statistics(t.app)).toMatchObject({ count: 0 })
+      expect((await post({ amount: 1, timestamp: NOW, currency: 'Caf\u00e9' })).statusCode).toBe(
+        201,
+      )
+      expect((await post({ amount: 2, timestamp: NOW, currency: 'Cafe\u0301' })).statusCode).toBe(
+        201,
+      )
+      const value = await get(t, `/statistics?currency=${encodeURIComponent('Cafe\u0301')}`)
+      expect(value.json()).toMatchObject({ count: 2, sum: 3 })
+      const breakdown = await get(t, '/statistics/breakdown?by=currency')
+      expect(breakdown.json().values).toEqual([
+        expect.objectContaining({ value: 'Caf\u00e9', count: 2 }),
+      ])
+    })
   })
 
   it('without DIMENSIONS, ignores such fields and has no breakdown route', async () => {
