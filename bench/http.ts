@@ -68,6 +68,8 @@ interface Figures {
    * Redis, wrk nor this script), as a share of one core: a neighbour that skews the figures.
    */
   othersShare: number
+  /** Time the hypervisor took from this machine's CPUs during the run, as a share of one core. */
+  stealShare: number
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? NaN
@@ -160,7 +162,7 @@ function load(
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', 'bench/load.lua', target.url]
   const cpuBefore = cpuSeconds(target)
   const redisCpuBefore = redisCpuSeconds(target)
-  const machineBefore = machineBusySeconds()
+  const machineBefore = machineSeconds()
   const ownBefore = ownCpuSeconds()
   const wallBefore = performance.now()
   const run = spawnSync('wrk', [...args, '--', scenario, String(Date.now()), String(BATCH)], {
@@ -179,9 +181,11 @@ function load(
   }
   const cpu = cpuSeconds(target) - cpuBefore
   const redisCpu = redisCpuSeconds(target) - redisCpuBefore
+  const machineAfter = machineSeconds()
+  const elapsed = (performance.now() - wallBefore) / 1000
   const others =
-    machineBusySeconds() -
-    machineBefore -
+    machineAfter.busy -
+    machineBefore.busy -
     cpu -
     (Number.isNaN(redisCpu) ? 0 : redisCpu) -
     (ownCpuSeconds() - ownBefore)
@@ -192,21 +196,20 @@ function load(
     errors: result.errors,
     cpuUs: (cpu * 1e6) / result.requests,
     redisCpuUs: (redisCpu * 1e6) / result.requests,
-    othersShare: Math.max(0, others / ((performance.now() - wallBefore) / 1000)),
+    othersShare: Math.max(0, others / elapsed),
+    stealShare: (machineAfter.steal - machineBefore.steal) / elapsed,
   }
 }
 
-/** CPU time every process of the machine has used (user, nice, system, irq, softirq, steal). */
-function machineBusySeconds(): number {
+/** The machine's CPU time from /proc/stat, in seconds: what processes used, and steal. */
+function machineSeconds(): { busy: number; steal: number } {
   try {
     const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1)
-    const [user, nice, system, , , irq, softirq, steal] = (fields ?? []).map(Number)
-    return (
-      ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
-      CLOCK_TICKS
-    )
+    const [user = 0, nice = 0, system = 0, , , , , steal = 0] = (fields ?? []).map(Number)
+    // Interrupt time is left out: on loopback it is the load's own network traffic.
+    return { busy: (user + nice + system) / CLOCK_TICKS, steal: steal / CLOCK_TICKS }
   } catch {
-    return Number.NaN
+    return { busy: Number.NaN, steal: Number.NaN }
   }
 }
 
@@ -338,6 +341,7 @@ function medians(list: Figures[]): Figures {
     cpuUs: median(list.map((f) => f.cpuUs)),
     redisCpuUs: median(list.map((f) => f.redisCpuUs)),
     othersShare: Math.max(...list.map((f) => f.othersShare)),
+    stealShare: Math.max(...list.map((f) => f.stealShare)),
   }
 }
 
@@ -402,11 +406,18 @@ function printRatios(title: string, rounds: Map<string, Figures[]>, baselines: s
   const loads = [...rounds.values()].flat()
   const busy = loads.filter((f) => f.othersShare > BUSY_NEIGHBOUR).length
   const most = Math.max(...loads.map((f) => f.othersShare))
+  const stolen = loads.filter((f) => f.stealShare > BUSY_NEIGHBOUR).length
+  const mostStolen = Math.max(...loads.map((f) => f.stealShare))
   console.log(
     busy === 0
-      ? `machine: quiet (other processes used at most ${fmt(100 * most, 1)} % of a core during any load)`
+      ? `machine: no other process busy (at most ${fmt(100 * most, 1)} % of a core during any load)`
       : `machine: NOT QUIET: other processes used over ${fmt(100 * BUSY_NEIGHBOUR)} % of a core during ${busy} of ${loads.length} loads (at most ${fmt(100 * most, 1)} %): the figures may be skewed`,
   )
+  if (stolen > 0) {
+    console.log(
+      `machine: the hypervisor took over ${fmt(100 * BUSY_NEIGHBOUR)} % of a core (steal) during ${stolen} of ${loads.length} loads (at most ${fmt(100 * mostStolen, 1)} %): its neighbours come and go, so trust the paired ratios, not the absolute figures`,
+    )
+  }
 }
 
 /** The A/A tolerance: two copies of one build must agree this closely for the run to count. */

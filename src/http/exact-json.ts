@@ -6,31 +6,44 @@ import type { FieldError } from './problem.js'
 
 /**
  * Whether a JSON number in the text may have been parsed to a double that is not the decimal the
- * client wrote: an exponent after a digit, or a run of 16 or more digits (with its point). Any
+ * client wrote: a run of 16 or more digits (with its point), or an exponent after a digit. Any
  * decimal of at most 15 significant digits written without an exponent is the shortest form of
- * the double it parses to. A loop over the characters: a regular expression costs several times
- * more on every request.
+ * the double it parses to. Runs an every POST, so it reads as few characters as it can: a run of
+ * RUN must hold the character RUN - 1 places after any non-digit, so the scan jumps RUN at a time
+ * over text without digits; exponents are found by the native indexOf. A regular expression
+ * costs several times more.
  */
 function mayBeInexact(text: string): boolean {
-  let run = 0
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if ((code >= CHAR_0 && code <= CHAR_9) || code === CHAR_DOT) {
-      run++
-      if (run >= 16) return true
-    } else {
-      if (run > 0 && (code === CHAR_E || code === CHAR_UPPER_E)) return true
-      run = 0
+  for (let end = RUN - 1; end < text.length; ) {
+    if (!isDigitOrPoint(text.charCodeAt(end))) {
+      end += RUN
+      continue
     }
+    let start = end - 1
+    while (start > end - RUN && isDigitOrPoint(text.charCodeAt(start))) start--
+    if (start === end - RUN) return true
+    end = start + RUN // the next run that can be long enough starts after `start`
+  }
+  return hasExponent(text, 'e') || hasExponent(text, 'E')
+}
+
+/** A run of this many digits (and points) may not be the decimal written. */
+const RUN = 16
+
+function hasExponent(text: string, letter: string): boolean {
+  for (let at = text.indexOf(letter); at > 0; at = text.indexOf(letter, at + 1)) {
+    if (isDigitOrPoint(text.charCodeAt(at - 1))) return true
   }
   return false
+}
+
+function isDigitOrPoint(code: number): boolean {
+  return (code >= CHAR_0 && code <= CHAR_9) || code === CHAR_DOT
 }
 
 const CHAR_0 = 48
 const CHAR_9 = 57
 const CHAR_DOT = 46
-const CHAR_E = 101
-const CHAR_UPPER_E = 69
 
 /** The fields of a transaction whose number must be the one written. */
 const EXACT_FIELDS = ['amount', 'timestamp'] as const
