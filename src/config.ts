@@ -39,6 +39,8 @@ export const ConfigSchema = Type.Object({
   MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
   IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
   IDEMPOTENCY_MEMORY_MB: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
+  // The share of IDEMPOTENCY_MEMORY_MB one client (API key, else address) may hold, in percent.
+  IDEMPOTENCY_CLIENT_SHARE: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
   // Off by default on both stores: keeping sketches costs every POST, whether or not anyone asks
   // for a quantile (design.md, "What a default request pays for").
   QUANTILES: Type.Boolean({ default: false }),

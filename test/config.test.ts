@@ -34,6 +34,7 @@ describe('configuration', () => {
       MAX_RSS_MB: 0,
       IDEMPOTENCY_RETENTION_MS: 0,
       IDEMPOTENCY_MEMORY_MB: 256,
+      IDEMPOTENCY_CLIENT_SHARE: 25,
       QUANTILES: false,
       QUANTILE_ACCURACY: 0.01,
       QUANTILE_MEMORY_MB: 384,

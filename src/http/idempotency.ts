@@ -94,8 +94,9 @@ export class IdempotentWrites {
     // to authenticate: after "Bearer " (any case), trimmed. Two headers that authenticate as one
     // key are one scope.
     const apiKey = (request.headers.authorization ?? '').substring(BEARER_PREFIX.length).trim()
-    const scope = this.scoped ? `${hash(apiKey).slice(0, 16)}/` : ''
-    return { key: `${scope}${key}`, fingerprint: fingerprints.get(request) ?? hash('') }
+    const client = this.scoped ? hash(apiKey).slice(0, 16) : `ip:${request.ip}`
+    const scope = this.scoped ? `${client}/` : ''
+    return { key: `${scope}${key}`, fingerprint: fingerprints.get(request) ?? hash(''), client }
   }
 
   /**

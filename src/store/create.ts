@@ -4,6 +4,13 @@ import { connectRedis } from './redis/client.js'
 import { RedisStore } from './redis/store.js'
 import type { TransactionStore } from './store.js'
 
+/** What one client's remembered idempotency keys may be charged, in bytes. */
+export function idempotencyClientShareBytes(config: Config): number {
+  return Math.floor(
+    (config.IDEMPOTENCY_MEMORY_MB * 1024 * 1024 * config.IDEMPOTENCY_CLIENT_SHARE) / 100,
+  )
+}
+
 /** The store the configuration names. */
 export function createStore(config: Config): TransactionStore {
   const window = {
@@ -11,6 +18,7 @@ export function createStore(config: Config): TransactionStore {
     clockSkewMs: config.CLOCK_SKEW_MS,
     idempotencyRetentionMs: config.idempotencyRetentionMs,
     idempotencyBudgetBytes: config.IDEMPOTENCY_MEMORY_MB * 1024 * 1024,
+    idempotencyClientShareBytes: idempotencyClientShareBytes(config),
     quantiles: config.QUANTILES && {
       accuracy: config.QUANTILE_ACCURACY,
       budgetBytes: config.QUANTILE_MEMORY_MB * 1024 * 1024,

@@ -20,6 +20,8 @@ export interface MemoryStoreOptions extends WindowOptions {
   idempotencyRetentionMs?: number
   /** The most the remembered keys may be charged, in bytes (see entryBytes). */
   idempotencyBudgetBytes?: number
+  /** The most one client's remembered keys may be charged, in bytes: the budget by default. */
+  idempotencyClientShareBytes?: number
   /** The names of the transactions' dimensions (see dimensions.ts); none by default. */
   dimensions?: readonly string[]
   /** Values tracked at once per dimension. */
@@ -29,6 +31,8 @@ export interface MemoryStoreOptions extends WindowOptions {
 }
 
 const DEFAULT_IDEMPOTENCY_BUDGET_BYTES = 256 * 1024 * 1024
+/** How often expired idempotency keys are forgotten without a request (see connect). */
+const SWEEP_MS = 1_000
 export const DEFAULT_DIMENSION_BUDGET_BYTES = 256 * 1024 * 1024
 
 /** The window in this process's memory: every call answers synchronously. */
@@ -41,6 +45,7 @@ export class MemoryStore implements TransactionStore {
   readonly #windows: ValueWindows[] = []
   /** The window's epoch the dimensions were last shown (see #now). */
   #epoch = 0
+  #sweeper: ReturnType<typeof setInterval> | undefined
 
   constructor(options: MemoryStoreOptions = {}) {
     // Quantile sketches are on unless the options say otherwise.
@@ -58,9 +63,11 @@ export class MemoryStore implements TransactionStore {
     }
     this.#names.push(...this.#dimensions.keys())
     this.#windows.push(...this.#dimensions.values())
+    const budget = options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES
     this.#ledger = new IdempotencyLedger(
       options.idempotencyRetentionMs ?? this.#window.windowMs + this.#window.clockSkewMs,
-      options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
+      budget,
+      options.idempotencyClientShareBytes ?? budget,
     )
   }
 
@@ -92,12 +99,18 @@ export class MemoryStore implements TransactionStore {
     }
     const wait = this.#ledger.waitForRoom(
       entryBytes(once.key, once.fingerprint, transactions.length),
+      once.client,
       now,
     )
     if (wait > 0) return { kind: 'full', retryAfterMs: wait }
     const outcomes = this.record(transactions)
     this.#ledger.remember(once, outcomes, now)
     return { kind: 'recorded', outcomes, replayed: false }
+  }
+
+  /** What the remembered idempotency keys are charged now, in bytes (see IdempotencyLedger). */
+  get idempotencyBytes(): number {
+    return this.#ledger.bytes
   }
 
   statistics(query?: StatisticsQuery): Readonly<Statistics> {
@@ -140,11 +153,21 @@ export class MemoryStore implements TransactionStore {
     for (const values of this.#dimensions.values()) values.clear()
   }
 
-  connect(): void {}
+  /**
+   * Forgets expired idempotency keys once a second from now on, so that a store that receives no
+   * keyed request frees them (and their memory) on time all the same.
+   */
+  connect(): void {
+    this.#sweeper ??= setInterval(() => this.#ledger.forget(this.#window.now()), SWEEP_MS)
+    this.#sweeper.unref()
+  }
 
   ready(): boolean {
     return true
   }
 
-  close(): void {}
+  close(): void {
+    clearInterval(this.#sweeper)
+    this.#sweeper = undefined
+  }
 }

@@ -110,6 +110,30 @@ describeStores(HTTP_STORE_KINDS, (store) => {
     expect(await statistics(t.app)).toMatchObject({ count: 2, sum: 6 })
   })
 
+  it("holds each API key to its share of the budget: one client's keys never take another's room", async () => {
+    const keys = ['client-one-0123456789', 'client-two-0123456789']
+    t = await testApp({
+      store,
+      env: { API_KEYS: keys.join(','), IDEMPOTENCY_MEMORY_MB: '1', IDEMPOTENCY_CLIENT_SHARE: '1' },
+    })
+    const post = (apiKey: string, key: string) =>
+      postJson(
+        t.app,
+        '/transactions',
+        { amount: 1, timestamp: NOW },
+        { [KEY]: key, authorization: `Bearer ${apiKey}` },
+      )
+    let refused: Awaited<ReturnType<typeof postJson>> | undefined
+    for (let i = 0; i < 100 && refused === undefined; i++) {
+      const response = await post(keys[0] as string, `a-${i}`)
+      if (response.statusCode !== 201) refused = response
+    }
+    if (refused === undefined) throw new Error("the first client's share was never spent")
+    expectProblem(refused, 503)
+    for (let i = 0; i < 5; i++)
+      expect((await post(keys[1] as string, `b-${i}`)).statusCode).toBe(201)
+  })
+
   it('refuses two Idempotency-Key headers with 400, storing nothing', async () => {
     t = await testApp({ store })
     const response = await t.app.inject({

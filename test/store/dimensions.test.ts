@@ -81,10 +81,12 @@ describeStores(STORE_KINDS, (kind) => {
         store.recordOnce([{ amount: 2, timestamp: at, merchant: 'b' } as Transaction], {
           key: 'k-b',
           fingerprint: 'b',
+          client: 'c',
         }),
         store.recordOnce([{ amount: 3, timestamp: at, merchant: 'c' } as Transaction], {
           key: 'k-c',
           fingerprint: 'c',
+          client: 'c',
         }),
       ])
       const value = (v: string) => store.statistics({ label: { dimension: 'merchant', value: v } })

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
-import { afterEach, expect, it } from 'vitest'
+import { afterEach, expect, it, vi } from 'vitest'
 import { ENTRY_OVERHEAD_BYTES } from '../../src/core/idempotency.js'
+import type { MemoryStore } from '../../src/store/memory.js'
 import { shardOfKey } from '../../src/store/redis/shards.js'
 import type { Transaction, TransactionStore } from '../../src/store/store.js'
 import { FakeClock } from '../support/fake-clock.js'
@@ -11,6 +12,7 @@ import {
   prefixOf,
   STORE_KINDS,
   type StoreOptions,
+  silent,
 } from '../support/stores.js'
 
 const T = 1_700_000_000_000
@@ -37,7 +39,11 @@ describeStores(STORE_KINDS, (kind) => {
     clock = new FakeClock(T)
   })
 
-  const once = (key: string, fingerprint = 'body-1') => ({ key, fingerprint })
+  const once = (key: string, fingerprint = 'body-1', client = 'client-a') => ({
+    key,
+    fingerprint,
+    client,
+  })
 
   it('records a request once: sent again with its key, it gets the same outcomes, counted once', async () => {
     const store = await open()
@@ -119,6 +125,43 @@ describeStores(STORE_KINDS, (kind) => {
     clock.advance(full.retryAfterMs)
     expect(await store.recordOnce(one, once(k3))).toMatchObject({ replayed: false })
   })
+
+  it("holds each client to its share: one client's keys never take another's room", async () => {
+    const shards = kind === 'redis, 3 shards' ? 3 : 1
+    const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`).filter(
+      (key) => shardOfKey(key, shards) === 0,
+    )
+    const cost = ENTRY_OVERHEAD_BYTES + 'key-10'.length + 'body-1'.length + 1
+    const store = await open({ idempotencyClientShareBytes: cost * 3 })
+    const one = [{ amount: 1, timestamp: T }]
+    for (const key of keys.slice(0, 3)) {
+      expect(await store.recordOnce(one, once(key, 'body-1', 'a'))).toMatchObject({
+        replayed: false,
+      })
+    }
+    expect((await store.recordOnce(one, once(keys[3] as string, 'body-1', 'a'))).kind).toBe('full')
+    expect(await store.recordOnce(one, once(keys[4] as string, 'body-1', 'b'))).toMatchObject({
+      replayed: false,
+    })
+    expect(await store.statistics()).toMatchObject({ count: 4 })
+  })
+
+  if (kind === 'memory') {
+    it('forgets expired keys on a timer once connected, with no request', async () => {
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+      try {
+        const store = (await open()) as MemoryStore
+        store.connect()
+        await store.recordOnce([{ amount: 1, timestamp: T }], once('k'))
+        expect(store.idempotencyBytes).toBeGreaterThan(0)
+        clock.advance(WINDOW_MS + SKEW_MS + 10_000)
+        vi.advanceTimersByTime(1_000)
+        expect(store.idempotencyBytes).toBe(0)
+      } finally {
+        vi.useRealTimers()
+      }
+    })
+  }
 
   if (kind !== 'memory') {
     it('remembers a key for every instance that shares the window', async () => {

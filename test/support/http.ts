@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { expect } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
-import { createStore } from '../../src/store/create.js'
+import { createStore, idempotencyClientShareBytes } from '../../src/store/create.js'
 import { RedisStore } from '../../src/store/redis/store.js'
 import type { ConnectionLog, TransactionStore } from '../../src/store/store.js'
 import { FakeClock } from './fake-clock.js'
@@ -55,6 +55,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     windowMs: config.WINDOW_MS,
     clockSkewMs: config.CLOCK_SKEW_MS,
     idempotencyBudgetBytes: config.IDEMPOTENCY_MEMORY_MB * 1024 * 1024,
+    idempotencyClientShareBytes: idempotencyClientShareBytes(config),
     quantiles: config.QUANTILES && {
       accuracy: config.QUANTILE_ACCURACY,
       budgetBytes: config.QUANTILE_MEMORY_MB * 1024 * 1024,

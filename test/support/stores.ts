@@ -35,6 +35,7 @@ export interface StoreOptions {
   windowMs?: number
   clockSkewMs?: number
   idempotencyBudgetBytes?: number
+  idempotencyClientShareBytes?: number
   quantiles?: QuantileOptions | false
   dimensions?: readonly string[]
   dimensionMaxValues?: number

@@ -38,7 +38,7 @@
 
 import { LIMB_BASE, LIMB_COUNT } from '../../core/amount.js'
 import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/block-sketches.js'
-import { ENTRY_OVERHEAD_BYTES, OUTCOME_LETTERS as L } from '../../core/idempotency.js'
+import { CHARGE_SPANS, ENTRY_OVERHEAD_BYTES, OUTCOME_LETTERS as L } from '../../core/idempotency.js'
 import { LEVELS } from '../../core/levels.js'
 
 // The key layout pairs the levels: each odd level's blocks live, as "<digit>:" fields, in the
@@ -49,9 +49,6 @@ if (
 ) {
   throw new Error('the Redis key layout needs four block levels, each ten times the one before')
 }
-
-/** The spans of the idempotency budget's ring per retention (see recordScript). */
-const CHARGE_SPANS = 16
 
 const FIELDS = ['c', ...Array.from({ length: LIMB_COUNT }, (_, i) => String(i)), 'n', 'x']
 
@@ -598,8 +595,9 @@ end
  * The record script of a store keeping these features. KEYS: meta. ARGV: root, at, windowMs,
  * floor, clockSkewMs, ttlFloorMs, idempotency retention (ms), idempotency budget (bytes), quantile
  * budget (bytes; '' keeps no sketches), the number of dimensions, the values each tracks at most,
- * then groups: an idempotency key ('' for none), a fingerprint, its number of transactions, its
- * number of deltas d, the number of arguments its deltas take, then the d deltas (see recordAll).
+ * the idempotency budget's share per client (bytes), then groups: an idempotency key ('' for
+ * none), a fingerprint, its client, its number of transactions, its number of deltas d, the
+ * number of arguments its deltas take, then the d deltas (see recordAll).
  * Returns the instant, one letter per delta (OUTCOME_LETTERS, or x for a group refused), one state
  * per group, and for a group refused because the budget is spent, the ms until it has room.
  */
@@ -829,17 +827,19 @@ end
 -- "<instant it is forgotten>:<fingerprint>:<outcome letters>", expiring after the retention.
 -- The bytes they are charged are kept in a ring of ${CHARGE_SPANS + 2} spans of retention / ${CHARGE_SPANS} each, tagged
 -- like the core's slots ("<i>t" the span's number, "<i>b" its bytes), so the ring never needs
--- sweeping: a span is live while a key remembered in it may be.
+-- sweeping: a span is live while a key remembered in it may be. One ring for all the keys of the
+-- shard, held to the budget, and one per client, held to its share: they expire with their keys.
 local retention = tonumber(ARGV[7])
 local budget = tonumber(ARGV[8])
+local clientShare = tonumber(ARGV[12])
 local SPANS = ${CHARGE_SPANS}
 local RING = SPANS + 2
-local spanMs = math.ceil(retention / SPANS)
-local ledger = root .. 'once-bytes'
-local charges
+local spanMs = math.max(1, math.ceil(retention / SPANS))
+local ledgers = {}
 
--- The live spans' bytes, oldest first: {span, bytes} pairs, read once per call.
-local function liveCharges()
+-- A ledger's live spans' bytes, oldest first: {span, bytes} pairs, read once per call.
+local function liveCharges(ledger)
+  local charges = ledgers[ledger]
   if charges then return charges end
   local current = math.floor(now / spanMs)
   local oldest = math.floor((now - retention) / spanMs)
@@ -850,6 +850,7 @@ local function liveCharges()
   end
   local values = redis.call('HMGET', ledger, unpack(names))
   charges = {}
+  ledgers[ledger] = charges
   for span = oldest, current do
     local slot = span % RING
     local bytes = 0
@@ -859,9 +860,9 @@ local function liveCharges()
   return charges
 end
 
--- 0 when cost bytes fit in the budget now, else the ms until enough spans have expired.
-local function waitForRoom(cost)
-  local spans = liveCharges()
+-- 0 when cost bytes fit in the ledger's budget now, else the ms until enough spans have expired.
+local function waitIn(ledger, budget, cost)
+  local spans = liveCharges(ledger)
   local used = 0
   for _, charge in ipairs(spans) do used = used + charge[2] end
   local free = budget - used
@@ -873,13 +874,23 @@ local function waitForRoom(cost)
   return retention
 end
 
-local function charge(cost)
-  local spans = liveCharges()
+local function waitForRoom(client, cost)
+  return math.max(waitIn(root .. 'once-bytes', budget, cost),
+    waitIn(root .. 'once-bytes:' .. client, clientShare, cost))
+end
+
+local function chargeIn(ledger, cost)
+  local spans = liveCharges(ledger)
   local latest = spans[#spans]
   latest[2] = latest[2] + cost
   local slot = latest[1] % RING
   redis.call('HSET', ledger, slot .. 't', int(latest[1]), slot .. 'b', int(latest[2]))
   redis.call('PEXPIRE', ledger, retention + 2 * spanMs)
+end
+
+local function charge(client, cost)
+  chargeIn(root .. 'once-bytes', cost)
+  chargeIn(root .. 'once-bytes:' .. client, cost)
 end
 
 -- Per group (a request, or the requests without a key of a call): its key ('' for none), its
@@ -890,11 +901,12 @@ end
 local letters = {}
 local states = {}
 local wait = 0
-local i = 12
+local i = 13
 while i <= #ARGV do
-  local key, fingerprint, n, d = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  local first = i + 5
-  i = first + tonumber(ARGV[i + 4])
+  local key, fingerprint, client = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local n, d = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  local first = i + 6
+  i = first + tonumber(ARGV[i + 5])
   local state = 'n'
   if key == '' then
     letters[#letters + 1] = recordAll(first, d)
@@ -913,7 +925,7 @@ while i <= #ARGV do
       end
     else
       local cost = ${ENTRY_OVERHEAD_BYTES} + #key + #fingerprint + n
-      local after = waitForRoom(cost)
+      local after = waitForRoom(client, cost)
       if after > 0 then
         state = 'b'
         wait = math.max(wait, after)
@@ -923,7 +935,7 @@ while i <= #ARGV do
         letters[#letters + 1] = outcomes
         redis.call('SET', name, int(now + retention) .. ':' .. fingerprint .. ':' .. outcomes,
           'PX', math.max(now + retention - clock, 1) + MARGIN)
-        charge(cost)
+        charge(client, cost)
       end
     end
   end

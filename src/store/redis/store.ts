@@ -90,6 +90,8 @@ export interface RedisStoreOptions {
   idempotencyRetentionMs?: number
   /** The most the remembered keys of a shard may be charged, in bytes (see entryBytes). */
   idempotencyBudgetBytes?: number
+  /** The most one client's remembered keys may be charged, in bytes: the budget by default. */
+  idempotencyClientShareBytes?: number
   /** Replicas that must have a write before it is answered (WAIT); 0 answers at once. */
   waitReplicas?: number
   /** How long a command may take: WAIT waits for the replicas half of it. */
@@ -155,6 +157,7 @@ export class RedisStore implements TransactionStore {
   readonly #limbs = new Float64Array(LIMB_COUNT)
   readonly #retentionMs: string
   readonly #budgetBytes: string
+  readonly #clientShareBytes: string
   readonly #waitReplicas: number
   readonly #waitMs: number
   readonly #health: ShardHealth
@@ -191,6 +194,7 @@ export class RedisStore implements TransactionStore {
     const skewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS
     this.#retentionMs = String(options.idempotencyRetentionMs ?? windowMs + skewMs)
     this.#budgetBytes = String(options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES)
+    this.#clientShareBytes = String(options.idempotencyClientShareBytes ?? this.#budgetBytes)
     this.#waitReplicas = options.waitReplicas ?? 0
     const quantiles = options.quantiles ?? {}
     if (quantiles === false) {
@@ -284,6 +288,7 @@ export class RedisStore implements TransactionStore {
       this.#sketchBudget,
       this.#dimensions.length,
       this.#maxValues,
+      this.#clientShareBytes,
     ]
     // What goes to the script: the groups without a key folded together, then each keyed one.
     const unkeyed = groups.filter(({ once }) => once === undefined)
@@ -313,6 +318,7 @@ export class RedisStore implements TransactionStore {
       args.push(
         once?.key ?? '',
         once?.fingerprint ?? '',
+        once?.client ?? '',
         folded.deltaOf.length,
         folded.deltas.length,
         0, // how many arguments the deltas take: set below
