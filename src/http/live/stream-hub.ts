@@ -29,6 +29,12 @@ export interface StreamHubOptions {
    * however few subscribe to it, so a client cannot multiply reads by asking odd intervals.
    */
   maxGroups?: number
+  /**
+   * Distinct intervals and queries one client address may be subscribed to at once, so that a
+   * few addresses cannot take every group. The default stream (1 s, the whole window) is never
+   * refused for want of a group: the dashboard always has it.
+   */
+  maxGroupsPerAddress?: number
   /** A stream is ended this long after it started; EventSource reconnects by itself. */
   maxLifetimeMs: number
   heartbeatMs?: number
@@ -49,6 +55,9 @@ interface Subscriber {
   /** When the stream is to end (hub clock, epoch ms). */
   endsAt: number
 }
+
+/** The default stream's group: the dashboard's. */
+const DEFAULT_GROUP = groupKey(1_000, undefined)
 
 function groupKey(intervalMs: number, query: StreamQuery | undefined): string {
   if (!isBreakdown(query)) return `${intervalMs} ${queryKey(query)}`
@@ -76,12 +85,15 @@ export class StreamHub {
   readonly #groups = new Map<string, Group>()
   readonly #heartbeat: NodeJS.Timeout
   readonly #perAddress = new Map<string, number>()
+  /** Per address, the groups it subscribes to and how many of its streams each holds. */
+  readonly #groupsOf = new Map<string, Map<string, number>>()
   #size = 0
 
   constructor(options: StreamHubOptions) {
     this.#options = {
       heartbeatMs: 15_000,
       maxGroups: 64,
+      maxGroupsPerAddress: 4,
       maxBufferedBytes: 64 * 1024,
       maxDroppedFrames: 30,
       retryMs: 2_000,
@@ -113,8 +125,18 @@ export class StreamHub {
       const detail = `Too many streams from this address (at most ${this.#options.maxPerAddress}); close one first.`
       return { status: 429, detail }
     }
+    const key = groupKey(intervalMs, query)
+    const own = this.#groupsOf.get(address)
+    if (
+      key !== DEFAULT_GROUP &&
+      !own?.has(key) &&
+      (own?.size ?? 0) >= this.#options.maxGroupsPerAddress
+    ) {
+      const detail = `Too many different streams (intervals and queries) from this address (at most ${this.#options.maxGroupsPerAddress}); close one first.`
+      return { status: 429, detail }
+    }
     const groups = this.#groups
-    if (groups.size >= this.#options.maxGroups && !groups.has(groupKey(intervalMs, query))) {
+    if (groups.size >= this.#options.maxGroups && !groups.has(key) && key !== DEFAULT_GROUP) {
       const detail = `Too many different streams (intervals and queries) are open (at most ${this.#options.maxGroups}); ask for one already streamed, such as the default, or try later.`
       return { status: 503, detail }
     }
@@ -136,6 +158,9 @@ export class StreamHub {
     group.subscribers.add(subscriber)
     this.#size++
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1)
+    const own = this.#groupsOf.get(address) ?? new Map<string, number>()
+    own.set(key, (own.get(key) ?? 0) + 1)
+    this.#groupsOf.set(address, own)
     sink.write(`retry: ${this.#options.retryMs}\n\n`)
     // The first frame at once: a new or reconnecting client need not wait a whole interval.
     this.#read(query, (text) => this.#send(subscriber, text))
@@ -171,6 +196,11 @@ export class StreamHub {
     const left = (this.#perAddress.get(subscriber.address) ?? 1) - 1
     if (left === 0) this.#perAddress.delete(subscriber.address)
     else this.#perAddress.set(subscriber.address, left)
+    const own = this.#groupsOf.get(subscriber.address)
+    const inGroup = (own?.get(key) ?? 1) - 1
+    if (inGroup > 0) own?.set(key, inGroup)
+    else own?.delete(key)
+    if (own?.size === 0) this.#groupsOf.delete(subscriber.address)
     if (group.subscribers.size === 0) {
       clearInterval(group.timer)
       this.#groups.delete(key)

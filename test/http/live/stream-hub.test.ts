@@ -169,6 +169,24 @@ describe('StreamHub', () => {
     expect(h.refusal('', 300)).toBeDefined() // its group has another subscriber
   })
 
+  it('caps the distinct streams one address holds, and never refuses the default stream for want of a group', () => {
+    const h = hub({ maxGroups: 6, maxGroupsPerAddress: 3 })
+    for (const interval of [100, 200, 300]) {
+      expect(h.subscribe(interval, new FakeSink(), '10.0.0.1')).toBeDefined()
+    }
+    expect(h.refusal('10.0.0.1', 400)).toEqual({
+      status: 429,
+      detail: expect.stringMatching(/from this address \(at most 3\)/),
+    })
+    expect(h.subscribe(100, new FakeSink(), '10.0.0.1')).toBeDefined() // one it holds: welcome
+    for (const interval of [400, 500, 600]) {
+      expect(h.subscribe(interval, new FakeSink(), '10.0.0.2')).toBeDefined()
+    }
+    // Every group is taken; another address still gets the default stream.
+    expect(h.refusal('10.0.0.3', 700)?.status).toBe(503)
+    expect(h.subscribe(1_000, new FakeSink(), '10.0.0.3')).toBeDefined()
+  })
+
   it('ends a stream once its lifetime is over, so that the client reconnects', () => {
     const h = hub({ maxLifetimeMs: 5_000, clock: () => Date.now() })
     const sink = new FakeSink()
