@@ -3,8 +3,14 @@
  * flight waits for the next one, which starts when that one settles. It never joins the read in
  * flight, which may have been answered before the caller arrived and miss a write the caller has
  * already seen acknowledged. Under load, one read per round trip serves every waiting caller.
+ * `idle()` says that no read is in flight or waiting, so a holder of many may let this one go.
  */
-export function coalesce<T>(read: () => Promise<T>): () => Promise<T> {
+export interface Coalesced<T> {
+  (): Promise<T>
+  idle(): boolean
+}
+
+export function coalesce<T>(read: () => Promise<T>): Coalesced<T> {
   let inFlight: Promise<T> | undefined
   let next: Promise<T> | undefined
   const start = (): Promise<T> => {
@@ -14,7 +20,7 @@ export function coalesce<T>(read: () => Promise<T>): () => Promise<T> {
     inFlight = current
     return current
   }
-  return () => {
+  const shared = () => {
     if (inFlight === undefined) return start()
     next ??= inFlight.then(ignore, ignore).then(() => {
       next = undefined
@@ -22,6 +28,7 @@ export function coalesce<T>(read: () => Promise<T>): () => Promise<T> {
     })
     return next
   }
+  return Object.assign(shared, { idle: () => inFlight === undefined && next === undefined })
 }
 
 function ignore(): void {}

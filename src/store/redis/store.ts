@@ -40,7 +40,7 @@ import {
 } from '../store.js'
 import { batchWrites } from './batch-writes.js'
 import { type RedisClient, watchConnection } from './client.js'
-import { coalesce } from './coalesce.js'
+import { type Coalesced, coalesce } from './coalesce.js'
 import { type BlockDelta, type Delta, type Folded, fold, foldBlocks, unfold } from './fold.js'
 import {
   BREAKDOWN,
@@ -180,7 +180,7 @@ export class RedisStore implements TransactionStore {
   /** Concurrent reads of the whole window share one round trip (see coalesce). */
   readonly #plainStatistics: () => Promise<Readonly<Statistics>>
   /** The same for each query (and breakdown) asked, up to MAX_COALESCED_QUERIES of them. */
-  readonly #queries = new Map<string, () => Promise<unknown>>()
+  readonly #queries = new Map<string, Coalesced<unknown>>()
   /** Per shard: the writes of one turn of the event loop share one script call (see batchWrites). */
   readonly #writers: Array<(groups: readonly WriteGroup[]) => Promise<GroupReply[]>>
 
@@ -395,7 +395,11 @@ export class RedisStore implements TransactionStore {
     return this.#shared(key, () => this.#readBreakdown(query, dimension, span))
   }
 
-  /** Concurrent readers of one key share one read, for up to MAX_COALESCED_QUERIES keys. */
+  /**
+   * Concurrent readers of one key share one read, for up to MAX_COALESCED_QUERIES keys at once: a
+   * key is let go as soon as no read of it is in flight or waiting, so the map holds only the
+   * keys being read now, never every key ever asked.
+   */
   #shared<T>(key: string, read: () => Promise<T>): Promise<T> {
     let shared = this.#queries.get(key)
     if (shared === undefined) {
@@ -403,7 +407,18 @@ export class RedisStore implements TransactionStore {
       shared = coalesce(read)
       this.#queries.set(key, shared)
     }
-    return shared() as Promise<T>
+    const coalesced = shared
+    const answer = coalesced() as Promise<T>
+    const letGo = () => {
+      if (this.#queries.get(key) === coalesced && coalesced.idle()) this.#queries.delete(key)
+    }
+    answer.then(letGo, letGo)
+    return answer
+  }
+
+  /** How many keys' reads are shared now (see #shared). */
+  get sharedReads(): number {
+    return this.#queries.size
   }
 
   /** A dimension's number in the scripts (1-based); a RangeError for a name not configured. */
