@@ -33,6 +33,18 @@ const NO_SECOND = -1
 const FIRST_CAPACITY = 8
 /** Bytes a pair of a list is charged: two doubles. */
 export const PAIR_BYTES = 16
+/**
+ * A slot holds at most this many pairs; past them its second is kept as rows per block instead
+ * (FINE_ROWS), so that a second cut by an edge is read from at most 27 rows, or from this many
+ * pairs, however many transactions it holds.
+ */
+export const MAX_PAIRS = 32
+/** A fine second: its ten 100 ms blocks, its hundred 10 ms blocks, its thousand milliseconds. */
+const FINE_ROWS = 10 + 100 + 1_000
+const TENS = 10
+const ONES = 110
+/** Bytes a fine second is charged: its rows. */
+export const FINE_BYTES = FINE_ROWS * ROW_FIELDS * 8
 
 export interface ValueWindowsOptions {
   windowMs: number
@@ -45,15 +57,18 @@ export interface ValueWindowsOptions {
 
 /**
  * The window of each value of one dimension, sparse: per tracked value a ring of one row per
- * second, and per row the (timestamp, amount) pairs of that second, kept so that a second cut by
- * an edge of the window is summed exactly over the milliseconds inside it. The seconds wholly
- * inside are read from one running sum per value (see #addWhole). Two dense windows hold the rest: the overflow (transactions of
- * values beyond the bound or the budget) and the missing (transactions without the field).
+ * second, and per row what is needed to sum a second cut by an edge of the window exactly over
+ * the milliseconds inside it: its (timestamp, amount) pairs while it holds at most MAX_PAIRS,
+ * then rows per 100 ms, 10 ms and 1 ms block (a fine second). Reading a cut second thus reads at
+ * most MAX_PAIRS pairs or 27 rows, whatever was sent. The seconds wholly inside are read from
+ * one running sum per value (see #addWhole). Two dense windows hold the rest: the overflow
+ * (transactions of values beyond the bound or the budget) and the missing (transactions without
+ * the field).
  *
  * Memory: the rows are allocated once, maxValues × slots × 88 bytes; the lists grow with the
- * transactions, charged PAIR_BYTES a pair of capacity, never above budgetBytes (a transaction
- * that would need more goes to the overflow); the two dense windows are a RollingWindow each;
- * and per value at most one second's pairs are indexed (see #edge).
+ * transactions, charged PAIR_BYTES a pair of capacity, and a fine second FINE_BYTES, never above
+ * budgetBytes (a transaction that would need more goes to the overflow); the two dense windows
+ * are a RollingWindow each.
  *
  * A value is tracked from its first transaction while fewer than maxValues are, and released
  * when its newest transaction leaves the window: the values are in a min-heap that finds the next
@@ -86,10 +101,8 @@ export class ValueWindows {
   #heapSize = 0
   #overflow: RollingWindow
   #missing: RollingWindow
-  /** Per value, the second indexed for the window's oldest edge, and its index (see #edge). */
-  readonly #edgeSecond: Float64Array
-  readonly #edgeTimes: Array<Float64Array | undefined>
-  readonly #edgeSums: Array<Float64Array | undefined>
+  /** Per slot, its fine second's rows once it has held more than MAX_PAIRS (see #refine). */
+  readonly #fine: Array<Float64Array | undefined>
   /** Per value, its sum of whole seconds and their range (see #addWhole); NaN: none. */
   readonly #whole: Float64Array
   /** The newest timestamp ever put in the overflow. */
@@ -127,9 +140,7 @@ export class ValueWindows {
     this.#heap = new Int32Array(this.#maxValues)
     this.#heapAt = new Int32Array(this.#maxValues)
     this.#heapKey = new Float64Array(this.#maxValues)
-    this.#edgeSecond = new Float64Array(this.#maxValues).fill(NO_SECOND)
-    this.#edgeTimes = new Array(this.#maxValues).fill(undefined)
-    this.#edgeSums = new Array(this.#maxValues).fill(undefined)
+    this.#fine = new Array(slots).fill(undefined)
     this.#whole = new Float64Array(this.#maxValues * WHOLE_STRIDE).fill(Number.NaN)
     for (let id = this.#maxValues - 1; id >= 0; id--) this.#free.push(id)
     this.#overflow = this.#dense()
@@ -281,7 +292,6 @@ export class ValueWindows {
     // answers say they may be incomplete.
     this.#partialUntil[id] = this.#overflowNewest
     this.#heapKey[id] = Number.NEGATIVE_INFINITY
-    this.#edgeSecond[id] = NO_SECOND
     this.#whole[id * WHOLE_STRIDE + WHOLE_LO] = Number.NaN
     const at = this.#heapSize++
     this.#heap[at] = id
@@ -300,15 +310,13 @@ export class ValueWindows {
       this.#siftUp(this.#heapAt[last] as number)
     }
     this.#ids.delete(this.#names[id] as string)
-    this.#edgeSecond[id] = NO_SECOND
     this.#whole[id * WHOLE_STRIDE + WHOLE_LO] = Number.NaN
-    this.#edgeTimes[id] = undefined
-    this.#edgeSums[id] = undefined
     for (let slot = id * this.#slots; slot < (id + 1) * this.#slots; slot++) {
       this.#rows[slot * STRIDE + TAG] = NO_SECOND
       this.#bytes -= (this.#lists[slot]?.length ?? 0) * 8
       this.#lists[slot] = undefined
       this.#lengths[slot] = 0
+      this.#unrefine(slot)
     }
     this.#free.push(id)
   }
@@ -320,22 +328,35 @@ export class ValueWindows {
     const rows = this.#rows
     const row = slot * STRIDE
     const fresh = rows[row + TAG] !== second
-    // A stale row's pairs are of a second that left the window: its list is reused.
-    const length = fresh ? 0 : (this.#lengths[slot] as number)
-    let list = this.#lists[slot]
-    const capacity = list === undefined ? 0 : list.length / 2
-    if (length === capacity) {
-      const grown = Math.max(FIRST_CAPACITY, capacity * 2)
-      const extra = (grown - capacity) * PAIR_BYTES
-      if (this.#bytes + extra > this.#budget) return false
-      const larger = new Float64Array(grown * 2)
-      if (list !== undefined && length > 0) larger.set(list.subarray(0, length * 2))
-      this.#bytes += extra
-      list = larger
-      this.#lists[slot] = list
-    }
     if (!writeLimbs(amount, this.#amount, 0)) return false
     const value = amount === 0 ? 0 : amount
+    // A stale row's pairs are of a second that left the window: its list is reused.
+    const length = fresh ? 0 : (this.#lengths[slot] as number)
+    if (fresh) this.#unrefine(slot)
+    let fine = this.#fine[slot]
+    if (fine === undefined && length === MAX_PAIRS) {
+      fine = this.#refine(slot, second)
+      if (fine === undefined) return false
+    }
+    if (fine !== undefined) {
+      addToFine(fine, timestamp - second * SECOND, value, this.#amount)
+    } else {
+      let list = this.#lists[slot]
+      const capacity = list === undefined ? 0 : list.length / 2
+      if (length === capacity) {
+        const grown = Math.min(MAX_PAIRS, Math.max(FIRST_CAPACITY, capacity * 2))
+        const extra = (grown - capacity) * PAIR_BYTES
+        if (this.#bytes + extra > this.#budget) return false
+        const larger = new Float64Array(grown * 2)
+        if (list !== undefined && length > 0) larger.set(list.subarray(0, length * 2))
+        this.#bytes += extra
+        list = larger
+        this.#lists[slot] = list
+      }
+      ;(list as Float64Array)[length * 2] = timestamp
+      ;(list as Float64Array)[length * 2 + 1] = value
+      this.#lengths[slot] = length + 1
+    }
     if (fresh) {
       rows.fill(0, row, row + STRIDE)
       rows[row + TAG] = second
@@ -351,11 +372,7 @@ export class ValueWindows {
     }
     rows[row + COUNT] = (rows[row + COUNT] as number) + 1
     addLimbs(rows, row + SUM, this.#amount, 0)
-    ;(list as Float64Array)[length * 2] = timestamp
-    ;(list as Float64Array)[length * 2 + 1] = value
-    this.#lengths[slot] = length + 1
     if (timestamp > (this.#newest[id] as number)) this.#newest[id] = timestamp
-    if (this.#edgeSecond[id] === second) this.#edgeSecond[id] = NO_SECOND
     const whole = this.#whole
     const at = id * WHOLE_STRIDE
     if (second >= (whole[at + WHOLE_LO] as number) && second <= (whole[at + WHOLE_HI] as number)) {
@@ -365,6 +382,34 @@ export class ValueWindows {
       if (value > (whole[at + MAX] as number)) whole[at + MAX] = value
     }
     return true
+  }
+
+  /**
+   * Turns a slot's MAX_PAIRS pairs into a fine second, its list freed; undefined, changing
+   * nothing, when the budget cannot take it. The caller's amount scratch is left as it was.
+   */
+  #refine(slot: number, second: number): Float64Array | undefined {
+    const list = this.#lists[slot] as Float64Array
+    const listBytes = list.length * 8
+    if (this.#bytes - listBytes + FINE_BYTES > this.#budget) return undefined
+    const fine = new Float64Array(FINE_ROWS * ROW_FIELDS)
+    const scratch = new Float64Array(LIMB_COUNT)
+    const length = this.#lengths[slot] as number
+    for (let i = 0; i < length * 2; i += 2) {
+      const value = list[i + 1] as number
+      writeLimbs(value, scratch, 0)
+      addToFine(fine, (list[i] as number) - second * SECOND, value, scratch)
+    }
+    this.#bytes += FINE_BYTES - listBytes
+    this.#lists[slot] = undefined
+    this.#fine[slot] = fine
+    return fine
+  }
+
+  #unrefine(slot: number): void {
+    if (this.#fine[slot] === undefined) return
+    this.#fine[slot] = undefined
+    this.#bytes -= FINE_BYTES
   }
 
   /**
@@ -442,19 +487,18 @@ export class ValueWindows {
     if (rows[row + TAG] !== second) return
     if ((rows[row + FIRST] as number) >= from && (rows[row + LAST] as number) <= to) {
       addRow(into, rows, row)
-    } else if (
-      second === Math.floor((to - this.#windowMs + 1) / SECOND) &&
-      (rows[row + LAST] as number) <= to
-    ) {
-      // The window's oldest second: its transactions from `from` on, from the index.
-      const edge = this.#edge(id, slot, second, from)
-      if (edge !== undefined) addRow(into, this.#edgeSums[id] as Float64Array, edge)
+      return
+    }
+    const fine = this.#fine[slot]
+    const start = second * SECOND
+    if (fine !== undefined) {
+      addFine(into, fine, Math.max(from, start) - start, Math.min(to, start + SECOND - 1) - start)
     } else {
       this.#scan(slot, from, to, into)
     }
   }
 
-  /** Adds the pairs of a slot with from <= timestamp <= to, one by one. */
+  /** Adds the pairs of a slot with from <= timestamp <= to, one by one: MAX_PAIRS at most. */
   #scan(slot: number, from: number, to: number, into: Aggregate): void {
     const list = this.#lists[slot] as Float64Array
     const length = this.#lengths[slot] as number
@@ -465,57 +509,6 @@ export class ValueWindows {
       writeLimbs(amount, this.#amount, 0)
       addAmount(into, this.#amount, amount)
     }
-  }
-
-  /**
-   * The window's oldest second of a value is cut again at every millisecond, so it is indexed
-   * once: its pairs sorted by timestamp, with the statistics of every suffix (rows of STRIDE in
-   * #edgeSums, row k holding the pairs from the k-th on). A record into that second drops the
-   * index. One second per value at most. Returns the row of the first pair at or after `from`
-   * in #edgeSums; undefined when there is none.
-   */
-  #edge(id: number, slot: number, second: number, from: number): number | undefined {
-    if (this.#edgeSecond[id] !== second) this.#index(id, slot, second)
-    const times = this.#edgeTimes[id] as Float64Array
-    let low = 0
-    let high = times.length
-    while (low < high) {
-      const middle = (low + high) >> 1
-      if ((times[middle] as number) < from) low = middle + 1
-      else high = middle
-    }
-    return low === times.length ? undefined : low * STRIDE
-  }
-
-  #index(id: number, slot: number, second: number): void {
-    const list = this.#lists[slot] as Float64Array
-    const length = this.#lengths[slot] as number
-    const order = Array.from({ length }, (_, i) => i).sort(
-      (a, b) => (list[a * 2] as number) - (list[b * 2] as number),
-    )
-    const times = new Float64Array(length)
-    const sums = new Float64Array((length + 1) * STRIDE)
-    const amount = this.#amount
-    let min = Number.POSITIVE_INFINITY
-    let max = Number.NEGATIVE_INFINITY
-    for (let k = length - 1; k >= 0; k--) {
-      const at = (order[k] as number) * 2
-      const value = list[at + 1] as number
-      times[k] = list[at] as number
-      const row = k * STRIDE
-      const next = row + STRIDE
-      sums.copyWithin(row, next, next + STRIDE)
-      sums[row + COUNT] = (sums[row + COUNT] as number) + 1
-      writeLimbs(value, amount, 0)
-      addLimbs(sums, row + SUM, amount, 0)
-      if (value < min) min = value
-      if (value > max) max = value
-      sums[row + MIN] = min
-      sums[row + MAX] = max
-    }
-    this.#edgeSecond[id] = second
-    this.#edgeTimes[id] = times
-    this.#edgeSums[id] = sums
   }
 
   #less(a: number, b: number): boolean {
@@ -565,4 +558,42 @@ function addRow(into: Aggregate, rows: Float64Array, row: number): void {
   addLimbs(into.limbs, 0, rows, row + SUM)
   if ((rows[row + MIN] as number) < into.min) into.min = rows[row + MIN] as number
   if ((rows[row + MAX] as number) > into.max) into.max = rows[row + MAX] as number
+}
+
+/** The fine rows of an offset (ms within the second): its 100 ms, 10 ms and 1 ms blocks. */
+function addToFine(fine: Float64Array, offset: number, value: number, limbs: Float64Array): void {
+  addToRow(fine, Math.floor(offset / 100) * ROW_FIELDS, value, limbs)
+  addToRow(fine, (TENS + Math.floor(offset / 10)) * ROW_FIELDS, value, limbs)
+  addToRow(fine, (ONES + offset) * ROW_FIELDS, value, limbs)
+}
+
+function addToRow(rows: Float64Array, row: number, value: number, limbs: Float64Array): void {
+  const count = rows[row + COUNT] as number
+  if (count === 0 || value < (rows[row + MIN] as number)) rows[row + MIN] = value
+  if (count === 0 || value > (rows[row + MAX] as number)) rows[row + MAX] = value
+  rows[row + COUNT] = count + 1
+  addLimbs(rows, row + SUM, limbs, 0)
+}
+
+/**
+ * Adds a fine second's offsets lo to hi: the fewest whole blocks, at most 9 of each size, as the
+ * window decomposes an interval.
+ */
+function addFine(into: Aggregate, fine: Float64Array, lo: number, hi: number): void {
+  for (let offset = lo; offset <= hi; ) {
+    let row: number
+    let size: number
+    if (offset % 100 === 0 && offset + 99 <= hi) {
+      row = offset / 100
+      size = 100
+    } else if (offset % 10 === 0 && offset + 9 <= hi) {
+      row = TENS + offset / 10
+      size = 10
+    } else {
+      row = ONES + offset
+      size = 1
+    }
+    if ((fine[row * ROW_FIELDS + COUNT] as number) > 0) addRow(into, fine, row * ROW_FIELDS)
+    offset += size
+  }
 }

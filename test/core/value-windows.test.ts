@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PAIR_BYTES, ValueWindows } from '../../src/core/value-windows.js'
+import { FINE_BYTES, MAX_PAIRS, PAIR_BYTES, ValueWindows } from '../../src/core/value-windows.js'
 
 const NOW = 1_700_000_000_000
 const query = { dimension: 'merchant', order: 'sum' as const, limit: 10 }
@@ -38,6 +38,50 @@ describe('ValueWindows', () => {
         max: Math.max(...left),
       })
     }
+  })
+
+  it('keeps a busy second as blocks: exact at every cut, and its memory stops growing with its transactions', () => {
+    const values = windows(1)
+    const second = Math.floor(NOW / 1000) * 1000 - 30_000
+    // 20 000 transactions in one second, every millisecond, out of order: amounts ms / 100 + k.
+    const truth = new Map<number, number[]>()
+    for (let k = 0; k < 20; k++) {
+      for (let i = 0; i < 1000; i++) {
+        const ms = (i * 7919) % 1000
+        const amount = ms / 100 + k
+        values.record('heavy', amount, second + ms, NOW)
+        truth.set(ms, [...(truth.get(ms) ?? []), amount])
+      }
+    }
+    expect(values.bytes).toBe(FINE_BYTES)
+    // Every cut of that second: its last n milliseconds, as a read of the last spanMs finds them.
+    for (const from of [0, 1, 9, 10, 99, 100, 101, 555, 990, 999]) {
+      const spanMs = NOW - (second + from) + 1
+      let sum = 0
+      let count = 0
+      let min = Number.POSITIVE_INFINITY
+      for (const [ms, amounts] of truth) {
+        if (ms < from) continue
+        for (const amount of amounts) {
+          sum += Math.round(amount * 100)
+          count++
+          min = Math.min(min, amount)
+        }
+      }
+      const answer = values.statistics('heavy', spanMs, NOW)
+      expect(answer).toMatchObject({ count, min, sum: sum / 100 })
+    }
+  })
+
+  it('keeps at most MAX_PAIRS pairs of a second before it turns to blocks', () => {
+    const values = windows(1)
+    for (let i = 0; i < MAX_PAIRS; i++) values.record('a', 1, NOW - 500 + i, NOW)
+    expect(values.bytes).toBe(MAX_PAIRS * PAIR_BYTES)
+    values.record('a', 1, NOW - 400, NOW)
+    expect(values.bytes).toBe(FINE_BYTES)
+    expect(values.statistics('a', 450, NOW)).toMatchObject({ count: 1 })
+    expect(values.statistics('a', 501, NOW)).toMatchObject({ count: MAX_PAIRS + 1 })
+    expect(values.statistics('a', 500, NOW)).toMatchObject({ count: MAX_PAIRS })
   })
 
   it('releases a value, and its memory, once its newest transaction has left the window', () => {
