@@ -69,6 +69,13 @@ export const ConfigSchema = Type.Object({
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
   REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
   REDIS_FLUSH_MS: Type.Integer({ minimum: 0, maximum: 100, default: 0 }),
+  // Ingest from NATS JetStream (src/ingest/nats.ts): off while INGEST_NATS_URL is empty.
+  INGEST_NATS_URL: Type.String({ pattern: '^(|(nats|tls)://.+)$', default: '' }),
+  INGEST_STREAM: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'TRANSACTIONS' }),
+  INGEST_SUBJECTS: Type.String({ minLength: 1, maxLength: 500, default: 'transactions.>' }),
+  INGEST_DURABLE: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'txstats' }),
+  INGEST_BATCH: Type.Integer({ minimum: 1, maximum: 1_000, default: 64 }),
+  INGEST_DEAD_LETTER_SUBJECT: Type.String({ maxLength: 200, default: '' }),
   WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module'
 import closeWithGrace from 'close-with-grace'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { buildApp } from './http/app.js'
+import { NatsIngest } from './ingest/nats.js'
+import { submitThrough } from './ingest/submit.js'
 import { createStore } from './store/create.js'
 import { SHUTDOWN, superviseWorkers } from './workers.js'
 
@@ -10,7 +12,8 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 
 async function main(config: Config): Promise<void> {
   const store = createStore(config)
-  const app = await buildApp({ config, store, version })
+  const ingest = config.INGEST_NATS_URL === '' ? undefined : natsIngest(config)
+  const app = await buildApp({ config, store, version, ingest })
   // Listening only after the first attempt: a start with Redis up is ready on its first request.
   await store.connect(app.log)
   // SIGTERM / SIGINT: stop accepting, let in-flight requests finish, then exit 0.
@@ -19,6 +22,7 @@ async function main(config: Config): Promise<void> {
     async ({ signal, err }) => {
       if (err) app.log.error({ err }, 'shutting down after an error')
       else app.log.info({ signal: signal ?? 'from the primary' }, 'shutting down')
+      await ingest?.stop()
       await app.close()
       await store.close()
     },
@@ -31,6 +35,20 @@ async function main(config: Config): Promise<void> {
     )
   }
   await app.listen({ port: config.PORT, host: config.HOST })
+  // Every process (each of WORKERS) pulls from the one durable consumer: JetStream hands each
+  // message to one of them, and its idempotency key makes a second delivery a replay.
+  await ingest?.start(submitThrough(app, config.apiKeys[0]), app.log)
+}
+
+function natsIngest(config: Config): NatsIngest {
+  return new NatsIngest({
+    url: config.INGEST_NATS_URL,
+    stream: config.INGEST_STREAM,
+    subjects: config.INGEST_SUBJECTS.split(',').map((subject) => subject.trim()),
+    durable: config.INGEST_DURABLE,
+    batch: config.INGEST_BATCH,
+    deadLetterSubject: config.INGEST_DEAD_LETTER_SUBJECT,
+  })
 }
 
 /**

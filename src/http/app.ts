@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify'
 import type { Config } from '../config.js'
+import type { NatsIngest } from '../ingest/nats.js'
 import type { TransactionStore } from '../store/store.js'
 import { answerClientError, refuseBeforeRouting } from './before-routing.js'
 import { registerDashboard } from './dashboard.js'
@@ -31,6 +32,8 @@ export interface AppOptions {
   /** Overrides the logger built from LOG_LEVEL (tests pass a stream to read it). */
   logger?: FastifyServerOptions['logger']
   version?: string
+  /** Ingest from NATS, when configured: /ready and /metrics report on it. */
+  ingest?: NatsIngest | undefined
 }
 
 /** How long shutting down waits, at most, for keep-alive connections to close between requests. */
@@ -63,7 +66,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   await shedLoad(app, config)
   const failures = await limitRate(app, config)
-  const metrics = new Metrics(store, config.WINDOW_MS, config.dimensions)
+  const metrics = new Metrics(store, config.WINDOW_MS, config.dimensions, options.ingest?.counts)
   registerRequestTiming(app, metrics)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(async (request, reply) => {
@@ -75,7 +78,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(ProblemSchema)
   await registerDocs(app, options.version ?? '0.0.0', config.SERVED_OVER_HTTPS)
   await registerDashboard(app, config.SERVED_OVER_HTTPS)
-  await registerApi(app, config, store, metrics, failures)
+  await registerApi(app, config, store, metrics, failures, options.ingest)
   return app
 }
 
@@ -124,6 +127,7 @@ async function registerApi(
   store: TransactionStore,
   metrics: Metrics,
   failures: FailureLimit | undefined,
+  ingest: NatsIngest | undefined,
 ): Promise<void> {
   const hub = new StreamHub({
     read: (query) => store.statistics(query),
@@ -164,6 +168,6 @@ async function registerApi(
   })
   await app.register(async (operations) => {
     operations.addHook('onRequest', readHeaders)
-    await operations.register(healthRoutes, { store })
+    await operations.register(healthRoutes, { store, ingest })
   })
 }

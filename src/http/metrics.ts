@@ -1,6 +1,7 @@
 import type { FastifyInstance, onResponseHookHandler } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { settle } from '../awaitable.js'
+import type { IngestCounts } from '../ingest/nats.js'
 import type { Breakdown, RecordOutcome, TransactionStore } from '../store/store.js'
 import { type DurationSeries, RequestDurations } from './request-durations.js'
 import { windowText } from './window-text.js'
@@ -36,8 +37,14 @@ export class Metrics {
   /** Each dimension's breakdown, as the last scrape read it (a concurrent one may read it too). */
   readonly #breakdowns = new Map<string, Readonly<Breakdown>>()
 
-  constructor(store: TransactionStore, windowMs: number, dimensions: readonly string[] = []) {
+  constructor(
+    store: TransactionStore,
+    windowMs: number,
+    dimensions: readonly string[] = [],
+    ingest?: IngestCounts,
+  ) {
     const registers = [this.registry]
+    if (ingest !== undefined) ingestMetrics(ingest, registers)
     collectDefaultMetrics({ register: this.registry })
     this.#stored = new Counter({
       name: 'txstats_transactions_stored_total',
@@ -168,6 +175,40 @@ function exportBreakdowns(
       })
     }
   }
+}
+
+/** What NATS ingest has done, read from its counts at each scrape. */
+function ingestMetrics(counts: IngestCounts, registers: Registry[]): void {
+  new Counter({
+    name: 'txstats_ingest_messages_total',
+    help: 'NATS messages handled, by outcome (retried: given back while the store could not serve)',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      this.reset()
+      for (const [outcome, count] of Object.entries(counts.messages)) this.inc({ outcome }, count)
+    },
+  })
+  new Counter({
+    name: 'txstats_ingest_transactions_total',
+    help: 'Transactions of NATS messages, by outcome (replays not counted again)',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      this.reset()
+      for (const [outcome, count] of Object.entries(counts.transactions)) {
+        this.inc({ outcome }, count)
+      }
+    },
+  })
+  new Gauge({
+    name: 'txstats_ingest_pending_messages',
+    help: 'Messages the NATS consumer has yet to deliver (its lag), as JetStream last said',
+    registers,
+    collect() {
+      if (!Number.isNaN(counts.pending)) this.set(counts.pending)
+    },
+  })
 }
 
 /**

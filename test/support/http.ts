@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { expect } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
+import type { NatsIngest } from '../../src/ingest/nats.js'
 import { createStore, idempotencyClientShareBytes } from '../../src/store/create.js'
 import { RedisStore } from '../../src/store/redis/store.js'
 import type { ConnectionLog, TransactionStore } from '../../src/store/store.js'
@@ -23,6 +24,8 @@ export interface TestAppOptions {
   store?: StoreKind
   env?: Record<string, string>
   logger?: FastifyServerOptions['logger']
+  /** Ingest from NATS, reported on by /ready and /metrics. */
+  ingest?: NatsIngest
 }
 
 /**
@@ -64,7 +67,12 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     dimensionMaxValues: config.DIMENSION_MAX_VALUES,
     clock: clock.read,
   })
-  const app = await buildApp({ config, store, logger: options.logger ?? false })
+  const app = await buildApp({
+    config,
+    store,
+    logger: options.logger ?? false,
+    ingest: options.ingest,
+  })
   app.addHook('onClose', async () => {
     await store.close()
   })

@@ -6,9 +6,15 @@ import { ProblemError, problemRef } from '../problem.js'
 
 const StatusSchema = Type.Object({ status: Type.String() }, { examples: [{ status: 'ok' }] })
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ store: TransactionStore }> = async (
+export interface HealthRoutesOptions {
+  store: TransactionStore
+  /** Ingest from NATS, when configured: not ready while its consumer is not connected. */
+  ingest?: { readonly connected: boolean } | undefined
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (
   app,
-  { store },
+  { store, ingest },
 ) => {
   app.get(
     '/health',
@@ -26,7 +32,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: TransactionStore }
     '/ready',
     {
       schema: {
-        summary: 'Readiness: 200 while the store can serve, 503 otherwise',
+        summary:
+          'Readiness: 200 while the store can serve (and, with INGEST_NATS_URL, the NATS consumer is connected), 503 otherwise',
         tags: ['operations'],
         response: {
           200: StatusSchema,
@@ -37,6 +44,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: TransactionStore }
     () =>
       settle(store.ready(), (ready) => {
         if (!ready) throw new ProblemError(503, 'The store cannot serve right now.')
+        if (ingest !== undefined && !ingest.connected) {
+          throw new ProblemError(503, 'The NATS consumer is not connected.')
+        }
         return { status: 'ready' }
       }),
   )
