@@ -1,4 +1,10 @@
-import { AckPolicy, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream'
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
 import type { FastifyBaseLogger } from 'fastify'
 import type { IngestOutcome, Submit } from './submit.js'
@@ -20,6 +26,10 @@ export interface NatsIngestOptions {
 const PULL_EXPIRES_MS = 1_000
 /** How long to wait before retrying while the store cannot serve, in ms. */
 const RETRY_MS = 1_000
+/** Messages handled at once, at most. */
+const IN_FLIGHT = 8
+/** How often the consumer's lag is asked for /metrics, in ms. */
+const LAG_EVERY_MS = 1_000
 /** How long a delivered message may go unacknowledged before JetStream delivers it again. */
 const ACK_WAIT_MS = 10_000
 
@@ -58,6 +68,7 @@ export class NatsIngest {
   /** Whether the connection is up: false from a disconnect until it reconnects. */
   #up = false
   #loop: Promise<void> | undefined
+  #messages: ConsumerMessages | undefined
 
   constructor(options: NatsIngestOptions) {
     this.#options = options
@@ -114,9 +125,10 @@ export class NatsIngest {
     this.#up = false
   }
 
-  /** Stops pulling once the message in hand is done (nothing is half-done), then disconnects. */
+  /** Stops pulling once the messages in hand are done (nothing is half-done), then disconnects. */
   async stop(): Promise<void> {
     this.#running = false
+    await this.#messages?.close()
     await this.#loop
     await this.#connection?.drain().catch(() => {})
     this.#connection = undefined
@@ -126,32 +138,60 @@ export class NatsIngest {
     const { stream, durable, batch } = this.#options
     const connection = this.#connection as NatsConnection
     const consumer = await jetstream(connection).consumers.get(stream, durable)
-    while (this.#running) {
-      try {
-        const messages = await consumer.fetch({ max_messages: batch, expires: PULL_EXPIRES_MS })
-        let paused = false
-        for await (const message of messages) {
-          // Once the store could not serve, the rest of this pull is given back at once.
-          if (paused || !this.#running) {
-            message.nak(RETRY_MS)
-            continue
-          }
-          paused = !(await this.#handle(message, submit))
+    const lag = setInterval(() => {
+      consumer.info(true).then(
+        (info) => {
+          this.counts.pending = info.num_pending
+        },
+        () => {},
+      )
+    }, LAG_EVERY_MS)
+    try {
+      while (this.#running) {
+        try {
+          // The client keeps up to `batch` messages pulled ahead, refilling as they are handled.
+          const messages = await consumer.consume({ max_messages: batch, expires: PULL_EXPIRES_MS })
+          this.#messages = messages
+          await this.#handleAll(messages, submit)
+        } catch (error) {
+          if (!this.#running) break
+          log.warn({ err: error }, 'NATS ingest: pulling failed; retrying')
+          await sleep(RETRY_MS)
         }
-        this.counts.pending = (await consumer.info(true)).num_pending
-        if (paused) await sleep(RETRY_MS)
-      } catch (error) {
-        if (!this.#running) break
-        log.warn({ err: error }, 'NATS ingest: pulling failed; retrying')
-        await sleep(RETRY_MS)
       }
+    } finally {
+      clearInterval(lag)
     }
+  }
+
+  /**
+   * Handles messages as they come, IN_FLIGHT at most at once (as that many HTTP clients would
+   * send): their order does not matter to the window. Once the store could not serve, the
+   * messages that follow are given back at once for RETRY_MS.
+   */
+  async #handleAll(messages: ConsumerMessages, submit: Submit): Promise<void> {
+    const inFlight = new Set<Promise<void>>()
+    let pausedUntil = 0
+    for await (const message of messages) {
+      if (!this.#running || Date.now() < pausedUntil) {
+        message.nak(RETRY_MS)
+        if (!this.#running) break
+        continue
+      }
+      const handled: Promise<void> = this.#handle(message, submit).then((served) => {
+        if (!served) pausedUntil = Date.now() + RETRY_MS
+        inFlight.delete(handled)
+      })
+      inFlight.add(handled)
+      if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight)
+    }
+    await Promise.all(inFlight)
   }
 
   /** One message: submitted, then acknowledged as its outcome says. False: the store could not serve. */
   async #handle(message: JsMsg, submit: Submit): Promise<boolean> {
     const key = `nats:${this.#options.stream}:${message.seq}`
-    const result = await submit(message.string(), key)
+    const result = await submit(message.data, key)
     const { counts } = this
     if (result.outcome === 'retry') {
       counts.messages.retried++
@@ -171,8 +211,6 @@ export class NatsIngest {
     // term() without a reason: servers before 2.10 leave a reasoned term unacknowledged.
     if (result.outcome === 'invalid') message.term()
     else message.ack()
-    // The event loop is given back between messages: HTTP requests interleave with ingest.
-    await new Promise((resolve) => setImmediate(resolve))
     return true
   }
 }
