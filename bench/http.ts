@@ -471,7 +471,7 @@ async function main(): Promise<void> {
       const version = spawnSync(BASELINE_NODE, ['--version']).stdout.toString().trim()
       for (const checkout of BASELINES) {
         const name = baselineName(checkout)
-        console.log(`baseline ${name}: ${checkout}/dist/server.js on node ${version}`)
+        console.log(`${name}: ${checkout}/dist/server.js on node ${version}`)
         targets.push(await start(name, [`${checkout}/dist/server.js`], {}, PINNED, BASELINE_NODE))
         baselines.push(name)
       }
