@@ -190,7 +190,7 @@ describe('NATS ingest on Redis, across processes', () => {
       )
       expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200)
     } finally {
-      await nats.stop()
+      await nats.remove()
     }
   }, 60_000)
 })

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
@@ -89,6 +89,12 @@ export class NatsServer {
       }
     }
     throw new Error('nats-server did not start')
+  }
+
+  /** Stops it for good and deletes its store. */
+  async remove(): Promise<void> {
+    await this.stop()
+    rmSync(this.dir, { recursive: true, force: true })
   }
 
   async stop(): Promise<void> {
