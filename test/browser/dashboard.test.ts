@@ -165,6 +165,61 @@ describe('the dashboard in Chromium', () => {
     await page.close()
   }, 30_000)
 
+  it.each([
+    ['phone', 390, 844],
+    ['desktop', 1440, 900],
+  ] as const)(
+    'reads well on a %s (%i px): no figure broken mid-number, the breakdown one line a row',
+    async (name, width, height) => {
+      const config = loadConfig({ LOG_LEVEL: 'silent', WINDOW_MS: '60000', DIMENSIONS: 'merchant' })
+      const store = new MemoryStore({ windowMs: 60_000, dimensions: config.dimensions })
+      const labelled = await buildApp({ config, store })
+      await labelled.listen({ port: 0, host: '127.0.0.1' })
+      const origin = `http://127.0.0.1:${(labelled.server.address() as AddressInfo).port}`
+      const page = await browser.newPage({ locale: 'en-US', viewport: { width, height } })
+      try {
+        // Large sums and long values: what squeezed the table and broke the sum before.
+        const batch = Array.from({ length: 12 }, (_, i) => ({
+          amount: Number((151_659.11 + i * 1_000.07).toFixed(2)),
+          timestamp: Date.now(),
+          merchant: `merchant-with-a-long-name-${i}`,
+        }))
+        await fetch(`${origin}/transactions/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(batch),
+        })
+        await page.goto(`${origin}/`)
+        await page.waitForFunction(() => document.querySelectorAll('#values tr').length >= 10)
+        await page.waitForFunction(() => document.querySelector('#count')?.textContent === '12')
+        const lines = await page.evaluate(() => {
+          const linesOf = (element: Element) => {
+            const range = document.createRange()
+            range.selectNodeContents(element)
+            return new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top))).size
+          }
+          const figures = Array.from(document.querySelectorAll('.figure:not([hidden]) output'))
+          const cells = Array.from(document.querySelectorAll('.breakdown th, .breakdown td'))
+          return {
+            figures: figures.map(linesOf),
+            cells: cells.map(linesOf),
+            overflow: document.documentElement.scrollWidth - window.innerWidth,
+            sum: document.querySelector('#sum')?.textContent,
+          }
+        })
+        expect(lines.sum).toBe('1,885,913.94')
+        expect(lines.figures.every((count) => count === 1)).toBe(true)
+        expect(lines.cells.every((count) => count <= 1)).toBe(true)
+        expect(lines.overflow).toBeLessThanOrEqual(0)
+        await page.screenshot({ path: new URL(`dashboard-${name}.png`, ARTIFACTS).pathname })
+      } finally {
+        await page.close()
+        await labelled.close()
+      }
+    },
+    30_000,
+  )
+
   it('shows the API docs without a content-security-policy violation or a script error', async () => {
     const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1100, height: 760 } })
     const problems: string[] = []
