@@ -1,5 +1,6 @@
 // The live dashboard: five figures from the event stream, with p50 and p99 when the service keeps
-// quantiles, the top values of a dimension when it has some, and a per-second chart from the series.
+// quantiles, the top values of a dimension when it has some, and a per-second chart from the series
+// (with the window's p50 and p99 as each second's stream event gave them: no read of its own).
 // Figures are grouped for reading in the browser's locale. The count, sum, min and max keep every
 // digit the API wrote (a JSON number's shortest form, which Intl also formats from); the average,
 // a quotient rounded for the API, shows a few decimals, and the quantiles, estimates, three
@@ -21,6 +22,12 @@
   const at = document.getElementById('at')
   let chart
   let refreshing = false
+  /** The window's p50 and p99 at each second a stream event came, for the chart. */
+  const quantilesAt = new Map()
+  let withQuantiles
+  const quantilesKnown = new Promise((resolve) => {
+    withQuantiles = resolve
+  })
 
   function setState(name) {
     state.dataset.state = name
@@ -35,6 +42,10 @@
       element.title = String(value)
     }
     if (statistics.quantiles) {
+      quantilesAt.set(Math.floor(statistics.at / 1000), {
+        p50: statistics.quantiles[quantiles.p50],
+        p99: statistics.quantiles[quantiles.p99],
+      })
       for (const [id, q] of Object.entries(quantiles)) {
         const value = statistics.quantiles[q]
         const element = document.getElementById(id)
@@ -50,7 +61,7 @@
     return Math.max(260, document.getElementById('chart').clientWidth)
   }
 
-  function draw(series) {
+  function draw(series, showQuantiles) {
     const windowText = `${series.windowMs / 1000} s`
     document.getElementById('window').textContent = windowText
     document.title = `Transactions in the last ${windowText} — live`
@@ -59,6 +70,14 @@
       series.points.map((p) => p.count),
       series.points.map((p) => p.sum),
     ]
+    if (showQuantiles) {
+      for (const second of quantilesAt.keys()) {
+        if (second < (series.points[0]?.second ?? 0)) quantilesAt.delete(second)
+      }
+      for (const id of Object.keys(quantiles)) {
+        data.push(series.points.map((p) => quantilesAt.get(p.second)?.[id] ?? null))
+      }
+    }
     if (chart) {
       chart.setData(data)
       return
@@ -71,6 +90,24 @@
           {},
           { label: 'count', stroke: '#2563eb', width: 2 },
           { label: 'sum', stroke: '#f59e0b', width: 2, scale: 'sum' },
+          ...(showQuantiles
+            ? [
+                {
+                  label: 'p50 (window)',
+                  stroke: '#16a34a',
+                  width: 1,
+                  scale: 'amount',
+                  spanGaps: true,
+                },
+                {
+                  label: 'p99 (window)',
+                  stroke: '#dc2626',
+                  width: 1,
+                  scale: 'amount',
+                  spanGaps: true,
+                },
+              ]
+            : []),
         ],
         axes: [
           {},
@@ -89,7 +126,7 @@
     refreshing = true
     try {
       const response = await fetch('/statistics/series')
-      if (response.ok) draw(await response.json())
+      if (response.ok) draw(await response.json(), await quantilesKnown)
     } finally {
       refreshing = false
     }
@@ -108,6 +145,7 @@
     } catch {
       // Unreachable for now: the stream reconnects by itself, without quantiles.
     }
+    withQuantiles(query !== '')
     const stream = new EventSource(`/statistics/stream?interval=1000${query}`)
     stream.addEventListener('open', () => setState('live'))
     stream.addEventListener('error', () => setState('reconnecting'))

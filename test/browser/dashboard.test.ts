@@ -86,6 +86,11 @@ describe('the dashboard in Chromium', () => {
     expect(await figure(page, 'window')).toBe('3 s')
     expect(await page.title()).toContain('last 3 s')
     await page.waitForSelector('#chart canvas')
+    // The chart carries the window's p50 and p99 beside the count and the sum, from the stream's
+    // own events: no read per point.
+    const legend = await page.textContent('#chart .u-legend')
+    expect(legend).toContain('p50 (window)')
+    expect(legend).toContain('p99 (window)')
     await page.screenshot({ path: new URL('dashboard.png', ARTIFACTS).pathname })
 
     // No transaction for the window's length: the page comes back to zeros by itself.
@@ -211,6 +216,9 @@ describe('the dashboard in Chromium', () => {
         expect(lines.figures.every((count) => count === 1)).toBe(true)
         expect(lines.cells.every((count) => count <= 1)).toBe(true)
         expect(lines.overflow).toBeLessThanOrEqual(0)
+      // Quantiles are off by default: no quantile line on the chart either.
+      await page.waitForSelector('#chart .u-legend')
+      expect(await page.textContent('#chart .u-legend')).not.toContain('p50')
         await page.screenshot({ path: new URL(`dashboard-${name}.png`, ARTIFACTS).pathname })
       } finally {
         await page.close()
