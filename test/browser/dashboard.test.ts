@@ -216,9 +216,9 @@ describe('the dashboard in Chromium', () => {
         expect(lines.figures.every((count) => count === 1)).toBe(true)
         expect(lines.cells.every((count) => count <= 1)).toBe(true)
         expect(lines.overflow).toBeLessThanOrEqual(0)
-      // Quantiles are off by default: no quantile line on the chart either.
-      await page.waitForSelector('#chart .u-legend')
-      expect(await page.textContent('#chart .u-legend')).not.toContain('p50')
+        // Quantiles are off by default: no quantile line on the chart either.
+        await page.waitForSelector('#chart .u-legend')
+        expect(await page.textContent('#chart .u-legend')).not.toContain('p50')
         await page.screenshot({ path: new URL(`dashboard-${name}.png`, ARTIFACTS).pathname })
       } finally {
         await page.close()
