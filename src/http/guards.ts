@@ -4,6 +4,7 @@ import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import { ProblemError } from './problem.js'
+import { Problems } from './problems.js'
 import { windowText } from './window-text.js'
 
 const REALM = 'Bearer realm="txstats"'
@@ -30,7 +31,7 @@ export async function requireApiKey(
   if (!verify) throw new Error('@fastify/bearer-auth did not decorate verifyBearerAuth')
   const unauthorized = (reply: FastifyReply) => {
     reply.header('www-authenticate', REALM)
-    return new ProblemError(401, 'A valid API key is required: Authorization: Bearer <key>.')
+    return Problems.unauthorized()
   }
   if (!failures) {
     scope.addHook('onRequest', (request, reply, done) => {
@@ -94,10 +95,7 @@ export class FailureLimit {
 
   #tooMany(reply: FastifyReply, limit: { max: number; ttlInSeconds: number }): ProblemError {
     reply.header('retry-after', Math.max(1, limit.ttlInSeconds))
-    return new ProblemError(
-      429,
-      `Too many failed requests from this address: at most ${limit.max} per ${this.#window}.`,
-    )
+    return Problems.tooManyFailures(limit.max, this.#window)
   }
 }
 
@@ -143,10 +141,7 @@ export async function limitRate(
     max: Math.max(1, config.RATE_LIMIT_MAX),
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     errorResponseBuilder: (_request, context) =>
-      new ProblemError(
-        429,
-        `Rate limit of ${context.max} requests per ${window} reached; retry after ${context.after}.`,
-      ),
+      Problems.rateLimited(context.max, window, context.after),
   })
   if (config.RATE_LIMIT_MAX > 0) app.addHook('onRequest', app.rateLimit())
   if (!limitFailures) return undefined

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type Awaitable, settle } from '../awaitable.js'
 import type { Idempotency } from '../core/idempotency.js'
 import type { RecordOutcome, Transaction, TransactionStore } from '../store/store.js'
-import { ProblemError } from './problem.js'
+import { Problems } from './problems.js'
 
 /** The request header (draft-ietf-httpapi-idempotency-key-header). */
 export const IDEMPOTENCY_KEY = 'idempotency-key'
@@ -85,10 +85,7 @@ export class IdempotentWrites {
     if (header === undefined) return undefined
     const key = typeof header === 'string' && sentOnce(request) ? parseKey(header) : undefined
     if (key === undefined) {
-      throw new ProblemError(
-        400,
-        `The Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters, sent once.`,
-      )
+      throw Problems.malformedIdempotencyKey(MAX_KEY_LENGTH)
     }
     // The API key itself, hashed (never stored as it is), read as @fastify/bearer-auth reads it
     // to authenticate: after "Bearer " (any case), trimmed. Two headers that authenticate as one
@@ -111,10 +108,7 @@ export class IdempotentWrites {
   ): Awaitable<R> {
     if (this.#inFlight.has(once.key)) {
       reply.header('retry-after', 1)
-      throw new ProblemError(
-        409,
-        'A request with this Idempotency-Key is still being answered: retry once it is.',
-      )
+      throw Problems.idempotencyKeyInFlight()
     }
     this.#inFlight.add(once.key)
     const done = () => this.#inFlight.delete(once.key)
@@ -129,17 +123,11 @@ export class IdempotentWrites {
     else done()
     return settle(recorded, (result) => {
       if (result.kind === 'mismatch') {
-        throw new ProblemError(
-          422,
-          'This Idempotency-Key was used with a different request body: nothing was done.',
-        )
+        throw Problems.idempotencyKeyReused()
       }
       if (result.kind === 'full') {
         reply.header('retry-after', Math.max(1, Math.ceil(result.retryAfterMs / 1_000)))
-        throw new ProblemError(
-          503,
-          'Too many idempotency keys are remembered now: nothing was done. Retry after the time Retry-After gives.',
-        )
+        throw Problems.idempotencyBudgetSpent()
       }
       if (result.replayed) reply.header(REPLAYED, 'true')
       return answer(result.outcomes, result.replayed)

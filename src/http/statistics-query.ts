@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { MAX_VALUE_LENGTH, VALUE_PATTERN } from '../core/dimensions.js'
 import type { StatisticsQuery } from '../core/statistics.js'
-import { ProblemError } from './problem.js'
+import { Problems } from './problems.js'
 
 /**
  * The query parameters that ask the window more than its five numbers over its whole length,
@@ -76,29 +76,20 @@ export function parseStatisticsQuery(
   const query: StatisticsQuery = {}
   if (label !== undefined) {
     if (text.quantiles !== undefined) {
-      throw new ProblemError(422, 'Quantiles are not kept per value.', [
-        { field: 'quantiles', message: `cannot be asked with ${label.dimension}` },
-      ])
+      throw Problems.quantilesPerValue(label.dimension)
     }
     query.label = label
   }
   if (text.windowMs !== undefined) {
     const spanMs = Number(text.windowMs)
     if (spanMs < 1 || spanMs > windowMs) {
-      throw new ProblemError(422, 'The window asked for is out of bounds.', [
-        { field: 'windowMs', message: `must be an integer from 1 to ${windowMs}` },
-      ])
+      throw Problems.spanOutOfBounds(windowMs)
     }
     query.spanMs = spanMs
   }
   if (text.quantiles !== undefined) {
     if (!quantiles) {
-      throw new ProblemError(422, 'This service keeps no quantiles.', [
-        {
-          field: 'quantiles',
-          message: 'quantiles are off here: QUANTILES is false, its default',
-        },
-      ])
+      throw Problems.quantilesOff()
     }
     query.quantiles = parseQuantiles(text.quantiles)
   }
@@ -110,9 +101,7 @@ function parseLabel(text: StatisticsQueryText, dimensions: readonly string[]) {
   if (dimensions.length === 0) return undefined // the common case, on every plain read
   const named = dimensions.filter((dimension) => text[dimension] !== undefined)
   if (named.length > 1) {
-    throw new ProblemError(422, 'A query names one dimension at most.', [
-      { field: named[1] as string, message: `cannot be asked with ${named[0]}` },
-    ])
+    throw Problems.twoDimensions(named[0] as string, named[1] as string)
   }
   const dimension = named[0]
   if (dimension === undefined) return undefined
@@ -123,12 +112,7 @@ function parseLabel(text: StatisticsQueryText, dimensions: readonly string[]) {
 function parseQuantiles(text: string): number[] {
   const parts = text.split(',')
   if (parts.length > MAX_QUANTILES || parts.some((part) => !QUANTILE.test(part))) {
-    throw new ProblemError(422, 'The quantiles asked for are not valid.', [
-      {
-        field: 'quantiles',
-        message: `must be 1 to ${MAX_QUANTILES} comma-separated decimals from 0 to 1`,
-      },
-    ])
+    throw Problems.invalidQuantiles(MAX_QUANTILES)
   }
   return [...new Set(parts.map(Number))]
 }

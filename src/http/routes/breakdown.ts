@@ -3,7 +3,8 @@ import { Type } from 'typebox'
 import { settle } from '../../awaitable.js'
 import { MAX_BREAKDOWN_LIMIT } from '../../core/dimensions.js'
 import type { BreakdownQuery, TransactionStore } from '../../store/store.js'
-import { ProblemError, problemRef, storeUnavailable } from '../problem.js'
+import { problemRef, storeUnavailable } from '../problem.js'
+import { Problems } from '../problems.js'
 import {
   parseStatisticsQuery,
   type QueryBounds,
@@ -60,9 +61,7 @@ export function parseBreakdownQuery(
 ): BreakdownQuery {
   const limit = Number(text.limit ?? 10)
   if (limit < 1 || limit > MAX_BREAKDOWN_LIMIT) {
-    throw new ProblemError(422, 'The limit is out of bounds.', [
-      { field: 'limit', message: `must be an integer from 1 to ${MAX_BREAKDOWN_LIMIT}` },
-    ])
+    throw Problems.limitOutOfBounds(MAX_BREAKDOWN_LIMIT)
   }
   const span = parseStatisticsQuery({ windowMs: text.windowMs }, bounds)?.spanMs
   return {

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { settle } from '../../awaitable.js'
 import type { TransactionStore } from '../../store/store.js'
-import { ProblemError, problemRef } from '../problem.js'
+import { problemRef } from '../problem.js'
+import { Problems } from '../problems.js'
 
 const StatusSchema = Type.Object({ status: Type.String() }, { examples: [{ status: 'ok' }] })
 
@@ -43,9 +44,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     },
     () =>
       settle(store.ready(), (ready) => {
-        if (!ready) throw new ProblemError(503, 'The store cannot serve right now.')
+        if (!ready) throw Problems.storeNotReady()
         if (ingest !== undefined && !ingest.connected) {
-          throw new ProblemError(503, 'The NATS consumer is not connected.')
+          throw Problems.natsNotConnected()
         }
         return { status: 'ready' }
       }),

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { TransactionStore } from '../../store/store.js'
 import type { StreamHub, StreamQuery } from '../live/stream-hub.js'
-import { ProblemError, problemRef, storeUnavailable } from '../problem.js'
+import { problemRef, storeUnavailable } from '../problem.js'
+import { Problems } from '../problems.js'
 import { NO_SNIFF } from '../security-headers.js'
 import {
   parseStatisticsQuery,
@@ -31,9 +32,7 @@ function parseStreamQuery(
   if (by === undefined) return parseStatisticsQuery(text, bounds)
   const clash = ['quantiles', ...bounds.dimensions].find((name) => text[name] !== undefined)
   if (clash !== undefined) {
-    throw new ProblemError(422, 'A breakdown is streamed on its own.', [
-      { field: clash, message: 'cannot be asked with by' },
-    ])
+    throw Problems.breakdownWithOthers(clash)
   }
   return parseBreakdownQuery({ ...text, by }, bounds)
 }
@@ -140,18 +139,13 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
     (request, reply) => {
       const interval = Number(request.query.interval ?? DEFAULT_INTERVAL_MS)
       if (interval < MIN_INTERVAL_MS || interval > MAX_INTERVAL_MS) {
-        throw new ProblemError(422, 'The interval is out of bounds.', [
-          {
-            field: 'interval',
-            message: `must be between ${MIN_INTERVAL_MS} and ${MAX_INTERVAL_MS}`,
-          },
-        ])
+        throw Problems.intervalOutOfBounds(MIN_INTERVAL_MS, MAX_INTERVAL_MS)
       }
       const query = parseStreamQuery(request.query as Record<string, string | undefined>, bounds)
       const refusal = hub.refusal(request.ip, interval, query)
       if (refusal) {
         reply.header('retry-after', '5')
-        throw new ProblemError(refusal.status, refusal.detail)
+        throw Problems.streamRefused(refusal.status, refusal.detail)
       }
       reply.hijack()
       const raw = reply.raw

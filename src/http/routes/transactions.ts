@@ -7,13 +7,8 @@ import type { RecordOutcome, Transaction, TransactionStore } from '../../store/s
 import { inexactFields } from '../exact-json.js'
 import { type IdempotentWrites, MAX_KEY_LENGTH, REPLAYED } from '../idempotency.js'
 import type { Metrics } from '../metrics.js'
-import {
-  type FieldError,
-  ProblemError,
-  problemRef,
-  storeUnavailable,
-  toFieldError,
-} from '../problem.js'
+import { type FieldError, problemRef, storeUnavailable, toFieldError } from '../problem.js'
+import { Problems } from '../problems.js'
 import { NO_SNIFF } from '../security-headers.js'
 import { dimensionValueSchema } from '../statistics-query.js'
 import { windowText } from '../window-text.js'
@@ -223,7 +218,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
     (request, reply) => {
       const transaction = request.body
       const inexact = inexactFields(transaction)
-      if (inexact) throw new ProblemError(422, 'The transaction breaks the rules.', inexact)
+      if (inexact) throw Problems.transactionBreaksRules(inexact)
       // Sends without returning the reply: a returned reply is a thenable that Fastify would
       // await, a cost the memory store's synchronous answer does not need.
       const answer = (outcomes: RecordOutcome[], replayed: boolean) => {
@@ -236,7 +231,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
           reply.code(204).header(NO_SNIFF, 'nosniff').send()
         } else {
           const error = outcomeError(outcome, transaction)
-          throw new ProblemError(422, 'The transaction breaks the rules.', error ? [error] : [])
+          throw Problems.transactionBreaksRules(error ? [error] : [])
         }
       }
       const once = idempotent.of(request)
