@@ -4,7 +4,6 @@ import { submitThrough } from '../../src/ingest/submit.js'
 import { NOW, statistics, type TestApp, testApp } from '../support/http.js'
 import {
   consumerState,
-  eventually,
   NATS_URL,
   NatsServer,
   ownStream,
@@ -12,6 +11,7 @@ import {
   removeStream,
 } from '../support/nats.js'
 import { ServiceProcess } from '../support/processes.js'
+import { until } from '../support/redis-server.js'
 import { describeStores, HTTP_STORE_KINDS, REDIS_URL } from '../support/stores.js'
 
 const DURABLE = 'txstats'
@@ -60,8 +60,8 @@ describeStores(HTTP_STORE_KINDS, (store) => {
     amounts.push(...batch.map((item) => item.amount))
     messages.push({ data: batch, id: 'batch-1' })
     await publish(NATS_URL, subject, messages)
-    await eventually(async () => (await statistics(t.app)).count === amounts.length)
-    await eventually(async () => (await consumerState(NATS_URL, stream, DURABLE)).pending === 0)
+    await until(async () => (await statistics(t.app)).count === amounts.length)
+    await until(async () => (await consumerState(NATS_URL, stream, DURABLE)).pending === 0)
     expect(await statistics(t.app)).toMatchObject({
       count: amounts.length,
       sum: sumOf(amounts),
@@ -81,11 +81,11 @@ describeStores(HTTP_STORE_KINDS, (store) => {
       // As sent: 1e400 is not a number the service takes (not exact, not finite).
       { data: `[{"amount":4,"timestamp":${NOW}},{"amount":1e400,"timestamp":${NOW}}]` },
     ])
-    await eventually(() => (ingest?.counts.transactions.invalid ?? 0) >= 3).catch((error) => {
+    await until(() => (ingest?.counts.transactions.invalid ?? 0) >= 3).catch((error) => {
       throw new Error(`${error}: ${JSON.stringify(ingest?.counts)}`)
     })
     let last: unknown
-    await eventually(async () => {
+    await until(async () => {
       const state = await consumerState(NATS_URL, stream, DURABLE)
       last = state
       return state.pending === 0 && state.unacknowledged === 0
@@ -148,20 +148,17 @@ describe('NATS ingest on Redis, across processes', () => {
     const prefix = `test:ingest:${Date.now()}:`
     const first = service(own, prefix)
     const port = await first.listening()
-    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200)
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200)
     const { amounts, published } = messages(400)
     await publish(NATS_URL, own.subject, published)
     // Killed while it works through them: some stored and not acknowledged, some not yet stored.
-    await eventually(async () => (await count(port)).count >= 40)
+    await until(async () => (await count(port)).count >= 40)
     await first.stop('SIGKILL')
     const second = service(own, prefix)
     const third = service(own, prefix)
     const [secondPort] = await Promise.all([second.listening(), third.listening()])
-    await eventually(
-      async () => (await count(secondPort as number)).count === amounts.length,
-      30_000,
-    )
-    await eventually(async () => (await consumerState(NATS_URL, stream, DURABLE)).pending === 0)
+    await until(async () => (await count(secondPort as number)).count === amounts.length, 30_000)
+    await until(async () => (await consumerState(NATS_URL, stream, DURABLE)).pending === 0)
     await new Promise((resolve) => setTimeout(resolve, 1_000)) // anything redelivered is replayed
     expect(await count(secondPort as number)).toEqual(
       expect.objectContaining({ count: amounts.length, sum: sumOf(amounts) }),
@@ -174,16 +171,16 @@ describe('NATS ingest on Redis, across processes', () => {
       const own = ownStream()
       const instance = service(own, `test:ingest:${Date.now()}:`, nats.url)
       const port = await instance.listening()
-      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200)
+      await until(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200)
       const { amounts, published } = messages(200)
       await publish(nats.url, own.subject, published.slice(0, 100))
-      await eventually(async () => (await count(port)).count >= 50)
+      await until(async () => (await count(port)).count >= 50)
       await nats.stop()
-      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 503)
+      await until(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 503)
       await nats.restart()
-      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200)
+      await until(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200)
       await publish(nats.url, own.subject, published.slice(100))
-      await eventually(async () => (await count(port)).count === amounts.length, 30_000)
+      await until(async () => (await count(port)).count === amounts.length, 30_000)
       await new Promise((resolve) => setTimeout(resolve, 1_000))
       expect(await count(port)).toEqual(
         expect.objectContaining({ count: amounts.length, sum: sumOf(amounts) }),

@@ -105,12 +105,3 @@ export class NatsServer {
     await exited
   }
 }
-
-/** Waits until `done` holds, checking every 50 ms, for at most `ms`. */
-export async function eventually(done: () => Promise<boolean> | boolean, ms = 15_000) {
-  const deadline = Date.now() + ms
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error('not done in time')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}

@@ -87,7 +87,11 @@ export async function command(url: string, ...args: string[]): Promise<unknown> 
   }
 }
 
-export async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+/** Waits until `condition` holds, checking every 50 ms, for at most `timeoutMs`. */
+export async function until(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('timed out waiting')
