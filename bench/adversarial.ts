@@ -5,23 +5,17 @@
  * Run: npm run bench:adversarial   (memory store; BENCH_HEAVY=1600000 transactions of one value
  * in one second)
  */
-import { readFileSync } from 'node:fs'
 import { ServiceProcess } from '../test/support/processes.js'
+import { processCpuSeconds } from './cpu-time.js'
 
 const HEAVY = Number(process.env.BENCH_HEAVY ?? 1_600_000)
 const REQUESTS = 300
-const TICKS = 100 // clock ticks per second, as /proc counts them
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-  return (Number(fields[11]) + Number(fields[12])) / TICKS
-}
 
 /** Server CPU per request, µs, for `urls` asked one after another (one connection). */
 async function cpuPerRequest(pid: number, base: string, urls: readonly string[]): Promise<number> {
-  const before = cpuSeconds(pid)
+  const before = processCpuSeconds(pid)
   for (const url of urls) await (await fetch(`${base}${url}`)).arrayBuffer()
-  return ((cpuSeconds(pid) - before) * 1e6) / urls.length
+  return ((processCpuSeconds(pid) - before) * 1e6) / urls.length
 }
 
 async function post(base: string, path: string, body: unknown, headers = {}) {
