@@ -1,4 +1,6 @@
 import { LIMB_COUNT } from './amount.js'
+import type { Aggregate } from './dimensions.js'
+import { addLimbs } from './exact-sum.js'
 
 /**
  * The fields of a row of statistics in a Float64Array, as the window's rings and each value's
@@ -12,3 +14,11 @@ export const SUM = 2
 export const MIN = SUM + LIMB_COUNT
 export const MAX = MIN + 1
 export const ROW_FIELDS = MAX + 1
+
+/** Adds a row (row.ts) of `rows` at `row` into an aggregate. */
+export function addRow(into: Aggregate, rows: Float64Array, row: number): void {
+  into.count += rows[row + COUNT] as number
+  addLimbs(into.limbs, 0, rows, row + SUM)
+  if ((rows[row + MIN] as number) < into.min) into.min = rows[row + MIN] as number
+  if ((rows[row + MAX] as number) > into.max) into.max = rows[row + MAX] as number
+}

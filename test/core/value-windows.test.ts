@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { FINE_BYTES, MAX_PAIRS, PAIR_BYTES, ValueWindows } from '../../src/core/value-windows.js'
+import { FINE_BYTES } from '../../src/core/fine-second.js'
+import { MAX_PAIRS, PAIR_BYTES, ValueWindows } from '../../src/core/value-windows.js'
 
 const NOW = 1_700_000_000_000
 const query = { dimension: 'merchant', order: 'sum' as const, limit: 10 }
