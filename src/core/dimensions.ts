@@ -92,7 +92,7 @@ export function labelOf(transaction: object, dimension: string): string | undefi
 export interface ValueStatistics extends Statistics {
   /**
    * True while transactions of this value may have been counted in the dimension's overflow
-   * (see design.md, "Dimensions"): the numbers are then a lower bound of the value's count.
+   * (docs/design/dimensions.md): the numbers are then a lower bound of the value's count.
    */
   incomplete: boolean
 }

@@ -90,7 +90,7 @@ const NO_BLOCK = -1
  * record: one slot write per level. snapshot: at most 54 + ⌈windowMs / 1000⌉ slot reads (114 for
  * the default window, 354 for the largest configurable one, 300 s).
  * Memory: fixed at construction, 72 bytes a slot, about (windowMs + clockSkewMs) × 1.111 slots,
- * each level rounded up to a power of two (see design.md for the figures).
+ * each level rounded up to a power of two (docs/benchmarks/ has the figures).
  */
 export class RollingWindow {
   readonly windowMs: number

@@ -32,7 +32,7 @@ export function connectRedis({ url, cluster, timeoutMs }: RedisConnection): Redi
   // Connects when told (see watchConnection), once something listens to its errors.
   // No auto-pipelining: it holds a tick's commands back to send them as one write, so Redis idles
   // while Node parses requests, then Node while Redis runs the batch. Written at once, each
-  // command runs while Node parses the next request (design.md, Writes and reads).
+  // command runs while Node parses the next request (docs/design/redis.md, "Writes and reads").
   const clientOptions = {
     enableOfflineQueue: false,
     enableAutoPipelining: false,
