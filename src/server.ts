@@ -1,3 +1,5 @@
+// First: the warm-up must run before any other module's code (see the module).
+import './tick-queue-warm-up.js'
 import cluster from 'node:cluster'
 import { createRequire } from 'node:module'
 import closeWithGrace from 'close-with-grace'
