@@ -45,7 +45,7 @@ const REDACT = {
   censor: '[redacted]',
 }
 
-/** Reads are never cached (a cache would show stale statistics) and, like every answer, never sniffed. */
+/** Reads are never cached (a cache would show stale statistics) and, like every answer with a body, never sniffed. */
 function readHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   reply.header('cache-control', 'no-store')
   reply.header(NO_SNIFF, 'nosniff')

@@ -3,8 +3,10 @@ import type { FastifyHelmetOptions } from '@fastify/helmet'
 type Directives = Record<string, string[]>
 
 /**
- * Every answer carries `X-Content-Type-Options: nosniff`: browsers must take it as the type it
- * declares. It is set through the reply, by the hooks the read scopes have anyway, the write
+ * Every answer with a body carries `X-Content-Type-Options: nosniff`: browsers must take it as
+ * the type it declares. An answer without one (POST's 201 and 204, DELETE's 204) has nothing to
+ * sniff and goes without: it is the most frequent answer, and each header is written and sent on
+ * every one. It is set through the reply, by the hooks the read scopes have anyway, the write
  * handlers and sendProblem, never by a hook of its own on every request (a cost on the hot path),
  * nor on the raw response before Fastify writes its headers (which sends Node's writeHead down its
  * slow path). Pages get it from helmet.

@@ -225,10 +225,11 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
         if (replayed) metrics.replayed()
         else metrics.countOutcomes(outcomes)
         const [outcome = 'invalidTimestamp'] = outcomes
+        // No nosniff on an answer without a body: there is nothing to sniff (design.md).
         if (outcome === 'stored') {
-          reply.code(201).header(NO_SNIFF, 'nosniff').send()
+          reply.code(201).send()
         } else if (outcome === 'tooOld') {
-          reply.code(204).header(NO_SNIFF, 'nosniff').send()
+          reply.code(204).send()
         } else {
           const error = outcomeError(outcome, transaction)
           throw Problems.transactionBreaksRules(error ? [error] : [])
@@ -306,7 +307,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
     },
     (_request, reply) =>
       settle(store.clear(), () => {
-        reply.code(204).header(NO_SNIFF, 'nosniff').send()
+        reply.code(204).send()
       }),
   )
 }
