@@ -12,12 +12,15 @@
  * and the load generator runs on CPU 0.
  *
  * The compare phase runs the service twice (an A/A pair: its two copies must agree within 3 %, or
- * the run cannot tell 5 % apart), counts the CPU that processes other than the target and wrk used
+ * the run cannot tell 5 % apart), preloads the service's warm-up of nextTick into every other target
+ * (see src/tick-queue-warm-up.ts), counts the CPU that processes other than the target and wrk used
  * during each load (a busy neighbour is said, not hidden) and prints each figure's spread.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { get } from 'node:http'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { freePort } from '../test/support/processes.js'
 import { machineSeconds, ownCpuSeconds, processCpuSeconds } from './cpu-time.js'
 
@@ -46,6 +49,8 @@ const BASELINES = (process.env.BENCH_BASELINE ?? (process.env.BENCH_BASELINE_NOD
   .filter((path) => path !== '')
 const BASELINE_NODE = process.env.BENCH_BASELINE_NODE ?? SERVER_NODE
 const PINNED = spawnSync('taskset', ['-c', '1', 'true']).status === 0
+/** The service's warm-up of process.nextTick, as built, preloaded into the compare phase's other targets. */
+const WARM_UP = pathToFileURL(resolve('dist/tick-queue-warm-up.js')).href
 
 interface Target {
   name: string
@@ -428,15 +433,31 @@ async function main(): Promise<void> {
     if (wants('compare')) {
       const service = await startService()
       const twin = await startService('service (A/A)')
-      const bare = await start('bare fastify', ['--import', 'tsx', 'bench/targets/bare-fastify.ts'])
-      const raw = await start('raw node:http', ['--import', 'tsx', 'bench/targets/raw-http.ts'])
+      // Every other target starts with this build's warm-up of nextTick preloaded, as the service
+      // does (src/tick-queue-warm-up.ts): without it, a process's speed on Node 20 depends on
+      // whether nextTick's feedback turned megamorphic at startup, and builds would be compared
+      // by that chance rather than by their code.
+      const warm = ['--import', WARM_UP]
+      const bare = await start('bare fastify', [
+        ...warm,
+        '--import',
+        'tsx',
+        'bench/targets/bare-fastify.ts',
+      ])
+      const raw = await start('raw node:http', [
+        ...warm,
+        '--import',
+        'tsx',
+        'bench/targets/raw-http.ts',
+      ])
       const targets = [service, twin, bare, raw]
       const baselines = ['bare fastify', 'raw node:http']
       const version = spawnSync(BASELINE_NODE, ['--version']).stdout.toString().trim()
       for (const checkout of BASELINES) {
         const name = baselineName(checkout)
         console.log(`${name}: ${checkout}/dist/server.js on node ${version}`)
-        targets.push(await start(name, [`${checkout}/dist/server.js`], {}, PINNED, BASELINE_NODE))
+        const args = [...warm, `${checkout}/dist/server.js`]
+        targets.push(await start(name, args, {}, PINNED, BASELINE_NODE))
         baselines.push(name)
       }
       stopAll.push(...targets)

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { settle } from '../../awaitable.js'
 import { amountProblem, MAX_ABS_AMOUNT } from '../../core/amount.js'
@@ -157,6 +157,30 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
     }
   }
 
+  /**
+   * Sends the answer to a single POST. Sends without returning the reply: a returned reply is a
+   * thenable that Fastify would await, a cost the memory store's synchronous answer does not need.
+   */
+  function answerOne(
+    reply: FastifyReply,
+    transaction: Transaction,
+    outcomes: readonly RecordOutcome[],
+    replayed: boolean,
+  ): void {
+    if (replayed) metrics.replayed()
+    else metrics.countOutcomes(outcomes)
+    const [outcome = 'invalidTimestamp'] = outcomes
+    // No nosniff on an answer without a body: there is nothing to sniff (security-headers.ts).
+    if (outcome === 'stored') {
+      reply.code(201).send()
+    } else if (outcome === 'tooOld') {
+      reply.code(204).send()
+    } else {
+      const error = outcomeError(outcome, transaction)
+      throw Problems.transactionBreaksRules(error ? [error] : [])
+    }
+  }
+
   /** The answer to a batch: the outcome of each item, in order, and what is wrong with each invalid one. */
   function judge(batch: SortedBatch, outcomes: readonly RecordOutcome[]) {
     const { items, valid, validIndex, results, errors } = batch
@@ -219,25 +243,18 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       const transaction = request.body
       const inexact = inexactFields(transaction)
       if (inexact) throw Problems.transactionBreaksRules(inexact)
-      // Sends without returning the reply: a returned reply is a thenable that Fastify would
-      // await, a cost the memory store's synchronous answer does not need.
-      const answer = (outcomes: RecordOutcome[], replayed: boolean) => {
-        if (replayed) metrics.replayed()
-        else metrics.countOutcomes(outcomes)
-        const [outcome = 'invalidTimestamp'] = outcomes
-        // No nosniff on an answer without a body: there is nothing to sniff (design.md).
-        if (outcome === 'stored') {
-          reply.code(201).send()
-        } else if (outcome === 'tooOld') {
-          reply.code(204).send()
-        } else {
-          const error = outcomeError(outcome, transaction)
-          throw Problems.transactionBreaksRules(error ? [error] : [])
-        }
-      }
       const once = idempotent.of(request)
-      if (once) return idempotent.record(once, [transaction], reply, answer)
-      return settle(store.record([transaction]), (outcomes) => answer(outcomes, false))
+      if (once) {
+        return idempotent.record(once, [transaction], reply, (outcomes, replayed) =>
+          answerOne(reply, transaction, outcomes, replayed),
+        )
+      }
+      const outcomes = store.record([transaction])
+      if (outcomes instanceof Promise) {
+        return outcomes.then((settled) => answerOne(reply, transaction, settled, false))
+      }
+      // The memory store's answer is at hand: no promise and no closure for the usual POST.
+      answerOne(reply, transaction, outcomes, false)
     },
   )
 
