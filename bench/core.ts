@@ -10,10 +10,11 @@
  * The clock is the benchmark's: it moves 1 ms before every measured snapshot, so each one walks
  * the slots (within one millisecond the window returns its cached answer, measured separately).
  */
+
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { DEFAULT_QUANTILE_ACCURACY } from '../src/core/quantile-mapping.js'
-import { DEFAULT_QUANTILE_BUDGET_BYTES, RollingWindow } from '../src/core/window.js'
+import { DEFAULT_QUANTILE_ACCURACY, DEFAULT_QUANTILE_BUDGET_BYTES } from '../src/core/defaults.js'
+import { RollingWindow } from '../src/core/window/window.js'
 
 const RECORDS = Number(process.env.RECORDS ?? 10_000_000)
 /** Set in the child process that measures one steady rate (see steadyMemory). */

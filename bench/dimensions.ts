@@ -9,7 +9,8 @@
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { DEFAULT_DIMENSION_BUDGET_BYTES, MemoryStore } from '../src/store/memory.js'
+import { DEFAULT_DIMENSION_BUDGET_BYTES } from '../src/core/defaults.js'
+import { MemoryStore } from '../src/store/memory.js'
 import type { Transaction } from '../src/store/store.js'
 
 /** Set in the child processes that measure memory (see memory). */

@@ -6,8 +6,12 @@
  * Run: npm run bench:idempotency   (REDIS_URL as for the tests)
  */
 import { Redis } from 'ioredis'
-import { entryBytes, type Idempotency, IdempotencyLedger } from '../src/core/idempotency.js'
-import type { RecordOutcome } from '../src/core/window.js'
+import {
+  entryBytes,
+  type Idempotency,
+  IdempotencyLedger,
+} from '../src/core/idempotency/idempotency.js'
+import type { RecordOutcome } from '../src/core/window/window.js'
 import { FakeClock } from '../test/support/fake-clock.js'
 import { openStore, REDIS_URL } from '../test/support/stores.js'
 

@@ -1,21 +1,31 @@
 import { readFileSync } from 'node:fs'
 import envSchema from 'env-schema'
 import { type Static, Type } from 'typebox'
-import { DEFAULT_MAX_VALUES, MAX_MAX_VALUES, parseDimensions } from './core/dimensions.js'
 import {
+  DEFAULT_CLOCK_SKEW_MS,
+  DEFAULT_DIMENSION_BUDGET_BYTES,
+  DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
+  DEFAULT_IDEMPOTENCY_CLIENT_SHARE_PERCENT,
+  DEFAULT_MAX_VALUES,
   DEFAULT_QUANTILE_ACCURACY,
+  DEFAULT_QUANTILE_BUDGET_BYTES,
+  DEFAULT_WINDOW_MS,
+  MIB,
+} from './core/defaults.js'
+import { MAX_MAX_VALUES, parseDimensions } from './core/dimensions/names.js'
+import {
   MAX_QUANTILE_ACCURACY,
   MIN_QUANTILE_ACCURACY,
   QuantileMapping,
-} from './core/quantile-mapping.js'
-import { DEFAULT_QUANTILE_BUDGET_BYTES, quantileFloorBytes } from './core/window.js'
+} from './core/quantiles/quantile-mapping.js'
+import { quantileFloorBytes } from './core/quantiles/settings.js'
 
 /** Every setting the service reads, with its bounds and default: read and validated once. */
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 8000 }),
   HOST: Type.String({ minLength: 1, default: 'localhost' }),
-  WINDOW_MS: Type.Integer({ minimum: 1_000, maximum: 300_000, default: 60_000 }),
-  CLOCK_SKEW_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 2_000 }),
+  WINDOW_MS: Type.Integer({ minimum: 1_000, maximum: 300_000, default: DEFAULT_WINDOW_MS }),
+  CLOCK_SKEW_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: DEFAULT_CLOCK_SKEW_MS }),
   BODY_LIMIT: Type.Integer({ minimum: 1_024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
   BATCH_MAX_ITEMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
   STREAM_MAX_SUBSCRIBERS: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
@@ -38,9 +48,17 @@ export const ConfigSchema = Type.Object({
   MAX_HEAP_USED_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1_024 }),
   MAX_RSS_MB: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
   IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
-  IDEMPOTENCY_MEMORY_MB: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
+  IDEMPOTENCY_MEMORY_MB: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: DEFAULT_IDEMPOTENCY_BUDGET_BYTES / MIB,
+  }),
   // The share of IDEMPOTENCY_MEMORY_MB one client (API key, else address) may hold, in percent.
-  IDEMPOTENCY_CLIENT_SHARE: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
+  IDEMPOTENCY_CLIENT_SHARE: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: DEFAULT_IDEMPOTENCY_CLIENT_SHARE_PERCENT,
+  }),
   // Off by default on both stores: keeping sketches costs every POST, whether or not anyone asks
   // for a quantile (design.md, "What a default request pays for").
   QUANTILES: Type.Boolean({ default: false }),
@@ -52,7 +70,7 @@ export const ConfigSchema = Type.Object({
   QUANTILE_MEMORY_MB: Type.Integer({
     minimum: 1,
     maximum: 1_000_000,
-    default: DEFAULT_QUANTILE_BUDGET_BYTES / 2 ** 20,
+    default: DEFAULT_QUANTILE_BUDGET_BYTES / MIB,
   }),
   DIMENSIONS: Type.String({ maxLength: 200, default: '' }),
   DIMENSION_MAX_VALUES: Type.Integer({
@@ -60,7 +78,11 @@ export const ConfigSchema = Type.Object({
     maximum: MAX_MAX_VALUES,
     default: DEFAULT_MAX_VALUES,
   }),
-  DIMENSION_MEMORY_MB: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
+  DIMENSION_MEMORY_MB: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: DEFAULT_DIMENSION_BUDGET_BYTES / MIB,
+  }),
   STORE: Type.Enum(['memory', 'redis'], { default: 'memory' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   REDIS_PREFIX: Type.String({ pattern: '^[^{}]*$', maxLength: 100, default: 'txstats:' }),

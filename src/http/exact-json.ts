@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { parse as parseLosslessly } from 'lossless-json'
-import { isWrittenExactly } from '../core/amount.js'
+import { isWrittenExactly } from '../core/amount/amount.js'
 import { IDEMPOTENCY_KEY, noteBody } from './idempotency.js'
 import type { FieldError } from './problem.js'
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type Awaitable, settle } from '../awaitable.js'
-import type { Idempotency } from '../core/idempotency.js'
+import type { Idempotency } from '../core/idempotency/idempotency.js'
 import type { RecordOutcome, Transaction, TransactionStore } from '../store/store.js'
 import { Problems } from './problems.js'
 

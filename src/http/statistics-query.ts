@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import { MAX_VALUE_LENGTH, VALUE_PATTERN } from '../core/dimensions.js'
-import type { StatisticsQuery } from '../core/statistics.js'
+import { MAX_VALUE_LENGTH, VALUE_PATTERN } from '../core/dimensions/names.js'
+import type { StatisticsQuery } from '../core/window/statistics.js'
 import { Problems } from './problems.js'
 
 /**

@@ -1,18 +1,19 @@
 import {
-  type Breakdown,
-  type BreakdownQuery,
+  DEFAULT_DIMENSION_BUDGET_BYTES,
+  DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
   DEFAULT_MAX_VALUES,
-  labelOf,
-} from '../core/dimensions.js'
+} from '../core/defaults.js'
+import type { Breakdown, BreakdownQuery } from '../core/dimensions/breakdown.js'
+import { labelOf } from '../core/dimensions/names.js'
+import { ValueWindows } from '../core/dimensions/value-windows.js'
 import {
   entryBytes,
   type Idempotency,
   IdempotencyLedger,
   type RecordedOnce,
-} from '../core/idempotency.js'
-import type { Series, Statistics, StatisticsQuery } from '../core/statistics.js'
-import { ValueWindows } from '../core/value-windows.js'
-import { checkSpan, RollingWindow, type WindowOptions } from '../core/window.js'
+} from '../core/idempotency/idempotency.js'
+import type { Series, Statistics, StatisticsQuery } from '../core/window/statistics.js'
+import { checkSpan, RollingWindow, type WindowOptions } from '../core/window/window.js'
 import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
 export interface MemoryStoreOptions extends WindowOptions {
@@ -30,10 +31,8 @@ export interface MemoryStoreOptions extends WindowOptions {
   dimensionBudgetBytes?: number
 }
 
-const DEFAULT_IDEMPOTENCY_BUDGET_BYTES = 256 * 1024 * 1024
 /** How often expired idempotency keys are forgotten without a request (see connect). */
 const SWEEP_MS = 1_000
-export const DEFAULT_DIMENSION_BUDGET_BYTES = 256 * 1024 * 1024
 
 /** The window in this process's memory: every call answers synchronously. */
 export class MemoryStore implements TransactionStore {

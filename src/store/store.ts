@@ -1,8 +1,8 @@
 import type { Awaitable } from '../awaitable.js'
-import type { Breakdown, BreakdownQuery } from '../core/dimensions.js'
-import type { Idempotency, RecordedOnce } from '../core/idempotency.js'
-import type { Series, Statistics, StatisticsQuery } from '../core/statistics.js'
-import type { RecordOutcome } from '../core/window.js'
+import type { Breakdown, BreakdownQuery } from '../core/dimensions/breakdown.js'
+import type { Idempotency, RecordedOnce } from '../core/idempotency/idempotency.js'
+import type { Series, Statistics, StatisticsQuery } from '../core/window/statistics.js'
+import type { RecordOutcome } from '../core/window/window.js'
 
 export type {
   Breakdown,

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { afterEach, expect, it, vi } from 'vitest'
-import { ENTRY_OVERHEAD_BYTES } from '../../src/core/idempotency.js'
+import { ENTRY_OVERHEAD_BYTES } from '../../src/core/idempotency/idempotency.js'
 import type { MemoryStore } from '../../src/store/memory.js'
 import { shardOfKey } from '../../src/store/redis/shards.js'
 import type { Transaction, TransactionStore } from '../../src/store/store.js'

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/core/clock.js'
+import type { Clock } from '../../src/core/window/clock.js'
 
 /** A clock that moves only when told to. */
 export class FakeClock {

@@ -5,7 +5,7 @@ import { expect } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
 import type { NatsIngest } from '../../src/ingest/nats.js'
-import { createStore, idempotencyClientShareBytes } from '../../src/store/create.js'
+import { createStore, windowOptions } from '../../src/store/create.js'
 import { RedisStore } from '../../src/store/redis/store.js'
 import type { ConnectionLog, TransactionStore } from '../../src/store/store.js'
 import { FakeClock } from './fake-clock.js'
@@ -55,16 +55,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', QUANTILES: 'true', ...options.env })
   const clock = new FakeClock(NOW)
   const store = await openStore(options.store ?? 'memory', {
-    windowMs: config.WINDOW_MS,
-    clockSkewMs: config.CLOCK_SKEW_MS,
-    idempotencyBudgetBytes: config.IDEMPOTENCY_MEMORY_MB * 1024 * 1024,
-    idempotencyClientShareBytes: idempotencyClientShareBytes(config),
-    quantiles: config.QUANTILES && {
-      accuracy: config.QUANTILE_ACCURACY,
-      budgetBytes: config.QUANTILE_MEMORY_MB * 1024 * 1024,
-    },
-    dimensions: config.dimensions,
-    dimensionMaxValues: config.DIMENSION_MAX_VALUES,
+    ...windowOptions(config),
     clock: clock.read,
   })
   const app = await buildApp({

@@ -1,5 +1,5 @@
 import { expect } from 'vitest'
-import type { Series, Statistics } from '../../src/core/statistics.js'
+import type { Series, Statistics } from '../../src/core/window/statistics.js'
 
 /**
  * The brute-force model the window is checked against: every stored transaction in a list,

@@ -1,6 +1,6 @@
 import { type Awaitable, settle } from '../../awaitable.js'
-import type { Breakdown, BreakdownQuery } from '../../core/dimensions.js'
-import { queryKey, type Statistics, type StatisticsQuery } from '../../core/statistics.js'
+import type { Breakdown, BreakdownQuery } from '../../core/dimensions/breakdown.js'
+import { queryKey, type Statistics, type StatisticsQuery } from '../../core/window/statistics.js'
 
 /** What a stream pushes: the statistics a query asks, or a dimension's breakdown. */
 export type StreamQuery = StatisticsQuery | BreakdownQuery

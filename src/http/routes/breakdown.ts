@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { settle } from '../../awaitable.js'
-import { MAX_BREAKDOWN_LIMIT } from '../../core/dimensions.js'
+import { MAX_BREAKDOWN_LIMIT } from '../../core/dimensions/breakdown.js'
 import type { BreakdownQuery, TransactionStore } from '../../store/store.js'
 import { problemRef, storeUnavailable } from '../problem.js'
 import { Problems } from '../problems.js'

@@ -1,12 +1,7 @@
-import { LIMB_COUNT, writeLimbs } from '../../core/amount.js'
-import {
-  type Aggregate,
-  addAggregate,
-  addAmount,
-  isDimensionValue,
-  labelOf,
-} from '../../core/dimensions.js'
-import type { QuantileMapping } from '../../core/quantile-mapping.js'
+import { type Aggregate, addAggregate, addAmount } from '../../core/amount/aggregate.js'
+import { LIMB_COUNT, writeLimbs } from '../../core/amount/amount.js'
+import { isDimensionValue, labelOf } from '../../core/dimensions/names.js'
+import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
 import type { Transaction } from '../store.js'
 
 /**

@@ -36,10 +36,14 @@
  * #aggregate and now(): a change to one is a change to the other.
  */
 
-import { LIMB_BASE, LIMB_COUNT } from '../../core/amount.js'
-import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/block-sketches.js'
-import { CHARGE_SPANS, ENTRY_OVERHEAD_BYTES, OUTCOME_LETTERS as L } from '../../core/idempotency.js'
-import { LEVELS } from '../../core/levels.js'
+import { LIMB_BASE, LIMB_COUNT } from '../../core/amount/amount.js'
+import { LEVELS } from '../../core/blocks/levels.js'
+import {
+  CHARGE_SPANS,
+  ENTRY_OVERHEAD_BYTES,
+  OUTCOME_LETTERS as L,
+} from '../../core/idempotency/idempotency.js'
+import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/quantiles/block-sketches.js'
 
 // The key layout pairs the levels: each odd level's blocks live, as "<digit>:" fields, in the
 // hash of the next level's block that holds them. That needs four levels, each ten times the last.

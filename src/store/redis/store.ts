@@ -1,21 +1,29 @@
 import { type ClientContext, Cluster, type Result } from 'ioredis'
-import { LIMB_COUNT } from '../../core/amount.js'
-import type { Clock } from '../../core/clock.js'
+import { type Aggregate, addAggregate, emptyAggregate } from '../../core/amount/aggregate.js'
+import { LIMB_COUNT } from '../../core/amount/amount.js'
+import { writeSumAndMean } from '../../core/amount/exact-sum.js'
+import { LEVELS } from '../../core/blocks/levels.js'
 import {
-  type Aggregate,
-  addAggregate,
+  DEFAULT_CLOCK_SKEW_MS,
+  DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
+  DEFAULT_MAX_VALUES,
+  DEFAULT_WINDOW_MS,
+} from '../../core/defaults.js'
+import {
   type Breakdown,
   type BreakdownQuery,
-  DEFAULT_MAX_VALUES,
-  emptyAggregate,
   rankBreakdown,
-  ValueTable,
-} from '../../core/dimensions.js'
-import { writeSumAndMean } from '../../core/exact-sum.js'
-import { fromLetters, type Idempotency, type RecordedOnce } from '../../core/idempotency.js'
-import { LEVELS } from '../../core/levels.js'
-import { QuantileCounts } from '../../core/quantile-counts.js'
-import type { QuantileMapping } from '../../core/quantile-mapping.js'
+} from '../../core/dimensions/breakdown.js'
+import { ValueTable } from '../../core/dimensions/value-table.js'
+import {
+  fromLetters,
+  type Idempotency,
+  type RecordedOnce,
+} from '../../core/idempotency/idempotency.js'
+import { QuantileCounts } from '../../core/quantiles/quantile-counts.js'
+import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
+import { type QuantileOptions, quantileSettings } from '../../core/quantiles/settings.js'
+import type { Clock } from '../../core/window/clock.js'
 import {
   EMPTY_STATISTICS,
   queryKey,
@@ -23,14 +31,8 @@ import {
   type SeriesPoint,
   type Statistics,
   type StatisticsQuery,
-} from '../../core/statistics.js'
-import {
-  checkSpan,
-  DEFAULT_CLOCK_SKEW_MS,
-  DEFAULT_WINDOW_MS,
-  type QuantileOptions,
-  quantileSettings,
-} from '../../core/window.js'
+} from '../../core/window/statistics.js'
+import { checkSpan } from '../../core/window/window.js'
 import {
   type ConnectionLog,
   type RecordOutcome,
@@ -119,7 +121,6 @@ interface GroupReply {
   waitMs: number
 }
 
-const DEFAULT_IDEMPOTENCY_BUDGET_BYTES = 256 * 1024 * 1024
 /** An aggregate as the scripts return it: count, the limb sums, min text, max text. */
 const AGGREGATE_WIDTH = LIMB_COUNT + 3
 const MIN_AT = LIMB_COUNT + 1

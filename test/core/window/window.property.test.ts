@@ -1,0 +1,47 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { RollingWindow } from '../../../src/core/window/window.js'
+import { FakeClock } from '../../support/fake-clock.js'
+import { expectQuantiles, OracleWindow } from '../../support/oracle.js'
+
+const ACCURACY = 0.01
+
+import { SKEW_MS, step, WINDOW_MS } from '../../support/steps.js'
+
+describe('RollingWindow against a brute-force oracle', () => {
+  it('gives identical outcomes and snapshots, and quantiles within the accuracy, for any sequence of steps', () => {
+    let steps = 0
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 30, maxLength: 80 }), (sequence) => {
+        const clock = new FakeClock()
+        const options = {
+          windowMs: WINDOW_MS,
+          clockSkewMs: SKEW_MS,
+          clock: clock.read,
+          quantiles: { accuracy: ACCURACY },
+        }
+        const window = new RollingWindow(options)
+        const oracle = new OracleWindow(WINDOW_MS, SKEW_MS, clock.read)
+        for (const s of sequence) {
+          steps++
+          if (s.kind === 'record') {
+            const timestamp = clock.current + s.offset
+            expect(window.record(s.amount, timestamp)).toBe(oracle.record(s.amount, timestamp))
+          } else if (s.kind === 'advance') clock.advance(s.ms)
+          else if (s.kind === 'back') clock.advance(-s.ms)
+          else if (s.kind === 'series') {
+            expect(window.series(s.spanMs)).toEqual(oracle.series(s.spanMs))
+          } else if (s.quantiles === undefined) {
+            expect(window.snapshot(s.spanMs)).toEqual(oracle.snapshot(s.spanMs))
+          } else {
+            const answer = window.query({ spanMs: s.spanMs, quantiles: s.quantiles })
+            expectQuantiles(answer, oracle, s.quantiles, ACCURACY, s.spanMs)
+          }
+        }
+        expect(window.snapshot()).toEqual(oracle.snapshot())
+      }),
+      { numRuns: 250 },
+    )
+    expect(steps).toBeGreaterThan(5_000)
+  }, 30_000) // about 3 s alone; CI runs it beside the Redis suites on two cores
+})

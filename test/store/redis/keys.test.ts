@@ -1,0 +1,87 @@
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { connectRedis } from '../../../src/store/redis/client.js'
+import { RedisStore, type RedisStoreOptions } from '../../../src/store/redis/store.js'
+import type { Transaction } from '../../../src/store/store.js'
+import { FakeClock } from '../../support/fake-clock.js'
+import { deleteKeys, REDIS_URL, silent, waitUntilReady } from '../../support/stores.js'
+
+const T = 1_700_000_000_005 // 5 ms into a 10 ms block
+const PREFIX = `test:keys:${process.pid}:${Date.now()}:`
+const redis = new Redis(REDIS_URL)
+
+afterAll(async () => {
+  await deleteKeys(PREFIX)
+  redis.disconnect()
+})
+
+async function keys(): Promise<string[]> {
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000)
+    found.push(...batch)
+    cursor = next
+  } while (cursor !== '0')
+  return found.sort()
+}
+
+describe('the Redis store in Redis', () => {
+  it('keeps a fixed number of keys however many transactions arrive, each block key expiring', async () => {
+    const clock = new FakeClock(T)
+    const store = new RedisStore({
+      client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 5_000 }),
+      prefix: PREFIX,
+      clock: clock.read,
+    })
+    store.connect(silent)
+    await waitUntilReady(store)
+    const batch = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ amount: (i % 1000) / 100, timestamp: T - (i % 5) }))
+
+    await store.record(batch(10))
+    const few = await keys()
+    await store.record(batch(20_000))
+    const many = await keys()
+    expect(many).toEqual(few) // the same keys: no key, list or field per transaction
+    // The meta hash, one hash for the 10 ms block and one for the second; for the quantiles, their
+    // state, the sum of the seconds, a sorted set of blocks per level and a sketch per block
+    // touched (five of 1 ms, one of each coarser level).
+    expect(many).toHaveLength(3 + 2 + 4 + 5 + 3)
+    for (const key of many) {
+      const ttl = await redis.pttl(key)
+      if (key.endsWith(':meta')) expect(ttl).toBe(-1)
+      else expect(ttl).toBeGreaterThan(0)
+    }
+    expect(await store.statistics()).toMatchObject({ count: 20_010 })
+    await store.close()
+  })
+
+  it('runs on one client the record script of each store, whatever features each keeps', async () => {
+    const clock = new FakeClock(T)
+    const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 5_000 })
+    const open = async (name: string, options: Partial<RedisStoreOptions>) => {
+      const store = new RedisStore({
+        client,
+        prefix: `${PREFIX}${name}:`,
+        clock: clock.read,
+        ...options,
+      })
+      store.connect(silent)
+      await waitUntilReady(store)
+      return store
+    }
+    const labelled = await open('labelled', { dimensions: ['merchant'] })
+    // Defined last on the client: a script that keeps neither sketches nor dimensions.
+    const plain = await open('plain', { quantiles: false })
+
+    await labelled.record([{ amount: 2.5, timestamp: T, merchant: 'm-1' } as Transaction])
+    await plain.record([{ amount: 4, timestamp: T }])
+
+    const label = { dimension: 'merchant', value: 'm-1' }
+    expect(await labelled.statistics({ label })).toMatchObject({ count: 1, sum: 2.5 })
+    expect(await labelled.statistics({ quantiles: [0.5] })).toMatchObject({ count: 1 })
+    expect(await plain.statistics()).toMatchObject({ count: 1, sum: 4 })
+    await labelled.close()
+  })
+})
