@@ -16,18 +16,37 @@ import type { Series, Statistics, StatisticsQuery } from '../core/window/statist
 import { checkSpan, RollingWindow, type WindowOptions } from '../core/window/window.js'
 import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
+/** How the memory store is built: the window's options, and its features'. */
 export interface MemoryStoreOptions extends WindowOptions {
-  /** How long an idempotency key is remembered, in ms: at least the window plus the skew. */
+  /**
+   * How long an idempotency key is remembered, in ms: at least the window plus the skew.
+   * @default windowMs + clockSkewMs
+   */
   idempotencyRetentionMs?: number
-  /** The most the remembered keys may be charged, in bytes (see entryBytes). */
+  /**
+   * The most the remembered keys may be charged, in bytes (see entryBytes).
+   * @default DEFAULT_IDEMPOTENCY_BUDGET_BYTES (256 MiB)
+   */
   idempotencyBudgetBytes?: number
-  /** The most one client's remembered keys may be charged, in bytes: the budget by default. */
+  /**
+   * The most one client's remembered keys may be charged, in bytes.
+   * @default idempotencyBudgetBytes
+   */
   idempotencyClientShareBytes?: number
-  /** The names of the transactions' dimensions (see dimensions.ts); none by default. */
+  /**
+   * The names of the transactions' dimensions (see dimensions/names.ts).
+   * @default []
+   */
   dimensions?: readonly string[]
-  /** Values tracked at once per dimension. */
+  /**
+   * Values tracked at once per dimension.
+   * @default DEFAULT_MAX_VALUES (1 000)
+   */
   dimensionMaxValues?: number
-  /** The most a dimension's values may be charged, in bytes (see ValueWindows). */
+  /**
+   * The most a dimension's values may be charged, in bytes (see ValueWindows).
+   * @default DEFAULT_DIMENSION_BUDGET_BYTES (256 MiB)
+   */
   dimensionBudgetBytes?: number
 }
 

@@ -49,14 +49,25 @@ export interface TransactionStore {
    * the outcomes it had, not recorded again.
    */
   recordOnce(transactions: readonly Transaction[], once: Idempotency): Awaitable<RecordedOnce>
-  /** The whole window, or what the query asks. Throws RangeError for a span outside the window. */
+  /**
+   * The whole window, or what the query asks.
+   * @throws RangeError for a span outside the window, a dimension the store does not keep, or
+   * quantiles of one value (they are kept for the whole window only)
+   * @throws StoreUnavailableError when the store cannot answer now (rejected, on Redis)
+   */
   statistics(query?: StatisticsQuery): Awaitable<Readonly<Statistics>>
   /**
-   * The top values of a dimension (the store's dimensions are the query's only valid ones: a
-   * RangeError otherwise), the rest and the missing, over the window or its last spanMs ms.
+   * The top values of a dimension, the rest and the missing, over the window or its last
+   * spanMs ms.
+   * @throws RangeError for a dimension the store does not keep (its dimensions are the only
+   * valid ones) or a span outside the window
+   * @throws StoreUnavailableError when the store cannot answer now (rejected, on Redis)
    */
   breakdown(query: BreakdownQuery): Awaitable<Readonly<Breakdown>>
-  /** The window (or its last spanMs ms) per second, for charts. */
+  /**
+   * The window (or its last spanMs ms) per second, for charts.
+   * @throws RangeError for a span outside the window
+   */
   series(spanMs?: number): Awaitable<Series>
   clear(): Awaitable<void>
   /** Whether the store can serve now. */

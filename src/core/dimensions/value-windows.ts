@@ -38,12 +38,18 @@ export const PAIR_BYTES = 16
  * pairs, however many transactions it holds.
  */
 export const MAX_PAIRS = 32
+/** How one dimension's values are kept; the memory store fills each from its own options. */
 export interface ValueWindowsOptions {
+  /** The window's length, as the store's window. */
   windowMs: number
+  /** The clock-skew allowance, as the store's window. */
   clockSkewMs: number
-  /** Values tracked at once (DIMENSION_MAX_VALUES). */
+  /** Values tracked at once (DIMENSION_MAX_VALUES; its default DEFAULT_MAX_VALUES). */
   maxValues: number
-  /** The most the values' lists may be charged, in bytes (see PAIR_BYTES). */
+  /**
+   * The most the values' lists may be charged, in bytes (see PAIR_BYTES; its default
+   * DEFAULT_DIMENSION_BUDGET_BYTES).
+   */
   budgetBytes: number
 }
 

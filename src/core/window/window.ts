@@ -26,11 +26,27 @@ export type RecordOutcome =
   | 'invalidAmount'
   | 'invalidTimestamp'
 
+/** How a RollingWindow is built; every option has a default (core/defaults.ts). */
 export interface WindowOptions {
+  /**
+   * The window's length W, in ms: it covers `now − W < timestamp ≤ now`.
+   * @default DEFAULT_WINDOW_MS (60 000)
+   */
   windowMs?: number
+  /**
+   * How far in the future a timestamp may lie and be stored, in ms.
+   * @default DEFAULT_CLOCK_SKEW_MS (2 000)
+   */
   clockSkewMs?: number
+  /**
+   * Where the window reads the time: tests pass a FakeClock's.
+   * @default systemClock (Date.now)
+   */
   clock?: Clock
-  /** Keep sketches of the amounts, so that queries can ask quantiles; off when absent or false. */
+  /**
+   * Keep sketches of the amounts, so that queries can ask quantiles.
+   * @default false
+   */
   quantiles?: QuantileOptions | false
 }
 
@@ -81,6 +97,10 @@ export class RollingWindow {
   /** The same for the last query: its answer, what it asked and when. */
   #queried: { key: string; at: number; answer: Readonly<Statistics> } | undefined
 
+  /**
+   * @throws RangeError for a windowMs that is not a positive integer, a clockSkewMs that is not a
+   * non-negative one, or quantile options quantileSettings refuses
+   */
   constructor(options: WindowOptions = {}) {
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS
     this.clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS

@@ -78,33 +78,73 @@ declare module 'ioredis' {
 /** A script's answer: the instant, then aggregates of eight values each (see scripts.ts). */
 type Reply = Array<number | string>
 
+/** How the Redis store is built: its client and keys, the window's options and its features'. */
 export interface RedisStoreOptions {
+  /** A connected ioredis client or cluster (see connectRedis). */
   client: RedisClient
-  /** Starts every key; the hash tags follow it. */
+  /**
+   * Starts every key; the hash tags follow it.
+   * @default 'txstats:'
+   */
   prefix?: string
-  /** Windows to spread writes over; a read merges them all. */
+  /**
+   * Windows to spread writes over; a read merges them all.
+   * @default 1
+   */
   shards?: number
+  /** @default DEFAULT_WINDOW_MS (60 000) */
   windowMs?: number
+  /** @default DEFAULT_CLOCK_SKEW_MS (2 000) */
   clockSkewMs?: number
-  /** The window's instant from this clock instead of Redis's TIME: for tests. */
+  /**
+   * The window's instant from this clock instead of Redis's TIME: for tests.
+   * @default Redis's TIME
+   */
   clock?: Clock
-  /** How long an idempotency key is remembered, in ms: at least the window plus the skew. */
+  /**
+   * How long an idempotency key is remembered, in ms: at least the window plus the skew.
+   * @default windowMs + clockSkewMs
+   */
   idempotencyRetentionMs?: number
-  /** The most the remembered keys of a shard may be charged, in bytes (see entryBytes). */
+  /**
+   * The most the remembered keys of a shard may be charged, in bytes (see entryBytes).
+   * @default DEFAULT_IDEMPOTENCY_BUDGET_BYTES (256 MiB)
+   */
   idempotencyBudgetBytes?: number
-  /** The most one client's remembered keys may be charged, in bytes: the budget by default. */
+  /**
+   * The most one client's remembered keys may be charged, in bytes.
+   * @default idempotencyBudgetBytes
+   */
   idempotencyClientShareBytes?: number
-  /** Replicas that must have a write before it is answered (WAIT); 0 answers at once. */
+  /**
+   * Replicas that must have a write before it is answered (WAIT); 0 answers at once.
+   * @default 0
+   */
   waitReplicas?: number
-  /** How long a command may take: WAIT waits for the replicas half of it. */
+  /**
+   * How long a command may take, in ms: WAIT waits for the replicas half of it.
+   * @default 1 000
+   */
   timeoutMs?: number
-  /** How long writes wait to share a script call; 0: the writes of one event-loop turn. */
+  /**
+   * How long writes wait to share a script call, in ms; 0: the writes of one event-loop turn.
+   * @default 0
+   */
   flushMs?: number
-  /** How quantile sketches are kept, per shard, as the core keeps them; false: not at all. */
+  /**
+   * How quantile sketches are kept, per shard, as the core keeps them.
+   * @default false
+   */
   quantiles?: QuantileOptions | false
-  /** The names of the transactions' dimensions (see dimensions.ts); none by default. */
+  /**
+   * The names of the transactions' dimensions (see dimensions/names.ts).
+   * @default []
+   */
   dimensions?: readonly string[]
-  /** Values tracked at once per dimension, per shard. */
+  /**
+   * Values tracked at once per dimension, per shard.
+   * @default DEFAULT_MAX_VALUES (1 000)
+   */
   dimensionMaxValues?: number
 }
 
