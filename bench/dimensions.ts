@@ -65,36 +65,36 @@ function nsPer(read: () => unknown): number {
 function main(): void {
   const dimensions = ['currency', 'merchant']
   const plain = new MemoryStore({ clock, quantiles: false })
-  const labelled = new MemoryStore({ clock, quantiles: false, dimensions })
+  const withDimensions = new MemoryStore({ clock, quantiles: false, dimensions })
   // Interleaved, so that drift of the machine hits both alike.
   const plainNs: number[] = []
-  const labelledNs: number[] = []
+  const withDimensionsNs: number[] = []
   for (let round = 0; round < 3; round++) {
     plainNs.push(steadyNs(plain, 10_000))
-    labelledNs.push(steadyNs(labelled, 10_000))
+    withDimensionsNs.push(steadyNs(withDimensions, 10_000))
   }
   const p = median(plainNs)
-  const l = median(labelledNs)
+  const l = median(withDimensionsNs)
   console.log(
     `record, 2 dimensions   ${fmt(1e9 / l)} ops/s (${l.toFixed(0)} ns/op) against ${fmt(1e9 / p)} without (${p.toFixed(0)} ns/op): ${(p / l).toFixed(3)} of the rate, same run (1 000 merchants, 10 currencies, 100/ms)`,
   )
 
-  const live = labelled.breakdown({ dimension: 'merchant', order: 'sum', limit: 1000 })
+  const live = withDimensions.breakdown({ dimension: 'merchant', order: 'sum', limit: 1000 })
   const query = { dimension: 'merchant', order: 'sum' as const, limit: 10 }
-  const value = { label: { dimension: 'merchant', value: 'm-7' } }
+  const value = { dimensionValue: { dimension: 'merchant', value: 'm-7' } }
   const snapshotNs: number[] = []
   const valueNs: number[] = []
   const breakdownNs: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    snapshotNs.push(nsPer(() => labelled.statistics()))
-    valueNs.push(nsPer(() => labelled.statistics(value)))
-    breakdownNs.push(nsPer(() => labelled.breakdown(query)))
+    snapshotNs.push(nsPer(() => withDimensions.statistics()))
+    valueNs.push(nsPer(() => withDimensions.statistics(value)))
+    breakdownNs.push(nsPer(() => withDimensions.breakdown(query)))
   }
   const s = median(snapshotNs)
   const v = median(valueNs)
   const b = median(breakdownNs)
   console.log(
-    `value statistics       ${(v / 1000).toFixed(1)} µs (plain snapshot ${(s / 1000).toFixed(1)} µs, same window of ${fmt(labelled.statistics().count)})`,
+    `value statistics       ${(v / 1000).toFixed(1)} µs (plain snapshot ${(s / 1000).toFixed(1)} µs, same window of ${fmt(withDimensions.statistics().count)})`,
   )
   console.log(
     `breakdown, top 10      ${(b / 1000).toFixed(0)} µs over ${fmt(live.values.length)} live merchants`,

@@ -154,7 +154,7 @@ type Scenario =
   | 'quantiles'
   | 'batch'
   | 'livebatch'
-  | 'labelled'
+  | 'dimensioned'
   | 'value'
   | 'breakdown'
 
@@ -666,33 +666,33 @@ async function main(): Promise<void> {
     // memory after minutes of POSTs, and after 10 000 000 transactions over 100 000 merchants.
     if (wants('dimensions')) {
       const env = { DIMENSIONS: 'currency,merchant' }
-      const labelled = await start('dimensions', ['dist/server.js'], env)
+      const dimensioned = await start('dimensions', ['dist/server.js'], env)
       const bare = await start('bare fastify', ['--import', 'tsx', 'bench/targets/bare-fastify.ts'])
-      stopAll.push(labelled, bare)
+      stopAll.push(dimensioned, bare)
       printRatios(
         'POST /transactions with currency and merchant (1 000 merchants, 10 currencies)',
-        compare([labelled, bare], 'labelled'),
+        compare([dimensioned, bare], 'dimensioned'),
         ['bare fastify'],
       )
       bare.process.kill('SIGTERM')
-      for (const scenario of ['labelled', 'get', 'value', 'breakdown'] as const) {
-        load(labelled, scenario, 2)
+      for (const scenario of ['dimensioned', 'get', 'value', 'breakdown'] as const) {
+        load(dimensioned, scenario, 2)
       }
       // Latency (one connection: p50 is the time of one request) and under load (64 connections).
       const live = (await (
-        await retrying(`${labelled.url}/statistics/breakdown?by=merchant&limit=1000`)
+        await retrying(`${dimensioned.url}/statistics/breakdown?by=merchant&limit=1000`)
       ).json()) as { values: unknown[] }
       console.log(
-        `\nGET /statistics?merchant=… and GET /statistics/breakdown?by=merchant&limit=10 vs GET /statistics, ${fmt(live.values.length)} live merchants, ${fmt((await statistics(labelled)).count)} transactions (${ROUNDS} interleaved rounds of ${SECONDS} s: median p50, and the median of each round's ratio)`,
+        `\nGET /statistics?merchant=… and GET /statistics/breakdown?by=merchant&limit=10 vs GET /statistics, ${fmt(live.values.length)} live merchants, ${fmt((await statistics(dimensioned)).count)} transactions (${ROUNDS} interleaved rounds of ${SECONDS} s: median p50, and the median of each round's ratio)`,
       )
       for (const connections of [1, CONNECTIONS]) {
         const rounds: Array<Record<'plain' | 'value' | 'breakdown', Figures>> = []
         for (let round = 0; round < ROUNDS; round++) {
-          load(labelled, 'labelled', 1) // every merchant has transactions at both edges
+          load(dimensioned, 'dimensioned', 1) // every merchant has transactions at both edges
           rounds.push({
-            plain: load(labelled, 'get', SECONDS, connections),
-            value: load(labelled, 'value', SECONDS, connections),
-            breakdown: load(labelled, 'breakdown', SECONDS, connections),
+            plain: load(dimensioned, 'get', SECONDS, connections),
+            value: load(dimensioned, 'value', SECONDS, connections),
+            breakdown: load(dimensioned, 'breakdown', SECONDS, connections),
           })
         }
         const p50 = (kind: 'plain' | 'value' | 'breakdown') =>
@@ -703,12 +703,12 @@ async function main(): Promise<void> {
           `${connections} connection${connections === 1 ? '' : 's'}: p50 plain ${p50('plain')} ms, merchant ${p50('value')} ms (${ratio('value', 'p50')} of plain; req/s ${ratio('value', 'rps')}), breakdown ${p50('breakdown')} ms (req/s ${ratio('breakdown', 'rps')} of plain)`,
         )
       }
-      const rssBefore = rssMb(labelled)
-      const soak = load(labelled, 'labelled', DIMENSION_SOAK_SECONDS)
+      const rssBefore = rssMb(dimensioned)
+      const soak = load(dimensioned, 'dimensioned', DIMENSION_SOAK_SECONDS)
       console.log(
-        `RSS ${fmt(rssBefore, 1)} MB, after ${DIMENSION_SOAK_SECONDS} s of POSTs at ${fmt(soak.rps)} req/s over 1 000 merchants and 10 currencies: ${fmt(rssMb(labelled), 1)} MB`,
+        `RSS ${fmt(rssBefore, 1)} MB, after ${DIMENSION_SOAK_SECONDS} s of POSTs at ${fmt(soak.rps)} req/s over 1 000 merchants and 10 currencies: ${fmt(rssMb(dimensioned), 1)} MB`,
       )
-      labelled.process.kill('SIGTERM')
+      dimensioned.process.kill('SIGTERM')
       const flood = await start('dimensions flood', ['dist/server.js'], env)
       stopAll.push(flood)
       const floodBefore = rssMb(flood)

@@ -1,6 +1,6 @@
--- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|quantiles|post|keyed|batch|livebatch|labelled|value|breakdown> <epoch ms> [batch size]`
+-- wrk script for bench/http.ts: `wrk ... -s bench/load.lua <url> -- <get|quantiles|post|keyed|batch|livebatch|dimensioned|value|breakdown> <epoch ms> [batch size]`
 -- keyed: as post, each request with an Idempotency-Key of its own. quantiles: GET with three.
--- labelled: as post, each with a currency (of 10) and a merchant (of 1 000). value: GET of one
+-- dimensioned: as post, each with a currency (of 10) and a merchant (of 1 000). value: GET of one
 -- merchant's statistics, the merchants in turn. breakdown: GET of the top 10 merchants.
 -- Bodies carry fresh timestamps (inside the window, never in the future) and are rebuilt once a
 -- second, so the load generator spends its time sending, not formatting. done() prints one JSON line.
@@ -23,7 +23,7 @@ local function refresh(second)
   local now = base_ms + (second - started) * 1000
   local headers = { ["Content-Type"] = "application/json" }
   requests = {}
-  if mode == "labelled" then
+  if mode == "dimensioned" then
     local currencies = { "EUR", "USD", "GBP", "JPY", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK" }
     for i = 1, 1000 do
       local body = string.format('{"amount":%s,"timestamp":%d,"currency":"%s","merchant":"m-%d"}',

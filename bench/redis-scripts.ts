@@ -196,10 +196,10 @@ for (let round = 0; round < ROUNDS; round++) {
     )
   }
   if (dimensions.length > 0) {
-    const label = (i: number) => ({ dimension: 'merchant', value: `m-${i % 1_000}` })
+    const dimensionValue = (i: number) => ({ dimension: 'merchant', value: `m-${i % 1_000}` })
     figures.value.push(
       await timed(async () => {
-        for (let i = 0; i < 200; i++) await store.statistics({ label: label(i) })
+        for (let i = 0; i < 200; i++) await store.statistics({ dimensionValue: dimensionValue(i) })
       }),
     )
     const query = { dimension: 'merchant', order: 'sum' as const, limit: 10 }
@@ -219,8 +219,8 @@ console.log(
 )
 console.log(`record, one transaction       ${fmt(median(figures.single))} µs`)
 console.log('per transaction                script    CPU')
-const perTx = (label: string, script: number[], cpu: number[], note: string) =>
-  console.log(`${label.padEnd(29)}${fmt(median(script))} ${fmt(median(cpu))} µs  ${note}`)
+const perTx = (dimensionValue: string, script: number[], cpu: number[], note: string) =>
+  console.log(`${dimensionValue.padEnd(29)}${fmt(median(script))} ${fmt(median(cpu))} µs  ${note}`)
 perTx(
   'record, 64 concurrent singles',
   figures.concurrent,

@@ -69,16 +69,16 @@ export function parseStatisticsQuery(
   text: StatisticsQueryText,
   { windowMs, quantiles, dimensions }: QueryBounds,
 ): StatisticsQuery | undefined {
-  const label = parseLabel(text, dimensions)
-  if (text.windowMs === undefined && text.quantiles === undefined && label === undefined) {
+  const asked = parseDimensionValue(text, dimensions)
+  if (text.windowMs === undefined && text.quantiles === undefined && asked === undefined) {
     return undefined
   }
   const query: StatisticsQuery = {}
-  if (label !== undefined) {
+  if (asked !== undefined) {
     if (text.quantiles !== undefined) {
-      throw Problems.quantilesPerValue(label.dimension)
+      throw Problems.quantilesPerValue(asked.dimension)
     }
-    query.label = label
+    query.dimensionValue = asked
   }
   if (text.windowMs !== undefined) {
     const spanMs = Number(text.windowMs)
@@ -97,7 +97,7 @@ export function parseStatisticsQuery(
 }
 
 /** The one dimension's value a query names, if any (the schema has checked the value itself). */
-function parseLabel(text: StatisticsQueryText, dimensions: readonly string[]) {
+function parseDimensionValue(text: StatisticsQueryText, dimensions: readonly string[]) {
   if (dimensions.length === 0) return undefined // the common case, on every plain read
   const named = dimensions.filter((dimension) => text[dimension] !== undefined)
   if (named.length > 1) {

@@ -4,7 +4,7 @@ import {
   DEFAULT_MAX_VALUES,
 } from '../core/defaults.js'
 import type { Breakdown, BreakdownQuery } from '../core/dimensions/breakdown.js'
-import { labelOf } from '../core/dimensions/names.js'
+import { dimensionValueOf } from '../core/dimensions/names.js'
 import { ValueWindows } from '../core/dimensions/value-windows.js'
 import {
   entryBytes,
@@ -101,8 +101,8 @@ export class MemoryStore implements TransactionStore {
       if (outcome !== 'stored' || names.length === 0) continue
       const now = this.#now()
       for (let d = 0; d < names.length; d++) {
-        const label = labelOf(transaction, names[d] as string)
-        ;(windows[d] as ValueWindows).record(label, amount, timestamp, now)
+        const value = dimensionValueOf(transaction, names[d] as string)
+        ;(windows[d] as ValueWindows).record(value, amount, timestamp, now)
       }
     }
     return outcomes
@@ -133,11 +133,11 @@ export class MemoryStore implements TransactionStore {
 
   statistics(query?: StatisticsQuery): Readonly<Statistics> {
     if (query === undefined) return this.#window.snapshot()
-    const label = query.label
-    if (label === undefined) return this.#window.query(query)
+    const asked = query.dimensionValue
+    if (asked === undefined) return this.#window.query(query)
     if (query.quantiles !== undefined) throw new RangeError('quantiles are not kept per value')
     const spanMs = checkSpan(query.spanMs ?? this.#window.windowMs, this.#window.windowMs)
-    return this.#values(label.dimension).statistics(label.value, spanMs, this.#now())
+    return this.#values(asked.dimension).statistics(asked.value, spanMs, this.#now())
   }
 
   breakdown(query: BreakdownQuery): Readonly<Breakdown> {

@@ -17,7 +17,7 @@ export type {
 
 /**
  * A transaction. With dimensions configured, each is an optional string field of it too, read by
- * name (see labelOf in dimensions.ts).
+ * name (see dimensionValueOf in dimensions.ts).
  */
 export interface Transaction {
   amount: number

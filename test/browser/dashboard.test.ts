@@ -116,9 +116,9 @@ describe('the dashboard in Chromium', () => {
       DIMENSIONS: 'currency,merchant',
     })
     const store = new MemoryStore({ windowMs: WINDOW_MS, dimensions: config.dimensions })
-    const labelled = await buildApp({ config, store })
-    await labelled.listen({ port: 0, host: '127.0.0.1' })
-    const origin = `http://127.0.0.1:${(labelled.server.address() as AddressInfo).port}`
+    const withDimensions = await buildApp({ config, store })
+    await withDimensions.listen({ port: 0, host: '127.0.0.1' })
+    const origin = `http://127.0.0.1:${(withDimensions.server.address() as AddressInfo).port}`
     const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1100, height: 900 } })
     const problems: string[] = []
     page.on('pageerror', (error) => problems.push(error.message))
@@ -154,7 +154,7 @@ describe('the dashboard in Chromium', () => {
       expect(problems).toEqual([])
     } finally {
       await page.close()
-      await labelled.close()
+      await withDimensions.close()
     }
   }, 30_000)
 
@@ -178,9 +178,9 @@ describe('the dashboard in Chromium', () => {
     async (name, width, height) => {
       const config = loadConfig({ LOG_LEVEL: 'silent', WINDOW_MS: '60000', DIMENSIONS: 'merchant' })
       const store = new MemoryStore({ windowMs: 60_000, dimensions: config.dimensions })
-      const labelled = await buildApp({ config, store })
-      await labelled.listen({ port: 0, host: '127.0.0.1' })
-      const origin = `http://127.0.0.1:${(labelled.server.address() as AddressInfo).port}`
+      const withDimensions = await buildApp({ config, store })
+      await withDimensions.listen({ port: 0, host: '127.0.0.1' })
+      const origin = `http://127.0.0.1:${(withDimensions.server.address() as AddressInfo).port}`
       const page = await browser.newPage({ locale: 'en-US', viewport: { width, height } })
       try {
         // Large sums and long values: what squeezed the table and broke the sum before.
@@ -222,7 +222,7 @@ describe('the dashboard in Chromium', () => {
         await page.screenshot({ path: new URL(`dashboard-${name}.png`, ARTIFACTS).pathname })
       } finally {
         await page.close()
-        await labelled.close()
+        await withDimensions.close()
       }
     },
     30_000,

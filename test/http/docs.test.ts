@@ -80,9 +80,9 @@ describe('API documentation', () => {
   it('documents dimensions when they are configured, and nothing of them when not', async () => {
     const plain = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
     expect(plain.paths['/statistics/breakdown']).toBeUndefined()
-    const labelled = await testApp({ env: { DIMENSIONS: 'currency,merchant' } })
+    const withDimensions = await testApp({ env: { DIMENSIONS: 'currency,merchant' } })
     try {
-      const doc = (await labelled.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+      const doc = (await withDimensions.app.inject({ method: 'GET', url: '/openapi.json' })).json()
       const breakdown = doc.paths['/statistics/breakdown'].get
       expect(Object.keys(breakdown.responses).sort()).toEqual(['200', '422', '503'])
       expect(breakdown.parameters.map((p: { name: string }) => p.name).sort()).toEqual([
@@ -105,7 +105,7 @@ describe('API documentation', () => {
       const answer = JSON.stringify(breakdown.responses['200'])
       for (const name of ['other', 'missing', 'add up']) expect(answer).toContain(name)
     } finally {
-      await labelled.app.close()
+      await withDimensions.app.close()
     }
   })
 

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../support/fake-clock.js'
 import { OracleWindow } from '../support/oracle.js'
-import { DIMENSIONS, labelledStep, SKEW_MS, WINDOW_MS, withinAWindow } from '../support/steps.js'
+import { DIMENSIONS, dimensionStep, SKEW_MS, WINDOW_MS, withinAWindow } from '../support/steps.js'
 import { openStore, STORE_KINDS, type StoreKind } from '../support/stores.js'
 
 /**
@@ -18,7 +18,7 @@ describe.each(STORE_KINDS)('dimensions on the %s store against the oracle', (kin
     await fc.assert(
       fc.asyncProperty(
         fc
-          .array(labelledStep, { minLength: 30, maxLength: 80 })
+          .array(dimensionStep, { minLength: 30, maxLength: 80 })
           .map((sequence) => (kind === 'redis, 3 shards' ? withinAWindow(sequence) : sequence)),
         async (sequence) => {
           const clock = new FakeClock()
@@ -38,14 +38,14 @@ describe.each(STORE_KINDS)('dimensions on the %s store against the oracle', (kin
             for (const s of sequence) {
               if (s.kind === 'record') {
                 const timestamp = clock.current + s.offset
-                const [outcome] = await store.record([{ amount: s.amount, timestamp, ...s.labels }])
-                expect(outcome).toBe(oracle.record(s.amount, timestamp, s.labels))
+                const [outcome] = await store.record([{ amount: s.amount, timestamp, ...s.fields }])
+                expect(outcome).toBe(oracle.record(s.amount, timestamp, s.fields))
               } else if (s.kind === 'advance' || s.kind === 'back') {
                 clock.advance(s.kind === 'back' ? -s.ms : s.ms)
               } else if (s.kind === 'value') {
                 asked++
-                const label = { dimension: s.dimension, value: s.value }
-                expect(await store.statistics({ spanMs: s.spanMs, label })).toEqual(
+                const dimensionValue = { dimension: s.dimension, value: s.value }
+                expect(await store.statistics({ spanMs: s.spanMs, dimensionValue })).toEqual(
                   oracle.valueStatistics(s.dimension, s.value, s.spanMs),
                 )
               } else {

@@ -32,7 +32,7 @@ describeStores(STORE_KINDS, (kind) => {
         ...(i % 9 === 0 ? {} : { merchant: `m-${(i * round) % 7}` }),
       }))
       await store.record(batch)
-      for (const { amount, timestamp, ...labels } of batch) truth.record(amount, timestamp, labels)
+      for (const { amount, timestamp, ...fields } of batch) truth.record(amount, timestamp, fields)
       clock.advance(5_000)
     }
     const window = await store.statistics()
@@ -52,7 +52,7 @@ describeStores(STORE_KINDS, (kind) => {
       const { value, incomplete: partial, ...own } = listed
       if (partial) expect(own.count).toBeLessThanOrEqual(whole.count)
       else expect(own).toEqual(whole)
-      expect(await store.statistics({ label: { dimension: 'merchant', value } })).toEqual({
+      expect(await store.statistics({ dimensionValue: { dimension: 'merchant', value } })).toEqual({
         ...own,
         incomplete: partial,
       })
@@ -60,7 +60,7 @@ describeStores(STORE_KINDS, (kind) => {
     // Some values could not be tracked: every store says so somewhere.
     const answers = await Promise.all(
       Array.from({ length: 7 }, (_, m) =>
-        store.statistics({ label: { dimension: 'merchant', value: `m-${m}` } }),
+        store.statistics({ dimensionValue: { dimension: 'merchant', value: `m-${m}` } }),
       ),
     )
     expect(answers.some((answer) => answer.incomplete)).toBe(true)
@@ -89,7 +89,8 @@ describeStores(STORE_KINDS, (kind) => {
           client: 'c',
         }),
       ])
-      const value = (v: string) => store.statistics({ label: { dimension: 'merchant', value: v } })
+      const value = (v: string) =>
+        store.statistics({ dimensionValue: { dimension: 'merchant', value: v } })
       expect(await value('a')).toMatchObject({ count: 1, sum: 1, incomplete: false })
       expect(await value('b')).toMatchObject({ count: 1, sum: 2, incomplete: false })
       expect(await value('c')).toMatchObject({ count: 0, incomplete: true })
@@ -118,7 +119,9 @@ describeStores(STORE_KINDS, (kind) => {
     expect((await store.breakdown(query)).values).toMatchObject([{ sum: 15, count: 4, max: 8 }])
     clock.advance(1)
     expect((await store.breakdown(query)).values).toMatchObject([{ sum: 15, count: 4 }])
-    expect(await store.statistics({ label: { dimension: 'merchant', value: 'm' } })).toMatchObject({
+    expect(
+      await store.statistics({ dimensionValue: { dimension: 'merchant', value: 'm' } }),
+    ).toMatchObject({
       sum: 15,
       count: 4,
     })
@@ -131,7 +134,10 @@ describeStores(STORE_KINDS, (kind) => {
       store.breakdown({ dimension: 'merchant', order: 'sum', limit: 1 }),
     ).rejects.toThrow(RangeError)
     await expect(async () =>
-      store.statistics({ quantiles: [0.5], label: { dimension: 'currency', value: 'EUR' } }),
+      store.statistics({
+        quantiles: [0.5],
+        dimensionValue: { dimension: 'currency', value: 'EUR' },
+      }),
     ).rejects.toThrow(RangeError)
   })
 })

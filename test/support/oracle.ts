@@ -45,7 +45,7 @@ export interface Entry {
   amount: number
   timestamp: number
   /** Per dimension: the value, and whether it went to the value's window or the overflow. */
-  labels?: Record<string, { value: string; tracked: boolean }>
+  fields?: Record<string, { value: string; tracked: boolean }>
 }
 
 /** The dimensions an oracle keeps, and how many values of each it tracks at once. */
@@ -87,15 +87,15 @@ export class OracleWindow {
     return this.#latest
   }
 
-  /** Records a transaction; its labels are the dimensions' fields it carries. */
-  record(amount: number, timestamp: number, labels: Record<string, string> = {}): string {
+  /** Records a transaction; its fields are the dimensions' fields it carries. */
+  record(amount: number, timestamp: number, fields: Record<string, string> = {}): string {
     const now = this.now()
     if (timestamp <= now - this.windowMs) return 'tooOld'
     if (timestamp > now + this.clockSkewMs) return 'tooFarInFuture'
     if (!isExactAmount(amount)) return 'invalidAmount'
-    const entry: Entry = { amount: amount === 0 ? 0 : amount, timestamp, labels: {} }
+    const entry: Entry = { amount: amount === 0 ? 0 : amount, timestamp, fields: {} }
     for (const name of this.dimensions.names) {
-      const value = labels[name]
+      const value = fields[name]
       if (value === undefined) continue
       const tracked = this.#releaseValues(name, now)
       let own = tracked.get(value)
@@ -111,7 +111,7 @@ export class OracleWindow {
       } else {
         own.newest = Math.max(own.newest, timestamp)
       }
-      ;(entry.labels as Record<string, { value: string; tracked: boolean }>)[name] = {
+      ;(entry.fields as Record<string, { value: string; tracked: boolean }>)[name] = {
         value,
         tracked: own !== undefined,
       }
@@ -147,7 +147,7 @@ export class OracleWindow {
     const own = this.#releaseValues(dimension, now).get(value)
     const partialUntil = own?.partialUntil ?? (this.#overflowNewest.get(dimension) as number)
     const mine = live.filter(
-      (e) => e.labels?.[dimension]?.value === value && e.labels[dimension]?.tracked,
+      (e) => e.fields?.[dimension]?.value === value && e.fields[dimension]?.tracked,
     )
     // A value released since holds nothing in the window: only the current tracking counts.
     return { ...summarise(own === undefined ? [] : mine), incomplete: partialUntil >= from }
@@ -163,10 +163,10 @@ export class OracleWindow {
     const overflow: Entry[] = []
     const missing: Entry[] = []
     for (const e of live) {
-      const label = e.labels?.[dimension]
-      if (label === undefined) missing.push(e)
-      else if (!label.tracked) overflow.push(e)
-      else byValue.set(label.value, [...(byValue.get(label.value) ?? []), e])
+      const field = e.fields?.[dimension]
+      if (field === undefined) missing.push(e)
+      else if (!field.tracked) overflow.push(e)
+      else byValue.set(field.value, [...(byValue.get(field.value) ?? []), e])
     }
     const exactSum = (entries: Entry[]) => entries.reduce((a, e) => a + exactDecimal(e.amount), 0n)
     const ranked = [...byValue].sort(([va, a], [vb, b]) => {

@@ -109,15 +109,15 @@ export function scatteredAmount(i: number): number {
   return i % 2 === 0 ? magnitude : -magnitude
 }
 
-/** The dimensions the labelled steps use, and their values: more than a store tracks at once. */
+/** The dimensions the steps with dimensions use, and their values: more than a store tracks at once. */
 export const DIMENSIONS = ['currency', 'merchant'] as const
 export const VALUES = {
   currency: ['EUR', 'USD', 'GBP', 'JPY'],
   merchant: ['m-1', 'm-2', 'm-3', 'm-4', 'm-5', 'm:t:6'],
 } as const
 
-/** A transaction's labels: each dimension's field present or not. */
-export const labels = fc.record(
+/** A transaction's dimension fields: each dimension's field present or not. */
+export const fields = fc.record(
   {
     currency: fc.constantFrom(...VALUES.currency),
     merchant: fc.constantFrom(...VALUES.merchant),
@@ -126,7 +126,7 @@ export const labels = fc.record(
 )
 
 export type LabelledStep =
-  | { kind: 'record'; amount: number; offset: number; labels: Record<string, string> }
+  | { kind: 'record'; amount: number; offset: number; fields: Record<string, string> }
   | { kind: 'advance'; ms: number }
   | { kind: 'back'; ms: number }
   | { kind: 'value'; dimension: string; value: string; spanMs: number | undefined }
@@ -140,11 +140,11 @@ export type LabelledStep =
 
 const dimension = fc.constantFrom(...DIMENSIONS)
 
-/** Steps for windows with dimensions: labelled records, values and breakdowns asked. */
-export const labelledStep: fc.Arbitrary<LabelledStep> = fc.oneof(
+/** Steps for windows with dimensions: records with dimension fields, values and breakdowns asked. */
+export const dimensionStep: fc.Arbitrary<LabelledStep> = fc.oneof(
   {
     weight: 8,
-    arbitrary: fc.record({ kind: fc.constant('record' as const), amount, offset, labels }),
+    arbitrary: fc.record({ kind: fc.constant('record' as const), amount, offset, fields }),
   },
   step.filter((s) => s.kind === 'advance' || s.kind === 'back') as fc.Arbitrary<LabelledStep>,
   {

@@ -26,7 +26,7 @@ export const MAX_VALUE_LENGTH = 64
  * nothing), no blank braille pattern, no other space (NBSP, U+3000). It starts with neither a
  * space nor a mark, ends without a space, holds a visible character, and does not mix Latin,
  * Greek and Cyrillic letters (a Cyrillic Е in "ЕUR" would read as EUR). Values are compared in
- * NFC (see labelOf): the same text composed or decomposed is one value.
+ * NFC (see dimensionValueOf): the same text composed or decomposed is one value.
  */
 export const VALUE_PATTERN = [
   '^',
@@ -76,7 +76,7 @@ export function isDimensionValue(value: unknown): value is string {
  * The text a transaction carries in a dimension's field, in NFC; undefined when it carries none. Not yet
  * checked with isDimensionValue: the stores check a value once, when they first meet it.
  */
-export function labelOf(transaction: object, dimension: string): string | undefined {
+export function dimensionValueOf(transaction: object, dimension: string): string | undefined {
   const value = (transaction as Record<string, unknown>)[dimension]
   return typeof value === 'string' ? value.normalize('NFC') : undefined
 }

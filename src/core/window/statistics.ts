@@ -23,7 +23,7 @@ export interface StatisticsQuery {
   /** Quantiles to estimate, each in [0, 1]. */
   quantiles?: readonly number[] | undefined
   /** Only the transactions with this value of this dimension (see dimensions.ts). */
-  label?: { dimension: string; value: string } | undefined
+  dimensionValue?: { dimension: string; value: string } | undefined
 }
 
 /** A key naming what a query asks, so that readers asking the same can share one answer. */
@@ -31,7 +31,7 @@ export function queryKey(query: StatisticsQuery | undefined): string {
   if (query === undefined) return ''
   const key = `${query.spanMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
   // JSON keeps a value's own ':' from running into the next part.
-  return query.label === undefined ? key : `${key}:${JSON.stringify(query.label)}`
+  return query.dimensionValue === undefined ? key : `${key}:${JSON.stringify(query.dimensionValue)}`
 }
 
 export const EMPTY_STATISTICS: Readonly<Statistics> = Object.freeze({

@@ -1,6 +1,6 @@
 import { type Aggregate, addAggregate, addAmount } from '../../core/amount/aggregate.js'
 import { LIMB_COUNT, writeLimbs } from '../../core/amount/amount.js'
-import { isDimensionValue, labelOf } from '../../core/dimensions/names.js'
+import { dimensionValueOf, isDimensionValue } from '../../core/dimensions/names.js'
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
 import type { Transaction } from '../store.js'
 
@@ -21,11 +21,11 @@ export interface Delta {
   /** How many of its amounts fall in each quantile index (see QuantileMapping); none when off. */
   indices: Map<number, number>
   /** Per dimension, its transactions by value ('' for those without one); empty when invalid. */
-  labels: Array<Map<string, LabelGroup>>
+  values: Array<Map<string, ValueGroup>>
 }
 
 /** The transactions of a delta with one value of a dimension, folded as the delta is. */
-export interface LabelGroup {
+export interface ValueGroup {
   value: string
   /** Where the first of them is in the transactions folded: the scripts track values in that order. */
   first: number
@@ -89,7 +89,7 @@ export function fold(
         max: Number.NEGATIVE_INFINITY,
         valid,
         indices: new Map(),
-        labels: dimensions.map(() => new Map()),
+        values: dimensions.map(() => new Map()),
       })
     }
     deltaOf[i] = at
@@ -104,20 +104,20 @@ export function fold(
         delta.indices.set(index, (delta.indices.get(index) ?? 0) + 1)
       }
       for (let d = 0; d < dimensions.length; d++) {
-        const text = labelOf(transactions[i] as Transaction, dimensions[d] as string) ?? ''
-        let label = checked.get(text)
-        if (label === undefined) {
-          label = isDimensionValue(text) ? text : ''
-          checked.set(text, label)
+        const text = dimensionValueOf(transactions[i] as Transaction, dimensions[d] as string) ?? ''
+        let kept = checked.get(text)
+        if (kept === undefined) {
+          kept = isDimensionValue(text) ? text : ''
+          checked.set(text, kept)
         }
-        addToGroup(delta.labels[d] as Map<string, LabelGroup>, label, i, value)
+        addToGroup(delta.values[d] as Map<string, ValueGroup>, kept, i, value)
       }
     }
   }
   return { deltas, deltaOf }
 }
 
-function addToGroup(groups: Map<string, LabelGroup>, value: string, at: number, amount: number) {
+function addToGroup(groups: Map<string, ValueGroup>, value: string, at: number, amount: number) {
   let group = groups.get(value)
   if (group === undefined) {
     group = {

@@ -456,19 +456,19 @@ const GROUP_WIDTH = LIMB_COUNT + 5
 export interface ScriptFeatures {
   /** Quantile sketches (SKETCHES). */
   sketches: boolean
-  /** Dimensions' values (RECORD_LABELS). */
-  labels: boolean
+  /** Dimensions' values (RECORD_DIMENSIONS). */
+  dimensions: boolean
 }
 
 // A part a store does not keep is left out of its record script, its functions declared and never
 // called (the arguments say it is off): a script builds all its functions at every call, and those
 // of a part left out would cost every call for nothing.
 const SKETCHES_OFF = 'local openSketches, addToSketch, writeSketches, saveSketches'
-const LABELS_OFF = `local trackedKey, partialKey, wholeKey, trackValues, addLabels, saveNewest
+const DIMENSIONS_OFF = `local trackedKey, partialKey, wholeKey, trackValues, addValues, saveNewest
 local dimensionsTouched = false`
 
 /** The record's part for dimensions: each value's window, tracked values, their newest instants. */
-const RECORD_LABELS = `${DIMENSION_KEYS}
+const RECORD_DIMENSIONS = `${DIMENSION_KEYS}
 -- Adds the aggregate at ARGV[at] to the blocks of a timestamp at every level under a prefix (a
 -- value's): the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the
 -- second's (see place).
@@ -541,7 +541,7 @@ local newest = {}
 local stale = {}
 
 -- Adds a stored delta's values to their windows, the overflow or the missing.
-local function addLabels(delta, timestamp, tracked)
+local function addValues(delta, timestamp, tracked)
   for dim = 1, dimensionCount do
     local at = delta.dims[dim]
     local latest = newest[dim]
@@ -574,7 +574,7 @@ local function addLabels(delta, timestamp, tracked)
   dimensionsTouched = true
 end
 
--- Writes the newest timestamps addLabels gathered, once per value: before the next group of the
+-- Writes the newest timestamps addValues gathered, once per value: before the next group of the
 -- call tracks or releases values, so that it sees them.
 local function saveNewest()
   for dim, latest in pairs(newest) do
@@ -753,7 +753,7 @@ local now, window, clock = advance()
 -- No budget: quantiles are off, and no sketch is kept.
 local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
 
-${features.labels ? RECORD_LABELS : LABELS_OFF}
+${features.dimensions ? RECORD_DIMENSIONS : DIMENSIONS_OFF}
 
 -- Records the d deltas whose arguments start at ARGV[first] (see fold.ts), then their blocks of
 -- the coarser levels. Each delta holds the transactions of one millisecond: its timestamp,
@@ -821,7 +821,7 @@ local function recordAll(first, d)
       if level == 1 or not whole[level][block] then addToLevel(window, level, block, i + 1) end
       if sketches then addToSketch(sketches, level, block, delta.pairsAt, delta.p) end
     end
-    if dimensionCount > 0 then addLabels(delta, timestamp, tracked) end
+    if dimensionCount > 0 then addValues(delta, timestamp, tracked) end
   end
   if dimensionCount > 0 then saveNewest() end
   return table.concat(outcomes)
@@ -1124,7 +1124,7 @@ local function partial(key) return (partials[key] and partials[key] >= from) and
 -- Whether values this shard does not track may have transactions in its overflow.
 result[#result + 1] = partial('')
 -- Per value, its whole seconds lo to hi are summed once while they stay the range (a record into
--- them drops the sum: see addLabels), so a read at every millisecond adds two edges to it.
+-- them drops the sum: see addValues), so a read at every millisecond adds two edges to it.
 local lo = math.floor(from / COARSEST) + 1
 local hi = math.floor(now / COARSEST) - 1
 local range = int(lo) .. ',' .. int(hi) .. ','

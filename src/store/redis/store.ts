@@ -57,7 +57,7 @@ import { ShardHealth } from './shard-health.js'
 import { shardOfKey, shardRoots } from './shards.js'
 
 /** The record commands, one per set of features (see recordCommand). */
-type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Labels'}`
+type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Dimensions'}`
 type RecordCommands<Context extends ClientContext> = {
   [name in RecordCommand]: (
     meta: string,
@@ -263,7 +263,10 @@ export class RedisStore implements TransactionStore {
         options.flushMs ?? 0,
       ),
     )
-    const features = { sketches: this.#sketchBudget !== '', labels: this.#dimensions.length > 0 }
+    const features = {
+      sketches: this.#sketchBudget !== '',
+      dimensions: this.#dimensions.length > 0,
+    }
     this.#record = recordCommand(features)
     defineScripts(this.#client, features)
   }
@@ -421,9 +424,9 @@ export class RedisStore implements TransactionStore {
 
   statistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
     if (query === undefined) return this.#plainStatistics()
-    if (query.label !== undefined) {
+    if (query.dimensionValue !== undefined) {
       if (query.quantiles !== undefined) throw new RangeError('quantiles are not kept per value')
-      this.#dimension(query.label.dimension)
+      this.#dimension(query.dimensionValue.dimension)
     }
     // Readers asking the same share reads too: a quantile read is Redis's costliest call.
     return this.#shared(queryKey(query), () => this.#readStatistics(query))
@@ -622,11 +625,11 @@ export class RedisStore implements TransactionStore {
   async #readStatistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
     if (!this.#allUp()) return this.#unavailable()
     const span = this.#span(query?.spanMs)
-    const label = query?.label
-    if (label !== undefined) {
+    const asked = query?.dimensionValue
+    if (asked !== undefined) {
       const replies = await this.#readAll(
         (meta, args) => this.#client.txstatsValue(meta, args),
-        [span, String(this.#dimension(label.dimension)), label.value],
+        [span, String(this.#dimension(asked.dimension)), asked.value],
       )
       const incomplete = replies.some((reply) => reply[1 + AGGREGATE_WIDTH] === 1)
       return { ...this.#merge(replies, 1), incomplete }
@@ -761,7 +764,7 @@ function pushDelta(args: Array<string | number>, delta: Delta): void {
   else args.push('', '')
   args.push(delta.indices.size)
   for (const [index, count] of delta.indices) args.push(index, count)
-  for (const groups of delta.labels) {
+  for (const groups of delta.values) {
     args.push(groups.size)
     for (const group of groups.values()) {
       args.push(group.value, group.first, group.count)
@@ -793,8 +796,8 @@ function aggregateAt(reply: Reply, offset: number): Aggregate {
  * The record command of a store keeping these features: named after them, so that stores keeping
  * different ones may share a client.
  */
-function recordCommand({ sketches, labels }: ScriptFeatures): RecordCommand {
-  return `txstatsRecord${sketches ? 'Sketches' : ''}${labels ? 'Labels' : ''}`
+function recordCommand({ sketches, dimensions }: ScriptFeatures): RecordCommand {
+  return `txstatsRecord${sketches ? 'Sketches' : ''}${dimensions ? 'Dimensions' : ''}`
 }
 
 function defineScripts(client: RedisClient, features: ScriptFeatures): void {

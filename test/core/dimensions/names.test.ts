@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
+  dimensionValueOf,
   isDimensionValue,
-  labelOf,
   MAX_DIMENSIONS,
   MAX_VALUE_LENGTH,
   parseDimensions,
@@ -50,10 +50,10 @@ describe('isDimensionValue', () => {
   })
 })
 
-describe('labelOf', () => {
+describe('dimensionValueOf', () => {
   it("is a transaction's field in NFC, undefined when it carries no string", () => {
-    expect(labelOf({ city: 'Zu\u0308rich' }, 'city')).toBe('Z\u00fcrich')
-    expect(labelOf({ city: 7 }, 'city')).toBeUndefined()
-    expect(labelOf({}, 'city')).toBeUndefined()
+    expect(dimensionValueOf({ city: 'Zu\u0308rich' }, 'city')).toBe('Z\u00fcrich')
+    expect(dimensionValueOf({ city: 7 }, 'city')).toBeUndefined()
+    expect(dimensionValueOf({}, 'city')).toBeUndefined()
   })
 })

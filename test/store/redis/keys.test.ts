@@ -71,17 +71,20 @@ describe('the Redis store in Redis', () => {
       await waitUntilReady(store)
       return store
     }
-    const labelled = await open('labelled', { dimensions: ['merchant'] })
+    const withDimensions = await open('withDimensions', { dimensions: ['merchant'] })
     // Defined last on the client: a script that keeps neither sketches nor dimensions.
     const plain = await open('plain', { quantiles: false })
 
-    await labelled.record([{ amount: 2.5, timestamp: T, merchant: 'm-1' } as Transaction])
+    await withDimensions.record([{ amount: 2.5, timestamp: T, merchant: 'm-1' } as Transaction])
     await plain.record([{ amount: 4, timestamp: T }])
 
-    const label = { dimension: 'merchant', value: 'm-1' }
-    expect(await labelled.statistics({ label })).toMatchObject({ count: 1, sum: 2.5 })
-    expect(await labelled.statistics({ quantiles: [0.5] })).toMatchObject({ count: 1 })
+    const dimensionValue = { dimension: 'merchant', value: 'm-1' }
+    expect(await withDimensions.statistics({ dimensionValue })).toMatchObject({
+      count: 1,
+      sum: 2.5,
+    })
+    expect(await withDimensions.statistics({ quantiles: [0.5] })).toMatchObject({ count: 1 })
     expect(await plain.statistics()).toMatchObject({ count: 1, sum: 4 })
-    await labelled.close()
+    await withDimensions.close()
   })
 })
