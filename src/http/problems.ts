@@ -45,8 +45,8 @@ export const Problems = {
   /** 422: quantiles asked of one value of a dimension. */
   quantilesPerValue: (dimension: string) =>
     invalid('Quantiles are not kept per value.', 'quantiles', `cannot be asked with ${dimension}`),
-  /** 422: a span outside 1 to the window. */
-  spanOutOfBounds: (windowMs: number) =>
+  /** 422: a query's windowMs outside 1 to the window. */
+  windowOutOfBounds: (windowMs: number) =>
     invalid(
       'The window asked for is out of bounds.',
       'windowMs',

@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { MAX_VALUE_LENGTH, VALUE_PATTERN } from '../core/dimensions/names.js'
 import type { StatisticsQuery } from '../core/window/statistics.js'
+import { isQueryWindow } from '../core/window/window.js'
 import { Problems } from './problems.js'
 
 /**
@@ -67,8 +68,9 @@ export interface StatisticsQueryText {
  */
 export function parseStatisticsQuery(
   text: StatisticsQueryText,
-  { windowMs, quantiles, dimensions }: QueryBounds,
+  bounds: QueryBounds,
 ): StatisticsQuery | undefined {
+  const { quantiles, dimensions } = bounds
   const asked = parseDimensionValue(text, dimensions)
   if (text.windowMs === undefined && text.quantiles === undefined && asked === undefined) {
     return undefined
@@ -81,11 +83,10 @@ export function parseStatisticsQuery(
     query.dimensionValue = asked
   }
   if (text.windowMs !== undefined) {
-    const spanMs = Number(text.windowMs)
-    if (spanMs < 1 || spanMs > windowMs) {
-      throw Problems.spanOutOfBounds(windowMs)
-    }
-    query.spanMs = spanMs
+    // The rule is the core's: the stores take the query as checked here.
+    const windowMs = Number(text.windowMs)
+    if (!isQueryWindow(windowMs, bounds.windowMs)) throw Problems.windowOutOfBounds(bounds.windowMs)
+    query.windowMs = windowMs
   }
   if (text.quantiles !== undefined) {
     if (!quantiles) {

@@ -13,7 +13,7 @@ import {
   type RecordedOnce,
 } from '../core/idempotency/idempotency.js'
 import type { Series, Statistics, StatisticsQuery } from '../core/window/statistics.js'
-import { checkSpan, RollingWindow, type WindowOptions } from '../core/window/window.js'
+import { checkQueryWindow, RollingWindow, type WindowOptions } from '../core/window/window.js'
 import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
 /** How the memory store is built: the window's options, and its features'. */
@@ -136,14 +136,20 @@ export class MemoryStore implements TransactionStore {
     const asked = query.dimensionValue
     if (asked === undefined) return this.#window.query(query)
     if (query.quantiles !== undefined) throw new RangeError('quantiles are not kept per value')
-    const spanMs = checkSpan(query.spanMs ?? this.#window.windowMs, this.#window.windowMs)
-    return this.#values(asked.dimension).statistics(asked.value, spanMs, this.#now())
+    const windowMs = checkQueryWindow(
+      query.windowMs ?? this.#window.windowMs,
+      this.#window.windowMs,
+    )
+    return this.#values(asked.dimension).statistics(asked.value, windowMs, this.#now())
   }
 
   breakdown(query: BreakdownQuery): Readonly<Breakdown> {
     const values = this.#values(query.dimension)
-    const spanMs = checkSpan(query.spanMs ?? this.#window.windowMs, this.#window.windowMs)
-    return values.breakdown(query, spanMs, this.#now())
+    const windowMs = checkQueryWindow(
+      query.windowMs ?? this.#window.windowMs,
+      this.#window.windowMs,
+    )
+    return values.breakdown(query, windowMs, this.#now())
   }
 
   /** The window's instant, the dimensions cleared first if the window started afresh since. */
@@ -162,8 +168,8 @@ export class MemoryStore implements TransactionStore {
     return values
   }
 
-  series(spanMs?: number): Series {
-    return this.#window.series(spanMs)
+  series(windowMs?: number): Series {
+    return this.#window.series(windowMs)
   }
 
   clear(): void {

@@ -51,24 +51,24 @@ export interface TransactionStore {
   recordOnce(transactions: readonly Transaction[], once: Idempotency): Awaitable<RecordedOnce>
   /**
    * The whole window, or what the query asks.
-   * @throws RangeError for a span outside the window, a dimension the store does not keep, or
+   * @throws RangeError for a windowMs outside the window, a dimension the store does not keep, or
    * quantiles of one value (they are kept for the whole window only)
    * @throws StoreUnavailableError when the store cannot answer now (rejected, on Redis)
    */
   statistics(query?: StatisticsQuery): Awaitable<Readonly<Statistics>>
   /**
    * The top values of a dimension, the rest and the missing, over the window or its last
-   * spanMs ms.
+   * windowMs ms.
    * @throws RangeError for a dimension the store does not keep (its dimensions are the only
-   * valid ones) or a span outside the window
+   * valid ones) or a windowMs outside the window
    * @throws StoreUnavailableError when the store cannot answer now (rejected, on Redis)
    */
   breakdown(query: BreakdownQuery): Awaitable<Readonly<Breakdown>>
   /**
-   * The window (or its last spanMs ms) per second, for charts.
-   * @throws RangeError for a span outside the window
+   * The window (or its last windowMs ms) per second, for charts.
+   * @throws RangeError for a windowMs outside the window
    */
-  series(spanMs?: number): Awaitable<Series>
+  series(windowMs?: number): Awaitable<Series>
   clear(): Awaitable<void>
   /** Whether the store can serve now. */
   ready(): Awaitable<boolean>

@@ -45,14 +45,14 @@ describe.each(STORE_KINDS)('dimensions on the %s store against the oracle', (kin
               } else if (s.kind === 'value') {
                 asked++
                 const dimensionValue = { dimension: s.dimension, value: s.value }
-                expect(await store.statistics({ spanMs: s.spanMs, dimensionValue })).toEqual(
-                  oracle.valueStatistics(s.dimension, s.value, s.spanMs),
+                expect(await store.statistics({ windowMs: s.windowMs, dimensionValue })).toEqual(
+                  oracle.valueStatistics(s.dimension, s.value, s.windowMs),
                 )
               } else {
                 asked++
                 const { kind: _, ...query } = s
                 const answer = await store.breakdown(query)
-                expect(answer).toEqual(oracle.breakdown(s.dimension, s.order, s.limit, s.spanMs))
+                expect(answer).toEqual(oracle.breakdown(s.dimension, s.order, s.limit, s.windowMs))
               }
             }
           } finally {

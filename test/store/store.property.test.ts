@@ -47,14 +47,14 @@ describe.each(STORE_KINDS)('the %s store against a brute-force oracle', (kind) =
                 continue
               }
               if (s.kind === 'series') {
-                expect(await store.series(s.spanMs)).toEqual(oracle.series(s.spanMs))
+                expect(await store.series(s.windowMs)).toEqual(oracle.series(s.windowMs))
               } else if (s.quantiles === undefined) {
-                const query = s.spanMs === undefined ? undefined : { spanMs: s.spanMs }
-                expect(await store.statistics(query)).toEqual(oracle.snapshot(s.spanMs))
+                const query = s.windowMs === undefined ? undefined : { windowMs: s.windowMs }
+                expect(await store.statistics(query)).toEqual(oracle.snapshot(s.windowMs))
               } else {
-                const query = { spanMs: s.spanMs, quantiles: s.quantiles }
+                const query = { windowMs: s.windowMs, quantiles: s.quantiles }
                 const answer = await store.statistics(query)
-                expectQuantiles(answer, oracle, s.quantiles, ACCURACY, s.spanMs)
+                expectQuantiles(answer, oracle, s.quantiles, ACCURACY, s.windowMs)
                 expect(answer).toEqual(twin.statistics(query))
               }
               // The twin is shown the clock whenever the store is: a window's instant depends on

@@ -139,11 +139,11 @@ export class OracleWindow {
     }
   }
 
-  /** A value's statistics over the last spanMs ms, and whether it may be incomplete. */
-  valueStatistics(dimension: string, value: string, spanMs = this.windowMs): Statistics {
-    const live = this.live(spanMs)
+  /** A value's statistics over the last windowMs ms, and whether it may be incomplete. */
+  valueStatistics(dimension: string, value: string, windowMs = this.windowMs): Statistics {
+    const live = this.live(windowMs)
     const now = this.now()
-    const from = now - spanMs + 1
+    const from = now - windowMs + 1
     const own = this.#releaseValues(dimension, now).get(value)
     const partialUntil = own?.partialUntil ?? (this.#overflowNewest.get(dimension) as number)
     const mine = live.filter(
@@ -154,10 +154,10 @@ export class OracleWindow {
   }
 
   /** The breakdown the stores must give: ranked by exact sum or count, ties by value. */
-  breakdown(dimension: string, order: 'sum' | 'count', limit: number, spanMs = this.windowMs) {
-    const live = this.live(spanMs)
+  breakdown(dimension: string, order: 'sum' | 'count', limit: number, windowMs = this.windowMs) {
+    const live = this.live(windowMs)
     const now = this.now()
-    const from = now - spanMs + 1
+    const from = now - windowMs + 1
     this.#releaseValues(dimension, now)
     const byValue = new Map<string, Entry[]>()
     const overflow: Entry[] = []
@@ -188,28 +188,28 @@ export class OracleWindow {
     }
   }
 
-  /** The transactions with now - spanMs < timestamp <= now. */
-  live(spanMs = this.windowMs): Entry[] {
+  /** The transactions with now - windowMs < timestamp <= now. */
+  live(windowMs = this.windowMs): Entry[] {
     const now = this.now()
-    return this.#entries.filter((e) => e.timestamp > now - spanMs && e.timestamp <= now)
+    return this.#entries.filter((e) => e.timestamp > now - windowMs && e.timestamp <= now)
   }
 
-  snapshot(spanMs = this.windowMs): Statistics {
-    return summarise(this.live(spanMs))
+  snapshot(windowMs = this.windowMs): Statistics {
+    return summarise(this.live(windowMs))
   }
 
-  /** The amount at rank ⌊q × (n − 1)⌋ of the sorted amounts of the last spanMs ms; 0 when none. */
-  quantile(q: number, spanMs = this.windowMs): number {
-    const amounts = this.live(spanMs)
+  /** The amount at rank ⌊q × (n − 1)⌋ of the sorted amounts of the last windowMs ms; 0 when none. */
+  quantile(q: number, windowMs = this.windowMs): number {
+    const amounts = this.live(windowMs)
       .map((e) => e.amount)
       .sort((a, b) => a - b)
     if (amounts.length === 0) return 0
     return amounts[exactRank(q, amounts.length)] as number
   }
 
-  series(spanMs = this.windowMs): Series {
+  series(windowMs = this.windowMs): Series {
     const now = this.now()
-    const first = now - spanMs + 1
+    const first = now - windowMs + 1
     const points = []
     for (let second = Math.floor(first / 1000); second * 1000 <= now; second++) {
       const from = Math.max(first, second * 1000)
@@ -219,7 +219,7 @@ export class OracleWindow {
       )
       points.push({ second, count, sum, min, max })
     }
-    return { at: now, windowMs: spanMs, points }
+    return { at: now, windowMs: windowMs, points }
   }
 }
 
@@ -261,14 +261,14 @@ export function expectQuantiles(
   oracle: OracleWindow,
   quantiles: readonly number[],
   accuracy: number,
-  spanMs = oracle.windowMs,
+  windowMs = oracle.windowMs,
 ): void {
   const { quantiles: reported, quantileEdgeMs, ...five } = answer
-  expect(five).toEqual(oracle.snapshot(spanMs))
+  expect(five).toEqual(oracle.snapshot(windowMs))
   expect(quantileEdgeMs).toBe(1)
   expect(Object.keys(reported ?? {}).sort()).toEqual([...new Set(quantiles.map(String))].sort())
   for (const q of quantiles) {
-    const truth = oracle.quantile(q, spanMs)
+    const truth = oracle.quantile(q, windowMs)
     const value = reported?.[String(q)] as number
     // The extremes are the exact min and max, not within α of them.
     if (q === 0) expect(value).toBe(five.count === 0 ? 0 : five.min)

@@ -33,7 +33,7 @@ export const offset = fc.oneof(
 )
 
 /** A shorter window asked at query time, often a few ms or a whole second, or none. */
-export const spanMs = fc.option(
+export const windowMs = fc.option(
   fc.oneof(
     fc.integer({ min: 1, max: 3 }),
     fc.integer({ min: 999, max: 1_001 }),
@@ -65,8 +65,8 @@ export type Step =
   | { kind: 'record'; amount: number; offset: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'back'; ms: number }
-  | { kind: 'snapshot'; spanMs: number | undefined; quantiles: number[] | undefined }
-  | { kind: 'series'; spanMs: number | undefined }
+  | { kind: 'snapshot'; windowMs: number | undefined; quantiles: number[] | undefined }
+  | { kind: 'series'; windowMs: number | undefined }
 
 export const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('record'), amount, offset }) },
@@ -95,9 +95,9 @@ export const step: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant('snapshot' as const), spanMs, quantiles }),
+    arbitrary: fc.record({ kind: fc.constant('snapshot' as const), windowMs, quantiles }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('series' as const), spanMs }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('series' as const), windowMs }) },
 )
 
 /**
@@ -129,13 +129,13 @@ export type LabelledStep =
   | { kind: 'record'; amount: number; offset: number; fields: Record<string, string> }
   | { kind: 'advance'; ms: number }
   | { kind: 'back'; ms: number }
-  | { kind: 'value'; dimension: string; value: string; spanMs: number | undefined }
+  | { kind: 'value'; dimension: string; value: string; windowMs: number | undefined }
   | {
       kind: 'breakdown'
       dimension: string
       order: 'sum' | 'count'
       limit: number
-      spanMs: number | undefined
+      windowMs: number | undefined
     }
 
 const dimension = fc.constantFrom(...DIMENSIONS)
@@ -154,7 +154,7 @@ export const dimensionStep: fc.Arbitrary<LabelledStep> = fc.oneof(
         kind: fc.constant('value' as const),
         dimension: fc.constant(d),
         value: fc.constantFrom(...VALUES[d]),
-        spanMs,
+        windowMs,
       }),
     ),
   },
@@ -165,7 +165,7 @@ export const dimensionStep: fc.Arbitrary<LabelledStep> = fc.oneof(
       dimension,
       order: fc.constantFrom('sum' as const, 'count' as const),
       limit: fc.integer({ min: 1, max: 4 }),
-      spanMs,
+      windowMs,
     }),
   },
 )

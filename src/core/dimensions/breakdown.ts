@@ -18,7 +18,7 @@ export interface BreakdownQuery {
   dimension: string
   order: 'sum' | 'count'
   limit: number
-  spanMs?: number | undefined
+  windowMs?: number | undefined
 }
 
 export interface BreakdownEntry extends ValueStatistics {
@@ -37,7 +37,7 @@ export interface Breakdown {
 }
 
 /**
- * A breakdown from the values' rows (those with transactions in the span, or marked), the
+ * A breakdown from the values' rows (those with transactions in the window asked, or marked), the
  * overflow's and the missing ones' aggregates: the top `limit` by exact sum or count, ties
  * ordered by value (code unit order), the rest folded into `other`. Both stores answer through
  * this, so they rank alike.

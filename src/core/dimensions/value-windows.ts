@@ -210,13 +210,13 @@ export class ValueWindows {
     }
   }
 
-  /** A value's statistics over [now - spanMs + 1, now]; zeros for a value not tracked. */
-  statistics(value: string, spanMs: number, now: number): Readonly<ValueStatistics> {
+  /** A value's statistics over [now - windowMs + 1, now]; zeros for a value not tracked. */
+  statistics(value: string, windowMs: number, now: number): Readonly<ValueStatistics> {
     this.advance(now)
-    const key = `${spanMs}:${value}`
+    const key = `${windowMs}:${value}`
     const last = this.#lastValue
     if (last !== undefined && last.at === now && last.key === key) return last.answer
-    const from = now - spanMs + 1
+    const from = now - windowMs + 1
     const id = this.#ids.get(value)
     const answer: ValueStatistics = { sum: 0, avg: 0, max: 0, min: 0, count: 0, incomplete: false }
     if (id === undefined) {
@@ -235,19 +235,19 @@ export class ValueWindows {
     return answer
   }
 
-  /** The top values over [now - spanMs + 1, now], with the rest and the missing (see rankBreakdown). */
-  breakdown(query: BreakdownQuery, spanMs: number, now: number): Readonly<Breakdown> {
+  /** The top values over [now - windowMs + 1, now], with the rest and the missing (see rankBreakdown). */
+  breakdown(query: BreakdownQuery, windowMs: number, now: number): Readonly<Breakdown> {
     this.advance(now)
-    const key = `${spanMs}:${query.order}:${query.limit}`
+    const key = `${windowMs}:${query.order}:${query.limit}`
     const last = this.#lastBreakdown
     if (last !== undefined && last.at === now && last.key === key) return last.answer
-    const answer = this.#breakdown(query, spanMs, now)
+    const answer = this.#breakdown(query, windowMs, now)
     this.#lastBreakdown = { key, at: now, answer }
     return answer
   }
 
-  #breakdown(query: BreakdownQuery, spanMs: number, now: number): Breakdown {
-    const from = now - spanMs + 1
+  #breakdown(query: BreakdownQuery, windowMs: number, now: number): Breakdown {
+    const from = now - windowMs + 1
     const table = this.#table
     table.clear()
     const aggregate = this.#scratch
@@ -260,8 +260,8 @@ export class ValueWindows {
     return rankBreakdown(
       query,
       table,
-      this.#overflow.aggregate(spanMs),
-      this.#missing.aggregate(spanMs),
+      this.#overflow.aggregate(windowMs),
+      this.#missing.aggregate(windowMs),
     )
   }
 
@@ -430,7 +430,7 @@ export class ValueWindows {
   }
 
   /**
-   * Adds a value's seconds lo to hi, all inside the span. Their sum is kept per value with the
+   * Adds a value's seconds lo to hi, all inside the window asked. Their sum is kept per value with the
    * range it is of, and kept up by every record into that range, so that it is summed from the
    * rows again only when the range moves: once a second for reads of the window, however many.
    */

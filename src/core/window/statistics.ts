@@ -18,8 +18,8 @@ export interface Statistics {
 
 /** What a reader may ask of the window beyond the five numbers of its whole length. */
 export interface StatisticsQuery {
-  /** The last spanMs ms only: an integer from 1 to the window's length (the default). */
-  spanMs?: number | undefined
+  /** The last windowMs ms only: an integer from 1 to the window's length (the default). */
+  windowMs?: number | undefined
   /** Quantiles to estimate, each in [0, 1]. */
   quantiles?: readonly number[] | undefined
   /** Only the transactions with this value of this dimension (see dimensions.ts). */
@@ -29,7 +29,7 @@ export interface StatisticsQuery {
 /** A key naming what a query asks, so that readers asking the same can share one answer. */
 export function queryKey(query: StatisticsQuery | undefined): string {
   if (query === undefined) return ''
-  const key = `${query.spanMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
+  const key = `${query.windowMs ?? ''}:${query.quantiles?.join(',') ?? ''}`
   // JSON keeps a value's own ':' from running into the next part.
   return query.dimensionValue === undefined ? key : `${key}:${JSON.stringify(query.dimensionValue)}`
 }

@@ -189,16 +189,16 @@ export class RollingWindow {
   }
 
   /**
-   * The five numbers of a snapshot (of the last spanMs ms when asked), and the quantiles asked
+   * The five numbers of a snapshot (of the last windowMs ms when asked), and the quantiles asked
    * for, each within the mapping's accuracy of the amount at rank ⌊q × (n − 1)⌋ of the sorted
    * amounts of the same set, clamped to that set's exact min and max. quantileEdgeMs says how the
    * set was cut (see BlockSketches.merge). Each quantile a number in [0, 1]. The five numbers and
    * the quantiles are of one instant: the clock is read once.
    */
   query(query: StatisticsQuery): Readonly<Statistics> {
-    const spanMs = query.spanMs ?? this.windowMs
+    const windowMs = query.windowMs ?? this.windowMs
     const now = this.now()
-    const statistics = this.#snapshotAt(now, spanMs)
+    const statistics = this.#snapshotAt(now, windowMs)
     const quantiles = query.quantiles
     if (quantiles === undefined) return statistics
     const sketches = this.#sketches
@@ -208,7 +208,7 @@ export class RollingWindow {
     if (queried !== undefined && queried.at === now && queried.key === key) return queried.answer
     const counts = this.#counts as QuantileCounts
     sketches.forgetBefore(now - this.windowMs + 1)
-    const merged = sketches.merge(now - spanMs + 1, now, counts, now + this.clockSkewMs)
+    const merged = sketches.merge(now - windowMs + 1, now, counts, now + this.clockSkewMs)
     const { min, max } = merged.edgeMs === 1 ? statistics : this.#aggregate(merged.from, merged.to)
     const answer = counts.answer(quantiles, min, max, merged.base)
     const result = { ...statistics, quantiles: answer, quantileEdgeMs: merged.edgeMs }
@@ -217,15 +217,15 @@ export class RollingWindow {
   }
 
   /**
-   * Statistics over exactly the transactions with now - spanMs < timestamp <= now, where spanMs
+   * Statistics over exactly the transactions with now - windowMs < timestamp <= now, where windowMs
    * is the window's length unless a shorter one (at least 1 ms) is asked for.
    */
-  snapshot(spanMs: number = this.windowMs): Readonly<Statistics> {
-    return this.#snapshotAt(this.now(), spanMs)
+  snapshot(windowMs: number = this.windowMs): Readonly<Statistics> {
+    return this.#snapshotAt(this.now(), windowMs)
   }
 
-  #snapshotAt(now: number, spanMs: number): Readonly<Statistics> {
-    if (spanMs !== this.windowMs) return this.#aggregate(now - this.#span(spanMs) + 1, now)
+  #snapshotAt(now: number, windowMs: number): Readonly<Statistics> {
+    if (windowMs !== this.windowMs) return this.#aggregate(now - this.#checked(windowMs) + 1, now)
     if (this.#cached !== undefined && this.#cachedAt === now) return this.#cached
     this.#cached = this.#aggregate(now - this.windowMs + 1, now)
     this.#cachedAt = now
@@ -235,11 +235,11 @@ export class RollingWindow {
   /**
    * The window's transactions per second, oldest first: one point for every second that meets
    * the window, the two edge seconds cut exactly at the window's edges. O(window / 1 s) points.
-   * spanMs as for snapshot.
+   * windowMs as for snapshot.
    */
-  series(spanMs: number = this.windowMs): Series {
+  series(windowMs: number = this.windowMs): Series {
     const now = this.now()
-    const first = now - this.#span(spanMs) + 1
+    const first = now - this.#checked(windowMs) + 1
     const points: SeriesPoint[] = []
     for (let second = Math.floor(first / COARSEST); second * COARSEST <= now; second++) {
       const from = Math.max(first, second * COARSEST)
@@ -247,20 +247,20 @@ export class RollingWindow {
       const { sum, min, max, count } = this.#aggregate(from, to)
       points.push({ second, count, sum, min, max })
     }
-    return { at: now, windowMs: spanMs, points }
+    return { at: now, windowMs: windowMs, points }
   }
 
-  #span(spanMs: number): number {
-    return checkSpan(spanMs, this.windowMs)
+  #checked(windowMs: number): number {
+    return checkQueryWindow(windowMs, this.windowMs)
   }
 
   /**
-   * The raw aggregate (count, exact limb sums, min, max) of the last spanMs ms, for adding to
+   * The raw aggregate (count, exact limb sums, min, max) of the last windowMs ms, for adding to
    * others exactly (see dimensions.ts).
    */
-  aggregate(spanMs: number = this.windowMs): Aggregate {
+  aggregate(windowMs: number = this.windowMs): Aggregate {
     const now = this.now()
-    const count = this.#walk(now - this.#span(spanMs) + 1, now)
+    const count = this.#walk(now - this.#checked(windowMs) + 1, now)
     const aggregate = emptyAggregate()
     if (count === 0) return aggregate
     aggregate.count = count
@@ -361,12 +361,20 @@ export class RollingWindow {
   }
 }
 
-/** A span a window of windowMs can answer for: an integer from 1 to windowMs. */
-export function checkSpan(spanMs: number, windowMs: number): number {
-  if (!Number.isSafeInteger(spanMs) || spanMs < 1 || spanMs > windowMs) {
-    throw new RangeError(`spanMs must be an integer from 1 to the window, ${windowMs}`)
+/** Whether a window of windowMs can answer for its last `asked` ms: an integer from 1 to windowMs. */
+export function isQueryWindow(asked: number, windowMs: number): boolean {
+  return Number.isSafeInteger(asked) && asked >= 1 && asked <= windowMs
+}
+
+/**
+ * `asked`, when a window of windowMs can answer for its last `asked` ms.
+ * @throws RangeError otherwise
+ */
+export function checkQueryWindow(asked: number, windowMs: number): number {
+  if (!isQueryWindow(asked, windowMs)) {
+    throw new RangeError(`windowMs must be an integer from 1 to the window, ${windowMs}`)
   }
-  return spanMs
+  return asked
 }
 
 function nextPowerOfTwo(n: number): number {

@@ -61,8 +61,8 @@ const DEFAULT_GROUP = groupKey(1_000, undefined)
 
 function groupKey(intervalMs: number, query: StreamQuery | undefined): string {
   if (!isBreakdown(query)) return `${intervalMs} ${queryKey(query)}`
-  const { dimension, order, limit, spanMs } = query
-  return `${intervalMs} breakdown ${dimension} ${order} ${limit} ${spanMs ?? ''}`
+  const { dimension, order, limit, windowMs } = query
+  return `${intervalMs} breakdown ${dimension} ${order} ${limit} ${windowMs ?? ''}`
 }
 
 interface Group {

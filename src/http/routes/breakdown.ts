@@ -63,12 +63,12 @@ export function parseBreakdownQuery(
   if (limit < 1 || limit > MAX_BREAKDOWN_LIMIT) {
     throw Problems.limitOutOfBounds(MAX_BREAKDOWN_LIMIT)
   }
-  const span = parseStatisticsQuery({ windowMs: text.windowMs }, bounds)?.spanMs
+  const windowMs = parseStatisticsQuery({ windowMs: text.windowMs }, bounds)?.windowMs
   return {
     dimension: text.by,
     order: text.order === 'count' ? 'count' : 'sum',
     limit,
-    spanMs: span,
+    windowMs,
   }
 }
 

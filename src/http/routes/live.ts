@@ -90,7 +90,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (
       },
     },
     (request) =>
-      store.series(parseStatisticsQuery({ windowMs: request.query.windowMs }, bounds)?.spanMs),
+      store.series(parseStatisticsQuery({ windowMs: request.query.windowMs }, bounds)?.windowMs),
   )
 
   app.get(

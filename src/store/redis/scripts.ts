@@ -1012,10 +1012,10 @@ end
 `
 
 /**
- * KEYS: meta. ARGV: root, at, windowMs, floor ('' for none), span (the last span ms of the
+ * KEYS: meta. ARGV: root, at, windowMs, floor ('' for none), queryWindowMs (the last queryWindowMs ms of the
  * window, at most windowMs), then only for quantiles the clock skew and the TTL floor.
  * Returns the instant, then the count, the five limb sums, the min's text and the max's text
- * ('' when empty) of those span ms; with quantiles then the edge (see mergeSketches), the min and
+ * ('' when empty) of those queryWindowMs ms; with quantiles then the edge (see mergeSketches), the min and
  * max texts of the interval the sketches were read over, and their (index, count) pairs.
  */
 export const SNAPSHOT = `#!lua
@@ -1073,8 +1073,8 @@ end
 `
 
 /**
- * KEYS: meta. ARGV: root, at, windowMs, floor, span, dimension (1-based), value. Returns the
- * instant, the value's aggregate over the last span ms as SNAPSHOT's (zeros when it is not
+ * KEYS: meta. ARGV: root, at, windowMs, floor, queryWindowMs, dimension (1-based), value. Returns the
+ * instant, the value's aggregate over the last queryWindowMs ms as SNAPSHOT's (zeros when it is not
  * tracked), and 1 when some of its transactions there may be in the overflow, else 0.
  */
 export const VALUE = `#!lua
@@ -1100,8 +1100,8 @@ return result
 `
 
 /**
- * KEYS: meta. ARGV: root, at, windowMs, floor, span, dimension (1-based). Returns the instant,
- * the aggregates of the overflow and of the missing over the last span ms, 1 when the overflow
+ * KEYS: meta. ARGV: root, at, windowMs, floor, queryWindowMs, dimension (1-based). Returns the instant,
+ * the aggregates of the overflow and of the missing over the last queryWindowMs ms, 1 when the overflow
  * may hold transactions of values not tracked there (else 0), then for each tracked value with
  * transactions there or that may be incomplete: the value, 1 or 0 as VALUE's last, and its
  * aggregate.

@@ -32,7 +32,7 @@ import {
   type Statistics,
   type StatisticsQuery,
 } from '../../core/window/statistics.js'
-import { checkSpan } from '../../core/window/window.js'
+import { checkQueryWindow } from '../../core/window/window.js'
 import {
   type ConnectionLog,
   type RecordOutcome,
@@ -434,9 +434,9 @@ export class RedisStore implements TransactionStore {
 
   breakdown(query: BreakdownQuery): Promise<Breakdown> {
     const dimension = this.#dimension(query.dimension)
-    const span = this.#span(query.spanMs)
-    const key = `breakdown:${dimension}:${span}:${query.order}:${query.limit}`
-    return this.#shared(key, () => this.#readBreakdown(query, dimension, span))
+    const queryWindow = this.#queryWindow(query.windowMs)
+    const key = `breakdown:${dimension}:${queryWindow}:${query.order}:${query.limit}`
+    return this.#shared(key, () => this.#readBreakdown(query, dimension, queryWindow))
   }
 
   /**
@@ -472,11 +472,11 @@ export class RedisStore implements TransactionStore {
     return at + 1
   }
 
-  async #readBreakdown(query: BreakdownQuery, dimension: number, span: string) {
+  async #readBreakdown(query: BreakdownQuery, dimension: number, queryWindow: string) {
     if (!this.#allUp()) return this.#unavailable()
     const replies = await this.#readAll(
       (meta, args) => this.#client.txstatsBreakdown(meta, args),
-      [span, String(dimension)],
+      [queryWindow, String(dimension)],
     )
     const overflow = emptyAggregate()
     const missing = emptyAggregate()
@@ -501,12 +501,12 @@ export class RedisStore implements TransactionStore {
     return rankBreakdown(query, table, overflow, missing)
   }
 
-  async series(spanMs?: number): Promise<Series> {
+  async series(windowMs?: number): Promise<Series> {
     if (!this.#allUp()) return this.#unavailable()
-    const span = this.#span(spanMs)
+    const queryWindow = this.#queryWindow(windowMs)
     const replies = await this.#readAll(
       (meta, args) => this.#client.txstatsSeries(meta, args),
-      [span],
+      [queryWindow],
     )
     const at = replies[0]?.[0] as number
     const points: SeriesPoint[] = []
@@ -515,7 +515,7 @@ export class RedisStore implements TransactionStore {
       const { count, sum, min, max } = this.#merge(replies, offset + 1)
       points.push({ second: first[offset] as number, count, sum, min, max })
     }
-    return { at, windowMs: Number(span), points }
+    return { at, windowMs: Number(queryWindow), points }
   }
 
   async clear(): Promise<void> {
@@ -624,12 +624,12 @@ export class RedisStore implements TransactionStore {
 
   async #readStatistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
     if (!this.#allUp()) return this.#unavailable()
-    const span = this.#span(query?.spanMs)
-    const asked = query?.dimensionValue
-    if (asked !== undefined) {
+    const queryWindow = this.#queryWindow(query?.windowMs)
+    const dimensionValue = query?.dimensionValue
+    if (dimensionValue !== undefined) {
       const replies = await this.#readAll(
         (meta, args) => this.#client.txstatsValue(meta, args),
-        [span, String(this.#dimension(asked.dimension)), asked.value],
+        [queryWindow, String(this.#dimension(dimensionValue.dimension)), dimensionValue.value],
       )
       const incomplete = replies.some((reply) => reply[1 + AGGREGATE_WIDTH] === 1)
       return { ...this.#merge(replies, 1), incomplete }
@@ -637,8 +637,8 @@ export class RedisStore implements TransactionStore {
     const quantiles = query?.quantiles
     const extra =
       quantiles === undefined
-        ? [span]
-        : [span, this.#clockSkewMs, String(this.#clock ? INJECTED_CLOCK_TTL_MS : 0)]
+        ? [queryWindow]
+        : [queryWindow, this.#clockSkewMs, String(this.#clock ? INJECTED_CLOCK_TTL_MS : 0)]
     const replies = await this.#readAll(
       (meta, args) => this.#client.txstatsSnapshot(meta, args),
       extra,
@@ -677,10 +677,10 @@ export class RedisStore implements TransactionStore {
     return { ...statistics, quantiles: answer, quantileEdgeMs: edgeMs }
   }
 
-  /** The span asked for, checked as the core checks it: 1 ms to the window. */
-  #span(spanMs: number | undefined): string {
-    if (spanMs === undefined) return this.#windowMs
-    return String(checkSpan(spanMs, Number(this.#windowMs)))
+  /** The window a query asks, checked as the core checks it: 1 ms to the window, as text. */
+  #queryWindow(windowMs: number | undefined): string {
+    if (windowMs === undefined) return this.#windowMs
+    return String(checkQueryWindow(windowMs, Number(this.#windowMs)))
   }
 
   /**

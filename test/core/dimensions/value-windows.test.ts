@@ -55,9 +55,9 @@ describe('ValueWindows', () => {
       }
     }
     expect(values.bytes).toBe(FINE_BYTES)
-    // Every cut of that second: its last n milliseconds, as a read of the last spanMs finds them.
+    // Every cut of that second: its last n milliseconds, as a read of the last windowMs finds them.
     for (const from of [0, 1, 9, 10, 99, 100, 101, 555, 990, 999]) {
-      const spanMs = NOW - (second + from) + 1
+      const windowMs = NOW - (second + from) + 1
       let sum = 0
       let count = 0
       let min = Number.POSITIVE_INFINITY
@@ -69,7 +69,7 @@ describe('ValueWindows', () => {
           min = Math.min(min, amount)
         }
       }
-      const answer = values.statistics('heavy', spanMs, NOW)
+      const answer = values.statistics('heavy', windowMs, NOW)
       expect(answer).toMatchObject({ count, min, sum: sum / 100 })
     }
   })

@@ -30,12 +30,12 @@ describe('RollingWindow against a brute-force oracle', () => {
           } else if (s.kind === 'advance') clock.advance(s.ms)
           else if (s.kind === 'back') clock.advance(-s.ms)
           else if (s.kind === 'series') {
-            expect(window.series(s.spanMs)).toEqual(oracle.series(s.spanMs))
+            expect(window.series(s.windowMs)).toEqual(oracle.series(s.windowMs))
           } else if (s.quantiles === undefined) {
-            expect(window.snapshot(s.spanMs)).toEqual(oracle.snapshot(s.spanMs))
+            expect(window.snapshot(s.windowMs)).toEqual(oracle.snapshot(s.windowMs))
           } else {
-            const answer = window.query({ spanMs: s.spanMs, quantiles: s.quantiles })
-            expectQuantiles(answer, oracle, s.quantiles, ACCURACY, s.spanMs)
+            const answer = window.query({ windowMs: s.windowMs, quantiles: s.quantiles })
+            expectQuantiles(answer, oracle, s.quantiles, ACCURACY, s.windowMs)
           }
         }
         expect(window.snapshot()).toEqual(oracle.snapshot())

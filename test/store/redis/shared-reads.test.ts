@@ -10,10 +10,11 @@ describe('shared reads on Redis', () => {
     const store = (await openStore('redis', { clock: clock.read })) as RedisStore
     try {
       await store.record([{ amount: 5, timestamp: clock.read() }])
-      for (let spanMs = 1; spanMs <= 300; spanMs++) await store.statistics({ spanMs: spanMs * 10 })
+      for (let windowMs = 1; windowMs <= 300; windowMs++)
+        await store.statistics({ windowMs: windowMs * 10 })
       expect(store.sharedReads).toBe(0)
       // Still shared afterwards: concurrent readers of one query are one entry, then none.
-      const answers = Array.from({ length: 8 }, () => store.statistics({ spanMs: 5 }))
+      const answers = Array.from({ length: 8 }, () => store.statistics({ windowMs: 5 }))
       expect(store.sharedReads).toBe(1)
       for (const answer of await Promise.all(answers)) expect(answer.count).toBe(1)
       expect(store.sharedReads).toBe(0)
