@@ -11,6 +11,7 @@ import {
   type ValueStatistics,
 } from './breakdown.js'
 import { addFine, addToFine, FINE_BYTES, FINE_ROWS } from './fine-second.js'
+import { IdHeap } from './id-heap.js'
 import { isDimensionValue } from './names.js'
 import { ValueTable } from './value-table.js'
 
@@ -70,7 +71,7 @@ export interface ValueWindowsOptions {
  *
  * A value is tracked from its first transaction while fewer than maxValues are, and released
  * when its newest transaction leaves the window: the values are in a min-heap that finds the next
- * to leave from its top (see #heapKey). A record costs O(1), a release O(log maxValues).
+ * to leave from its top (an IdHeap, see #order). A record costs O(1), a release O(log maxValues).
  */
 export class ValueWindows {
   readonly #windowMs: number
@@ -89,14 +90,11 @@ export class ValueWindows {
   readonly #partialUntil: Float64Array
   readonly #free: number[] = []
   /**
-   * Tracked values, a min-heap by #heapKey, a newest timestamp each held when it was last put in
-   * order: never above its newest now, so the value whose transactions leave first is found from
-   * the top, and a record need not reorder the heap. #heapAt[id] is where value id is in it.
+   * Tracked values by a newest timestamp each held when it was last put in order: never above its
+   * newest now, so the value whose transactions leave first is found from the top, and a record
+   * need not reorder them.
    */
-  readonly #heap: Int32Array
-  readonly #heapAt: Int32Array
-  readonly #heapKey: Float64Array
-  #heapSize = 0
+  readonly #order: IdHeap
   #overflow: RollingWindow
   #missing: RollingWindow
   /** Per slot, its fine second's rows once it has held more than MAX_PAIRS (see #refine). */
@@ -135,9 +133,7 @@ export class ValueWindows {
     this.#names = new Array(this.#maxValues).fill('')
     this.#newest = new Float64Array(this.#maxValues)
     this.#partialUntil = new Float64Array(this.#maxValues)
-    this.#heap = new Int32Array(this.#maxValues)
-    this.#heapAt = new Int32Array(this.#maxValues)
-    this.#heapKey = new Float64Array(this.#maxValues)
+    this.#order = new IdHeap(this.#maxValues)
     this.#fine = new Array(slots).fill(undefined)
     this.#whole = new Float64Array(this.#maxValues * WHOLE_STRIDE).fill(Number.NaN)
     for (let id = this.#maxValues - 1; id >= 0; id--) this.#free.push(id)
@@ -162,7 +158,7 @@ export class ValueWindows {
 
   /** How many values are tracked now. */
   get tracked(): number {
-    return this.#heapSize
+    return this.#order.size
   }
 
   /**
@@ -173,15 +169,12 @@ export class ValueWindows {
   advance(now: number): void {
     this.#instant = now
     const oldest = now - this.#windowMs
-    while (this.#heapSize > 0 && (this.#heapKey[this.#heap[0] as number] as number) <= oldest) {
-      const id = this.#heap[0] as number
+    const order = this.#order
+    while (order.topKey() <= oldest) {
+      const id = order.idAt(0)
       const newest = this.#newest[id] as number
-      if (newest <= oldest) {
-        this.#release(id)
-      } else {
-        this.#heapKey[id] = newest
-        this.#siftDown(0)
-      }
+      if (newest <= oldest) this.#release(id)
+      else order.setTopKey(newest)
     }
   }
 
@@ -251,8 +244,8 @@ export class ValueWindows {
     const table = this.#table
     table.clear()
     const aggregate = this.#scratch
-    for (let i = 0; i < this.#heapSize; i++) {
-      const id = this.#heap[i] as number
+    for (let i = 0; i < this.#order.size; i++) {
+      const id = this.#order.idAt(i)
       this.#aggregate(id, from, now, aggregate)
       if (aggregate.count === 0) continue
       table.add(this.#names[id] as string, aggregate, (this.#partialUntil[id] as number) >= from)
@@ -272,7 +265,7 @@ export class ValueWindows {
   clear(): void {
     this.#lastValue = undefined
     this.#lastBreakdown = undefined
-    while (this.#heapSize > 0) this.#release(this.#heap[0] as number)
+    while (this.#order.size > 0) this.#release(this.#order.idAt(0))
     this.#overflow = this.#dense()
     this.#missing = this.#dense()
     this.#overflowNewest = Number.NEGATIVE_INFINITY
@@ -289,24 +282,13 @@ export class ValueWindows {
     // Transactions of this value may be in the overflow from before: until they have left, its
     // answers say they may be incomplete.
     this.#partialUntil[id] = this.#overflowNewest
-    this.#heapKey[id] = Number.NEGATIVE_INFINITY
     this.#whole[id * WHOLE_STRIDE + WHOLE_LO] = Number.NaN
-    const at = this.#heapSize++
-    this.#heap[at] = id
-    this.#heapAt[id] = at
-    this.#siftUp(at)
+    this.#order.push(id, Number.NEGATIVE_INFINITY)
     return id
   }
 
   #release(id: number): void {
-    const last = this.#heap[--this.#heapSize] as number
-    const at = this.#heapAt[id] as number
-    if (last !== id) {
-      this.#heap[at] = last
-      this.#heapAt[last] = at
-      this.#siftDown(at)
-      this.#siftUp(this.#heapAt[last] as number)
-    }
+    this.#order.remove(id)
     this.#ids.delete(this.#names[id] as string)
     this.#whole[id * WHOLE_STRIDE + WHOLE_LO] = Number.NaN
     for (let slot = id * this.#slots; slot < (id + 1) * this.#slots; slot++) {
@@ -506,46 +488,6 @@ export class ValueWindows {
       const amount = list[i + 1] as number
       writeLimbs(amount, this.#amount, 0)
       addAmount(into, this.#amount, amount)
-    }
-  }
-
-  #less(a: number, b: number): boolean {
-    return (
-      (this.#heapKey[this.#heap[a] as number] as number) <
-      (this.#heapKey[this.#heap[b] as number] as number)
-    )
-  }
-
-  #swap(a: number, b: number): void {
-    const heap = this.#heap
-    const x = heap[a] as number
-    const y = heap[b] as number
-    heap[a] = y
-    heap[b] = x
-    this.#heapAt[y] = a
-    this.#heapAt[x] = b
-  }
-
-  #siftUp(at: number): void {
-    let i = at
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (!this.#less(i, parent)) return
-      this.#swap(i, parent)
-      i = parent
-    }
-  }
-
-  #siftDown(at: number): void {
-    let i = at
-    for (;;) {
-      const left = 2 * i + 1
-      if (left >= this.#heapSize) return
-      const right = left + 1
-      const child = right < this.#heapSize && this.#less(right, left) ? right : left
-      if (!this.#less(child, i)) return
-      this.#swap(i, child)
-      i = child
     }
   }
 }
