@@ -1,21 +1,94 @@
 /**
  * Costs under adversarial data (not a test): the most expensive request a client can make
- * against a plain GET in the same run, and what honest clients get meanwhile. Prints figures.
+ * against a plain GET in the same run, on each store, and what an honest client gets meanwhile
+ * (its p99 and its share of 503s). Prints figures.
  *
- * Run: npm run bench:adversarial   (memory store; BENCH_HEAVY=1600000 transactions of one value
- * in one second)
+ * Run: npm run bench:adversarial   (BENCH_HEAVY=1600000 transactions of one value in one second;
+ * BENCH_STORES=memory,redis; Redis from REDIS_URL, a local one whose time is read from INFO
+ * commandstats)
  */
+import { Redis } from 'ioredis'
 import { ServiceProcess } from '../test/support/processes.js'
 import { processCpuSeconds } from './cpu-time.js'
 
 const HEAVY = Number(process.env.BENCH_HEAVY ?? 1_600_000)
+const STORES = (process.env.BENCH_STORES ?? 'memory,redis').split(',')
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const REQUESTS = 300
+const HONEST_EVERY_MS = 20
 
-/** Server CPU per request, µs, for `urls` asked one after another (one connection). */
-async function cpuPerRequest(pid: number, base: string, urls: readonly string[]): Promise<number> {
-  const before = processCpuSeconds(pid)
-  for (const url of urls) await (await fetch(`${base}${url}`)).arrayBuffer()
-  return ((processCpuSeconds(pid) - before) * 1e6) / urls.length
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
+
+/** Redis's own time in its scripts and commands, µs, read from INFO commandstats. */
+async function redisMicros(redis: Redis | undefined): Promise<number> {
+  if (!redis) return 0
+  const text = await redis.info('commandstats')
+  let usec = 0
+  for (const match of text.matchAll(/usec=(\d+)/g)) usec += Number(match[1])
+  return usec
+}
+
+interface Cost {
+  cpuUs: number
+  redisUs: number
+}
+
+/** Server CPU and Redis time per request, µs, for `urls` asked one after another. */
+async function costPerRequest(
+  service: Target,
+  urls: readonly string[],
+  init?: (i: number) => RequestInit,
+): Promise<Cost> {
+  const cpu = processCpuSeconds(service.pid)
+  const redis = await redisMicros(service.redis)
+  for (let i = 0; i < urls.length; i++) {
+    await (await fetch(`${service.base}${urls[i]}`, init?.(i))).arrayBuffer()
+  }
+  return {
+    cpuUs: ((processCpuSeconds(service.pid) - cpu) * 1e6) / urls.length,
+    redisUs: ((await redisMicros(service.redis)) - redis) / urls.length,
+  }
+}
+
+interface Target {
+  store: string
+  base: string
+  pid: number
+  redis: Redis | undefined
+  service: ServiceProcess
+  /** What a DELETE needs when API_KEYS is set. */
+  headers: Record<string, string>
+}
+
+async function start(store: string, env: Record<string, string>): Promise<Target> {
+  const onRedis =
+    store === 'redis'
+      ? {
+          STORE: 'redis',
+          REDIS_URL,
+          REDIS_PREFIX: `txstats-adversarial-${process.pid}-${Date.now()}:`,
+        }
+      : {}
+  const service = new ServiceProcess({ LOG_LEVEL: 'info', ...env, ...onRedis })
+  const port = await service.listening()
+  const redis = store === 'redis' ? new Redis(REDIS_URL) : undefined
+  return {
+    store,
+    base: `http://127.0.0.1:${port}`,
+    pid: service.child.pid as number,
+    redis,
+    service,
+    headers: env.API_KEYS ? { authorization: `Bearer ${env.API_KEYS.split(',')[0]}` } : {},
+  }
+}
+
+async function stop(target: Target): Promise<void> {
+  // The Redis store's keys go with the window; the memory store's with the process.
+  await fetch(`${target.base}/transactions`, { method: 'DELETE', headers: target.headers }).catch(
+    () => undefined,
+  )
+  await target.service.stop()
+  target.redis?.disconnect()
 }
 
 async function post(base: string, path: string, body: unknown, headers = {}) {
@@ -28,27 +101,81 @@ async function post(base: string, path: string, body: unknown, headers = {}) {
   return response.status
 }
 
-async function heavyValue(): Promise<void> {
-  const service = new ServiceProcess({
-    LOG_LEVEL: 'info',
+/**
+ * An honest client while `attack` runs: a GET of the statistics and a POST every
+ * HONEST_EVERY_MS, one at a time. Its p99 (ms) and the share of its requests answered 503.
+ */
+async function honestDuring(
+  target: Target,
+  attack: () => Promise<void>,
+  headers: Record<string, string> = {},
+): Promise<{ p99: number; refused: number; requests: number }> {
+  const latencies: number[] = []
+  let refused = 0
+  let running = true
+  const honest = (async () => {
+    while (running) {
+      for (const request of [
+        () => fetch(`${target.base}/statistics`, { headers }),
+        () =>
+          fetch(`${target.base}/transactions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify({ amount: 1, timestamp: Date.now() }),
+          }),
+      ]) {
+        const started = performance.now()
+        const response = await request()
+        await response.arrayBuffer()
+        latencies.push(performance.now() - started)
+        if (response.status === 503) refused++
+      }
+      await new Promise((resolve) => setTimeout(resolve, HONEST_EVERY_MS))
+    }
+  })()
+  await attack()
+  running = false
+  await honest
+  const sorted = latencies.sort((a, b) => a - b)
+  return {
+    p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+    refused: refused / Math.max(1, latencies.length),
+    requests: latencies.length,
+  }
+}
+
+function print(store: string, what: string, expensive: Cost, plain: Cost, honest: string): void {
+  const redis =
+    store === 'redis'
+      ? `; Redis ${expensive.redisUs.toFixed(0)} µs a call against ${plain.redisUs.toFixed(0)} µs`
+      : ''
+  console.log(
+    `${store.padEnd(6)} ${what}: server CPU ${expensive.cpuUs.toFixed(0)} µs against ${plain.cpuUs.toFixed(0)} µs for a plain GET (${(expensive.cpuUs / plain.cpuUs).toFixed(2)} ×)${redis}; ${honest}`,
+  )
+}
+
+const honestText = (h: { p99: number; refused: number; requests: number }) =>
+  `an honest client meanwhile: p99 ${h.p99.toFixed(1)} ms, ${(h.refused * 100).toFixed(1)} % of ${h.requests} requests refused 503`
+
+/** Finding: a value's read cut inside a second of millions of its transactions. */
+async function heavyValue(store: string): Promise<void> {
+  const heavy = store === 'redis' ? Math.min(HEAVY, 200_000) : HEAVY
+  const target = await start(store, {
     WINDOW_MS: '300000',
     DIMENSIONS: 'merchant',
     BATCH_MAX_ITEMS: '10000',
     BODY_LIMIT: '16777216',
   })
-  const port = await service.listening()
-  const base = `http://127.0.0.1:${port}`
-  const pid = service.child.pid as number
   try {
     // Every transaction of one value in one second, 5 s ago, every millisecond of it.
     const second = Math.floor(Date.now() / 1000) * 1000 - 5_000
-    for (let sent = 0; sent < HEAVY; sent += 10_000) {
+    for (let sent = 0; sent < heavy; sent += 10_000) {
       const items = Array.from({ length: 10_000 }, (_, k) => ({
         amount: ((sent + k) % 1000) / 100,
         timestamp: second + ((sent + k) % 1000),
         merchant: 'heavy',
       }))
-      await post(base, '/transactions/batch', items)
+      await post(target.base, '/transactions/batch', items)
     }
     const plain = Array.from({ length: REQUESTS }, () => '/statistics')
     // A window whose start falls inside the heavy second, a different one each time, so that no
@@ -57,62 +184,102 @@ async function heavyValue(): Promise<void> {
       const windowMs = Date.now() - second - 1 - (i % 900) + 2_000
       return `/statistics?merchant=heavy&windowMs=${windowMs}`
     })
-    const rounds: Array<{ plain: number; cut: number }> = []
+    const rounds: Array<{ plain: Cost; cut: Cost }> = []
+    let honest = { p99: 0, refused: 0, requests: 0 }
     for (let round = 0; round < 5; round++) {
-      rounds.push({
-        plain: await cpuPerRequest(pid, base, plain),
-        cut: await cpuPerRequest(pid, base, cut),
+      const plainCost = await costPerRequest(target, plain)
+      let cutCost: Cost = { cpuUs: 0, redisUs: 0 }
+      const during = await honestDuring(target, async () => {
+        cutCost = await costPerRequest(target, cut)
       })
+      if (round === 2) honest = during
+      rounds.push({ plain: plainCost, cut: cutCost })
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
-    const count = (
-      (await (await fetch(`${base}/statistics?merchant=heavy`)).json()) as {
-        count: number
-      }
-    ).count
-    console.log(
-      `one value with ${count.toLocaleString('en-US')} transactions in one second: GET of it with windowMs cut inside that second ${median(rounds.map((r) => r.cut)).toFixed(0)} µs of CPU, plain GET ${median(rounds.map((r) => r.plain)).toFixed(0)} µs: ${median(rounds.map((r) => r.cut / r.plain)).toFixed(2)} × (median of 5 paired rounds of ${REQUESTS})`,
+    const pick = (f: (r: { plain: Cost; cut: Cost }) => Cost): Cost => ({
+      cpuUs: median(rounds.map((r) => f(r).cpuUs)),
+      redisUs: median(rounds.map((r) => f(r).redisUs)),
+    })
+    print(
+      store,
+      `GET of one value with ${heavy.toLocaleString('en-US')} transactions in one second, windowMs cut inside it`,
+      pick((r) => r.cut),
+      pick((r) => r.plain),
+      honestText(honest),
     )
   } finally {
-    await service.stop()
+    await stop(target)
   }
 }
 
-async function idempotencyShares(): Promise<void> {
+/** Finding: a breakdown over the most values a dimension tracks by default. */
+async function breakdown(store: string): Promise<void> {
+  const values = 1_000
+  const target = await start(store, { DIMENSIONS: 'merchant', BATCH_MAX_ITEMS: '10000' })
+  try {
+    const now = Date.now()
+    const items = Array.from({ length: values * 5 }, (_, k) => ({
+      amount: (k % 997) / 100,
+      timestamp: now - (k % 50_000),
+      merchant: `m-${k % values}`,
+    }))
+    await post(target.base, '/transactions/batch', items)
+    const plain = Array.from({ length: 50 }, () => '/statistics')
+    // A different windowMs each time, so that no answer is shared.
+    const asked = Array.from(
+      { length: 50 },
+      (_, i) => `/statistics/breakdown?by=merchant&limit=1000&windowMs=${59_000 - i}`,
+    )
+    const plainCost = await costPerRequest(target, plain)
+    let cost: Cost = { cpuUs: 0, redisUs: 0 }
+    const honest = await honestDuring(target, async () => {
+      cost = await costPerRequest(target, asked)
+    })
+    print(store, `breakdown over ${values} tracked values`, cost, plainCost, honestText(honest))
+  } finally {
+    await stop(target)
+  }
+}
+
+/** Finding: one client filling the idempotency budget. */
+async function idempotencyShares(store: string): Promise<void> {
   const keys = ['client-one-0123456789', 'client-two-0123456789']
-  const service = new ServiceProcess({
-    LOG_LEVEL: 'info',
-    API_KEYS: keys.join(','),
-    IDEMPOTENCY_MEMORY_MB: '1',
-  })
-  const base = `http://127.0.0.1:${await service.listening()}`
+  const target = await start(store, { API_KEYS: keys.join(','), IDEMPOTENCY_MEMORY_MB: '1' })
   try {
     const batch = Array.from({ length: 10_000 }, () => ({ amount: 1, timestamp: Date.now() }))
     let refusedA = 0
-    for (let i = 0; i < 60; i++) {
-      const status = await post(base, '/transactions/batch', batch, {
-        authorization: `Bearer ${keys[0]}`,
-        'idempotency-key': `a-${i}`,
-      })
-      if (status === 503) refusedA++
-    }
     let refusedB = 0
-    for (let i = 0; i < 50; i++) {
-      const status = await post(
-        base,
-        '/transactions',
-        { amount: 1, timestamp: Date.now() },
-        { authorization: `Bearer ${keys[1]}`, 'idempotency-key': `b-${i}` },
-      )
-      if (status !== 201) refusedB++
-    }
+    const honest = await honestDuring(
+      target,
+      async () => {
+        for (let i = 0; i < 60; i++) {
+          const status = await post(target.base, '/transactions/batch', batch, {
+            authorization: `Bearer ${keys[0]}`,
+            'idempotency-key': `a-${i}`,
+          })
+          if (status === 503) refusedA++
+        }
+        for (let i = 0; i < 50; i++) {
+          const status = await post(
+            target.base,
+            '/transactions',
+            { amount: 1, timestamp: Date.now() },
+            { authorization: `Bearer ${keys[1]}`, 'idempotency-key': `b-${i}` },
+          )
+          if (status !== 201) refusedB++
+        }
+      },
+      { authorization: `Bearer ${keys[1]}` },
+    )
     console.log(
-      `idempotency, IDEMPOTENCY_MEMORY_MB=1: client A's keyed batches of 10 000 refused 503 ${refusedA} of 60 once its share was spent; client B's keyed POSTs meanwhile refused ${refusedB} of 50`,
+      `${store.padEnd(6)} idempotency, IDEMPOTENCY_MEMORY_MB=1: client A's keyed batches of 10 000 refused 503 ${refusedA} of 60 once its share was spent; client B's keyed POSTs meanwhile refused ${refusedB} of 50; ${honestText(honest)}`,
     )
   } finally {
-    await service.stop()
+    await stop(target)
   }
 }
 
-await heavyValue()
-await idempotencyShares()
+for (const store of STORES) {
+  await heavyValue(store)
+  await breakdown(store)
+  await idempotencyShares(store)
+}
