@@ -2,7 +2,7 @@
 # Installs and starts what the tests need that npm cannot install: Debian's Chromium (the
 # dashboard's browser test), Redis (the Redis store's tests, which also start redis-servers of
 # their own on other ports) and NATS with JetStream (the ingest tests, which also start a
-# nats-server of their own to restart). Idempotent: when everything is present it only checks, in well under
+# nats-server of their own to restart), and lua-check (npm run lint checks the Redis scripts). Idempotent: when everything is present it only checks, in well under
 # a second. It never skips: when it cannot install, it stops with one line saying what to install.
 set -euo pipefail
 
@@ -28,6 +28,11 @@ fi
 if ! command -v nats-server >/dev/null 2>&1; then
   packages+=(nats-server)
   reasons+=("nats-server for the NATS ingest tests")
+fi
+
+if ! command -v luacheck >/dev/null 2>&1; then
+  packages+=(lua-check)
+  reasons+=("lua-check for npm run lint's check of the Redis scripts")
 fi
 
 if [ "${#packages[@]}" -gt 0 ]; then

@@ -1,0 +1,11 @@
+-- Dimensions (twin of ValueWindows, src/core/value-windows.ts): each value of a dimension has the
+-- window's layout under its own prefix, as have the dimension's overflow and its missing values.
+-- The tracked values are a sorted set by newest timestamp, so that those whose transactions have
+-- all left are found, and released, without a scan.
+--
+local function valuePrefix(window, d, value) return window .. 'v' .. d .. ':' .. value .. ':' end
+local function overflowPrefix(window, d) return window .. 'o' .. d .. ':' end
+local function missingPrefix(window, d) return window .. 'm' .. d .. ':' end
+local function trackedKey(window, d) return window .. 'd' .. d end
+local function partialKey(window, d) return window .. 'p' .. d end
+local function wholeKey(window, d) return window .. 'w' .. d end

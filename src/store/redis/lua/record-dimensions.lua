@@ -1,0 +1,126 @@
+-- The record's part for dimensions: each value's window, tracked values, their newest instants.
+--@include dimension-keys
+-- Adds the aggregate at ARGV[at] to the blocks of a timestamp at every level under a prefix (a
+-- value's): the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the
+-- second's (see place).
+local function addToBlocks(prefix, timestamp, at)
+  local tens, tenPrefix = place(prefix, 1, timestamp)
+  local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1, true)
+  add(hash, tenPrefix, at)
+  add(hash, '', at)
+  local second, secondPrefix = place(prefix, 3, math.floor(timestamp / SIZES[3]))
+  hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1, true)
+  add(hash, secondPrefix, at)
+  add(hash, '', at)
+end
+
+local dimensionsTouched = false
+
+-- Releases a dimension's values whose newest transaction has left the window, then tracks the
+-- new values of the stored deltas, in the order they first appear among the transactions, while
+-- fewer than maxValues are tracked. Returns the set of values tracked. Twin of ValueWindows.
+local function trackValues(stored, dim)
+  local zset = trackedKey(window, dim)
+  local partial = partialKey(window, dim)
+  local gone = redis.call('ZRANGEBYSCORE', zset, '-inf', int(now - windowMs))
+  if #gone > 0 then
+    redis.call('ZREMRANGEBYSCORE', zset, '-inf', int(now - windowMs))
+    for k = 1, #gone, 1000 do
+      redis.call('HDEL', partial, unpack(gone, k, math.min(k + 999, #gone)))
+      redis.call('HDEL', wholeKey(window, dim), unpack(gone, k, math.min(k + 999, #gone)))
+    end
+  end
+  local firstSeen = {}
+  local order = {}
+  for _, delta in ipairs(stored) do
+    local at = delta.dims[dim]
+    for k = 0, tonumber(ARGV[at]) - 1 do
+      local j = at + 1 + k * GROUP
+      local value = ARGV[j]
+      if value ~= '' then
+        local position = tonumber(ARGV[j + 1])
+        local seen = firstSeen[value]
+        if seen == nil then order[#order + 1] = value end
+        if seen == nil or position < seen then firstSeen[value] = position end
+      end
+    end
+  end
+  local tracked = {}
+  local new = {}
+  for _, value in ipairs(order) do
+    if redis.call('ZSCORE', zset, value) then tracked[value] = true else new[#new + 1] = value end
+  end
+  table.sort(new, function(a, b) return firstSeen[a] < firstSeen[b] end)
+  local count = redis.call('ZCARD', zset)
+  local overflowNewest = redis.call('HGET', partial, '')
+  for _, value in ipairs(new) do
+    if count >= maxValues then break end
+    count = count + 1
+    tracked[value] = true
+    -- Its score becomes its newest timestamp as its transactions are added.
+    redis.call('ZADD', zset, 0, value)
+    -- Transactions of it may be in the overflow from before: its answers say so until they left.
+    if overflowNewest then redis.call('HSET', partial, value, overflowNewest) end
+  end
+  return tracked
+end
+
+-- Per dimension, the newest timestamp of each tracked value this call adds to (written once per
+-- value by saveNewest), and under '' the newest it puts in the overflow.
+local newest = {}
+-- The (dimension, value) pairs whose sums of whole seconds this call may have changed.
+local stale = {}
+
+-- Adds a stored delta's values to their windows, the overflow or the missing.
+local function addValues(delta, timestamp, tracked)
+  for dim = 1, dimensionCount do
+    local at = delta.dims[dim]
+    local latest = newest[dim]
+    if latest == nil then
+      latest = {}
+      newest[dim] = latest
+    end
+    for k = 0, tonumber(ARGV[at]) - 1 do
+      local j = at + 1 + k * GROUP
+      local value = ARGV[j]
+      local prefix
+      local key = value
+      if value == '' then
+        prefix = missingPrefix(window, dim)
+        key = nil
+      elseif tracked[dim][value] then
+        prefix = valuePrefix(window, dim, value)
+        -- A second before the current one may be in a breakdown's sum of whole seconds.
+        if math.floor(timestamp / COARSEST) < math.floor(now / COARSEST) then
+          stale[#stale + 1] = {dim, value}
+        end
+      else
+        prefix = overflowPrefix(window, dim)
+        key = ''
+      end
+      if key ~= nil and (latest[key] == nil or timestamp > latest[key]) then latest[key] = timestamp end
+      addToBlocks(prefix, timestamp, j + 2)
+    end
+  end
+  dimensionsTouched = true
+end
+
+-- Writes the newest timestamps addValues gathered, once per value: before the next group of the
+-- call tracks or releases values, so that it sees them.
+local function saveNewest()
+  for dim, latest in pairs(newest) do
+    for value, timestamp in pairs(latest) do
+      if value == '' then
+        local before = tonumber(redis.call('HGET', partialKey(window, dim), ''))
+        if before == nil or timestamp > before then
+          redis.call('HSET', partialKey(window, dim), '', int(timestamp))
+        end
+      else
+        redis.call('ZADD', trackedKey(window, dim), 'GT', timestamp, value)
+      end
+    end
+  end
+  newest = {}
+  for _, pair in ipairs(stale) do redis.call('HDEL', wholeKey(window, pair[1]), pair[2]) end
+  stale = {}
+end

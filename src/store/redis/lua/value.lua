@@ -1,0 +1,24 @@
+#!lua
+-- KEYS: meta. ARGV: root, at, windowMs, floor, queryWindowMs, dimension (1-based), value. Returns the
+-- instant, the value's aggregate over the last queryWindowMs ms as SNAPSHOT's (zeros when it is not
+-- tracked), and 1 when some of its transactions there may be in the overflow, else 0.
+--
+--@include prelude
+--@include aggregate
+--@include empty-aggregate
+--@include dimension-keys
+local now, window = advance()
+local from = now - tonumber(ARGV[5]) + 1
+local dim, value = ARGV[6], ARGV[7]
+local newest = tonumber(redis.call('ZSCORE', trackedKey(window, dim), value))
+local result, partial
+if newest and newest > now - windowMs then
+  result = aggregate(valuePrefix(window, dim, value), from, now)
+  partial = redis.call('HGET', partialKey(window, dim), value)
+else
+  result = emptyAggregate()
+  partial = redis.call('HGET', partialKey(window, dim), '')
+end
+table.insert(result, 1, now)
+result[#result + 1] = (partial and tonumber(partial) >= from) and 1 or 0
+return result
