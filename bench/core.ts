@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_QUANTILE_ACCURACY, DEFAULT_QUANTILE_BUDGET_BYTES } from '../src/core/defaults.js'
+import { keepQuantiles } from '../src/core/quantiles/window-quantiles.js'
 import { RollingWindow } from '../src/core/window/window.js'
 
 const RECORDS = Number(process.env.RECORDS ?? 10_000_000)
@@ -73,7 +74,7 @@ function main(): void {
   for (let i = 0; i < RECORDS; i++) full.record(amounts[i & 4095] as number, base - (i % SPREAD_MS))
   const recordNs = Number(process.hrtime.bigint() - start) / RECORDS
   const after = memoryMb()
-  const sketched = new RollingWindow({ clock, quantiles: {} })
+  const sketched = new RollingWindow({ clock, quantiles: keepQuantiles() })
   const sketchStart = process.hrtime.bigint()
   for (let i = 0; i < RECORDS; i++) {
     sketched.record(amounts[i & 4095] as number, base - (i % SPREAD_MS))
@@ -132,7 +133,7 @@ function main(): void {
   now += 120_000
   const steadyPlain = steadyNs(new RollingWindow({ clock }))
   now += 120_000
-  const steadySketched = steadyNs(new RollingWindow({ clock, quantiles: {} }))
+  const steadySketched = steadyNs(new RollingWindow({ clock, quantiles: keepQuantiles() }))
   console.log(
     `record, steady 50/ms   ${fmt(1e9 / steadySketched)} ops/s with quantiles (${steadySketched.toFixed(0)} ns/op), ${fmt(1e9 / steadyPlain)} without (${steadyPlain.toFixed(0)} ns/op)`,
   )
@@ -140,7 +141,7 @@ function main(): void {
   // Quantiles over a window of log-normal amounts, some negative, all still inside it.
   now += 120_000
   const quantileBase = now
-  const q = new RollingWindow({ clock, quantiles: {} })
+  const q = new RollingWindow({ clock, quantiles: keepQuantiles() })
   const written: number[] = []
   for (let i = 0; i < QUANTILE_RECORDS; i++) {
     const amount = logNormalCents()
@@ -192,7 +193,7 @@ function main(): void {
   written.length = 0
   const rssBefore = process.memoryUsage().rss / 2 ** 20
   now += 120_000
-  const flood = new RollingWindow({ clock, quantiles: {} })
+  const flood = new RollingWindow({ clock, quantiles: keepQuantiles() })
   const floodBase = now
   let floodEdge = 1
   for (let i = 0; i < RECORDS; i++) {
@@ -215,7 +216,7 @@ function main(): void {
  */
 function steadyMemory(rate: number): string {
   const before = heldMb()
-  const steady = new RollingWindow({ clock, quantiles: {} })
+  const steady = new RollingWindow({ clock, quantiles: keepQuantiles() })
   const perMs = rate / 1000
   let carry = 0
   for (let ms = 0; ms < 90_000; ms++) {

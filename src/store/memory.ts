@@ -12,12 +12,19 @@ import {
   IdempotencyLedger,
   type RecordedOnce,
 } from '../core/idempotency/idempotency.js'
+import type { QuantileOptions } from '../core/quantiles/settings.js'
+import { keepQuantiles } from '../core/quantiles/window-quantiles.js'
 import type { Series, Statistics, StatisticsQuery } from '../core/window/statistics.js'
 import { checkQueryWindow, RollingWindow, type WindowOptions } from '../core/window/window.js'
 import type { RecordOutcome, Transaction, TransactionStore } from './store.js'
 
 /** How the memory store is built: the window's options, and its features'. */
-export interface MemoryStoreOptions extends WindowOptions {
+export interface MemoryStoreOptions extends Omit<WindowOptions, 'quantiles'> {
+  /**
+   * Keep quantile sketches, with these options; false: none.
+   * @default {} (kept, with the defaults of QuantileOptions)
+   */
+  quantiles?: QuantileOptions | false
   /**
    * How long an idempotency key is remembered, in ms: at least the window plus the skew.
    * @default windowMs + clockSkewMs
@@ -67,7 +74,11 @@ export class MemoryStore implements TransactionStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     // Quantile sketches are on unless the options say otherwise.
-    this.#window = new RollingWindow({ quantiles: {}, ...options })
+    const quantiles = options.quantiles ?? {}
+    this.#window = new RollingWindow({
+      ...options,
+      quantiles: quantiles && keepQuantiles(quantiles),
+    })
     for (const name of options.dimensions ?? []) {
       this.#dimensions.set(
         name,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
  * The core's parts in order: a part may import the ones before it, never one after it, and
  * nothing of the core imports I/O (node:*, Fastify, Redis). defaults.ts sits below them all.
  */
-const PARTS = ['amount', 'blocks', 'quantiles', 'window', 'dimensions', 'idempotency']
+const PARTS = ['amount', 'blocks', 'window', 'quantiles', 'dimensions', 'idempotency']
 const CORE = join(import.meta.dirname, '../../src/core')
 
 function sources(dir: string): string[] {

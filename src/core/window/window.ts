@@ -4,10 +4,6 @@ import { addLimbs, writeSumAndMean } from '../amount/exact-sum.js'
 import { coarsestLevel, LEVELS } from '../blocks/levels.js'
 import { COUNT, MAX, MIN, ROW_FIELDS, SUM, TAG } from '../blocks/row.js'
 import { DEFAULT_CLOCK_SKEW_MS, DEFAULT_WINDOW_MS } from '../defaults.js'
-import { BlockSketches, SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../quantiles/block-sketches.js'
-import { QuantileCounts } from '../quantiles/quantile-counts.js'
-import { QuantileMapping } from '../quantiles/quantile-mapping.js'
-import { type QuantileOptions, quantileSettings } from '../quantiles/settings.js'
 import { type Clock, systemClock } from './clock.js'
 import {
   EMPTY_STATISTICS,
@@ -44,10 +40,44 @@ export interface WindowOptions {
    */
   clock?: Clock
   /**
-   * Keep sketches of the amounts, so that queries can ask quantiles.
+   * What keeps sketches of the amounts, so that queries can ask quantiles: keepQuantiles(options)
+   * of quantiles/window-quantiles.ts. The window knows only this interface.
    * @default false
    */
-  quantiles?: QuantileOptions | false
+  quantiles?: ((shape: WindowShape) => QuantileKeeper) | false
+}
+
+/** What a quantile keeper is built for: the window's length, skew and slots per level. */
+export interface WindowShape {
+  windowMs: number
+  clockSkewMs: number
+  /** Slots per level, as the window's rings have them. */
+  sizes: readonly number[]
+}
+
+/**
+ * Keeps quantile sketches beside the window's blocks: told of every amount stored, asked by the
+ * queries that want quantiles. Nothing of it runs on a read that asks none.
+ */
+export interface QuantileKeeper {
+  /** An amount the window stored at timestampMs, at its instant `now`. */
+  record(timestampMs: number, amount: number, now: number): void
+  /**
+   * The quantiles of the last windowMs ms at `now`, clamped to the exact min and max of the set
+   * the sketches were read over: `whole`'s when that is the whole set, else extremes(from, to);
+   * edgeMs says how the set was cut (1: exactly).
+   */
+  answer(
+    quantiles: readonly number[],
+    now: number,
+    windowMs: number,
+    whole: Readonly<Statistics>,
+    extremes: (from: number, to: number) => Readonly<Statistics>,
+  ): { quantiles: Record<string, number>; edgeMs: number }
+  /** The bytes its sketches are charged at `now`. */
+  bytes(now: number): number
+  /** Forgets every block from `from` on: the window starts afresh. */
+  clear(from: number): void
 }
 
 const COARSEST = LEVELS[LEVELS.length - 1] as number
@@ -83,8 +113,7 @@ export class RollingWindow {
   readonly #total = new Float64Array(LIMB_COUNT)
   #min = Number.POSITIVE_INFINITY
   #max = Number.NEGATIVE_INFINITY
-  readonly #sketches: BlockSketches | undefined
-  readonly #counts: QuantileCounts | undefined
+  readonly #quantiles: QuantileKeeper | undefined
   #latest = Number.NEGATIVE_INFINITY
   #epoch = 0
   /**
@@ -99,7 +128,7 @@ export class RollingWindow {
 
   /**
    * @throws RangeError for a windowMs that is not a positive integer, a clockSkewMs that is not a
-   * non-negative one, or quantile options quantileSettings refuses
+   * non-negative one, or quantile options the keeper refuses
    */
   constructor(options: WindowOptions = {}) {
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS
@@ -118,23 +147,15 @@ export class RollingWindow {
     )
     this.#rings = this.#sizes.map((slots) => new Float64Array(slots * STRIDE))
     if (options.quantiles) {
-      const { mapping, budget } = quantileSettings(
-        options.quantiles,
-        this.windowMs,
-        this.clockSkewMs,
-      )
-      this.#sketches = new BlockSketches(mapping, this.#sizes, budget)
-      this.#counts = new QuantileCounts(mapping)
+      const shape = { windowMs: this.windowMs, clockSkewMs: this.clockSkewMs, sizes: this.#sizes }
+      this.#quantiles = options.quantiles(shape)
     }
     this.clear()
   }
 
   /** The bytes the quantile sketches are charged (0 when they are off): within their budget. */
   get quantileBytes(): number {
-    const sketches = this.#sketches
-    if (sketches === undefined) return 0
-    sketches.forgetBefore(this.now() - this.windowMs + 1)
-    return sketches.bytes
+    return this.#quantiles?.bytes(this.now()) ?? 0
   }
 
   /**
@@ -178,11 +199,7 @@ export class RollingWindow {
     for (let level = 0; level < LEVELS.length; level++) {
       this.#add(level, Math.floor(timestampMs / (LEVELS[level] as number)), value)
     }
-    const sketches = this.#sketches
-    if (sketches) {
-      sketches.forgetBefore(now - this.windowMs + 1)
-      sketches.record(timestampMs, sketches.mapping.index(value), now + this.clockSkewMs)
-    }
+    this.#quantiles?.record(timestampMs, value, now)
     this.#cached = undefined
     this.#queried = undefined
     return 'stored'
@@ -201,17 +218,15 @@ export class RollingWindow {
     const statistics = this.#snapshotAt(now, windowMs)
     const quantiles = query.quantiles
     if (quantiles === undefined) return statistics
-    const sketches = this.#sketches
-    if (sketches === undefined) throw new Error('this window keeps no quantile sketches')
+    const keeper = this.#quantiles
+    if (keeper === undefined) throw new Error('this window keeps no quantile sketches')
     const key = queryKey(query)
     const queried = this.#queried
     if (queried !== undefined && queried.at === now && queried.key === key) return queried.answer
-    const counts = this.#counts as QuantileCounts
-    sketches.forgetBefore(now - this.windowMs + 1)
-    const merged = sketches.merge(now - windowMs + 1, now, counts, now + this.clockSkewMs)
-    const { min, max } = merged.edgeMs === 1 ? statistics : this.#aggregate(merged.from, merged.to)
-    const answer = counts.answer(quantiles, min, max, merged.base)
-    const result = { ...statistics, quantiles: answer, quantileEdgeMs: merged.edgeMs }
+    const answer = keeper.answer(quantiles, now, windowMs, statistics, (from, to) =>
+      this.#aggregate(from, to),
+    )
+    const result = { ...statistics, quantiles: answer.quantiles, quantileEdgeMs: answer.edgeMs }
     this.#queried = { key, at: now, answer: result }
     return result
   }
@@ -333,7 +348,7 @@ export class RollingWindow {
   clear(): void {
     this.#cached = undefined
     this.#queried = undefined
-    this.#sketches?.clear(this.#latest - this.windowMs + 1)
+    this.#quantiles?.clear(this.#latest - this.windowMs + 1)
     for (const ring of this.#rings) {
       for (let row = 0; row < ring.length; row += STRIDE) ring[row + TAG] = NO_BLOCK
     }

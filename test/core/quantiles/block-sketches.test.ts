@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { QuantileMapping } from '../../../src/core/quantiles/quantile-mapping.js'
 import { quantileFloorBytes } from '../../../src/core/quantiles/settings.js'
+import { keepQuantiles } from '../../../src/core/quantiles/window-quantiles.js'
 import { RollingWindow } from '../../../src/core/window/window.js'
 import { FakeClock } from '../../support/fake-clock.js'
 import { expectQuantiles, OracleWindow } from '../../support/oracle.js'
@@ -19,7 +20,7 @@ describe('quantile sketches under a memory budget', () => {
       windowMs: WINDOW_MS,
       clockSkewMs: 0,
       clock: clock.read,
-      quantiles: { accuracy: ACCURACY, budgetBytes: BUDGET },
+      quantiles: keepQuantiles({ accuracy: ACCURACY, budgetBytes: BUDGET }),
     })
     const oracle = new OracleWindow(WINDOW_MS, 0, clock.read)
     let recorded = 0
@@ -66,7 +67,11 @@ describe('quantile sketches under a memory budget', () => {
 
   it('refuse a budget below the floor, naming the least that works', () => {
     expect(
-      () => new RollingWindow({ windowMs: WINDOW_MS, quantiles: { budgetBytes: FLOOR - 1 } }),
+      () =>
+        new RollingWindow({
+          windowMs: WINDOW_MS,
+          quantiles: keepQuantiles({ budgetBytes: FLOOR - 1 }),
+        }),
     ).toThrow(/at least \d+ MiB/)
   })
 })

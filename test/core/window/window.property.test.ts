@@ -6,6 +6,7 @@ import { expectQuantiles, OracleWindow } from '../../support/oracle.js'
 
 const ACCURACY = 0.01
 
+import { keepQuantiles } from '../../../src/core/quantiles/window-quantiles.js'
 import { SKEW_MS, step, WINDOW_MS } from '../../support/steps.js'
 
 describe('RollingWindow against a brute-force oracle', () => {
@@ -18,7 +19,7 @@ describe('RollingWindow against a brute-force oracle', () => {
           windowMs: WINDOW_MS,
           clockSkewMs: SKEW_MS,
           clock: clock.read,
-          quantiles: { accuracy: ACCURACY },
+          quantiles: keepQuantiles({ accuracy: ACCURACY }),
         }
         const window = new RollingWindow(options)
         const oracle = new OracleWindow(WINDOW_MS, SKEW_MS, clock.read)
