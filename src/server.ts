@@ -8,6 +8,7 @@ import { buildApp } from './http/app.js'
 import { NatsIngest } from './ingest/nats.js'
 import { submitThrough } from './ingest/submit.js'
 import { createStore } from './store/create.js'
+import { StoreSettingsError } from './store/store.js'
 import { SHUTDOWN, superviseWorkers } from './workers.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
@@ -17,7 +18,14 @@ async function main(config: Config): Promise<void> {
   const ingest = config.INGEST_NATS_URL === '' ? undefined : natsIngest(config)
   const app = await buildApp({ config, store, version, ingest })
   // Listening only after the first attempt: a start with Redis up is ready on its first request.
-  await store.connect(app.log)
+  try {
+    await store.connect(app.log)
+  } catch (error) {
+    // A window kept with other settings: serving it would corrupt it (StoreSettingsError).
+    if (!(error instanceof StoreSettingsError)) throw error
+    process.stderr.write(`${error.message}\n`)
+    process.exit(1)
+  }
   // SIGTERM / SIGINT: stop accepting, let in-flight requests finish, then exit 0.
   const { close } = closeWithGrace(
     { delay: 10_000, skip: cluster.isWorker ? ['SIGTERM', 'SIGINT'] : [] },

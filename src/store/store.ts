@@ -93,3 +93,17 @@ export class StoreUnavailableError extends Error {
     })
   }
 }
+
+/**
+ * The store holds a window kept with other settings than this instance's: serving it would
+ * corrupt it. Said once, plainly, with both settings and what to do.
+ */
+export class StoreSettingsError extends Error {
+  override name = 'StoreSettingsError'
+
+  constructor(where: string, stored: string, ours: string) {
+    super(
+      `the window under ${where} was kept with other settings (${stored}) than this instance's (${ours}): start it with the same DIMENSIONS, WINDOW_MS, CLOCK_SKEW_MS and QUANTILES/QUANTILE_ACCURACY, or give it another REDIS_PREFIX`,
+    )
+  }
+}

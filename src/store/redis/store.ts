@@ -36,6 +36,7 @@ import { checkQueryWindow } from '../../core/window/window.js'
 import {
   type ConnectionLog,
   type RecordOutcome,
+  StoreSettingsError,
   StoreUnavailableError,
   type Transaction,
   type TransactionStore,
@@ -209,6 +210,10 @@ export class RedisStore implements TransactionStore {
   readonly #sketchBudget: string
   readonly #dimensions: readonly string[]
   readonly #maxValues: string
+  /** What instances sharing this window must agree on (see settingsOf), kept in each shard's meta. */
+  readonly #settings: string
+  /** Set when a shard holds a window kept with other settings: the store then serves nothing. */
+  #mismatch: StoreSettingsError | undefined
   /** The record command defined for this store's features (see recordCommand). */
   readonly #record: RecordCommand
   #nextShard = 0
@@ -248,6 +253,7 @@ export class RedisStore implements TransactionStore {
     }
     this.#dimensions = options.dimensions ?? []
     this.#maxValues = String(options.dimensionMaxValues ?? DEFAULT_MAX_VALUES)
+    this.#settings = settingsOf(windowMs, skewMs, this.#dimensions, this.#mapping?.accuracy)
     this.#waitMs = Math.max(1, Math.floor((options.timeoutMs ?? 1_000) / 2))
     this.#health = new ShardHealth({
       shards: this.#roots.length,
@@ -535,10 +541,15 @@ export class RedisStore implements TransactionStore {
    * pipeline, with REDIS_WAIT_REPLICAS, is written straight to its node's connection). Settles
    * once the first attempt has succeeded or failed.
    */
+  /**
+   * @throws StoreSettingsError when a shard's window was kept with other settings (another
+   * DIMENSIONS, WINDOW_MS, CLOCK_SKEW_MS or quantile accuracy): this instance would corrupt it
+   */
   async connect(log: ConnectionLog): Promise<void> {
     this.#log = log
     await watchConnection(this.#client, log)
     if (this.#connected()) await this.ready()
+    if (this.#mismatch) throw this.#mismatch
   }
 
   /**
@@ -579,21 +590,30 @@ export class RedisStore implements TransactionStore {
    */
   #probe(shard: number): Promise<unknown> {
     const meta = `${this.#roots[shard]}meta`
-    const probe =
-      this.#waitReplicas === 0
-        ? this.#client.exists(meta)
-        : this.#client
-            .pipeline()
-            .exists(meta)
-            .wait(this.#waitReplicas, this.#waitMs)
-            .exec()
-            .then((results) => {
-              const [read, waited] = results ?? []
-              if (read?.[0] || waited?.[0]) throw read?.[0] ?? waited?.[0]
-              if ((waited?.[1] as number) < this.#waitReplicas) {
-                throw new ReplicasBehindError(this.#waitReplicas, waited?.[1] as number)
-              }
-            })
+    // The settings are written by the first instance and compared by every other: in the same
+    // round trip as the probe, so a window kept with other settings is never written to.
+    const pipeline = this.#client
+      .pipeline()
+      .hsetnx(meta, 'settings', this.#settings)
+      .hget(meta, 'settings')
+    if (this.#waitReplicas > 0) pipeline.wait(this.#waitReplicas, this.#waitMs)
+    const probe = pipeline.exec().then((results) => {
+      const [, read, waited] = results ?? []
+      const failed = (results ?? []).find(([error]) => error)?.[0]
+      if (failed) throw failed
+      const stored = read?.[1] as string
+      if (stored !== this.#settings) {
+        this.#mismatch = new StoreSettingsError(
+          this.#roots[shard] as string,
+          stored,
+          this.#settings,
+        )
+        throw this.#mismatch
+      }
+      if (this.#waitReplicas > 0 && (waited?.[1] as number) < this.#waitReplicas) {
+        throw new ReplicasBehindError(this.#waitReplicas, waited?.[1] as number)
+      }
+    })
     if (this.#client instanceof Cluster) {
       const cluster = this.#client
       // After a failover the slot has a new master: ask the cluster who it is.
@@ -819,6 +839,30 @@ const REFUSED =
 function refusedBeforeRunning(error: unknown): boolean {
   return error instanceof Error && REFUSED.test(error.message)
 }
+
+/**
+ * What instances sharing a window must agree on, as text: a store with another list of
+ * dimensions (or the same in another order) would write its values under another's keys, another
+ * window or skew would expire the others' blocks, another quantile accuracy would put amounts in
+ * other sketch buckets. The layout's version comes first.
+ */
+function settingsOf(
+  windowMs: number,
+  skewMs: number,
+  dimensions: readonly string[],
+  accuracy: number | undefined,
+): string {
+  return [
+    `layout=${LAYOUT_VERSION}`,
+    `window=${windowMs}`,
+    `skew=${skewMs}`,
+    `dimensions=${dimensions.join(',')}`,
+    `quantiles=${accuracy ?? 'off'}`,
+  ].join(' ')
+}
+
+/** The version of the key layout (see scripts.ts): a new layout gets a new number. */
+const LAYOUT_VERSION = 1
 
 /** The write was done, but fewer replicas than asked confirmed it in time. */
 class ReplicasBehindError extends Error {
