@@ -1,5 +1,5 @@
-import { type ClientContext, Cluster, type Result } from 'ioredis'
-import { type Aggregate, addAggregate, emptyAggregate } from '../../core/amount/aggregate.js'
+import { Cluster } from 'ioredis'
+import { addAggregate, emptyAggregate } from '../../core/amount/aggregate.js'
 import { LIMB_COUNT } from '../../core/amount/amount.js'
 import { writeSumAndMean } from '../../core/amount/exact-sum.js'
 import { LEVELS } from '../../core/blocks/levels.js'
@@ -44,41 +44,24 @@ import {
 import { batchWrites } from './batch-writes.js'
 import { type RedisClient, watchConnection } from './client.js'
 import { type Coalesced, coalesce } from './coalesce.js'
-import { type BlockDelta, type Delta, type Folded, fold, foldBlocks, unfold } from './fold.js'
 import {
-  BREAKDOWN,
-  CLEAR,
-  recordScript,
-  type ScriptFeatures,
-  SERIES,
-  SNAPSHOT,
-  VALUE,
-} from './scripts.js'
+  AGGREGATE_WIDTH,
+  aggregateAt,
+  defineScripts,
+  MAX_AT,
+  MIN_AT,
+  pushBlock,
+  pushDelta,
+  type RecordCommand,
+  type Reply,
+  recordCommand,
+} from './commands.js'
+import { type Folded, fold, foldBlocks, unfold } from './fold.js'
+import { settingsOf } from './settings.js'
 import { ShardHealth } from './shard-health.js'
 import { shardOfKey, shardRoots } from './shards.js'
 
 /** The record commands, one per set of features (see recordCommand). */
-type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Dimensions'}`
-type RecordCommands<Context extends ClientContext> = {
-  [name in RecordCommand]: (
-    meta: string,
-    args: Array<string | number>,
-  ) => Result<[number, string, string, number], Context>
-}
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> extends RecordCommands<Context> {
-    txstatsSnapshot(meta: string, args: string[]): Result<Reply, Context>
-    txstatsSeries(meta: string, args: string[]): Result<Reply, Context>
-    txstatsClear(meta: string): Result<number, Context>
-    txstatsValue(meta: string, args: string[]): Result<Reply, Context>
-    txstatsBreakdown(meta: string, args: string[]): Result<Reply, Context>
-  }
-}
-
-/** A script's answer: the instant, then aggregates of eight values each (see scripts.ts). */
-type Reply = Array<number | string>
-
 /** How the Redis store is built: its client and keys, the window's options and its features'. */
 export interface RedisStoreOptions {
   /** A connected ioredis client or cluster (see connectRedis). */
@@ -162,10 +145,6 @@ interface GroupReply {
   waitMs: number
 }
 
-/** An aggregate as the scripts return it: count, the limb sums, min text, max text. */
-const AGGREGATE_WIDTH = LIMB_COUNT + 3
-const MIN_AT = LIMB_COUNT + 1
-const MAX_AT = LIMB_COUNT + 2
 /**
  * Keys expire by Redis's clock. An injected clock is not Redis's, so expiry cannot follow the
  * window; keys then live this long instead, longer than any test.
@@ -774,62 +753,6 @@ export class RedisStore implements TransactionStore {
 }
 
 /**
- * Appends a delta's arguments: timestamp, count, limbs, min and max texts ('' when invalid), the
- * number of its quantile indices and its (index, count) pairs.
- */
-function pushDelta(args: Array<string | number>, delta: Delta): void {
-  args.push(delta.timestamp, delta.count)
-  for (let i = 0; i < LIMB_COUNT; i++) args.push(delta.limbs[i] as number)
-  if (delta.valid) args.push(String(delta.min), String(delta.max))
-  else args.push('', '')
-  args.push(delta.indices.size)
-  for (const [index, count] of delta.indices) args.push(index, count)
-  for (const groups of delta.values) {
-    args.push(groups.size)
-    for (const group of groups.values()) {
-      args.push(group.value, group.first, group.count)
-      for (let i = 0; i < LIMB_COUNT; i++) args.push(group.limbs[i] as number)
-      args.push(String(group.min), String(group.max))
-    }
-  }
-}
-
-function pushBlock(args: Array<string | number>, block: BlockDelta): void {
-  args.push(block.block, block.first, block.last, block.count)
-  for (let i = 0; i < LIMB_COUNT; i++) args.push(block.limbs[i] as number)
-  args.push(String(block.min), String(block.max))
-}
-
-/** The aggregate at `offset` of a script's reply: count, limb sums, min text, max text. */
-function aggregateAt(reply: Reply, offset: number): Aggregate {
-  const aggregate = emptyAggregate()
-  aggregate.count = reply[offset] as number
-  for (let i = 0; i < LIMB_COUNT; i++) aggregate.limbs[i] = reply[offset + 1 + i] as number
-  const low = reply[offset + MIN_AT] as string
-  const high = reply[offset + MAX_AT] as string
-  if (low !== '') aggregate.min = Number(low)
-  if (high !== '') aggregate.max = Number(high)
-  return aggregate
-}
-
-/**
- * The record command of a store keeping these features: named after them, so that stores keeping
- * different ones may share a client.
- */
-function recordCommand({ sketches, dimensions }: ScriptFeatures): RecordCommand {
-  return `txstatsRecord${sketches ? 'Sketches' : ''}${dimensions ? 'Dimensions' : ''}`
-}
-
-function defineScripts(client: RedisClient, features: ScriptFeatures): void {
-  client.defineCommand(recordCommand(features), { numberOfKeys: 1, lua: recordScript(features) })
-  client.defineCommand('txstatsSnapshot', { numberOfKeys: 1, lua: SNAPSHOT })
-  client.defineCommand('txstatsSeries', { numberOfKeys: 1, lua: SERIES })
-  client.defineCommand('txstatsClear', { numberOfKeys: 1, lua: CLEAR })
-  client.defineCommand('txstatsValue', { numberOfKeys: 1, lua: VALUE })
-  client.defineCommand('txstatsBreakdown', { numberOfKeys: 1, lua: BREAKDOWN })
-}
-
-/**
  * Errors that say the command never ran: the client could not write it, or Redis refused it
  * before running it (a cluster without that slot's master, a Redis loading its data, …).
  */
@@ -839,30 +762,6 @@ const REFUSED =
 function refusedBeforeRunning(error: unknown): boolean {
   return error instanceof Error && REFUSED.test(error.message)
 }
-
-/**
- * What instances sharing a window must agree on, as text: a store with another list of
- * dimensions (or the same in another order) would write its values under another's keys, another
- * window or skew would expire the others' blocks, another quantile accuracy would put amounts in
- * other sketch buckets. The layout's version comes first.
- */
-function settingsOf(
-  windowMs: number,
-  skewMs: number,
-  dimensions: readonly string[],
-  accuracy: number | undefined,
-): string {
-  return [
-    `layout=${LAYOUT_VERSION}`,
-    `window=${windowMs}`,
-    `skew=${skewMs}`,
-    `dimensions=${dimensions.join(',')}`,
-    `quantiles=${accuracy ?? 'off'}`,
-  ].join(' ')
-}
-
-/** The version of the key layout (see scripts.ts): a new layout gets a new number. */
-const LAYOUT_VERSION = 1
 
 /** The write was done, but fewer replicas than asked confirmed it in time. */
 class ReplicasBehindError extends Error {
