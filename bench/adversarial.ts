@@ -4,7 +4,7 @@
  * (its p99 and its share of 503s). Prints figures.
  *
  * Run: npm run bench:adversarial   (BENCH_HEAVY=1600000 transactions of one value in one second;
- * BENCH_STORES=memory,redis; Redis from REDIS_URL, a local one whose time is read from INFO
+ * BENCH_VALUES=1000,10000 tracked values a breakdown reads; BENCH_ATTACKS=value,breakdown,idempotency; BENCH_STORES=memory,redis; Redis from REDIS_URL, a local one whose time is read from INFO
  * commandstats)
  */
 import { Redis } from 'ioredis'
@@ -13,6 +13,8 @@ import { processCpuSeconds } from './cpu-time.js'
 
 const HEAVY = Number(process.env.BENCH_HEAVY ?? 1_600_000)
 const STORES = (process.env.BENCH_STORES ?? 'memory,redis').split(',')
+const ATTACKS = (process.env.BENCH_ATTACKS ?? 'value,breakdown,idempotency').split(',')
+const BREAKDOWN_VALUES = (process.env.BENCH_VALUES ?? '1000,10000').split(',').map(Number)
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const REQUESTS = 300
 const HONEST_EVERY_MS = 20
@@ -133,9 +135,12 @@ async function honestDuring(
       await new Promise((resolve) => setTimeout(resolve, HONEST_EVERY_MS))
     }
   })()
-  await attack()
-  running = false
-  await honest
+  try {
+    await attack()
+  } finally {
+    running = false
+    await honest
+  }
   const sorted = latencies.sort((a, b) => a - b)
   return {
     p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
@@ -211,10 +216,37 @@ async function heavyValue(store: string): Promise<void> {
   }
 }
 
-/** Finding: a breakdown over the most values a dimension tracks by default. */
-async function breakdown(store: string): Promise<void> {
-  const values = 1_000
-  const target = await start(store, { DIMENSIONS: 'merchant', BATCH_MAX_ITEMS: '10000' })
+/**
+ * The longest single call Redis ran while `work` ran, µs, from its SLOWLOG (set to log every
+ * call meanwhile, then put back); 0 without Redis.
+ */
+async function longestCall(redis: Redis | undefined, work: () => Promise<void>): Promise<number> {
+  if (!redis) {
+    await work()
+    return 0
+  }
+  const [, threshold] = (await redis.config('GET', 'slowlog-log-slower-than')) as string[]
+  const [, length] = (await redis.config('GET', 'slowlog-max-len')) as string[]
+  await redis.config('SET', 'slowlog-log-slower-than', '0')
+  await redis.config('SET', 'slowlog-max-len', '1000000')
+  await redis.slowlog('RESET')
+  try {
+    await work()
+    const entries = (await redis.slowlog('GET', -1)) as Array<[number, number, number]>
+    return entries.reduce((longest, entry) => Math.max(longest, entry[2]), 0)
+  } finally {
+    await redis.config('SET', 'slowlog-log-slower-than', threshold as string)
+    await redis.config('SET', 'slowlog-max-len', length as string)
+  }
+}
+
+/** Finding: a breakdown over as many values as a dimension tracks (1 000 by default). */
+async function breakdown(store: string, values: number): Promise<void> {
+  const target = await start(store, {
+    DIMENSIONS: 'merchant',
+    DIMENSION_MAX_VALUES: String(values),
+    BATCH_MAX_ITEMS: '10000',
+  })
   try {
     const now = Date.now()
     const items = Array.from({ length: values * 5 }, (_, k) => ({
@@ -222,19 +254,31 @@ async function breakdown(store: string): Promise<void> {
       timestamp: now - (k % 50_000),
       merchant: `m-${k % values}`,
     }))
-    await post(target.base, '/transactions/batch', items)
+    for (let k = 0; k < items.length; k += 10_000) {
+      await post(target.base, '/transactions/batch', items.slice(k, k + 10_000))
+    }
     const plain = Array.from({ length: 50 }, () => '/statistics')
     // A different windowMs each time, so that no answer is shared.
     const asked = Array.from(
-      { length: 50 },
+      { length: values > 1_000 ? 10 : 50 },
       (_, i) => `/statistics/breakdown?by=merchant&limit=1000&windowMs=${59_000 - i}`,
     )
     const plainCost = await costPerRequest(target, plain)
     let cost: Cost = { cpuUs: 0, redisUs: 0 }
+    let longest = 0
     const honest = await honestDuring(target, async () => {
-      cost = await costPerRequest(target, asked)
+      longest = await longestCall(target.redis, async () => {
+        cost = await costPerRequest(target, asked)
+      })
     })
-    print(store, `breakdown over ${values} tracked values`, cost, plainCost, honestText(honest))
+    const longestText = store === 'redis' ? `, its longest Redis call ${longest} µs` : ''
+    print(
+      store,
+      `breakdown over ${values.toLocaleString('en-US')} tracked values${longestText}`,
+      cost,
+      plainCost,
+      honestText(honest),
+    )
   } finally {
     await stop(target)
   }
@@ -279,7 +323,9 @@ async function idempotencyShares(store: string): Promise<void> {
 }
 
 for (const store of STORES) {
-  await heavyValue(store)
-  await breakdown(store)
-  await idempotencyShares(store)
+  if (ATTACKS.includes('value')) await heavyValue(store)
+  if (ATTACKS.includes('breakdown')) {
+    for (const values of BREAKDOWN_VALUES) await breakdown(store, values)
+  }
+  if (ATTACKS.includes('idempotency')) await idempotencyShares(store)
 }

@@ -127,6 +127,52 @@ describeStores(STORE_KINDS, (kind) => {
     })
   })
 
+  it('answers exact breakdowns while the window moves second by second, its extremes leaving', async () => {
+    const clock = new FakeClock(1_800_000_000_000)
+    store = await openStore(kind, {
+      windowMs: WINDOW_MS,
+      clockSkewMs: SKEW_MS,
+      clock: clock.read,
+      dimensions: ['merchant'],
+    })
+    const truth = new OracleWindow(WINDOW_MS, SKEW_MS, clock.read, {
+      names: ['merchant'],
+      maxValues: Number.POSITIVE_INFINITY,
+    })
+    const record = async (batch: Transaction[]) => {
+      await store.record(batch)
+      for (const { amount, timestamp, ...fields } of batch) truth.record(amount, timestamp, fields)
+    }
+    // Each value sends every few seconds; its smallest and largest amounts come early, so that
+    // they leave while others stay.
+    for (let second = 0; second < 40; second++) {
+      await record(
+        ['a', 'b', 'c'].flatMap((merchant, i) =>
+          second % (i + 1) === 0
+            ? [
+                {
+                  amount:
+                    second === i ? 0.01 : second === i + 3 ? 99 : 1 + ((second * 7) % 13) / 100,
+                  timestamp: clock.current + 137 * i,
+                  merchant,
+                } as Transaction,
+              ]
+            : [],
+        ),
+      )
+      clock.advance(1_000)
+    }
+    for (let step = 0; step < 70; step++) {
+      // Mostly the same window, whose sums slide; now and then another, whose sums are redone.
+      for (const windowMs of step % 10 === 9 ? [WINDOW_MS, 30_500] : [WINDOW_MS]) {
+        expect(
+          await store.breakdown({ dimension: 'merchant', order: 'sum', limit: 5, windowMs }),
+        ).toEqual(truth.breakdown('merchant', 'sum', 5, windowMs))
+      }
+      clock.advance(step % 3 === 0 ? 1_000 : 999)
+    }
+  })
+
   it('refuses a dimension it does not have, and quantiles per value', async () => {
     const clock = new FakeClock()
     store = await openStore(kind, { clock: clock.read, dimensions: ['currency'] })

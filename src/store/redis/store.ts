@@ -1,5 +1,4 @@
 import { Cluster } from 'ioredis'
-import { addAggregate, emptyAggregate } from '../../core/amount/aggregate.js'
 import { LIMB_COUNT } from '../../core/amount/amount.js'
 import { writeSumAndMean } from '../../core/amount/exact-sum.js'
 import { LEVELS } from '../../core/blocks/levels.js'
@@ -9,12 +8,7 @@ import {
   DEFAULT_MAX_VALUES,
   DEFAULT_WINDOW_MS,
 } from '../../core/defaults.js'
-import {
-  type Breakdown,
-  type BreakdownQuery,
-  rankBreakdown,
-} from '../../core/dimensions/breakdown.js'
-import { ValueTable } from '../../core/dimensions/value-table.js'
+import type { Breakdown, BreakdownQuery } from '../../core/dimensions/breakdown.js'
 import {
   fromLetters,
   type Idempotency,
@@ -42,11 +36,11 @@ import {
   type TransactionStore,
 } from '../store.js'
 import { batchWrites } from './batch-writes.js'
+import { breakdownHead, breakdownSteps, mergeBreakdown } from './breakdown.js'
 import { type RedisClient, watchConnection } from './client.js'
 import { type Coalesced, coalesce } from './coalesce.js'
 import {
   AGGREGATE_WIDTH,
-  aggregateAt,
   defineScripts,
   MAX_AT,
   MIN_AT,
@@ -457,33 +451,34 @@ export class RedisStore implements TransactionStore {
     return at + 1
   }
 
+  /**
+   * A breakdown: each shard's first call fixes the instant (shards agreeing on one, as any read)
+   * and lists its values, then the shard's values are read in steps of BREAKDOWN_STEP_VALUES at
+   * that instant, shards side by side. A record landing between two steps is counted or not, as
+   * one landing between two shards' reads is.
+   */
   async #readBreakdown(query: BreakdownQuery, dimension: number, queryWindow: string) {
     if (!this.#allUp()) return this.#unavailable()
-    const replies = await this.#readAll(
-      (meta, args) => this.#client.txstatsBreakdown(meta, args),
-      [queryWindow, String(dimension)],
+    const heads = (
+      await this.#readAll(
+        (meta, args) => this.#client.txstatsBreakdown(meta, args),
+        [queryWindow, String(dimension)],
+      )
+    ).map(breakdownHead)
+    const steps = await Promise.all(
+      heads.map(async (head, shard) => {
+        const root = this.#roots[shard] as string
+        const replies: Reply[] = []
+        for (const step of breakdownSteps(head)) {
+          const args = [root, '', this.#windowMs, '', queryWindow, String(dimension), ...step]
+          replies.push(
+            await this.#client.txstatsBreakdown(`${root}meta`, args).catch(this.#readFailure()),
+          )
+        }
+        return replies
+      }),
     )
-    const overflow = emptyAggregate()
-    const missing = emptyAggregate()
-    const table = new ValueTable()
-    /** Per shard, the values it tracks, and whether its overflow may hold the others'. */
-    const shards = replies.map((reply) => {
-      addAggregate(overflow, aggregateAt(reply, 1))
-      addAggregate(missing, aggregateAt(reply, 1 + AGGREGATE_WIDTH))
-      const tracked = new Set<string>()
-      const first = 1 + 2 * AGGREGATE_WIDTH + 1
-      for (let at = first; at < reply.length; at += AGGREGATE_WIDTH + 2) {
-        const value = reply[at] as string
-        tracked.add(value)
-        table.add(value, aggregateAt(reply, at + 2), reply[at + 1] === 1)
-      }
-      return { tracked, overflowing: reply[first - 1] === 1 }
-    })
-    // A value one shard tracks may have gone to another's overflow.
-    for (const value of table.names) {
-      if (shards.some((s) => s.overflowing && !s.tracked.has(value))) table.markIncomplete(value)
-    }
-    return rankBreakdown(query, table, overflow, missing)
+    return mergeBreakdown(query, heads, steps)
   }
 
   async series(windowMs?: number): Promise<Series> {
@@ -609,6 +604,18 @@ export class RedisStore implements TransactionStore {
    * call may have reached Redis: the client was connected and the error does not say it was
    * refused before running.
    */
+  /**
+   * What a read's failure throws: unavailable, the shard left as it was. Only writes and probes
+   * mark a shard down, so a slow read (a breakdown's step among many calls) never takes a shard
+   * out for every instance's writes.
+   */
+  #readFailure() {
+    const connected = this.#connected()
+    return (error: unknown): never => {
+      throw new StoreUnavailableError(error, connected && !refusedBeforeRunning(error))
+    }
+  }
+
   #failure(shard: number) {
     const connected = this.#connected()
     return (error: unknown): never => {

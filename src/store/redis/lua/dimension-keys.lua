@@ -9,3 +9,6 @@ local function missingPrefix(window, d) return window .. 'm' .. d .. ':' end
 local function trackedKey(window, d) return window .. 'd' .. d end
 local function partialKey(window, d) return window .. 'p' .. d end
 local function wholeKey(window, d) return window .. 'w' .. d end
+-- Values that lost their place to a heavier one (see trackValues), by newest timestamp: read as
+-- part of the rest until their transactions have left.
+local function retiredKey(window, d) return window .. 'r' .. d end

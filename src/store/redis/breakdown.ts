@@ -1,0 +1,95 @@
+import { type Aggregate, addAggregate, emptyAggregate } from '../../core/amount/aggregate.js'
+import {
+  type Breakdown,
+  type BreakdownQuery,
+  rankBreakdown,
+} from '../../core/dimensions/breakdown.js'
+import { ValueTable } from '../../core/dimensions/value-table.js'
+import { AGGREGATE_WIDTH, aggregateAt, type Reply } from './commands.js'
+
+/**
+ * Values a step of a breakdown reads (breakdown.lua): few enough that a step holds Redis for a
+ * few milliseconds at most, whatever the values sent, so that no breakdown delays other calls
+ * for long and none is taken for a shard that does not answer.
+ */
+export const BREAKDOWN_STEP_VALUES = 16
+
+/** What a shard's first breakdown call returns (see breakdown.lua). */
+export interface BreakdownHead {
+  /** The instant every step reads at. */
+  instant: number
+  /** The window's key prefix, its generation in it. */
+  window: string
+  overflow: Aggregate
+  missing: Aggregate
+  /** Whether the shard's overflow may hold transactions of values it does not track. */
+  overflowing: boolean
+  tracked: string[]
+  /** Values that lost their place to heavier ones: part of the rest while they last. */
+  retired: string[]
+}
+
+export function breakdownHead(reply: Reply): BreakdownHead {
+  const at = 2 + 2 * AGGREGATE_WIDTH
+  const trackedCount = reply[at + 1] as number
+  const names = reply.slice(at + 2) as string[]
+  return {
+    instant: reply[0] as number,
+    window: reply[1] as string,
+    overflow: aggregateAt(reply, 2),
+    missing: aggregateAt(reply, 2 + AGGREGATE_WIDTH),
+    overflowing: reply[at] === 1,
+    tracked: names.slice(0, trackedCount),
+    retired: names.slice(trackedCount),
+  }
+}
+
+/** The arguments of a step after the common ones: the head's instant and window, then values. */
+export function breakdownSteps(head: BreakdownHead): string[][] {
+  const values = [...head.tracked, ...head.retired]
+  const steps: string[][] = []
+  for (let i = 0; i < values.length; i += BREAKDOWN_STEP_VALUES) {
+    steps.push([String(head.instant), head.window, ...values.slice(i, i + BREAKDOWN_STEP_VALUES)])
+  }
+  return steps
+}
+
+/**
+ * The shards' breakdown: each value's aggregates summed over the shards, a value incomplete where
+ * a shard that may have overflowed it does not track it; retired values go to the rest.
+ */
+export function mergeBreakdown(
+  query: BreakdownQuery,
+  heads: readonly BreakdownHead[],
+  stepReplies: readonly Reply[][],
+): Breakdown {
+  const rest = emptyAggregate()
+  const missing = emptyAggregate()
+  const table = new ValueTable()
+  const shards = heads.map((head) => ({
+    tracked: new Set(head.tracked),
+    retired: new Set(head.retired),
+    overflowing: head.overflowing,
+  }))
+  heads.forEach((head, shard) => {
+    addAggregate(rest, head.overflow)
+    addAggregate(missing, head.missing)
+    const retired = shards[shard]?.retired as Set<string>
+    for (const reply of stepReplies[shard] ?? []) {
+      for (let at = 0; at < reply.length; at += AGGREGATE_WIDTH + 2) {
+        const value = reply[at] as string
+        const aggregate = aggregateAt(reply, at + 2)
+        if (retired.has(value)) addAggregate(rest, aggregate)
+        else table.add(value, aggregate, reply[at + 1] === 1)
+      }
+    }
+  })
+  // A value one shard tracks may have gone to another's overflow, or be retired there.
+  for (const value of table.names) {
+    const elsewhere = shards.some(
+      (shard) => (shard.overflowing || shard.retired.has(value)) && !shard.tracked.has(value),
+    )
+    if (elsewhere) table.markIncomplete(value)
+  }
+  return rankBreakdown(query, table, rest, missing)
+}
