@@ -127,6 +127,48 @@ describeStores(STORE_KINDS, (kind) => {
     })
   })
 
+  it('keeps a value with real traffic tracked while another client sends a stream of new values', async () => {
+    const clock = new FakeClock(1_800_000_000_000)
+    store = await openStore(kind, {
+      windowMs: WINDOW_MS,
+      clockSkewMs: SKEW_MS,
+      clock: clock.read,
+      dimensions: ['merchant'],
+      dimensionMaxValues: 10,
+    })
+    const truth = new OracleWindow(WINDOW_MS, SKEW_MS, clock.read, {
+      names: ['merchant'],
+      maxValues: Number.POSITIVE_INFINITY,
+    })
+    const record = async (batch: Transaction[]) => {
+      await store.record(batch)
+      for (const { amount, timestamp, ...fields } of batch) truth.record(amount, timestamp, fields)
+    }
+    const honest = () => store.statistics({ dimensionValue: { dimension: 'merchant', value: 'h' } })
+    // Every second, ten values never seen before, one transaction each, ahead of the honest one.
+    for (let second = 0; second < 150; second++) {
+      await record(
+        Array.from({ length: 10 }, (_, i) => ({
+          amount: 1,
+          timestamp: clock.current,
+          merchant: `new-${second}-${i}`,
+        })),
+      )
+      // The honest value: three transactions a second, a fifth of the values kept out's.
+      for (const amount of [2.5, 0.75, 4]) {
+        await record([{ amount, timestamp: clock.current, merchant: 'h' } as Transaction])
+      }
+      clock.advance(1_000)
+    }
+    // Tracked long since: its window whole, exact, and no longer incomplete.
+    const { incomplete, ...whole } = truth.valueStatistics('merchant', 'h')
+    expect(await honest()).toEqual({ ...whole, incomplete: false })
+    const breakdown = await store.breakdown({ dimension: 'merchant', order: 'sum', limit: 3 })
+    expect(breakdown.values[0]).toMatchObject({ value: 'h', count: whole.count, incomplete: false })
+    const parts = [...breakdown.values, breakdown.other, breakdown.missing]
+    expect(parts.reduce((n, part) => n + part.count, 0)).toBe((await store.statistics()).count)
+  })
+
   it('answers exact breakdowns while the window moves second by second, its extremes leaving', async () => {
     const clock = new FakeClock(1_800_000_000_000)
     store = await openStore(kind, {

@@ -66,6 +66,15 @@ export class OracleWindow {
   /** Per dimension: the values tracked now, and the newest timestamp put in its overflow. */
   #tracked = new Map<string, Map<string, Tracked>>()
   #overflowNewest = new Map<string, number>()
+  /**
+   * Per dimension, the heavy-hitter rule of admission.ts, written out plainly: values that lost
+   * their place (readable until they leave), counts of values kept out (Misra–Gries), and each
+   * tracked value's transactions this generation.
+   */
+  #retired = new Map<string, Map<string, Tracked>>()
+  #candidates = new Map<string, Map<string, number>>()
+  #hits = new Map<string, Map<string, number>>()
+  #generation = Number.NEGATIVE_INFINITY
 
   constructor(
     readonly windowMs: number,
@@ -94,14 +103,27 @@ export class OracleWindow {
     if (timestamp > now + this.clockSkewMs) return 'tooFarInFuture'
     if (!isExactAmount(amount)) return 'invalidAmount'
     const entry: Entry = { amount: amount === 0 ? 0 : amount, timestamp, fields: {} }
+    const generation = Math.floor(now / this.windowMs)
+    if (generation !== this.#generation) {
+      this.#generation = generation
+      for (const name of this.dimensions.names) {
+        this.#candidates.set(name, new Map())
+        this.#hits.set(name, new Map())
+      }
+    }
     for (const name of this.dimensions.names) {
       const value = fields[name]
       if (value === undefined) continue
       const tracked = this.#releaseValues(name, now)
       let own = tracked.get(value)
       if (own === undefined && tracked.size < this.dimensions.maxValues) {
-        own = { newest: timestamp, partialUntil: this.#overflowNewest.get(name) as number }
-        tracked.set(value, own)
+        own = this.#track(name, value, timestamp)
+      } else if (own === undefined) {
+        own = this.#admit(name, value, timestamp)
+      }
+      if (own !== undefined) {
+        const hits = this.#hits.get(name) as Map<string, number>
+        hits.set(value, (hits.get(value) ?? 0) + 1)
       }
       if (own === undefined) {
         this.#overflowNewest.set(
@@ -125,16 +147,70 @@ export class OracleWindow {
     this.#forgetValues()
   }
 
+  /** Tracks a value below the bound: a retired one again, with what it holds. */
+  #track(name: string, value: string, timestamp: number): Tracked {
+    const retired = this.#retired.get(name) as Map<string, Tracked>
+    const overflowNewest = this.#overflowNewest.get(name) as number
+    const kept = retired.get(value)
+    if (kept === undefined) this.#hits.get(name)?.delete(value)
+    const own = kept ?? { newest: timestamp, partialUntil: overflowNewest }
+    own.partialUntil = Math.max(own.partialUntil, overflowNewest)
+    retired.delete(value)
+    this.#candidates.get(name)?.delete(value)
+    ;(this.#tracked.get(name) as Map<string, Tracked>).set(value, own)
+    return own
+  }
+
+  /** admission.ts's rule: counts a value kept out, and on a try takes the lightest's place. */
+  #admit(name: string, value: string, timestamp: number): Tracked | undefined {
+    const candidates = this.#candidates.get(name) as Map<string, number>
+    let count = candidates.get(value)
+    if (count !== undefined) count++
+    else if (candidates.size < this.dimensions.maxValues) count = 1
+    else {
+      // Misra–Gries: every count, and this one transaction, less one.
+      for (const [other, c] of candidates) {
+        if (c === 1) candidates.delete(other)
+        else candidates.set(other, c - 1)
+      }
+      return undefined
+    }
+    candidates.set(value, count)
+    const isTry = count >= 2 && (count === 2 || Number.isInteger(Math.log2(count)))
+    if (!isTry) return undefined
+    const retired = this.#retired.get(name) as Map<string, Tracked>
+    if (
+      retired.size >= Math.max(1, Math.ceil(this.dimensions.maxValues / 4)) &&
+      !retired.has(value)
+    ) {
+      return undefined
+    }
+    const tracked = this.#tracked.get(name) as Map<string, Tracked>
+    const hits = this.#hits.get(name) as Map<string, number>
+    const lightest = [...tracked]
+      .map(([v, t]) => ({ v, t, hits: hits.get(v) ?? 0 }))
+      .sort((a, b) => a.hits - b.hits || a.t.newest - b.t.newest || (a.v < b.v ? -1 : 1))[0]
+    if (lightest === undefined || lightest.hits >= count) return undefined
+    tracked.delete(lightest.v)
+    retired.set(lightest.v, lightest.t)
+    return this.#track(name, value, timestamp)
+  }
+
   /** A dimension's tracked values, once those whose newest transaction has left are released. */
   #releaseValues(dimension: string, now: number): Map<string, Tracked> {
     const tracked = this.#tracked.get(dimension) as Map<string, Tracked>
     for (const [v, t] of tracked) if (t.newest <= now - this.windowMs) tracked.delete(v)
+    const retired = this.#retired.get(dimension) as Map<string, Tracked>
+    for (const [v, t] of retired) if (t.newest <= now - this.windowMs) retired.delete(v)
     return tracked
   }
 
   #forgetValues(): void {
     for (const name of this.dimensions.names) {
       this.#tracked.set(name, new Map())
+      this.#retired.set(name, new Map())
+      this.#candidates.set(name, new Map())
+      this.#hits.set(name, new Map())
       this.#overflowNewest.set(name, Number.NEGATIVE_INFINITY)
     }
   }
@@ -144,8 +220,15 @@ export class OracleWindow {
     const live = this.live(windowMs)
     const now = this.now()
     const from = now - windowMs + 1
-    const own = this.#releaseValues(dimension, now).get(value)
-    const partialUntil = own?.partialUntil ?? (this.#overflowNewest.get(dimension) as number)
+    const tracked = this.#releaseValues(dimension, now).get(value)
+    const retired = (this.#retired.get(dimension) as Map<string, Tracked>).get(value)
+    const own = tracked ?? retired
+    const overflowNewest = this.#overflowNewest.get(dimension) as number
+    // A retired value's later transactions are in the overflow.
+    const partialUntil =
+      own === undefined
+        ? overflowNewest
+        : Math.max(own.partialUntil, tracked ? Number.NEGATIVE_INFINITY : overflowNewest)
     const mine = live.filter(
       (e) => e.fields?.[dimension]?.value === value && e.fields[dimension]?.tracked,
     )
@@ -159,13 +242,14 @@ export class OracleWindow {
     const now = this.now()
     const from = now - windowMs + 1
     this.#releaseValues(dimension, now)
+    const retired = this.#retired.get(dimension) as Map<string, Tracked>
     const byValue = new Map<string, Entry[]>()
     const overflow: Entry[] = []
     const missing: Entry[] = []
     for (const e of live) {
       const field = e.fields?.[dimension]
       if (field === undefined) missing.push(e)
-      else if (!field.tracked) overflow.push(e)
+      else if (!field.tracked || retired.has(field.value)) overflow.push(e)
       else byValue.set(field.value, [...(byValue.get(field.value) ?? []), e])
     }
     const exactSum = (entries: Entry[]) => entries.reduce((a, e) => a + exactDecimal(e.amount), 0n)

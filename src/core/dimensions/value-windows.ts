@@ -1,9 +1,10 @@
-import { type Aggregate, addAmount, emptyAggregate } from '../amount/aggregate.js'
+import { type Aggregate, addAggregate, addAmount, emptyAggregate } from '../amount/aggregate.js'
 import { LIMB_COUNT, writeLimbs } from '../amount/amount.js'
 import { addLimbs, writeSumAndMean } from '../amount/exact-sum.js'
 import { LEVELS } from '../blocks/levels.js'
 import { addRow, COUNT, MAX, MIN, ROW_FIELDS, SUM, TAG } from '../blocks/row.js'
 import { RollingWindow } from '../window/window.js'
+import { Candidates, generationOf, isAdmissionTry, retiredCapacity } from './admission.js'
 import {
   type Breakdown,
   type BreakdownQuery,
@@ -83,7 +84,10 @@ export class ValueWindows {
   readonly #lists: Array<Float64Array | undefined>
   /** Pairs in each slot's list. */
   readonly #lengths: Int32Array
+  /** Tracked values' ids; then values that lost their place (see admission.ts), until they leave. */
   readonly #ids = new Map<string, number>()
+  readonly #retired = new Map<string, number>()
+  readonly #retiredCapacity: number
   readonly #names: string[]
   /** Per value: the newest timestamp it holds; the newest it may hold in the overflow. */
   readonly #newest: Float64Array
@@ -95,6 +99,14 @@ export class ValueWindows {
    * need not reorder them.
    */
   readonly #order: IdHeap
+  /** Retired values, in the same order. */
+  readonly #retiredOrder: IdHeap
+  /** Values not tracked, counted while they overflow (see admission.ts). */
+  readonly #candidates: Candidates
+  /** Per value, its transactions this generation, and the generation they are of. */
+  readonly #hits: Float64Array
+  readonly #hitsGeneration: Float64Array
+  #generation = Number.NEGATIVE_INFINITY
   #overflow: RollingWindow
   #missing: RollingWindow
   /** Per slot, its fine second's rows once it has held more than MAX_PAIRS (see #refine). */
@@ -122,21 +134,28 @@ export class ValueWindows {
     this.#windowMs = options.windowMs
     this.#skewMs = options.clockSkewMs
     this.#maxValues = options.maxValues
+    this.#retiredCapacity = retiredCapacity(options.maxValues)
+    // Places for the tracked values and for the retired ones.
+    const places = this.#maxValues + this.#retiredCapacity
     this.#budget = options.budgetBytes
     this.#slots =
       2 ** Math.ceil(Math.log2(Math.ceil((options.windowMs + options.clockSkewMs) / SECOND) + 2))
-    const slots = this.#maxValues * this.#slots
+    const slots = places * this.#slots
     this.#rows = new Float64Array(slots * STRIDE)
     for (let row = 0; row < this.#rows.length; row += STRIDE) this.#rows[row + TAG] = NO_SECOND
     this.#lists = new Array(slots).fill(undefined)
     this.#lengths = new Int32Array(slots)
-    this.#names = new Array(this.#maxValues).fill('')
-    this.#newest = new Float64Array(this.#maxValues)
-    this.#partialUntil = new Float64Array(this.#maxValues)
-    this.#order = new IdHeap(this.#maxValues)
+    this.#names = new Array(places).fill('')
+    this.#newest = new Float64Array(places)
+    this.#partialUntil = new Float64Array(places)
+    this.#order = new IdHeap(places)
+    this.#retiredOrder = new IdHeap(places)
+    this.#candidates = new Candidates(this.#maxValues)
+    this.#hits = new Float64Array(places)
+    this.#hitsGeneration = new Float64Array(places).fill(Number.NEGATIVE_INFINITY)
     this.#fine = new Array(slots).fill(undefined)
-    this.#whole = new Float64Array(this.#maxValues * WHOLE_STRIDE).fill(Number.NaN)
-    for (let id = this.#maxValues - 1; id >= 0; id--) this.#free.push(id)
+    this.#whole = new Float64Array(places * WHOLE_STRIDE).fill(Number.NaN)
+    for (let id = places - 1; id >= 0; id--) this.#free.push(id)
     this.#overflow = this.#dense()
     this.#missing = this.#dense()
     this.#table = new ValueTable(this.#maxValues)
@@ -158,7 +177,7 @@ export class ValueWindows {
 
   /** How many values are tracked now. */
   get tracked(): number {
-    return this.#order.size
+    return this.#ids.size
   }
 
   /**
@@ -168,13 +187,19 @@ export class ValueWindows {
    */
   advance(now: number): void {
     this.#instant = now
+    const generation = generationOf(now, this.#windowMs)
+    if (generation !== this.#generation) {
+      this.#generation = generation
+      this.#candidates.clear()
+    }
     const oldest = now - this.#windowMs
-    const order = this.#order
-    while (order.topKey() <= oldest) {
-      const id = order.idAt(0)
-      const newest = this.#newest[id] as number
-      if (newest <= oldest) this.#release(id)
-      else order.setTopKey(newest)
+    for (const order of [this.#order, this.#retiredOrder]) {
+      while (order.topKey() <= oldest) {
+        const id = order.idAt(0)
+        const newest = this.#newest[id] as number
+        if (newest <= oldest) this.#release(id)
+        else order.setTopKey(newest)
+      }
     }
   }
 
@@ -193,7 +218,7 @@ export class ValueWindows {
         this.#missing.record(amount, timestamp)
         return
       }
-      id = this.#track(value)
+      id = this.#track(value) ?? this.#admit(value)
     }
     if (id !== undefined && this.#add(id, amount, timestamp)) return
     this.#overflow.record(amount, timestamp)
@@ -210,13 +235,17 @@ export class ValueWindows {
     const last = this.#lastValue
     if (last !== undefined && last.at === now && last.key === key) return last.answer
     const from = now - windowMs + 1
-    const id = this.#ids.get(value)
+    const tracked = this.#ids.get(value)
+    const id = tracked ?? this.#retired.get(value)
     const answer: ValueStatistics = { sum: 0, avg: 0, max: 0, min: 0, count: 0, incomplete: false }
     if (id === undefined) {
       answer.incomplete = this.#overflowNewest >= from
     } else {
       const aggregate = this.#aggregate(id, from, now, this.#scratch)
-      answer.incomplete = (this.#partialUntil[id] as number) >= from
+      // A retired value's later transactions are in the overflow.
+      const partialUntil = this.#partialUntil[id] as number
+      answer.incomplete =
+        partialUntil >= from || (tracked === undefined && this.#overflowNewest >= from)
       if (aggregate.count > 0) {
         answer.count = aggregate.count
         answer.max = aggregate.max
@@ -250,12 +279,13 @@ export class ValueWindows {
       if (aggregate.count === 0) continue
       table.add(this.#names[id] as string, aggregate, (this.#partialUntil[id] as number) >= from)
     }
-    return rankBreakdown(
-      query,
-      table,
-      this.#overflow.aggregate(windowMs),
-      this.#missing.aggregate(windowMs),
-    )
+    // The rest: the overflow and the retired values.
+    const rest = emptyAggregate()
+    addAggregate(rest, this.#overflow.aggregate(windowMs))
+    for (let i = 0; i < this.#retiredOrder.size; i++) {
+      addAggregate(rest, this.#aggregate(this.#retiredOrder.idAt(i), from, now, aggregate))
+    }
+    return rankBreakdown(query, table, rest, this.#missing.aggregate(windowMs))
   }
 
   /**
@@ -266,16 +296,35 @@ export class ValueWindows {
     this.#lastValue = undefined
     this.#lastBreakdown = undefined
     while (this.#order.size > 0) this.#release(this.#order.idAt(0))
+    while (this.#retiredOrder.size > 0) this.#release(this.#retiredOrder.idAt(0))
+    this.#candidates.clear()
     this.#overflow = this.#dense()
     this.#missing = this.#dense()
     this.#overflowNewest = Number.NEGATIVE_INFINITY
     this.#instant = Number.NEGATIVE_INFINITY
   }
 
-  /** Tracks a new value when fewer than maxValues are; undefined when the bound is reached. */
+  /**
+   * Tracks a value when fewer than maxValues are (a retired one in its old place); undefined when
+   * the bound is reached.
+   */
   #track(value: string): number | undefined {
-    const id = this.#free.pop()
-    if (id === undefined) return undefined
+    if (this.#ids.size >= this.#maxValues) return undefined
+    const retired = this.#retired.get(value)
+    if (retired !== undefined) {
+      this.#retired.delete(value)
+      this.#retiredOrder.remove(retired)
+      this.#ids.set(value, retired)
+      this.#order.push(retired, this.#newest[retired] as number)
+      if (this.#overflowNewest > (this.#partialUntil[retired] as number)) {
+        this.#partialUntil[retired] = this.#overflowNewest
+      }
+      this.#candidates.delete(value)
+      return retired
+    }
+    const id = this.#free.pop() as number
+    this.#candidates.delete(value)
+    this.#hits[id] = 0
     this.#ids.set(value, id)
     this.#names[id] = value
     this.#newest[id] = Number.NEGATIVE_INFINITY
@@ -287,9 +336,58 @@ export class ValueWindows {
     return id
   }
 
+  /**
+   * Counts a transaction of a value the bound keeps out; when its count reaches a try (see
+   * isAdmissionTry), tracks it in place of the lightest tracked value if that one sent fewer
+   * this generation (see admission.ts); else undefined: the transaction goes to the overflow.
+   * O(maxValues) on a try, which comes at most log2 times per value and generation.
+   */
+  #admit(value: string): number | undefined {
+    const count = this.#candidates.add(value, 1)
+    if (!isAdmissionTry(count - 1, count)) return undefined
+    if (this.#retired.size >= this.#retiredCapacity && !this.#retired.has(value)) return undefined
+    const order = this.#order
+    let victim = -1
+    let least = count
+    for (let i = 0; i < order.size; i++) {
+      const id = order.idAt(i)
+      const hits = this.#hitsOf(id)
+      if (hits < least || (hits === least && victim >= 0 && this.#before(id, victim))) {
+        least = hits
+        victim = id
+      }
+    }
+    if (victim < 0) return undefined
+    const name = this.#names[victim] as string
+    order.remove(victim)
+    this.#ids.delete(name)
+    this.#retired.set(name, victim)
+    this.#retiredOrder.push(victim, this.#newest[victim] as number)
+    return this.#track(value)
+  }
+
+  /** Of two values as light, the one that loses its place first: older newest, then name. */
+  #before(a: number, b: number): boolean {
+    const newestA = this.#newest[a] as number
+    const newestB = this.#newest[b] as number
+    if (newestA !== newestB) return newestA < newestB
+    return (this.#names[a] as string) < (this.#names[b] as string)
+  }
+
+  /** A value's transactions this generation. */
+  #hitsOf(id: number): number {
+    return this.#hitsGeneration[id] === this.#generation ? (this.#hits[id] as number) : 0
+  }
+
   #release(id: number): void {
-    this.#order.remove(id)
-    this.#ids.delete(this.#names[id] as string)
+    const name = this.#names[id] as string
+    if (this.#ids.get(name) === id) {
+      this.#order.remove(id)
+      this.#ids.delete(name)
+    } else {
+      this.#retiredOrder.remove(id)
+      this.#retired.delete(name)
+    }
     this.#whole[id * WHOLE_STRIDE + WHOLE_LO] = Number.NaN
     for (let slot = id * this.#slots; slot < (id + 1) * this.#slots; slot++) {
       this.#rows[slot * STRIDE + TAG] = NO_SECOND
@@ -353,6 +451,8 @@ export class ValueWindows {
     rows[row + COUNT] = (rows[row + COUNT] as number) + 1
     addLimbs(rows, row + SUM, this.#amount, 0)
     if (timestamp > (this.#newest[id] as number)) this.#newest[id] = timestamp
+    this.#hits[id] = this.#hitsOf(id) + 1
+    this.#hitsGeneration[id] = this.#generation
     const whole = this.#whole
     const at = id * WHOLE_STRIDE
     if (second >= (whole[at + WHOLE_LO] as number) && second <= (whole[at + WHOLE_HI] as number)) {

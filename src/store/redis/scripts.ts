@@ -39,6 +39,7 @@
 
 import { LIMB_BASE, LIMB_COUNT } from '../../core/amount/amount.js'
 import { LEVELS } from '../../core/blocks/levels.js'
+import { ADMISSION_EVIDENCE, RETIRED_SHARE } from '../../core/dimensions/admission.js'
 import {
   CHARGE_SPANS,
   ENTRY_OVERHEAD_BYTES,
@@ -82,6 +83,8 @@ const CONSTANTS = {
   OUTCOME_INVALID_AMOUNT: L.invalidAmount,
   CHARGE_SPANS,
   ENTRY_OVERHEAD_BYTES,
+  ADMISSION_EVIDENCE,
+  RETIRED_SHARE,
 }
 
 const LUA = new URL('./lua/', import.meta.url)

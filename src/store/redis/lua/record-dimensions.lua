@@ -16,21 +16,116 @@ end
 
 local dimensionsTouched = false
 
--- Releases a dimension's values whose newest transaction has left the window, then tracks the
--- new values of the stored deltas, in the order they first appear among the transactions, while
--- fewer than maxValues are tracked. Returns the set of values tracked. Twin of ValueWindows.
+-- Twin of admission.ts: a value kept out is counted (Misra–Gries, at most maxValues counts); on
+-- a try it takes the place of the lightest tracked value, which is retired.
+local retiredCapacity = math.max(1, math.ceil(maxValues / C.RETIRED_SHARE))
+
+local function log2floor(n) return math.floor(math.log(n) / math.log(2) + 1e-9) end
+local function isAdmissionTry(before, after)
+  if after < C.ADMISSION_EVIDENCE then return false end
+  if before < C.ADMISSION_EVIDENCE then return true end
+  return log2floor(before) < log2floor(after)
+end
+
+-- Counts n transactions of a value kept out; its count now (0: not kept). Twin of Candidates.add.
+local function countCandidate(key, value, n)
+  if redis.call('HEXISTS', key, value) == 1 then return redis.call('HINCRBY', key, value, n) end
+  if redis.call('HLEN', key) >= maxValues then
+    local all = redis.call('HGETALL', key)
+    local least = n
+    for i = 2, #all, 2 do least = math.min(least, tonumber(all[i])) end
+    local gone, kept = {}, {}
+    for i = 1, #all, 2 do
+      local count = tonumber(all[i + 1])
+      if count == least then gone[#gone + 1] = all[i] else
+        kept[#kept + 1] = all[i]
+        kept[#kept + 1] = int(count - least)
+      end
+    end
+    for k = 1, #gone, 1000 do redis.call('HDEL', key, unpack(gone, k, math.min(k + 999, #gone))) end
+    for k = 1, #kept, 1000 do redis.call('HSET', key, unpack(kept, k, math.min(k + 999, #kept))) end
+    n = n - least
+    if n == 0 then return 0 end
+  end
+  redis.call('HSET', key, value, n)
+  return n
+end
+
+-- Tracks a value below the bound: a retired one again, with what it holds.
+local function track(dim, value, overflowNewest)
+  local zset = trackedKey(window, dim)
+  local partial = partialKey(window, dim)
+  local kept = redis.call('ZSCORE', retiredKey(window, dim), value)
+  redis.call('HDEL', candidatesKey(window, dim), value)
+  if kept then
+    redis.call('ZREM', retiredKey(window, dim), value)
+    redis.call('ZADD', zset, kept, value)
+    local before = tonumber(redis.call('HGET', partial, value))
+    if overflowNewest and (before == nil or tonumber(overflowNewest) > before) then
+      redis.call('HSET', partial, value, overflowNewest)
+    end
+  else
+    -- Its score becomes its newest timestamp as its transactions are added.
+    redis.call('ZADD', zset, 0, value)
+    redis.call('HDEL', hitsKey(window, dim), value)
+    -- Transactions of it may be in the overflow from before: its answers say so until they left.
+    if overflowNewest then redis.call('HSET', partial, value, overflowNewest) end
+  end
+end
+
+-- Counts n transactions of a value kept out; true when it took the lightest tracked one's place.
+-- The one retired leaves `tracked`: its transactions of this call go to the overflow.
+local function admit(dim, value, n, overflowNewest, tracked)
+  local after = countCandidate(candidatesKey(window, dim), value, n)
+  if not isAdmissionTry(after - n, after) then return false end
+  local retired = retiredKey(window, dim)
+  if redis.call('ZCARD', retired) >= retiredCapacity and not redis.call('ZSCORE', retired, value) then
+    return false
+  end
+  local hits = {}
+  local all = redis.call('HGETALL', hitsKey(window, dim))
+  for i = 1, #all, 2 do hits[all[i]] = tonumber(all[i + 1]) end
+  local scores = redis.call('ZRANGE', trackedKey(window, dim), 0, -1, 'WITHSCORES')
+  local lightest, least, oldest
+  for i = 1, #scores, 2 do
+    local name, newest = scores[i], tonumber(scores[i + 1])
+    local h = hits[name] or 0
+    if lightest == nil or h < least or (h == least and (newest < oldest or (newest == oldest and name < lightest))) then
+      lightest, least, oldest = name, h, newest
+    end
+  end
+  if lightest == nil or least >= after then return false end
+  redis.call('ZREM', trackedKey(window, dim), lightest)
+  redis.call('ZADD', retired, oldest, lightest)
+  tracked[lightest] = nil
+  track(dim, value, overflowNewest)
+  return true
+end
+
+-- Releases a dimension's values whose newest transaction has left the window (tracked or
+-- retired), then tracks the new values of the stored deltas, in the order they first appear
+-- among the transactions, while fewer than maxValues are tracked; the others may be admitted.
+-- Returns the set of values tracked. Twin of ValueWindows.
 local function trackValues(stored, dim)
   local zset = trackedKey(window, dim)
   local partial = partialKey(window, dim)
-  local gone = redis.call('ZRANGEBYSCORE', zset, '-inf', int(now - windowMs))
-  if #gone > 0 then
-    redis.call('ZREMRANGEBYSCORE', zset, '-inf', int(now - windowMs))
-    for k = 1, #gone, 1000 do
-      redis.call('HDEL', partial, unpack(gone, k, math.min(k + 999, #gone)))
-      redis.call('HDEL', wholeKey(window, dim), unpack(gone, k, math.min(k + 999, #gone)))
+  for _, key in ipairs({zset, retiredKey(window, dim)}) do
+    local gone = redis.call('ZRANGEBYSCORE', key, '-inf', int(now - windowMs))
+    if #gone > 0 then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now - windowMs))
+      for k = 1, #gone, 1000 do
+        redis.call('HDEL', partial, unpack(gone, k, math.min(k + 999, #gone)))
+        redis.call('HDEL', wholeKey(window, dim), unpack(gone, k, math.min(k + 999, #gone)))
+      end
     end
   end
+  local generation = int(math.floor(now / windowMs))
+  if redis.call('HGET', hitsKey(window, dim), '') ~= generation then
+    redis.call('DEL', hitsKey(window, dim), candidatesKey(window, dim))
+    redis.call('HSET', hitsKey(window, dim), '', generation)
+  end
   local firstSeen = {}
+  local counts = {}
   local order = {}
   for _, delta in ipairs(stored) do
     local at = delta.dims[dim]
@@ -42,6 +137,7 @@ local function trackValues(stored, dim)
         local seen = firstSeen[value]
         if seen == nil then order[#order + 1] = value end
         if seen == nil or position < seen then firstSeen[value] = position end
+        counts[value] = (counts[value] or 0) + tonumber(ARGV[j + 2])
       end
     end
   end
@@ -54,13 +150,13 @@ local function trackValues(stored, dim)
   local count = redis.call('ZCARD', zset)
   local overflowNewest = redis.call('HGET', partial, '')
   for _, value in ipairs(new) do
-    if count >= maxValues then break end
-    count = count + 1
-    tracked[value] = true
-    -- Its score becomes its newest timestamp as its transactions are added.
-    redis.call('ZADD', zset, 0, value)
-    -- Transactions of it may be in the overflow from before: its answers say so until they left.
-    if overflowNewest then redis.call('HSET', partial, value, overflowNewest) end
+    if count < maxValues then
+      count = count + 1
+      tracked[value] = true
+      track(dim, value, overflowNewest)
+    elseif admit(dim, value, counts[value], overflowNewest, tracked) then
+      tracked[value] = true
+    end
   end
   return tracked
 end
@@ -90,6 +186,7 @@ local function addValues(delta, timestamp, tracked)
         key = nil
       elseif tracked[dim][value] then
         prefix = valuePrefix(window, dim, value)
+        redis.call('HINCRBY', hitsKey(window, dim), value, ARGV[j + 2])
         -- A second before the current one may be in a breakdown's sum of whole seconds.
         if math.floor(timestamp / COARSEST) < math.floor(now / COARSEST) then
           stale[#stale + 1] = {dim, value}

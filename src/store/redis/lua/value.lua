@@ -11,10 +11,17 @@ local now, window = advance()
 local from = now - tonumber(ARGV[5]) + 1
 local dim, value = ARGV[6], ARGV[7]
 local newest = tonumber(redis.call('ZSCORE', trackedKey(window, dim), value))
+local retired = tonumber(redis.call('ZSCORE', retiredKey(window, dim), value))
 local result, partial
 if newest and newest > now - windowMs then
   result = aggregate(valuePrefix(window, dim, value), from, now)
   partial = redis.call('HGET', partialKey(window, dim), value)
+elseif retired and retired > now - windowMs then
+  -- Retired: what it holds, its later transactions in the overflow.
+  result = aggregate(valuePrefix(window, dim, value), from, now)
+  local own = tonumber(redis.call('HGET', partialKey(window, dim), value))
+  local overflow = tonumber(redis.call('HGET', partialKey(window, dim), ''))
+  partial = math.max(own or -math.huge, overflow or -math.huge)
 else
   result = emptyAggregate()
   partial = redis.call('HGET', partialKey(window, dim), '')

@@ -1,0 +1,83 @@
+/**
+ * Which values hold a dimension's places when more values send than it tracks: those that carry
+ * the transactions. A value not tracked is counted while it overflows (Misra–Gries, Candidates).
+ * When its count reaches ADMISSION_EVIDENCE, and again each time it doubles (isAdmissionTry), it
+ * takes the place of the lightest tracked value if that one sent fewer transactions in the same
+ * generation (a window's length of time); of values as light, the one whose newest transaction
+ * is oldest, then the first by name. The value that lost its place is retired: what it holds
+ * stays readable, counted in the rest of a breakdown, until its transactions have left; its
+ * later ones go to the overflow. At most retiredCapacity(maxValues) values are retired at once,
+ * so places change hands at most that many times a window, whatever is sent.
+ *
+ * The counts decide only who is tracked, never a reported number: a value's answer is exact, or
+ * says it is incomplete while some of its transactions may be in the overflow.
+ */
+
+/** A value takes a place only after this many of its transactions overflowed this generation. */
+export const ADMISSION_EVIDENCE = 2
+
+/**
+ * Whether a count going from `before` to `after` tries for a place: it reaches
+ * ADMISSION_EVIDENCE or a power of two above it. So a value tries at most log2 times a
+ * generation, each try O(tracked values).
+ */
+export function isAdmissionTry(before: number, after: number): boolean {
+  if (after < ADMISSION_EVIDENCE) return false
+  if (before < ADMISSION_EVIDENCE) return true
+  return Math.floor(Math.log2(before)) < Math.floor(Math.log2(after))
+}
+
+/** Values that may be retired at once: this share of the places (1 / RETIRED_SHARE), at least one. */
+export const RETIRED_SHARE = 4
+
+export function retiredCapacity(maxValues: number): number {
+  return Math.max(1, Math.ceil(maxValues / RETIRED_SHARE))
+}
+
+/** The generation of an instant: counts start afresh every window's length. */
+export function generationOf(now: number, windowMs: number): number {
+  return Math.floor(now / windowMs)
+}
+
+/**
+ * Misra–Gries counts of values not tracked, at most `capacity` of them: a value that sent more
+ * than a 1/(capacity + 1) share of the transactions counted is kept, with a count at most that
+ * share below its own. A call costs O(1), or O(capacity) when a new value finds no room, which
+ * happens at most once per `capacity` transactions counted.
+ */
+export class Candidates {
+  readonly #counts = new Map<string, number>()
+
+  constructor(readonly capacity: number) {}
+
+  /** Counts `n` transactions of `value`; its count now (0: not kept). */
+  add(value: string, n: number): number {
+    const counts = this.#counts
+    const count = counts.get(value)
+    if (count !== undefined) {
+      counts.set(value, count + n)
+      return count + n
+    }
+    if (counts.size >= this.capacity) {
+      let least = n
+      for (const c of counts.values()) if (c < least) least = c
+      for (const [other, c] of counts) {
+        if (c === least) counts.delete(other)
+        else counts.set(other, c - least)
+      }
+      n -= least
+      if (n === 0) return 0
+    }
+    counts.set(value, n)
+    return n
+  }
+
+  /** Forgets a value's count (it was tracked). */
+  delete(value: string): void {
+    this.#counts.delete(value)
+  }
+
+  clear(): void {
+    this.#counts.clear()
+  }
+}
