@@ -152,7 +152,7 @@ export class OracleWindow {
     const retired = this.#retired.get(name) as Map<string, Tracked>
     const overflowNewest = this.#overflowNewest.get(name) as number
     const kept = retired.get(value)
-    if (kept === undefined) this.#hits.get(name)?.delete(value)
+    this.#hits.get(name)?.delete(value)
     const own = kept ?? { newest: timestamp, partialUntil: overflowNewest }
     own.partialUntil = Math.max(own.partialUntil, overflowNewest)
     retired.delete(value)
@@ -189,7 +189,8 @@ export class OracleWindow {
     const hits = this.#hits.get(name) as Map<string, number>
     const lightest = [...tracked]
       .map(([v, t]) => ({ v, t, hits: hits.get(v) ?? 0 }))
-      .sort((a, b) => a.hits - b.hits || a.t.newest - b.t.newest || (a.v < b.v ? -1 : 1))[0]
+      // Ties: by code point, Redis's order of equal scores.
+      .sort((a, b) => a.hits - b.hits || codePointOrder(a.v, b.v))[0]
     if (lightest === undefined || lightest.hits >= count) return undefined
     tracked.delete(lightest.v)
     retired.set(lightest.v, lightest.t)
@@ -362,4 +363,13 @@ export function expectQuantiles(
       throw new Error(`quantile ${q}: ${value} is not within ${accuracy} of ${truth}`)
     }
   }
+}
+
+function codePointOrder(a: string, b: string): number {
+  const x = [...a].map((c) => c.codePointAt(0) as number)
+  const y = [...b].map((c) => c.codePointAt(0) as number)
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number)
+  }
+  return x.length - y.length
 }

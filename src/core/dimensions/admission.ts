@@ -3,8 +3,8 @@
  * the transactions. A value not tracked is counted while it overflows (Misra–Gries, Candidates).
  * When its count reaches ADMISSION_EVIDENCE, and again each time it doubles (isAdmissionTry), it
  * takes the place of the lightest tracked value if that one sent fewer transactions in the same
- * generation (a window's length of time); of values as light, the one whose newest transaction
- * is oldest, then the first by name. The value that lost its place is retired: what it holds
+ * generation (a window's length of time); of values as light, the first by byValueOrder. A value
+ * that takes a place, again or for the first time, starts with no transactions counted. The value that lost its place is retired: what it holds
  * stays readable, counted in the rest of a breakdown, until its transactions have left; its
  * later ones go to the overflow. At most retiredCapacity(maxValues) values are retired at once,
  * so places change hands at most that many times a window, whatever is sent.
@@ -80,4 +80,23 @@ export class Candidates {
   clear(): void {
     this.#counts.clear()
   }
+}
+
+/**
+ * Names in the order of their UTF-8 bytes, which is code point order: the order Redis gives
+ * members of a sorted set with equal scores. (JavaScript's < compares UTF-16 units, which puts
+ * U+E000–U+FFFF after the code points above U+FFFF.)
+ */
+export function byValueOrder(a: string, b: string): number {
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x === y) continue
+    const xSurrogate = x >= 0xd800 && x <= 0xdfff
+    const ySurrogate = y >= 0xd800 && y <= 0xdfff
+    if (xSurrogate !== ySurrogate) return xSurrogate ? (y >= 0xe000 ? 1 : -1) : x >= 0xe000 ? -1 : 1
+    return x - y
+  }
+  return a.length - b.length
 }

@@ -4,7 +4,13 @@ import { addLimbs, writeSumAndMean } from '../amount/exact-sum.js'
 import { LEVELS } from '../blocks/levels.js'
 import { addRow, COUNT, MAX, MIN, ROW_FIELDS, SUM, TAG } from '../blocks/row.js'
 import { RollingWindow } from '../window/window.js'
-import { Candidates, generationOf, isAdmissionTry, retiredCapacity } from './admission.js'
+import {
+  byValueOrder,
+  Candidates,
+  generationOf,
+  isAdmissionTry,
+  retiredCapacity,
+} from './admission.js'
 import {
   type Breakdown,
   type BreakdownQuery,
@@ -316,6 +322,7 @@ export class ValueWindows {
       this.#retiredOrder.remove(retired)
       this.#ids.set(value, retired)
       this.#order.push(retired, this.#newest[retired] as number)
+      this.#hits[retired] = 0
       if (this.#overflowNewest > (this.#partialUntil[retired] as number)) {
         this.#partialUntil[retired] = this.#overflowNewest
       }
@@ -352,7 +359,11 @@ export class ValueWindows {
     for (let i = 0; i < order.size; i++) {
       const id = order.idAt(i)
       const hits = this.#hitsOf(id)
-      if (hits < least || (hits === least && victim >= 0 && this.#before(id, victim))) {
+      const first =
+        hits === least &&
+        victim >= 0 &&
+        byValueOrder(this.#names[id] as string, this.#names[victim] as string) < 0
+      if (hits < least || first) {
         least = hits
         victim = id
       }
@@ -364,14 +375,6 @@ export class ValueWindows {
     this.#retired.set(name, victim)
     this.#retiredOrder.push(victim, this.#newest[victim] as number)
     return this.#track(value)
-  }
-
-  /** Of two values as light, the one that loses its place first: older newest, then name. */
-  #before(a: number, b: number): boolean {
-    const newestA = this.#newest[a] as number
-    const newestB = this.#newest[b] as number
-    if (newestA !== newestB) return newestA < newestB
-    return (this.#names[a] as string) < (this.#names[b] as string)
   }
 
   /** A value's transactions this generation. */

@@ -1,3 +1,4 @@
--- The record's dimension functions when the store keeps no dimensions: declared, never called.
-local trackedKey, partialKey, wholeKey, trackValues, addValues, saveNewest
-local dimensionsTouched = false
+-- The record's dimension functions when the store keeps no dimensions: declared, never called
+-- (recordAll calls them only when there are dimensions), and nothing to expire.
+local trackValues, addValues, saveNewest
+local function expireDimensions() end

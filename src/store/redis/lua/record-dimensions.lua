@@ -60,6 +60,7 @@ local function track(dim, value, overflowNewest)
   if kept then
     redis.call('ZREM', retiredKey(window, dim), value)
     redis.call('ZADD', zset, kept, value)
+    redis.call('ZADD', hitsKey(window, dim), 0, value)
     local before = tonumber(redis.call('HGET', partial, value))
     if overflowNewest and (before == nil or tonumber(overflowNewest) > before) then
       redis.call('HSET', partial, value, overflowNewest)
@@ -67,7 +68,7 @@ local function track(dim, value, overflowNewest)
   else
     -- Its score becomes its newest timestamp as its transactions are added.
     redis.call('ZADD', zset, 0, value)
-    redis.call('HDEL', hitsKey(window, dim), value)
+    redis.call('ZADD', hitsKey(window, dim), 0, value)
     -- Transactions of it may be in the overflow from before: its answers say so until they left.
     if overflowNewest then redis.call('HSET', partial, value, overflowNewest) end
   end
@@ -82,21 +83,14 @@ local function admit(dim, value, n, overflowNewest, tracked)
   if redis.call('ZCARD', retired) >= retiredCapacity and not redis.call('ZSCORE', retired, value) then
     return false
   end
-  local hits = {}
-  local all = redis.call('HGETALL', hitsKey(window, dim))
-  for i = 1, #all, 2 do hits[all[i]] = tonumber(all[i + 1]) end
-  local scores = redis.call('ZRANGE', trackedKey(window, dim), 0, -1, 'WITHSCORES')
-  local lightest, least, oldest
-  for i = 1, #scores, 2 do
-    local name, newest = scores[i], tonumber(scores[i + 1])
-    local h = hits[name] or 0
-    if lightest == nil or h < least or (h == least and (newest < oldest or (newest == oldest and name < lightest))) then
-      lightest, least, oldest = name, h, newest
-    end
-  end
+  -- The lightest: the least score, of equal scores the first member (in byte order).
+  local first = redis.call('ZRANGE', hitsKey(window, dim), 0, 0, 'WITHSCORES')
+  local lightest, least = first[1], tonumber(first[2])
   if lightest == nil or least >= after then return false end
+  local newest = redis.call('ZSCORE', trackedKey(window, dim), lightest)
   redis.call('ZREM', trackedKey(window, dim), lightest)
-  redis.call('ZADD', retired, oldest, lightest)
+  redis.call('ZREM', hitsKey(window, dim), lightest)
+  redis.call('ZADD', retired, newest, lightest)
   tracked[lightest] = nil
   track(dim, value, overflowNewest)
   return true
@@ -114,15 +108,27 @@ local function trackValues(stored, dim)
     if #gone > 0 then
       redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now - windowMs))
       for k = 1, #gone, 1000 do
-        redis.call('HDEL', partial, unpack(gone, k, math.min(k + 999, #gone)))
-        redis.call('HDEL', wholeKey(window, dim), unpack(gone, k, math.min(k + 999, #gone)))
+        local last = math.min(k + 999, #gone)
+        redis.call('HDEL', partial, unpack(gone, k, last))
+        redis.call('HDEL', wholeKey(window, dim), unpack(gone, k, last))
+        redis.call('ZREM', hitsKey(window, dim), unpack(gone, k, last))
       end
     end
   end
+  -- A new generation: every tracked value's count starts again at 0 (once a window: O(values)).
   local generation = int(math.floor(now / windowMs))
-  if redis.call('HGET', hitsKey(window, dim), '') ~= generation then
+  if redis.call('GET', generationKey(window, dim)) ~= generation then
+    redis.call('SET', generationKey(window, dim), generation)
     redis.call('DEL', hitsKey(window, dim), candidatesKey(window, dim))
-    redis.call('HSET', hitsKey(window, dim), '', generation)
+    local values = redis.call('ZRANGE', zset, 0, -1)
+    local scored = {}
+    for _, value in ipairs(values) do
+      scored[#scored + 1] = 0
+      scored[#scored + 1] = value
+    end
+    for k = 1, #scored, 1000 do
+      redis.call('ZADD', hitsKey(window, dim), unpack(scored, k, math.min(k + 999, #scored)))
+    end
   end
   local firstSeen = {}
   local counts = {}
@@ -186,7 +192,7 @@ local function addValues(delta, timestamp, tracked)
         key = nil
       elseif tracked[dim][value] then
         prefix = valuePrefix(window, dim, value)
-        redis.call('HINCRBY', hitsKey(window, dim), value, ARGV[j + 2])
+        redis.call('ZINCRBY', hitsKey(window, dim), ARGV[j + 2], value)
         -- A second before the current one may be in a breakdown's sum of whole seconds.
         if math.floor(timestamp / COARSEST) < math.floor(now / COARSEST) then
           stale[#stale + 1] = {dim, value}
@@ -220,4 +226,19 @@ local function saveNewest()
   newest = {}
   for _, pair in ipairs(stale) do redis.call('HDEL', wholeKey(window, pair[1]), pair[2]) end
   stale = {}
+end
+
+-- Keeps a dimension's keys of values as long as its values may need them, once a call has added
+-- to them.
+local function expireDimensions(ttlFloor)
+  if not dimensionsTouched then return end
+  -- A value is released once its newest transaction, at most the skew ahead, has left.
+  local ttl = math.max(2 * (windowMs + skewMs) + MARGIN, ttlFloor)
+  for dim = 1, dimensionCount do
+    for _, key in ipairs({trackedKey(window, dim), partialKey(window, dim), wholeKey(window, dim),
+        retiredKey(window, dim), hitsKey(window, dim), generationKey(window, dim),
+        candidatesKey(window, dim)}) do
+      redis.call('PEXPIRE', key, ttl)
+    end
+  end
 end

@@ -351,13 +351,5 @@ if sketches then
   writeSketches(sketches, sketchBudget)
   saveSketches(sketches)
 end
-if dimensionsTouched then
-  -- A value is released once its newest transaction, at most the skew ahead, has left.
-  local ttl = math.max(2 * (windowMs + skewMs) + MARGIN, ttlFloor)
-  for dim = 1, dimensionCount do
-    redis.call('PEXPIRE', trackedKey(window, dim), ttl)
-    redis.call('PEXPIRE', partialKey(window, dim), ttl)
-    redis.call('PEXPIRE', wholeKey(window, dim), ttl)
-  end
-end
+expireDimensions(ttlFloor)
 return {now, table.concat(letters), table.concat(states), wait}
