@@ -13,7 +13,14 @@ import { registerDashboard } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { Connections } from './drain.js'
 import { parseJsonExactly } from './exact-json.js'
-import { type FailureLimit, limitRate, requireApiKey, shedLoad } from './guards.js'
+import {
+  breakdownWeight,
+  type FailureLimit,
+  limitRate,
+  limitWeighted,
+  requireApiKey,
+  shedLoad,
+} from './guards.js'
 import { IdempotentWrites } from './idempotency.js'
 import { StreamHub } from './live/stream-hub.js'
 import { Metrics, registerMetricsRoute, registerRequestTiming } from './metrics.js'
@@ -162,7 +169,12 @@ async function registerApi(
       dimensions: config.dimensions,
     }
     await reads.register(statisticsRoutes, { store, ...bounds })
-    if (config.dimensions.length > 0) await reads.register(breakdownRoutes, { store, ...bounds })
+    if (config.dimensions.length > 0) {
+      await reads.register(async (breakdowns) => {
+        limitWeighted(breakdowns, config, 'breakdown', breakdownWeight(config.DIMENSION_MAX_VALUES))
+        await breakdowns.register(breakdownRoutes, { store, ...bounds })
+      })
+    }
     await reads.register(liveRoutes, { store, hub, ...bounds })
     registerMetricsRoute(reads, metrics)
   })

@@ -147,3 +147,41 @@ export async function limitRate(
   if (!limitFailures) return undefined
   return new FailureLimit(app, config.FAILURE_LIMIT_MAX, config.FAILURE_LIMIT_WINDOW_MS)
 }
+
+/**
+ * What a breakdown counts for against RATE_LIMIT_MAX: one plain request, plus one per hundred
+ * values it may read (DIMENSION_MAX_VALUES), since its cost grows with them while a plain read's
+ * does not.
+ */
+export function breakdownWeight(maxValues: number): number {
+  return 1 + Math.ceil(maxValues / 100)
+}
+
+/**
+ * With RATE_LIMIT_MAX set, requests of a scope that cost `weight` plain ones get a per-client
+ * budget of their own, RATE_LIMIT_MAX / weight a window, besides counting once in the shared
+ * one: so a client spends its share of the service's work, not its count of requests. 429 as
+ * the shared limit answers.
+ */
+export function limitWeighted(
+  scope: FastifyInstance,
+  config: Config,
+  name: string,
+  weight: number,
+): void {
+  if (config.RATE_LIMIT_MAX === 0 || weight <= 1) return
+  const max = Math.max(1, Math.floor(config.RATE_LIMIT_MAX / weight))
+  const window = windowText(config.RATE_LIMIT_WINDOW_MS)
+  // A check of its own: the plugin runs one of its hooks per request, the shared limit's.
+  const check = scope.createRateLimit({
+    max,
+    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    keyGenerator: (request) => `${name}:${request.ip}`,
+  })
+  scope.addHook('onRequest', async (request, reply) => {
+    const limit = await check(request)
+    if (limit.isAllowed || !limit.isExceeded) return
+    reply.header('retry-after', Math.max(1, limit.ttlInSeconds))
+    throw Problems.rateLimited(max, window, windowText(limit.ttl))
+  })
+}

@@ -175,6 +175,31 @@ describe('overload and abuse', () => {
     expect((await built.store.statistics()).count).toBe(2) // GET is limited too: read the store
   })
 
+  it('counts a breakdown for more than a plain read: its own budget, by the values it may read', async () => {
+    const env = {
+      RATE_LIMIT_MAX: '30',
+      RATE_LIMIT_WINDOW_MS: '60000',
+      DIMENSIONS: 'merchant',
+      DIMENSION_MAX_VALUES: '1000',
+    }
+    const a = await app(env)
+    // 1 + 1000 / 100 = 11 plain reads each: two breakdowns fit in 30, the third does not.
+    const answers = []
+    for (let i = 0; i < 3; i++)
+      answers.push(await a.inject({ url: '/statistics/breakdown?by=merchant' }))
+    expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 429])
+    expect(answers[2]?.headers['retry-after']).toBeDefined()
+    expect(answers[2]?.headers['content-type']).toMatch(/^application\/problem\+json/)
+    // Plain reads still have their share.
+    expect((await a.inject({ url: '/statistics' })).statusCode).toBe(200)
+    // Another client's breakdowns are its own.
+    const other = await a.inject({
+      url: '/statistics/breakdown?by=merchant',
+      remoteAddress: '10.0.0.9',
+    })
+    expect(other.statusCode).toBe(200)
+  })
+
   it('cuts a slow-loris connection that never finishes its headers', async () => {
     const a = await app({ HEADERS_TIMEOUT_MS: '500', REQUEST_TIMEOUT_MS: '500' })
     await a.listen({ port: 0, host: '127.0.0.1' })
