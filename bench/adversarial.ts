@@ -4,7 +4,7 @@
  * (its p99 and its share of 503s). Prints figures.
  *
  * Run: npm run bench:adversarial   (BENCH_HEAVY=1600000 transactions of one value in one second;
- * BENCH_VALUES=1000,10000 tracked values a breakdown reads; BENCH_ATTACKS=value,breakdown,idempotency; BENCH_STORES=memory,redis; Redis from REDIS_URL, a local one whose time is read from INFO
+ * BENCH_VALUES=1000,10000 tracked values a breakdown reads; BENCH_ATTACKS=value,breakdown,squat,idempotency; BENCH_STORES=memory,redis; Redis from REDIS_URL, a local one whose time is read from INFO
  * commandstats)
  */
 import { Redis } from 'ioredis'
@@ -13,7 +13,9 @@ import { processCpuSeconds } from './cpu-time.js'
 
 const HEAVY = Number(process.env.BENCH_HEAVY ?? 1_600_000)
 const STORES = (process.env.BENCH_STORES ?? 'memory,redis').split(',')
-const ATTACKS = (process.env.BENCH_ATTACKS ?? 'value,breakdown,idempotency').split(',')
+const ATTACKS = (process.env.BENCH_ATTACKS ?? 'value,breakdown,squat,idempotency').split(',')
+/** New values a second the squatting client sends (one transaction each). */
+const SQUAT_RATE = 1_000
 const BREAKDOWN_VALUES = (process.env.BENCH_VALUES ?? '1000,10000').split(',').map(Number)
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const REQUESTS = 300
@@ -284,6 +286,74 @@ async function breakdown(store: string, values: number): Promise<void> {
   }
 }
 
+/**
+ * Finding: tracked values squatted. One client sends a stream of values never seen before (one
+ * transaction each, SQUAT_RATE a second); an honest merchant sends a few transactions a second.
+ * How often a breakdown lists the honest merchant, and what an attacker's transaction costs.
+ */
+async function squat(store: string): Promise<void> {
+  const target = await start(store, { DIMENSIONS: 'merchant', BATCH_MAX_ITEMS: '10000' })
+  const seconds = 20
+  try {
+    let listed = 0
+    let checks = 0
+    const batch = (tick: number, fresh: boolean) =>
+      Array.from({ length: SQUAT_RATE / 4 }, (_, i) => ({
+        amount: 1,
+        timestamp: Date.now(),
+        merchant: fresh ? `squat-${tick}-${i}` : `known-${i}`,
+      }))
+    // What a squatting transaction costs, against one of a value already tracked, alone: those
+    // are tracked before the squatter comes (measured twice, the first warming up).
+    const perTransaction = async (fresh: boolean) => {
+      const cpu = processCpuSeconds(target.pid)
+      const redis = await redisMicros(target.redis)
+      for (let tick = 0; tick < 20; tick++) {
+        await post(target.base, '/transactions/batch', batch(1_000 + tick, fresh))
+      }
+      const sent = (20 * SQUAT_RATE) / 4
+      return {
+        cpuUs: ((processCpuSeconds(target.pid) - cpu) * 1e6) / sent,
+        redisUs: ((await redisMicros(target.redis)) - redis) / sent,
+      }
+    }
+    await perTransaction(false)
+    const known = await perTransaction(false)
+    const honest = await honestDuring(target, async () => {
+      for (let tick = 0; tick < seconds * 4; tick++) {
+        const started = Date.now()
+        await post(target.base, '/transactions/batch', batch(tick, true))
+        // The honest merchant starts once the squatter holds every place.
+        if (tick >= 8) {
+          await post(target.base, '/transactions', {
+            amount: 7,
+            timestamp: Date.now(),
+            merchant: 'honest-merchant',
+          })
+        }
+        if (tick >= 28 && tick % 2 === 0) {
+          const breakdown = (await (
+            await fetch(`${target.base}/statistics/breakdown?by=merchant&limit=5`)
+          ).json()) as { values: Array<{ value: string }> }
+          checks++
+          if (breakdown.values.some((v) => v.value === 'honest-merchant')) listed++
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250 - (Date.now() - started)))
+      }
+    })
+    const squatting = await perTransaction(true)
+    const redisText =
+      store === 'redis'
+        ? `, Redis ${squatting.redisUs.toFixed(1)} µs against ${known.redisUs.toFixed(1)} µs`
+        : ''
+    console.log(
+      `${store.padEnd(6)} ${SQUAT_RATE} new values a second against 1 000 places: the honest merchant listed in ${listed} of ${checks} breakdowns from 2 s after it started; a squatting transaction costs server CPU ${squatting.cpuUs.toFixed(1)} µs against ${known.cpuUs.toFixed(1)} µs for one of a tracked value${redisText}; ${honestText(honest)}`,
+    )
+  } finally {
+    await stop(target)
+  }
+}
+
 /** Finding: one client filling the idempotency budget. */
 async function idempotencyShares(store: string): Promise<void> {
   const keys = ['client-one-0123456789', 'client-two-0123456789']
@@ -327,5 +397,6 @@ for (const store of STORES) {
   if (ATTACKS.includes('breakdown')) {
     for (const values of BREAKDOWN_VALUES) await breakdown(store, values)
   }
+  if (ATTACKS.includes('squat')) await squat(store)
   if (ATTACKS.includes('idempotency')) await idempotencyShares(store)
 }
