@@ -704,7 +704,7 @@ export class RedisStore implements TransactionStore {
       return read(`${root}meta`, args).then((reply) => {
         this.#health.answered(shard)
         return reply
-      }, this.#failure(shard))
+      }, this.#readFailure())
     }
     const replies = await Promise.all(this.#roots.map((_, shard) => call(shard, this.#seen)))
     for (let round = 1; round < MAX_AGREEMENT_ROUNDS; round++) {

@@ -82,4 +82,17 @@ describe('a Redis that hangs', () => {
     const statistics = (await app.inject({ method: 'GET', url: '/statistics' })).json()
     expect(statistics).toMatchObject({ count: 2, sum: 3 })
   })
+  it('leaves the shard up when only a read times out: writes go on as soon as Redis answers', async () => {
+    warnings.length = 0
+    redis.pause()
+    try {
+      const read = await app.inject({ method: 'GET', url: '/statistics' })
+      expect(read.statusCode).toBe(503)
+    } finally {
+      redis.resume()
+    }
+    // Not taken for down: the next write is tried, not refused at once.
+    expect((await post()).statusCode).toBe(201)
+    expect(warnings).toEqual([])
+  })
 })
