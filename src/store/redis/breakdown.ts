@@ -12,7 +12,7 @@ import { AGGREGATE_WIDTH, aggregateAt, type Reply } from './commands.js'
  * few milliseconds at most, whatever the values sent, so that no breakdown delays other calls
  * for long and none is taken for a shard that does not answer.
  */
-export const BREAKDOWN_STEP_VALUES = 16
+export const BREAKDOWN_STEP_VALUES = 8
 
 /** What a shard's first breakdown call returns (see breakdown.lua). */
 export interface BreakdownHead {
