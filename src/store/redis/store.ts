@@ -1,4 +1,3 @@
-import { Cluster } from 'ioredis'
 import { LIMB_COUNT } from '../../core/amount/amount.js'
 import { writeSumAndMean } from '../../core/amount/exact-sum.js'
 import { LEVELS } from '../../core/blocks/levels.js'
@@ -27,17 +26,10 @@ import {
   type StatisticsQuery,
 } from '../../core/window/statistics.js'
 import { checkQueryWindow } from '../../core/window/window.js'
-import {
-  type ConnectionLog,
-  type RecordOutcome,
-  StoreSettingsError,
-  StoreUnavailableError,
-  type Transaction,
-  type TransactionStore,
-} from '../store.js'
+import type { ConnectionLog, RecordOutcome, Transaction, TransactionStore } from '../store.js'
 import { batchWrites } from './batch-writes.js'
 import { breakdownHead, breakdownSteps, mergeBreakdown } from './breakdown.js'
-import { type RedisClient, watchConnection } from './client.js'
+import type { RedisClient } from './client.js'
 import { type Coalesced, coalesce } from './coalesce.js'
 import {
   AGGREGATE_WIDTH,
@@ -50,10 +42,12 @@ import {
   type Reply,
   recordCommand,
 } from './commands.js'
+import { ReplicasBehindError } from './errors.js'
 import { type Folded, fold, foldBlocks, unfold } from './fold.js'
 import { settingsOf } from './settings.js'
-import { ShardHealth } from './shard-health.js'
-import { shardOfKey, shardRoots } from './shards.js'
+import { ShardSet } from './shard-set.js'
+import { shardOfKey } from './shards.js'
+import { type ValidTransactions, validTimestamps, withNone } from './valid-transactions.js'
 
 /** The record commands, one per set of features (see recordCommand). */
 /** How the Redis store is built: its client and keys, the window's options and its features'. */
@@ -156,7 +150,7 @@ const WRITE_BATCH_MAX = 1_000
  */
 const MAX_COALESCED_QUERIES = 256
 /** Rounds for shards to agree on one instant before a read is answered (see #readAll). */
-const MAX_AGREEMENT_ROUNDS = 4
+const _MAX_AGREEMENT_ROUNDS = 4
 
 /**
  * The window in Redis, shared by every instance that names the same Redis and prefix. Each call
@@ -164,8 +158,9 @@ const MAX_AGREEMENT_ROUNDS = 4
  * touches at most as many blocks as the core's snapshot. Failures become StoreUnavailableError.
  */
 export class RedisStore implements TransactionStore {
+  readonly #shards: ShardSet
   readonly #client: RedisClient
-  readonly #roots: string[]
+  readonly #roots: readonly string[]
   readonly #windowMs: string
   readonly #clockSkewMs: string
   readonly #clock: Clock | undefined
@@ -173,9 +168,6 @@ export class RedisStore implements TransactionStore {
   readonly #retentionMs: string
   readonly #budgetBytes: string
   readonly #clientShareBytes: string
-  readonly #waitReplicas: number
-  readonly #waitMs: number
-  readonly #health: ShardHealth
   /** Undefined when quantiles are off. */
   readonly #mapping: QuantileMapping | undefined
   readonly #counts: QuantileCounts | undefined
@@ -183,19 +175,8 @@ export class RedisStore implements TransactionStore {
   readonly #sketchBudget: string
   readonly #dimensions: readonly string[]
   readonly #maxValues: string
-  /** What instances sharing this window must agree on (see settingsOf), kept in each shard's meta. */
-  readonly #settings: string
-  /** Set when a shard holds a window kept with other settings: the store then serves nothing. */
-  #mismatch: StoreSettingsError | undefined
   /** The record command defined for this store's features (see recordCommand). */
   readonly #record: RecordCommand
-  #nextShard = 0
-  /**
-   * The instant the last answer was given at. Every script gets it as a floor, so that shards
-   * move together although each holds its own monotonic instant (see `advance` in scripts.ts).
-   */
-  #seen = ''
-  #log: ConnectionLog | undefined
   /** Concurrent reads of the whole window share one round trip (see coalesce). */
   readonly #plainStatistics: () => Promise<Readonly<Statistics>>
   /** The same for each query (and breakdown) asked, up to MAX_COALESCED_QUERIES of them. */
@@ -204,8 +185,6 @@ export class RedisStore implements TransactionStore {
   readonly #writers: Array<(groups: readonly WriteGroup[]) => Promise<GroupReply[]>>
 
   constructor(options: RedisStoreOptions) {
-    this.#client = options.client
-    this.#roots = shardRoots(options.prefix ?? 'txstats:', options.shards ?? 1)
     this.#windowMs = String(options.windowMs ?? DEFAULT_WINDOW_MS)
     this.#clockSkewMs = String(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS)
     this.#clock = options.clock
@@ -214,7 +193,6 @@ export class RedisStore implements TransactionStore {
     this.#retentionMs = String(options.idempotencyRetentionMs ?? windowMs + skewMs)
     this.#budgetBytes = String(options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES)
     this.#clientShareBytes = String(options.idempotencyClientShareBytes ?? this.#budgetBytes)
-    this.#waitReplicas = options.waitReplicas ?? 0
     const quantiles = options.quantiles ?? {}
     if (quantiles === false) {
       this.#sketchBudget = ''
@@ -226,13 +204,18 @@ export class RedisStore implements TransactionStore {
     }
     this.#dimensions = options.dimensions ?? []
     this.#maxValues = String(options.dimensionMaxValues ?? DEFAULT_MAX_VALUES)
-    this.#settings = settingsOf(windowMs, skewMs, this.#dimensions, this.#mapping?.accuracy)
-    this.#waitMs = Math.max(1, Math.floor((options.timeoutMs ?? 1_000) / 2))
-    this.#health = new ShardHealth({
-      shards: this.#roots.length,
-      probe: (shard) => this.#probe(shard),
-      log: () => this.#log,
+    this.#shards = new ShardSet({
+      client: options.client,
+      prefix: options.prefix ?? 'txstats:',
+      shards: options.shards ?? 1,
+      windowMs: this.#windowMs,
+      clock: options.clock,
+      settings: settingsOf(windowMs, skewMs, this.#dimensions, this.#mapping?.accuracy),
+      waitReplicas: options.waitReplicas ?? 0,
+      waitMs: Math.max(1, Math.floor((options.timeoutMs ?? 1_000) / 2)),
     })
+    this.#client = options.client
+    this.#roots = this.#shards.roots
     this.#plainStatistics = coalesce(() => this.#readStatistics())
     this.#writers = this.#roots.map((_, shard) =>
       batchWrites(
@@ -253,8 +236,8 @@ export class RedisStore implements TransactionStore {
   record(transactions: readonly Transaction[]): RecordOutcome[] | Promise<RecordOutcome[]> {
     const valid = validTimestamps(transactions)
     if (valid === undefined) return transactions.map(() => 'invalidTimestamp')
-    const shard = this.#pickShard()
-    if (shard === undefined) return this.#unavailable()
+    const shard = this.#shards.pick()
+    if (shard === undefined) return this.#shards.unavailable()
     return this.#write(shard, valid, undefined).then(({ letters }) =>
       valid.outcomes(fromLetters(letters)),
     )
@@ -264,7 +247,7 @@ export class RedisStore implements TransactionStore {
     const valid = validTimestamps(transactions) ?? withNone(transactions)
     // A key always goes to one shard, the one that remembers it, wherever it is sent from.
     const shard = shardOfKey(once.key, this.#roots.length)
-    if (!this.#health.up(shard)) return this.#unavailable()
+    if (!this.#shards.health.up(shard)) return this.#shards.unavailable()
     return this.#write(shard, valid, once).then(({ letters, state, waitMs }) => {
       if (state === 'm') return { kind: 'mismatch' }
       if (state === 'b') return { kind: 'full', retryAfterMs: waitMs }
@@ -283,13 +266,6 @@ export class RedisStore implements TransactionStore {
     )
   }
 
-  /** Fails at once, nothing sent: the shards a call needs are known not to answer. */
-  #unavailable(): Promise<never> {
-    return Promise.reject(
-      new StoreUnavailableError(new Error('a redis shard is not answering'), false),
-    )
-  }
-
   /**
    * One script call for the groups of a turn, on a shard. The transactions are folded per
    * millisecond first (fold.ts): those without a key all together, each keyed request on its own
@@ -301,9 +277,9 @@ export class RedisStore implements TransactionStore {
     const ttlFloor = this.#clock ? INJECTED_CLOCK_TTL_MS : 0
     const args: Array<string | number> = [
       root,
-      this.#at(),
+      this.#shards.at(),
       this.#windowMs,
-      this.#seen,
+      this.#shards.seen,
       this.#clockSkewMs,
       ttlFloor,
       this.#retentionMs,
@@ -355,10 +331,10 @@ export class RedisStore implements TransactionStore {
       }
       args[width] = args.length - width - 1
     }
-    const failed = this.#failure(shard)
+    const failed = this.#shards.failure(shard)
     return this.#recordCall(root, args).then(([now, letters, states, waitMs]) => {
-      this.#health.answered(shard)
-      this.#seen = String(now)
+      this.#shards.health.answered(shard)
+      this.#shards.seen = String(now)
       // Letters come one per delta, group after group: back to one per transaction.
       const replies = new Map<WriteGroup, GroupReply>()
       let at = 0
@@ -386,17 +362,17 @@ export class RedisStore implements TransactionStore {
     root: string,
     args: Array<string | number>,
   ): Promise<[number, string, string, number]> {
-    if (this.#waitReplicas === 0) return this.#client[this.#record](`${root}meta`, args)
+    if (this.#shards.waitReplicas === 0) return this.#client[this.#record](`${root}meta`, args)
     const results = await this.#client
       .pipeline()
       [this.#record](`${root}meta`, args)
-      .wait(this.#waitReplicas, this.#waitMs)
+      .wait(this.#shards.waitReplicas, this.#shards.waitMs)
       .exec()
     const [recorded, waited] = results ?? []
     if (recorded?.[0]) throw recorded[0]
     if (waited?.[0]) throw waited[0]
-    if ((waited?.[1] as number) < this.#waitReplicas) {
-      throw new ReplicasBehindError(this.#waitReplicas, waited?.[1] as number)
+    if ((waited?.[1] as number) < this.#shards.waitReplicas) {
+      throw new ReplicasBehindError(this.#shards.waitReplicas, waited?.[1] as number)
     }
     return recorded?.[1] as [number, string, string, number]
   }
@@ -458,9 +434,9 @@ export class RedisStore implements TransactionStore {
    * one landing between two shards' reads is.
    */
   async #readBreakdown(query: BreakdownQuery, dimension: number, queryWindow: string) {
-    if (!this.#allUp()) return this.#unavailable()
+    if (!this.#shards.allUp()) return this.#shards.unavailable()
     const heads = (
-      await this.#readAll(
+      await this.#shards.readAll(
         (meta, args) => this.#client.txstatsBreakdown(meta, args),
         [queryWindow, String(dimension)],
       )
@@ -472,7 +448,9 @@ export class RedisStore implements TransactionStore {
         for (const step of breakdownSteps(head)) {
           const args = [root, '', this.#windowMs, '', queryWindow, String(dimension), ...step]
           replies.push(
-            await this.#client.txstatsBreakdown(`${root}meta`, args).catch(this.#readFailure()),
+            await this.#client
+              .txstatsBreakdown(`${root}meta`, args)
+              .catch(this.#shards.readFailure()),
           )
         }
         return replies
@@ -482,9 +460,9 @@ export class RedisStore implements TransactionStore {
   }
 
   async series(windowMs?: number): Promise<Series> {
-    if (!this.#allUp()) return this.#unavailable()
+    if (!this.#shards.allUp()) return this.#shards.unavailable()
     const queryWindow = this.#queryWindow(windowMs)
-    const replies = await this.#readAll(
+    const replies = await this.#shards.readAll(
       (meta, args) => this.#client.txstatsSeries(meta, args),
       [queryWindow],
     )
@@ -499,12 +477,12 @@ export class RedisStore implements TransactionStore {
   }
 
   async clear(): Promise<void> {
-    if (!this.#allUp()) return this.#unavailable()
+    if (!this.#shards.allUp()) return this.#shards.unavailable()
     await Promise.all(
       this.#roots.map((root, shard) =>
         this.#client
           .txstatsClear(`${root}meta`)
-          .then(() => this.#health.answered(shard), this.#failure(shard)),
+          .then(() => this.#shards.health.answered(shard), this.#shards.failure(shard)),
       ),
     )
   }
@@ -513,115 +491,15 @@ export class RedisStore implements TransactionStore {
    * Connects to Redis, reporting to `log` when the connection is lost and when it is back, then
    * asks every shard once, so that each shard's node is connected before the first write (a
    * pipeline, with REDIS_WAIT_REPLICAS, is written straight to its node's connection). Settles
-   * once the first attempt has succeeded or failed.
+   * once the first attempt has succeeded or failed; throws StoreSettingsError when a shard holds a window kept with other settings (the dimensions,
+   * DIMENSIONS, WINDOW_MS, CLOCK_SKEW_MS or quantile accuracy): this instance would corrupt it.
    */
-  /**
-   * @throws StoreSettingsError when a shard's window was kept with other settings (another
-   * DIMENSIONS, WINDOW_MS, CLOCK_SKEW_MS or quantile accuracy): this instance would corrupt it
-   */
-  async connect(log: ConnectionLog): Promise<void> {
-    this.#log = log
-    await watchConnection(this.#client, log)
-    if (this.#connected()) await this.ready()
-    if (this.#mismatch) throw this.#mismatch
+  connect(log: ConnectionLog): Promise<void> {
+    return this.#shards.connect(log)
   }
 
-  /**
-   * Ready when a request would be served: connected, and every shard answers now (a probe of each,
-   * so a Redis that froze with its connection open is seen without waiting for a request).
-   */
-  async ready(): Promise<boolean> {
-    if (!this.#connected()) return false
-    if (!this.#allUp()) return false
-    const probes = this.#roots.map((_, shard) =>
-      this.#probe(shard).then(
-        () => true,
-        (error: unknown) => {
-          this.#health.failed(shard, error)
-          return false
-        },
-      ),
-    )
-    return (await Promise.all(probes)).every(Boolean)
-  }
-
-  #connected(): boolean {
-    return this.#client.status === 'ready'
-  }
-
-  /** Whether every shard answers (probing those that do not). */
-  #allUp(): boolean {
-    if (this.#health.allUp) return true
-    let up = true
-    for (let shard = 0; shard < this.#roots.length; shard++) up = this.#health.up(shard) && up
-    return up
-  }
-
-  /**
-   * Asks a shard whether it can serve: a read of its meta key, which lives on the shard's node,
-   * and with REDIS_WAIT_REPLICAS, whether that many replicas follow it (a shard that cannot
-   * confirm a write fails every write: it is down until they do).
-   */
-  #probe(shard: number): Promise<unknown> {
-    const meta = `${this.#roots[shard]}meta`
-    // The settings are written by the first instance and compared by every other: in the same
-    // round trip as the probe, so a window kept with other settings is never written to.
-    const pipeline = this.#client
-      .pipeline()
-      .hsetnx(meta, 'settings', this.#settings)
-      .hget(meta, 'settings')
-    if (this.#waitReplicas > 0) pipeline.wait(this.#waitReplicas, this.#waitMs)
-    const probe = pipeline.exec().then((results) => {
-      const [, read, waited] = results ?? []
-      const failed = (results ?? []).find(([error]) => error)?.[0]
-      if (failed) throw failed
-      const stored = read?.[1] as string
-      if (stored !== this.#settings) {
-        this.#mismatch = new StoreSettingsError(
-          this.#roots[shard] as string,
-          stored,
-          this.#settings,
-        )
-        throw this.#mismatch
-      }
-      if (this.#waitReplicas > 0 && (waited?.[1] as number) < this.#waitReplicas) {
-        throw new ReplicasBehindError(this.#waitReplicas, waited?.[1] as number)
-      }
-    })
-    if (this.#client instanceof Cluster) {
-      const cluster = this.#client
-      // After a failover the slot has a new master: ask the cluster who it is.
-      return probe.catch((error: unknown) => {
-        cluster.refreshSlotsCache()
-        throw error
-      })
-    }
-    return probe
-  }
-
-  /**
-   * Maps a call's failure to StoreUnavailableError and marks its shard down. `sent` when the
-   * call may have reached Redis: the client was connected and the error does not say it was
-   * refused before running.
-   */
-  /**
-   * What a read's failure throws: unavailable, the shard left as it was. Only writes and probes
-   * mark a shard down, so a slow read (a breakdown's step among many calls) never takes a shard
-   * out for every instance's writes.
-   */
-  #readFailure() {
-    const connected = this.#connected()
-    return (error: unknown): never => {
-      throw new StoreUnavailableError(error, connected && !refusedBeforeRunning(error))
-    }
-  }
-
-  #failure(shard: number) {
-    const connected = this.#connected()
-    return (error: unknown): never => {
-      this.#health.failed(shard, error)
-      throw new StoreUnavailableError(error, connected && !refusedBeforeRunning(error))
-    }
+  ready(): Promise<boolean> {
+    return this.#shards.ready()
   }
 
   async close(): Promise<void> {
@@ -629,11 +507,11 @@ export class RedisStore implements TransactionStore {
   }
 
   async #readStatistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
-    if (!this.#allUp()) return this.#unavailable()
+    if (!this.#shards.allUp()) return this.#shards.unavailable()
     const queryWindow = this.#queryWindow(query?.windowMs)
     const dimensionValue = query?.dimensionValue
     if (dimensionValue !== undefined) {
-      const replies = await this.#readAll(
+      const replies = await this.#shards.readAll(
         (meta, args) => this.#client.txstatsValue(meta, args),
         [queryWindow, String(this.#dimension(dimensionValue.dimension)), dimensionValue.value],
       )
@@ -645,7 +523,7 @@ export class RedisStore implements TransactionStore {
       quantiles === undefined
         ? [queryWindow]
         : [queryWindow, this.#clockSkewMs, String(this.#clock ? INJECTED_CLOCK_TTL_MS : 0)]
-    const replies = await this.#readAll(
+    const replies = await this.#shards.readAll(
       (meta, args) => this.#client.txstatsSnapshot(meta, args),
       extra,
     )
@@ -689,37 +567,6 @@ export class RedisStore implements TransactionStore {
     return String(checkQueryWindow(windowMs, Number(this.#windowMs)))
   }
 
-  /**
-   * Reads every shard, each at its own Redis's instant. Shards that answered at an earlier
-   * instant than another are read again with that instant as a floor, until all agree, so the
-   * merged answer is the window at one instant (with one shard, always at once).
-   */
-  async #readAll(
-    read: (meta: string, args: string[]) => Promise<Reply>,
-    extra: readonly string[],
-  ): Promise<Reply[]> {
-    const call = (shard: number, floor: string) => {
-      const root = this.#roots[shard] as string
-      const args = [root, this.#at(), this.#windowMs, floor, ...extra]
-      return read(`${root}meta`, args).then((reply) => {
-        this.#health.answered(shard)
-        return reply
-      }, this.#readFailure())
-    }
-    const replies = await Promise.all(this.#roots.map((_, shard) => call(shard, this.#seen)))
-    for (let round = 1; round < MAX_AGREEMENT_ROUNDS; round++) {
-      const instant = Math.max(...replies.map((reply) => reply[0] as number))
-      const lagging = replies.flatMap((reply, shard) => (reply[0] === instant ? [] : [shard]))
-      if (lagging.length === 0) break
-      const again = await Promise.all(lagging.map((shard) => call(shard, String(instant))))
-      lagging.forEach((shard, i) => {
-        replies[shard] = again[i] as Reply
-      })
-    }
-    this.#seen = String(replies[0]?.[0])
-    return replies
-  }
-
   /** The exact statistics of the aggregates at `offset` in every reply. */
   #merge(replies: readonly Reply[], offset: number): Statistics {
     const limbs = this.#limbs
@@ -743,73 +590,4 @@ export class RedisStore implements TransactionStore {
     writeSumAndMean(limbs, count, statistics)
     return statistics
   }
-
-  /** Writes without a key go round the shards that answer; undefined when none does. */
-  #pickShard(): number | undefined {
-    const shards = this.#roots.length
-    for (let tried = 0; tried < shards; tried++) {
-      this.#nextShard = (this.#nextShard + 1) % shards
-      if (this.#health.up(this.#nextShard)) return this.#nextShard
-    }
-    return undefined
-  }
-
-  #at(): string {
-    return this.#clock ? String(Math.floor(this.#clock())) : ''
-  }
-}
-
-/**
- * Errors that say the command never ran: the client could not write it, or Redis refused it
- * before running it (a cluster without that slot's master, a Redis loading its data, …).
- */
-const REFUSED =
-  /isn't writeable|enableOfflineQueue|isn't ready|None of startup nodes|Node is disconnected|Cluster is disconnected|^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|OOM|BUSY)\b/
-
-function refusedBeforeRunning(error: unknown): boolean {
-  return error instanceof Error && REFUSED.test(error.message)
-}
-
-/** The write was done, but fewer replicas than asked confirmed it in time. */
-class ReplicasBehindError extends Error {
-  constructor(wanted: number, confirmed: number) {
-    super(`${confirmed} of ${wanted} replicas confirmed the write in time`)
-  }
-}
-
-/** The transactions with a timestamp the script can take, and how to put outcomes back in place. */
-interface ValidTransactions {
-  transactions: Transaction[]
-  outcomes(written: readonly RecordOutcome[]): RecordOutcome[]
-}
-
-function validTimestamps(transactions: readonly Transaction[]): ValidTransactions | undefined {
-  const valid: Transaction[] = []
-  const positions: number[] = []
-  for (let i = 0; i < transactions.length; i++) {
-    const transaction = transactions[i] as Transaction
-    if (Number.isSafeInteger(transaction.timestamp) && transaction.timestamp >= 0) {
-      valid.push(transaction)
-      positions.push(i)
-    }
-  }
-  if (valid.length === 0) return undefined
-  if (valid.length === transactions.length) {
-    return { transactions: valid, outcomes: (written) => [...written] }
-  }
-  return {
-    transactions: valid,
-    outcomes(written) {
-      const outcomes = new Array<RecordOutcome>(transactions.length).fill('invalidTimestamp')
-      for (let j = 0; j < positions.length; j++) {
-        outcomes[positions[j] as number] = written[j] as RecordOutcome
-      }
-      return outcomes
-    },
-  }
-}
-
-/** A request none of whose timestamps is valid: still remembered under its key, with no writes. */
-function withNone(transactions: readonly Transaction[]): ValidTransactions {
-  return { transactions: [], outcomes: () => transactions.map(() => 'invalidTimestamp') }
 }
