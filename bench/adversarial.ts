@@ -273,7 +273,8 @@ async function breakdown(store: string, values: number): Promise<void> {
         cost = await costPerRequest(target, asked)
       })
     })
-    const longestText = store === 'redis' ? `, its longest Redis call ${longest} µs` : ''
+    const longestText =
+      store === 'redis' ? `, the longest Redis call meanwhile (any) ${longest} µs` : ''
     print(
       store,
       `breakdown over ${values.toLocaleString('en-US')} tracked values${longestText}`,

@@ -12,7 +12,6 @@ import {
   prefixOf,
   STORE_KINDS,
   type StoreOptions,
-  silent,
 } from '../support/stores.js'
 
 const T = 1_700_000_000_000

@@ -1,7 +1,6 @@
 import { coarsestLevel, LEVELS } from '../blocks/levels.js'
 import { QuantileCounts } from './quantile-counts.js'
 import type { QuantileMapping } from './quantile-mapping.js'
-import { quantileFloorBytes } from './settings.js'
 import { SketchTable } from './sketch-table.js'
 
 /**

@@ -7,6 +7,11 @@ import { ReplicasBehindError, refusedBeforeRunning } from './errors.js'
 import { ShardHealth } from './shard-health.js'
 import { shardRoots } from './shards.js'
 
+/**
+ * Keys expire by Redis's clock. An injected clock is not Redis's, so expiry cannot follow the
+ * window; keys then live this long instead, longer than any test.
+ */
+const INJECTED_CLOCK_TTL_MS = 600_000
 /** Rounds for shards to agree on one instant before a read is answered (see readAll). */
 const MAX_AGREEMENT_ROUNDS = 4
 
@@ -207,6 +212,11 @@ export class ShardSet {
       if (this.health.up(this.#next)) return this.#next
     }
     return undefined
+  }
+
+  /** The least a key lives, in ms, as the scripts take it: 0, unless the clock is injected. */
+  ttlFloor(): number {
+    return this.#clock ? INJECTED_CLOCK_TTL_MS : 0
   }
 
   /** The injected clock's reading, as the scripts take it; '' for Redis's own. */

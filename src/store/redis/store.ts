@@ -1,6 +1,5 @@
 import { LIMB_COUNT } from '../../core/amount/amount.js'
 import { writeSumAndMean } from '../../core/amount/exact-sum.js'
-import { LEVELS } from '../../core/blocks/levels.js'
 import {
   DEFAULT_CLOCK_SKEW_MS,
   DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
@@ -15,8 +14,7 @@ import {
 } from '../../core/idempotency/idempotency.js'
 import { QuantileCounts } from '../../core/quantiles/quantile-counts.js'
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
-import { type QuantileOptions, quantileSettings } from '../../core/quantiles/settings.js'
-import type { Clock } from '../../core/window/clock.js'
+import { quantileSettings } from '../../core/quantiles/settings.js'
 import {
   EMPTY_STATISTICS,
   queryKey,
@@ -27,7 +25,6 @@ import {
 } from '../../core/window/statistics.js'
 import { checkQueryWindow } from '../../core/window/window.js'
 import type { ConnectionLog, RecordOutcome, Transaction, TransactionStore } from '../store.js'
-import { batchWrites } from './batch-writes.js'
 import { breakdownHead, breakdownSteps, mergeBreakdown } from './breakdown.js'
 import type { RedisClient } from './client.js'
 import { type Coalesced, coalesce } from './coalesce.js'
@@ -36,113 +33,18 @@ import {
   defineScripts,
   MAX_AT,
   MIN_AT,
-  pushBlock,
-  pushDelta,
-  type RecordCommand,
   type Reply,
   recordCommand,
 } from './commands.js'
-import { ReplicasBehindError } from './errors.js'
-import { type Folded, fold, foldBlocks, unfold } from './fold.js'
+import type { RedisStoreOptions } from './options.js'
 import { settingsOf } from './settings.js'
 import { ShardSet } from './shard-set.js'
 import { shardOfKey } from './shards.js'
 import { type ValidTransactions, validTimestamps, withNone } from './valid-transactions.js'
+import { RedisWrites } from './writes.js'
 
-/** The record commands, one per set of features (see recordCommand). */
-/** How the Redis store is built: its client and keys, the window's options and its features'. */
-export interface RedisStoreOptions {
-  /** A connected ioredis client or cluster (see connectRedis). */
-  client: RedisClient
-  /**
-   * Starts every key; the hash tags follow it.
-   * @default 'txstats:'
-   */
-  prefix?: string
-  /**
-   * Windows to spread writes over; a read merges them all.
-   * @default 1
-   */
-  shards?: number
-  /** @default DEFAULT_WINDOW_MS (60 000) */
-  windowMs?: number
-  /** @default DEFAULT_CLOCK_SKEW_MS (2 000) */
-  clockSkewMs?: number
-  /**
-   * The window's instant from this clock instead of Redis's TIME: for tests.
-   * @default Redis's TIME
-   */
-  clock?: Clock
-  /**
-   * How long an idempotency key is remembered, in ms: at least the window plus the skew.
-   * @default windowMs + clockSkewMs
-   */
-  idempotencyRetentionMs?: number
-  /**
-   * The most the remembered keys of a shard may be charged, in bytes (see entryBytes).
-   * @default DEFAULT_IDEMPOTENCY_BUDGET_BYTES (256 MiB)
-   */
-  idempotencyBudgetBytes?: number
-  /**
-   * The most one client's remembered keys may be charged, in bytes.
-   * @default idempotencyBudgetBytes
-   */
-  idempotencyClientShareBytes?: number
-  /**
-   * Replicas that must have a write before it is answered (WAIT); 0 answers at once.
-   * @default 0
-   */
-  waitReplicas?: number
-  /**
-   * How long a command may take, in ms: WAIT waits for the replicas half of it.
-   * @default 1 000
-   */
-  timeoutMs?: number
-  /**
-   * How long writes wait to share a script call, in ms; 0: the writes of one event-loop turn.
-   * @default 0
-   */
-  flushMs?: number
-  /**
-   * How quantile sketches are kept, per shard, as the core keeps them.
-   * @default false
-   */
-  quantiles?: QuantileOptions | false
-  /**
-   * The names of the transactions' dimensions (see dimensions/names.ts).
-   * @default []
-   */
-  dimensions?: readonly string[]
-  /**
-   * Values tracked at once per dimension, per shard.
-   * @default DEFAULT_MAX_VALUES (1 000)
-   */
-  dimensionMaxValues?: number
-}
+export type { RedisStoreOptions } from './options.js'
 
-/** The transactions of one request, with its idempotency key if it has one. */
-interface WriteGroup {
-  transactions: readonly Transaction[]
-  once: Idempotency | undefined
-}
-
-/** What the script did with a group: its outcomes' letters, its state, and a wait (see recordScript). */
-interface GroupReply {
-  letters: string
-  state: string
-  waitMs: number
-}
-
-/**
- * Keys expire by Redis's clock. An injected clock is not Redis's, so expiry cannot follow the
- * window; keys then live this long instead, longer than any test.
- */
-const INJECTED_CLOCK_TTL_MS = 600_000
-/**
- * Transactions per coalesced script call, at most: such a call holds Redis no longer than a bulk
- * request of 1 000 does (a bulk request larger than this still goes in one call of its own).
- */
-const WRITE_BATCH_MAX = 1_000
 /**
  * Distinct queries whose readers share reads. A handful are asked in practice (the dashboard's,
  * a few monitors'); beyond the bound a query is read on its own, so the map cannot grow with
@@ -163,36 +65,28 @@ export class RedisStore implements TransactionStore {
   readonly #roots: readonly string[]
   readonly #windowMs: string
   readonly #clockSkewMs: string
-  readonly #clock: Clock | undefined
   readonly #limbs = new Float64Array(LIMB_COUNT)
-  readonly #retentionMs: string
-  readonly #budgetBytes: string
-  readonly #clientShareBytes: string
   /** Undefined when quantiles are off. */
   readonly #mapping: QuantileMapping | undefined
   readonly #counts: QuantileCounts | undefined
   /** '' when quantiles are off: the scripts then keep no sketch. */
   readonly #sketchBudget: string
   readonly #dimensions: readonly string[]
-  readonly #maxValues: string
-  /** The record command defined for this store's features (see recordCommand). */
-  readonly #record: RecordCommand
   /** Concurrent reads of the whole window share one round trip (see coalesce). */
   readonly #plainStatistics: () => Promise<Readonly<Statistics>>
   /** The same for each query (and breakdown) asked, up to MAX_COALESCED_QUERIES of them. */
   readonly #queries = new Map<string, Coalesced<unknown>>()
   /** Per shard: the writes of one turn of the event loop share one script call (see batchWrites). */
-  readonly #writers: Array<(groups: readonly WriteGroup[]) => Promise<GroupReply[]>>
+  readonly #writes: RedisWrites
 
   constructor(options: RedisStoreOptions) {
     this.#windowMs = String(options.windowMs ?? DEFAULT_WINDOW_MS)
     this.#clockSkewMs = String(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS)
-    this.#clock = options.clock
     const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS
     const skewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS
-    this.#retentionMs = String(options.idempotencyRetentionMs ?? windowMs + skewMs)
-    this.#budgetBytes = String(options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES)
-    this.#clientShareBytes = String(options.idempotencyClientShareBytes ?? this.#budgetBytes)
+    const retentionMs = String(options.idempotencyRetentionMs ?? windowMs + skewMs)
+    const budgetBytes = String(options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES)
+    const clientShareBytes = String(options.idempotencyClientShareBytes ?? budgetBytes)
     const quantiles = options.quantiles ?? {}
     if (quantiles === false) {
       this.#sketchBudget = ''
@@ -203,7 +97,7 @@ export class RedisStore implements TransactionStore {
       this.#sketchBudget = String(budget)
     }
     this.#dimensions = options.dimensions ?? []
-    this.#maxValues = String(options.dimensionMaxValues ?? DEFAULT_MAX_VALUES)
+    const maxValues = String(options.dimensionMaxValues ?? DEFAULT_MAX_VALUES)
     this.#shards = new ShardSet({
       client: options.client,
       prefix: options.prefix ?? 'txstats:',
@@ -217,19 +111,25 @@ export class RedisStore implements TransactionStore {
     this.#client = options.client
     this.#roots = this.#shards.roots
     this.#plainStatistics = coalesce(() => this.#readStatistics())
-    this.#writers = this.#roots.map((_, shard) =>
-      batchWrites(
-        (groups: WriteGroup[]) => this.#writeNow(shard, groups),
-        WRITE_BATCH_MAX,
-        (group) => group.transactions.length,
-        options.flushMs ?? 0,
-      ),
-    )
     const features = {
       sketches: this.#sketchBudget !== '',
       dimensions: this.#dimensions.length > 0,
     }
-    this.#record = recordCommand(features)
+    this.#writes = new RedisWrites(
+      this.#shards,
+      {
+        clockSkewMs: this.#clockSkewMs,
+        retentionMs: retentionMs,
+        budgetBytes: budgetBytes,
+        clientShareBytes: clientShareBytes,
+        sketchBudget: this.#sketchBudget,
+        mapping: this.#mapping,
+        dimensions: this.#dimensions,
+        maxValues: maxValues,
+        command: recordCommand(features),
+      },
+      options.flushMs ?? 0,
+    )
     defineScripts(this.#client, features)
   }
 
@@ -260,121 +160,7 @@ export class RedisStore implements TransactionStore {
   }
 
   #write(shard: number, valid: ValidTransactions, once: Idempotency | undefined) {
-    const writer = this.#writers[shard] as (groups: readonly WriteGroup[]) => Promise<GroupReply[]>
-    return writer([{ transactions: valid.transactions, once }]).then(
-      (replies) => replies[0] as GroupReply,
-    )
-  }
-
-  /**
-   * One script call for the groups of a turn, on a shard. The transactions are folded per
-   * millisecond first (fold.ts): those without a key all together, each keyed request on its own
-   * (its record depends on its key), so Redis does its work once per millisecond touched, not
-   * once per transaction.
-   */
-  #writeNow(shard: number, groups: readonly WriteGroup[]): Promise<GroupReply[]> {
-    const root = this.#roots[shard] as string
-    const ttlFloor = this.#clock ? INJECTED_CLOCK_TTL_MS : 0
-    const args: Array<string | number> = [
-      root,
-      this.#shards.at(),
-      this.#windowMs,
-      this.#shards.seen,
-      this.#clockSkewMs,
-      ttlFloor,
-      this.#retentionMs,
-      this.#budgetBytes,
-      this.#sketchBudget,
-      this.#dimensions.length,
-      this.#maxValues,
-      this.#clientShareBytes,
-    ]
-    // What goes to the script: the groups without a key folded together, then each keyed one.
-    const unkeyed = groups.filter(({ once }) => once === undefined)
-    const sent: Array<{
-      once: Idempotency | undefined
-      owners: readonly WriteGroup[]
-      folded: Folded
-    }> = groups
-      .filter(({ once }) => once !== undefined)
-      .map((group) => ({
-        once: group.once,
-        owners: [group],
-        folded: fold(group.transactions, this.#mapping, this.#dimensions),
-      }))
-    if (unkeyed.length > 0) {
-      const all =
-        unkeyed.length === 1
-          ? (unkeyed[0] as WriteGroup).transactions
-          : unkeyed.flatMap((g) => g.transactions)
-      sent.unshift({
-        once: undefined,
-        owners: unkeyed,
-        folded: fold(all, this.#mapping, this.#dimensions),
-      })
-    }
-    for (const { once, folded } of sent) {
-      args.push(
-        once?.key ?? '',
-        once?.fingerprint ?? '',
-        once?.client ?? '',
-        folded.deltaOf.length,
-        folded.deltas.length,
-        0, // how many arguments the deltas take: set below
-      )
-      const width = args.length - 1
-      for (const delta of folded.deltas) pushDelta(args, delta)
-      for (let level = 1; level < LEVELS.length; level++) {
-        const blocks = foldBlocks(folded.deltas, LEVELS[level] as number)
-        args.push(blocks.length)
-        for (const block of blocks) pushBlock(args, block)
-      }
-      args[width] = args.length - width - 1
-    }
-    const failed = this.#shards.failure(shard)
-    return this.#recordCall(root, args).then(([now, letters, states, waitMs]) => {
-      this.#shards.health.answered(shard)
-      this.#shards.seen = String(now)
-      // Letters come one per delta, group after group: back to one per transaction.
-      const replies = new Map<WriteGroup, GroupReply>()
-      let at = 0
-      sent.forEach(({ folded, owners }, i) => {
-        const count = folded.deltas.length
-        const ofTransactions = unfold(letters.slice(at, at + count), folded)
-        at += count
-        const state = states[i] ?? 'n'
-        let from = 0
-        for (const owner of owners) {
-          const n = owner.transactions.length
-          replies.set(owner, { letters: ofTransactions.slice(from, from + n), state, waitMs })
-          from += n
-        }
-      })
-      return groups.map((group) => replies.get(group) as GroupReply)
-    }, failed)
-  }
-
-  /**
-   * The record script, and with REDIS_WAIT_REPLICAS, WAIT after it on the same connection (a
-   * pipeline goes to the node of its keys): answered only once that many replicas have the write.
-   */
-  async #recordCall(
-    root: string,
-    args: Array<string | number>,
-  ): Promise<[number, string, string, number]> {
-    if (this.#shards.waitReplicas === 0) return this.#client[this.#record](`${root}meta`, args)
-    const results = await this.#client
-      .pipeline()
-      [this.#record](`${root}meta`, args)
-      .wait(this.#shards.waitReplicas, this.#shards.waitMs)
-      .exec()
-    const [recorded, waited] = results ?? []
-    if (recorded?.[0]) throw recorded[0]
-    if (waited?.[0]) throw waited[0]
-    if ((waited?.[1] as number) < this.#shards.waitReplicas) {
-      throw new ReplicasBehindError(this.#shards.waitReplicas, waited?.[1] as number)
-    }
-    return recorded?.[1] as [number, string, string, number]
+    return this.#writes.write(shard, valid.transactions, once)
   }
 
   statistics(query?: StatisticsQuery): Promise<Readonly<Statistics>> {
@@ -522,7 +308,7 @@ export class RedisStore implements TransactionStore {
     const extra =
       quantiles === undefined
         ? [queryWindow]
-        : [queryWindow, this.#clockSkewMs, String(this.#clock ? INJECTED_CLOCK_TTL_MS : 0)]
+        : [queryWindow, this.#clockSkewMs, String(this.#shards.ttlFloor())]
     const replies = await this.#shards.readAll(
       (meta, args) => this.#client.txstatsSnapshot(meta, args),
       extra,
