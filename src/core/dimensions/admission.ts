@@ -95,7 +95,8 @@ export function byValueOrder(a: string, b: string): number {
     if (x === y) continue
     const xSurrogate = x >= 0xd800 && x <= 0xdfff
     const ySurrogate = y >= 0xd800 && y <= 0xdfff
-    if (xSurrogate !== ySurrogate) return xSurrogate ? (y >= 0xe000 ? 1 : -1) : x >= 0xe000 ? -1 : 1
+    // A surrogate starts a code point above U+FFFF: after any other unit.
+    if (xSurrogate !== ySurrogate) return xSurrogate ? 1 : -1
     return x - y
   }
   return a.length - b.length

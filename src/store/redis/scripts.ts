@@ -91,6 +91,12 @@ const LUA = new URL('./lua/', import.meta.url)
 const script = (name: string, flags: Record<string, boolean> = {}) =>
   assembleLua(LUA, name, CONSTANTS, flags)
 
+/**
+ * A part of the scripts (a `.lua` file) with the constants it reads, to which a caller appends
+ * the Lua that calls it: how each part is tested alone against its TypeScript twin.
+ */
+export const scriptPart = (name: string): string => script(name)
+
 /** What a store keeps besides the window, and so which parts its record script holds. */
 export interface ScriptFeatures {
   /** Quantile sketches (sketches.lua). */

@@ -16,40 +16,10 @@ end
 
 local dimensionsTouched = false
 
--- Twin of admission.ts: a value kept out is counted (Misra–Gries, at most maxValues counts); on
--- a try it takes the place of the lightest tracked value, which is retired.
+-- A value kept out is counted (admission.lua); on a try it takes the place of the lightest
+-- tracked value, which is retired, at most retiredCapacity of them at once.
+--@include admission
 local retiredCapacity = math.max(1, math.ceil(maxValues / C.RETIRED_SHARE))
-
-local function log2floor(n) return math.floor(math.log(n) / math.log(2) + 1e-9) end
-local function isAdmissionTry(before, after)
-  if after < C.ADMISSION_EVIDENCE then return false end
-  if before < C.ADMISSION_EVIDENCE then return true end
-  return log2floor(before) < log2floor(after)
-end
-
--- Counts n transactions of a value kept out; its count now (0: not kept). Twin of Candidates.add.
-local function countCandidate(key, value, n)
-  if redis.call('HEXISTS', key, value) == 1 then return redis.call('HINCRBY', key, value, n) end
-  if redis.call('HLEN', key) >= maxValues then
-    local all = redis.call('HGETALL', key)
-    local least = n
-    for i = 2, #all, 2 do least = math.min(least, tonumber(all[i])) end
-    local gone, kept = {}, {}
-    for i = 1, #all, 2 do
-      local count = tonumber(all[i + 1])
-      if count == least then gone[#gone + 1] = all[i] else
-        kept[#kept + 1] = all[i]
-        kept[#kept + 1] = int(count - least)
-      end
-    end
-    for k = 1, #gone, 1000 do redis.call('HDEL', key, unpack(gone, k, math.min(k + 999, #gone))) end
-    for k = 1, #kept, 1000 do redis.call('HSET', key, unpack(kept, k, math.min(k + 999, #kept))) end
-    n = n - least
-    if n == 0 then return 0 end
-  end
-  redis.call('HSET', key, value, n)
-  return n
-end
 
 -- Tracks a value below the bound: a retired one again, with what it holds.
 local function track(dim, value, overflowNewest)
@@ -77,7 +47,7 @@ end
 -- Counts n transactions of a value kept out; true when it took the lightest tracked one's place.
 -- The one retired leaves `tracked`: its transactions of this call go to the overflow.
 local function admit(dim, value, n, overflowNewest, tracked)
-  local after = countCandidate(candidatesKey(window, dim), value, n)
+  local after = countCandidate(candidatesKey(window, dim), value, n, maxValues)
   if not isAdmissionTry(after - n, after) then return false end
   local retired = retiredKey(window, dim)
   if redis.call('ZCARD', retired) >= retiredCapacity and not redis.call('ZSCORE', retired, value) then
