@@ -1,6 +1,13 @@
 import type { ClientContext, Result } from 'ioredis'
 import { type Aggregate, emptyAggregate } from '../../core/amount/aggregate.js'
 import { LIMB_COUNT } from '../../core/amount/amount.js'
+import { writeSumAndMean } from '../../core/amount/exact-sum.js'
+import type { QuantileCounts } from '../../core/quantiles/quantile-counts.js'
+import {
+  EMPTY_STATISTICS,
+  type SeriesPoint,
+  type Statistics,
+} from '../../core/window/statistics.js'
 import type { RedisClient } from './client.js'
 import type { BlockDelta, Delta } from './fold.js'
 import {
@@ -15,7 +22,8 @@ import {
 
 /**
  * The scripts as commands of the client, and the layouts of their arguments and replies on the
- * TypeScript side (the Lua side reads them in lua/*.lua).
+ * TypeScript side (the Lua side reads them in lua/*.lua): the one module that encodes what the
+ * scripts take and decodes what they answer (the breakdown's own in breakdown.ts).
  */
 
 export type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Dimensions'}`
@@ -41,8 +49,8 @@ export type Reply = Array<number | string>
 
 /** An aggregate as the scripts return it: count, the limb sums, min text, max text. */
 export const AGGREGATE_WIDTH = LIMB_COUNT + 3
-export const MIN_AT = LIMB_COUNT + 1
-export const MAX_AT = LIMB_COUNT + 2
+const MIN_AT = LIMB_COUNT + 1
+const MAX_AT = LIMB_COUNT + 2
 /**
  * Appends a delta's arguments: timestamp, count, limbs, min and max texts ('' when invalid), the
  * number of its quantile indices and its (index, count) pairs.
@@ -97,4 +105,81 @@ export function defineScripts(client: RedisClient, features: ScriptFeatures): vo
   client.defineCommand('txstatsClear', { numberOfKeys: 1, lua: CLEAR })
   client.defineCommand('txstatsValue', { numberOfKeys: 1, lua: VALUE })
   client.defineCommand('txstatsBreakdown', { numberOfKeys: 1, lua: BREAKDOWN })
+}
+
+/**
+ * The exact statistics of the aggregates at `offset` in every shard's reply; `limbs` a scratch
+ * of LIMB_COUNT.
+ */
+export function mergeStatistics(
+  replies: readonly Reply[],
+  offset: number,
+  limbs: Float64Array,
+): Statistics {
+  limbs.fill(0)
+  let count = 0
+  let min = Number.POSITIVE_INFINITY
+  let max = Number.NEGATIVE_INFINITY
+  for (const reply of replies) {
+    count += reply[offset] as number
+    // Each shard's limb sums are integers below 2^37: their sum is exact.
+    for (let i = 0; i < LIMB_COUNT; i++) {
+      limbs[i] = (limbs[i] as number) + (reply[offset + 1 + i] as number)
+    }
+    const low = reply[offset + MIN_AT] as string
+    const high = reply[offset + MAX_AT] as string
+    if (low !== '') min = Math.min(min, Number(low))
+    if (high !== '') max = Math.max(max, Number(high))
+  }
+  if (count === 0) return { ...EMPTY_STATISTICS }
+  const statistics = { sum: 0, avg: 0, max, min, count }
+  writeSumAndMean(limbs, count, statistics)
+  return statistics
+}
+
+/** SNAPSHOT's and VALUE's replies: the instant, then the aggregate. */
+export function snapshotStatistics(replies: readonly Reply[], limbs: Float64Array): Statistics {
+  return mergeStatistics(replies, 1, limbs)
+}
+
+/** VALUE's replies: the value's statistics, incomplete when a shard says it may be. */
+export function valueStatistics(replies: readonly Reply[], limbs: Float64Array): Statistics {
+  const incomplete = replies.some((reply) => reply[1 + AGGREGATE_WIDTH] === 1)
+  return { ...snapshotStatistics(replies, limbs), incomplete }
+}
+
+/**
+ * SNAPSHOT's replies with quantiles: after the aggregate, the edge cut at (ms), the set's min and
+ * max texts, then (index, count) pairs. Adds every shard's pairs to `counts`; the coarsest edge
+ * and the extremes of every shard's set.
+ */
+export function addQuantileCounts(
+  replies: readonly Reply[],
+  counts: QuantileCounts,
+): { edgeMs: number; min: number; max: number } {
+  let edgeMs = 1
+  let min = Number.POSITIVE_INFINITY
+  let max = Number.NEGATIVE_INFINITY
+  const at = 1 + AGGREGATE_WIDTH
+  for (const reply of replies) {
+    edgeMs = Math.max(edgeMs, reply[at] as number)
+    const low = reply[at + 1] as string
+    const high = reply[at + 2] as string
+    if (low !== '') min = Math.min(min, Number(low))
+    if (high !== '') max = Math.max(max, Number(high))
+    for (let i = at + 3; i < reply.length; i += 2)
+      counts.add(Number(reply[i]), reply[i + 1] as number)
+  }
+  return { edgeMs, min, max }
+}
+
+/** SERIES's replies: the instant, then per second its number and its aggregate. */
+export function seriesPoints(replies: readonly Reply[], limbs: Float64Array): SeriesPoint[] {
+  const points: SeriesPoint[] = []
+  const first = replies[0] as Reply
+  for (let offset = 1; offset < first.length; offset += AGGREGATE_WIDTH + 1) {
+    const { count, sum, min, max } = mergeStatistics(replies, offset + 1, limbs)
+    points.push({ second: first[offset] as number, count, sum, min, max })
+  }
+  return points
 }

@@ -1,5 +1,4 @@
 import { LIMB_COUNT } from '../../core/amount/amount.js'
-import { writeSumAndMean } from '../../core/amount/exact-sum.js'
 import {
   DEFAULT_CLOCK_SKEW_MS,
   DEFAULT_IDEMPOTENCY_BUDGET_BYTES,
@@ -16,10 +15,8 @@ import { QuantileCounts } from '../../core/quantiles/quantile-counts.js'
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
 import { quantileSettings } from '../../core/quantiles/settings.js'
 import {
-  EMPTY_STATISTICS,
   queryKey,
   type Series,
-  type SeriesPoint,
   type Statistics,
   type StatisticsQuery,
 } from '../../core/window/statistics.js'
@@ -29,12 +26,13 @@ import { breakdownHead, breakdownSteps, mergeBreakdown } from './breakdown.js'
 import type { RedisClient } from './client.js'
 import { type Coalesced, coalesce } from './coalesce.js'
 import {
-  AGGREGATE_WIDTH,
+  addQuantileCounts,
   defineScripts,
-  MAX_AT,
-  MIN_AT,
   type Reply,
   recordCommand,
+  seriesPoints,
+  snapshotStatistics,
+  valueStatistics,
 } from './commands.js'
 import type { RedisStoreOptions } from './options.js'
 import { settingsOf } from './settings.js'
@@ -253,13 +251,7 @@ export class RedisStore implements TransactionStore {
       [queryWindow],
     )
     const at = replies[0]?.[0] as number
-    const points: SeriesPoint[] = []
-    const first = replies[0] as Reply
-    for (let offset = 1; offset < first.length; offset += AGGREGATE_WIDTH + 1) {
-      const { count, sum, min, max } = this.#merge(replies, offset + 1)
-      points.push({ second: first[offset] as number, count, sum, min, max })
-    }
-    return { at, windowMs: Number(queryWindow), points }
+    return { at, windowMs: Number(queryWindow), points: seriesPoints(replies, this.#limbs) }
   }
 
   async clear(): Promise<void> {
@@ -277,8 +269,9 @@ export class RedisStore implements TransactionStore {
    * Connects to Redis, reporting to `log` when the connection is lost and when it is back, then
    * asks every shard once, so that each shard's node is connected before the first write (a
    * pipeline, with REDIS_WAIT_REPLICAS, is written straight to its node's connection). Settles
-   * once the first attempt has succeeded or failed; throws StoreSettingsError when a shard holds a window kept with other settings (the dimensions,
-   * DIMENSIONS, WINDOW_MS, CLOCK_SKEW_MS or quantile accuracy): this instance would corrupt it.
+   * once the first attempt has succeeded or failed; throws StoreSettingsError when a shard holds
+   * a window kept with other settings (DIMENSIONS, WINDOW_MS, CLOCK_SKEW_MS or the quantile
+   * accuracy): this instance would corrupt it.
    */
   connect(log: ConnectionLog): Promise<void> {
     return this.#shards.connect(log)
@@ -301,8 +294,7 @@ export class RedisStore implements TransactionStore {
         (meta, args) => this.#client.txstatsValue(meta, args),
         [queryWindow, String(this.#dimension(dimensionValue.dimension)), dimensionValue.value],
       )
-      const incomplete = replies.some((reply) => reply[1 + AGGREGATE_WIDTH] === 1)
-      return { ...this.#merge(replies, 1), incomplete }
+      return valueStatistics(replies, this.#limbs)
     }
     const quantiles = query?.quantiles
     const extra =
@@ -313,7 +305,7 @@ export class RedisStore implements TransactionStore {
       (meta, args) => this.#client.txstatsSnapshot(meta, args),
       extra,
     )
-    const statistics = this.#merge(replies, 1)
+    const statistics = snapshotStatistics(replies, this.#limbs)
     if (quantiles === undefined) return statistics
     return this.#withQuantiles(statistics, replies, quantiles)
   }
@@ -329,51 +321,13 @@ export class RedisStore implements TransactionStore {
   ): Statistics {
     const counts = this.#counts
     if (counts === undefined) throw new Error('this store keeps no quantile sketches')
-    let edgeMs = 1
-    let min = Number.POSITIVE_INFINITY
-    let max = Number.NEGATIVE_INFINITY
-    const at = 1 + AGGREGATE_WIDTH
-    for (const reply of replies) {
-      edgeMs = Math.max(edgeMs, reply[at] as number)
-      const low = reply[at + 1] as string
-      const high = reply[at + 2] as string
-      if (low !== '') min = Math.min(min, Number(low))
-      if (high !== '') max = Math.max(max, Number(high))
-      for (let i = at + 3; i < reply.length; i += 2) {
-        counts.add(Number(reply[i]), reply[i + 1] as number)
-      }
-    }
-    const answer = counts.answer(quantiles, min, max)
-    return { ...statistics, quantiles: answer, quantileEdgeMs: edgeMs }
+    const { edgeMs, min, max } = addQuantileCounts(replies, counts)
+    return { ...statistics, quantiles: counts.answer(quantiles, min, max), quantileEdgeMs: edgeMs }
   }
 
   /** The window a query asks, checked as the core checks it: 1 ms to the window, as text. */
   #queryWindow(windowMs: number | undefined): string {
     if (windowMs === undefined) return this.#windowMs
     return String(checkQueryWindow(windowMs, Number(this.#windowMs)))
-  }
-
-  /** The exact statistics of the aggregates at `offset` in every reply. */
-  #merge(replies: readonly Reply[], offset: number): Statistics {
-    const limbs = this.#limbs
-    limbs.fill(0)
-    let count = 0
-    let min = Number.POSITIVE_INFINITY
-    let max = Number.NEGATIVE_INFINITY
-    for (const reply of replies) {
-      count += reply[offset] as number
-      // Each shard's limb sums are integers below 2^37: their sum is exact.
-      for (let i = 0; i < LIMB_COUNT; i++) {
-        limbs[i] = (limbs[i] as number) + (reply[offset + 1 + i] as number)
-      }
-      const low = reply[offset + MIN_AT] as string
-      const high = reply[offset + MAX_AT] as string
-      if (low !== '') min = Math.min(min, Number(low))
-      if (high !== '') max = Math.max(max, Number(high))
-    }
-    if (count === 0) return { ...EMPTY_STATISTICS }
-    const statistics = { sum: 0, avg: 0, max, min, count }
-    writeSumAndMean(limbs, count, statistics)
-    return statistics
   }
 }
