@@ -71,14 +71,16 @@ export interface ValueWindowsOptions {
  * (transactions of values beyond the bound or the budget) and the missing (transactions without
  * the field).
  *
- * Memory: the rows are allocated once, maxValues × slots × 88 bytes; the lists grow with the
+ * Memory: the rows are allocated once, (maxValues + retiredCapacity(maxValues)) × slots × 88
+ * bytes, places for the tracked values and the retired ones; the lists grow with the
  * transactions, charged PAIR_BYTES a pair of capacity, and a fine second FINE_BYTES, never above
  * budgetBytes (a transaction that would need more goes to the overflow); the two dense windows
  * are a RollingWindow each.
  *
- * A value is tracked from its first transaction while fewer than maxValues are, and released
- * when its newest transaction leaves the window: the values are in a min-heap that finds the next
- * to leave from its top (an IdHeap, see #order). A record costs O(1), a release O(log maxValues).
+ * A value is tracked from its first transaction while fewer than maxValues are, may take the
+ * place of a lighter one later (admission.ts), and is released when its newest transaction leaves
+ * the window: the values are in min-heaps that find the next to leave from their top (IdHeaps, see
+ * #order). A record costs O(1), a release O(log maxValues), a try for a place O(maxValues).
  */
 export class ValueWindows {
   readonly #windowMs: number
