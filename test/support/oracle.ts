@@ -73,7 +73,8 @@ export class OracleWindow {
    */
   #retired = new Map<string, Map<string, Tracked>>()
   #candidates = new Map<string, Map<string, number>>()
-  #hits = new Map<string, Map<string, number>>()
+  /** Per tracked value, the latest generation it was counted in and its count then. */
+  #hits = new Map<string, Map<string, { generation: number; count: number }>>()
   #generation = Number.NEGATIVE_INFINITY
 
   constructor(
@@ -106,10 +107,7 @@ export class OracleWindow {
     const generation = Math.floor(now / this.windowMs)
     if (generation !== this.#generation) {
       this.#generation = generation
-      for (const name of this.dimensions.names) {
-        this.#candidates.set(name, new Map())
-        this.#hits.set(name, new Map())
-      }
+      for (const name of this.dimensions.names) this.#candidates.set(name, new Map())
     }
     for (const name of this.dimensions.names) {
       const value = fields[name]
@@ -122,8 +120,10 @@ export class OracleWindow {
         own = this.#admit(name, value, timestamp)
       }
       if (own !== undefined) {
-        const hits = this.#hits.get(name) as Map<string, number>
-        hits.set(value, (hits.get(value) ?? 0) + 1)
+        const hits = this.#hits.get(name) as Map<string, { generation: number; count: number }>
+        const last = hits.get(value)
+        const count = last?.generation === generation ? last.count : 0
+        hits.set(value, { generation, count: Math.min(count + 1, 2 ** 21 - 1) })
       }
       if (own === undefined) {
         this.#overflowNewest.set(
@@ -152,7 +152,7 @@ export class OracleWindow {
     const retired = this.#retired.get(name) as Map<string, Tracked>
     const overflowNewest = this.#overflowNewest.get(name) as number
     const kept = retired.get(value)
-    this.#hits.get(name)?.delete(value)
+    this.#hits.get(name)?.set(value, { generation: this.#generation, count: 0 })
     const own = kept ?? { newest: timestamp, partialUntil: overflowNewest }
     own.partialUntil = Math.max(own.partialUntil, overflowNewest)
     retired.delete(value)
@@ -186,12 +186,15 @@ export class OracleWindow {
       return undefined
     }
     const tracked = this.#tracked.get(name) as Map<string, Tracked>
-    const hits = this.#hits.get(name) as Map<string, number>
+    const hits = this.#hits.get(name) as Map<string, { generation: number; count: number }>
+    // Last counted longest ago, then fewest then, then first by code point.
     const lightest = [...tracked]
-      .map(([v, t]) => ({ v, t, hits: hits.get(v) ?? 0 }))
-      // Ties: by code point, Redis's order of equal scores.
-      .sort((a, b) => a.hits - b.hits || codePointOrder(a.v, b.v))[0]
-    if (lightest === undefined || lightest.hits >= count) return undefined
+      .map(([v, t]) => ({ v, t, ...(hits.get(v) as { generation: number; count: number }) }))
+      .sort(
+        (a, b) => a.generation - b.generation || a.count - b.count || codePointOrder(a.v, b.v),
+      )[0]
+    const thisGeneration = lightest?.generation === this.#generation ? lightest.count : 0
+    if (lightest === undefined || thisGeneration >= count) return undefined
     tracked.delete(lightest.v)
     retired.set(lightest.v, lightest.t)
     return this.#track(name, value, timestamp)

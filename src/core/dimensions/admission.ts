@@ -3,8 +3,12 @@
  * the transactions. A value not tracked is counted while it overflows (Misra–Gries, Candidates).
  * When its count reaches ADMISSION_EVIDENCE, and again each time it doubles (isAdmissionTry), it
  * takes the place of the lightest tracked value if that one sent fewer transactions in the same
- * generation (a window's length of time); of values as light, the first by byValueOrder. A value
- * that takes a place, again or for the first time, starts with no transactions counted. The value that lost its place is retired: what it holds
+ * generation (a window's length of time). The lightest is the least by isLighter: the value last
+ * counted in the oldest generation (one that sent nothing since is lighter than any that did),
+ * then the fewest counted in it, then the first by byValueOrder; a value that takes a place,
+ * again or for the first time, starts counted at 0 in the current generation. (On Redis this
+ * order is a sorted set's, its score the generation times MAX_COUNTED + 1 plus the count, so no
+ * count is ever reset.) The value that lost its place is retired: what it holds
  * stays readable, counted in the rest of a breakdown, until its transactions have left; its
  * later ones go to the overflow. At most retiredCapacity(maxValues) values are retired at once,
  * so places change hands at most that many times a window, whatever is sent.
@@ -25,6 +29,26 @@ export function isAdmissionTry(before: number, after: number): boolean {
   if (after < ADMISSION_EVIDENCE) return false
   if (before < ADMISSION_EVIDENCE) return true
   return Math.floor(Math.log2(before)) < Math.floor(Math.log2(after))
+}
+
+/** Counts of a tracked value's transactions stop here (the sorted set's scores stay exact). */
+export const MAX_COUNTED = 2 ** 21 - 1
+
+/**
+ * Whether a tracked value (its latest counted generation, its count in it, its name) is lighter
+ * than another: the order in which values lose their place.
+ */
+export function isLighter(
+  generation: number,
+  count: number,
+  name: string,
+  otherGeneration: number,
+  otherCount: number,
+  otherName: string,
+): boolean {
+  if (generation !== otherGeneration) return generation < otherGeneration
+  if (count !== otherCount) return count < otherCount
+  return byValueOrder(name, otherName) < 0
 }
 
 /** Values that may be retired at once: this share of the places (1 / RETIRED_SHARE), at least one. */

@@ -5,10 +5,11 @@ import { LEVELS } from '../blocks/levels.js'
 import { addRow, COUNT, MAX, MIN, ROW_FIELDS, SUM, TAG } from '../blocks/row.js'
 import { RollingWindow } from '../window/window.js'
 import {
-  byValueOrder,
   Candidates,
   generationOf,
   isAdmissionTry,
+  isLighter,
+  MAX_COUNTED,
   retiredCapacity,
 } from './admission.js'
 import {
@@ -325,6 +326,7 @@ export class ValueWindows {
       this.#ids.set(value, retired)
       this.#order.push(retired, this.#newest[retired] as number)
       this.#hits[retired] = 0
+      this.#hitsGeneration[retired] = this.#generation
       if (this.#overflowNewest > (this.#partialUntil[retired] as number)) {
         this.#partialUntil[retired] = this.#overflowNewest
       }
@@ -334,6 +336,7 @@ export class ValueWindows {
     const id = this.#free.pop() as number
     this.#candidates.delete(value)
     this.#hits[id] = 0
+    this.#hitsGeneration[id] = this.#generation
     this.#ids.set(value, id)
     this.#names[id] = value
     this.#newest[id] = Number.NEGATIVE_INFINITY
@@ -347,8 +350,8 @@ export class ValueWindows {
 
   /**
    * Counts a transaction of a value the bound keeps out; when its count reaches a try (see
-   * isAdmissionTry), tracks it in place of the lightest tracked value if that one sent fewer
-   * this generation (see admission.ts); else undefined: the transaction goes to the overflow.
+   * isAdmissionTry), tracks it in place of the lightest tracked value (isLighter) if that one sent
+   * fewer this generation (see admission.ts); else undefined: the transaction goes to the overflow.
    * O(maxValues) on a try, which comes at most log2 times per value and generation.
    */
   #admit(value: string): number | undefined {
@@ -357,19 +360,21 @@ export class ValueWindows {
     if (this.#retired.size >= this.#retiredCapacity && !this.#retired.has(value)) return undefined
     const order = this.#order
     let victim = -1
-    let least = count
     for (let i = 0; i < order.size; i++) {
       const id = order.idAt(i)
-      const hits = this.#hitsOf(id)
-      const first =
-        hits === least &&
-        victim >= 0 &&
-        byValueOrder(this.#names[id] as string, this.#names[victim] as string) < 0
-      if (hits < least || first) {
-        least = hits
-        victim = id
-      }
+      const lighter =
+        victim < 0 ||
+        isLighter(
+          this.#hitsGeneration[id] as number,
+          this.#hits[id] as number,
+          this.#names[id] as string,
+          this.#hitsGeneration[victim] as number,
+          this.#hits[victim] as number,
+          this.#names[victim] as string,
+        )
+      if (lighter) victim = id
     }
+    if (victim < 0 || this.#hitsOf(victim) >= count) return undefined
     if (victim < 0) return undefined
     const name = this.#names[victim] as string
     order.remove(victim)
@@ -456,7 +461,7 @@ export class ValueWindows {
     rows[row + COUNT] = (rows[row + COUNT] as number) + 1
     addLimbs(rows, row + SUM, this.#amount, 0)
     if (timestamp > (this.#newest[id] as number)) this.#newest[id] = timestamp
-    this.#hits[id] = this.#hitsOf(id) + 1
+    this.#hits[id] = Math.min(this.#hitsOf(id) + 1, MAX_COUNTED)
     this.#hitsGeneration[id] = this.#generation
     const whole = this.#whole
     const at = id * WHOLE_STRIDE

@@ -39,7 +39,7 @@
 
 import { LIMB_BASE, LIMB_COUNT } from '../../core/amount/amount.js'
 import { LEVELS } from '../../core/blocks/levels.js'
-import { ADMISSION_EVIDENCE, RETIRED_SHARE } from '../../core/dimensions/admission.js'
+import { ADMISSION_EVIDENCE, MAX_COUNTED, RETIRED_SHARE } from '../../core/dimensions/admission.js'
 import {
   CHARGE_SPANS,
   ENTRY_OVERHEAD_BYTES,
@@ -85,6 +85,7 @@ const CONSTANTS = {
   ENTRY_OVERHEAD_BYTES,
   ADMISSION_EVIDENCE,
   RETIRED_SHARE,
+  MAX_COUNTED,
 }
 
 const LUA = new URL('./lua/', import.meta.url)

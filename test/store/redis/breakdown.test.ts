@@ -1,29 +1,39 @@
-import { createHash } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { BREAKDOWN_STEP_VALUES } from '../../../src/store/redis/breakdown.js'
-import { BREAKDOWN } from '../../../src/store/redis/scripts.js'
+import { connectRedis } from '../../../src/store/redis/client.js'
+import { RedisStore } from '../../../src/store/redis/store.js'
 import { FakeClock } from '../../support/fake-clock.js'
 import { OracleWindow } from '../../support/oracle.js'
-import { until } from '../../support/redis-server.js'
-import { openStore, prefixOf, REDIS_URL } from '../../support/stores.js'
+import { deleteKeys, REDIS_URL, silent, waitUntilReady } from '../../support/stores.js'
 
 const VALUES = 100
 
 describe('a breakdown on Redis', () => {
   it('reads its values in steps of a few, one call each, and answers as one read would', async () => {
     const clock = new FakeClock(1_800_000_000_000)
-    const store = await openStore('redis', {
+    const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 5_000 })
+    const prefix = `test:${process.pid}:breakdown-steps:${Date.now()}:`
+    const store = new RedisStore({
+      client,
+      prefix,
       clock: clock.read,
       dimensions: ['merchant'],
       dimensionMaxValues: VALUES,
     })
+    // Every breakdown call the store makes, by the arguments after the common ones.
+    const calls: string[][] = []
+    const breakdown = client.txstatsBreakdown.bind(client)
+    client.txstatsBreakdown = ((meta: string, args: string[]) => {
+      calls.push(args)
+      return breakdown(meta, args)
+    }) as typeof client.txstatsBreakdown
     const truth = new OracleWindow(60_000, 2_000, clock.read, {
       names: ['merchant'],
       maxValues: Number.POSITIVE_INFINITY,
     })
-    const monitor = await new Redis(REDIS_URL).monitor()
     try {
+      store.connect(silent)
+      await waitUntilReady(store)
       const batch = Array.from({ length: VALUES * 3 }, (_, i) => ({
         amount: (i % 89) / 10,
         timestamp: clock.current - ((i * 7_919) % 50_000),
@@ -33,28 +43,17 @@ describe('a breakdown on Redis', () => {
       for (const { amount, timestamp, merchant } of batch) {
         truth.record(amount, timestamp, { merchant })
       }
-      const sha = createHash('sha1').update(BREAKDOWN).digest('hex')
-      const prefix = prefixOf(store) as string
-      const calls: string[][] = []
-      monitor.on('monitor', (_time: string, args: string[]) => {
-        // Steps only: the first call, which lists the values, may send the script itself.
-        if (args[1] === sha && args[3]?.startsWith(prefix) && args.length > 4 + 6) {
-          calls.push(args)
-        }
-      })
       const query = { dimension: 'merchant', order: 'count' as const, limit: VALUES }
       expect(await store.breakdown(query)).toEqual(truth.breakdown('merchant', 'count', VALUES))
-      // Each step reads a few values, past its 8 arguments.
-      const readIn = () => calls.map((args) => args.length - 4 - 8)
-      // MONITOR's reports come on their own connection, maybe after the answer.
-      await until(() => readIn().reduce((sum, n) => sum + n, 0) >= VALUES)
-      const read = readIn()
+      // The first call lists the values; each later one reads a few (past its 8 arguments).
+      expect(calls[0]).toHaveLength(6)
+      const read = calls.slice(1).map((args) => args.length - 8)
       expect(read).toHaveLength(Math.ceil(VALUES / BREAKDOWN_STEP_VALUES))
       expect(read.reduce((sum, n) => sum + n, 0)).toBe(VALUES)
       expect(Math.max(...read)).toBe(BREAKDOWN_STEP_VALUES)
     } finally {
-      monitor.disconnect()
       await store.close()
+      await deleteKeys(prefix)
     }
   })
 })

@@ -12,8 +12,8 @@ local function wholeKey(window, d) return window .. 'w' .. d end
 -- Values that lost their place to a heavier one (see trackValues), by newest timestamp: read as
 -- part of the rest until their transactions have left.
 local function retiredKey(window, d) return window .. 'r' .. d end
--- The tracked values by their transactions this generation (a sorted set, so the lightest is
--- found at once), the generation they are of, and the counts of values kept out (see admit).
+-- The tracked values by their latest counted generation and count (a sorted set, so the lightest
+-- is its first member), the generation the counts of values kept out are of, and those counts.
 local function hitsKey(window, d) return window .. 'h' .. d end
 local function generationKey(window, d) return window .. 'g' .. d end
 local function candidatesKey(window, d) return window .. 'c' .. d end

@@ -20,6 +20,25 @@ local dimensionsTouched = false
 -- tracked value, which is retired, at most retiredCapacity of them at once.
 --@include admission
 local retiredCapacity = math.max(1, math.ceil(maxValues / C.RETIRED_SHARE))
+-- A tracked value's score in the hits sorted set: its latest counted generation, times
+-- MAX_COUNTED + 1, plus its count then. So the first member is the lightest (isLighter), and no
+-- count is ever reset: a value last counted in an older generation is lighter than any counted since.
+local SPAN = C.MAX_COUNTED + 1
+local generation = math.floor(now / windowMs)
+
+-- A tracked value counted afresh: none yet in this generation.
+local function startCount(dim, value)
+  redis.call('ZADD', hitsKey(window, dim), generation * SPAN, value)
+end
+
+-- Counts n transactions of a tracked value in this generation.
+local function countTracked(dim, value, n)
+  local key = hitsKey(window, dim)
+  local score = tonumber(redis.call('ZSCORE', key, value))
+  local base = generation * SPAN
+  local counted = (score and score >= base) and score - base or 0
+  redis.call('ZADD', key, base + math.min(counted + n, C.MAX_COUNTED), value)
+end
 
 -- Tracks a value below the bound: a retired one again, with what it holds.
 local function track(dim, value, overflowNewest)
@@ -30,7 +49,7 @@ local function track(dim, value, overflowNewest)
   if kept then
     redis.call('ZREM', retiredKey(window, dim), value)
     redis.call('ZADD', zset, kept, value)
-    redis.call('ZADD', hitsKey(window, dim), 0, value)
+    startCount(dim, value)
     local before = tonumber(redis.call('HGET', partial, value))
     if overflowNewest and (before == nil or tonumber(overflowNewest) > before) then
       redis.call('HSET', partial, value, overflowNewest)
@@ -38,7 +57,7 @@ local function track(dim, value, overflowNewest)
   else
     -- Its score becomes its newest timestamp as its transactions are added.
     redis.call('ZADD', zset, 0, value)
-    redis.call('ZADD', hitsKey(window, dim), 0, value)
+    startCount(dim, value)
     -- Transactions of it may be in the overflow from before: its answers say so until they left.
     if overflowNewest then redis.call('HSET', partial, value, overflowNewest) end
   end
@@ -55,8 +74,10 @@ local function admit(dim, value, n, overflowNewest, tracked)
   end
   -- The lightest: the least score, of equal scores the first member (in byte order).
   local first = redis.call('ZRANGE', hitsKey(window, dim), 0, 0, 'WITHSCORES')
-  local lightest, least = first[1], tonumber(first[2])
-  if lightest == nil or least >= after then return false end
+  local lightest, score = first[1], tonumber(first[2])
+  if lightest == nil then return false end
+  local counted = score >= generation * SPAN and score - generation * SPAN or 0
+  if counted >= after then return false end
   local newest = redis.call('ZSCORE', trackedKey(window, dim), lightest)
   redis.call('ZREM', trackedKey(window, dim), lightest)
   redis.call('ZREM', hitsKey(window, dim), lightest)
@@ -85,20 +106,10 @@ local function trackValues(stored, dim)
       end
     end
   end
-  -- A new generation: every tracked value's count starts again at 0 (once a window: O(values)).
-  local generation = int(math.floor(now / windowMs))
-  if redis.call('GET', generationKey(window, dim)) ~= generation then
-    redis.call('SET', generationKey(window, dim), generation)
-    redis.call('DEL', hitsKey(window, dim), candidatesKey(window, dim))
-    local values = redis.call('ZRANGE', zset, 0, -1)
-    local scored = {}
-    for _, value in ipairs(values) do
-      scored[#scored + 1] = 0
-      scored[#scored + 1] = value
-    end
-    for k = 1, #scored, 1000 do
-      redis.call('ZADD', hitsKey(window, dim), unpack(scored, k, math.min(k + 999, #scored)))
-    end
+  -- A new generation: the counts of values kept out start again (UNLINK frees them aside).
+  if redis.call('GET', generationKey(window, dim)) ~= int(generation) then
+    redis.call('SET', generationKey(window, dim), int(generation))
+    redis.call('UNLINK', candidatesKey(window, dim))
   end
   local firstSeen = {}
   local counts = {}
@@ -162,7 +173,7 @@ local function addValues(delta, timestamp, tracked)
         key = nil
       elseif tracked[dim][value] then
         prefix = valuePrefix(window, dim, value)
-        redis.call('ZINCRBY', hitsKey(window, dim), ARGV[j + 2], value)
+        countTracked(dim, value, tonumber(ARGV[j + 2]))
         -- A second before the current one may be in a breakdown's sum of whole seconds.
         if math.floor(timestamp / COARSEST) < math.floor(now / COARSEST) then
           stale[#stale + 1] = {dim, value}
