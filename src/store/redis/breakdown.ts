@@ -6,13 +6,9 @@ import {
 } from '../../core/dimensions/breakdown.js'
 import { ValueTable } from '../../core/dimensions/value-table.js'
 import { AGGREGATE_WIDTH, aggregateAt, type Reply } from './commands.js'
+import { BREAKDOWN_STEP_VALUES } from './scripts.js'
 
-/**
- * Values a step of a breakdown reads (breakdown.lua): few enough that a step holds Redis for a
- * few milliseconds at most, whatever the values sent, so that no breakdown delays other calls
- * for long and none is taken for a shard that does not answer.
- */
-export const BREAKDOWN_STEP_VALUES = 8
+export { BREAKDOWN_STEP_VALUES } from './scripts.js'
 
 /** What a shard's first breakdown call returns (see breakdown.lua). */
 export interface BreakdownHead {
@@ -44,14 +40,24 @@ export function breakdownHead(reply: Reply): BreakdownHead {
   }
 }
 
-/** The arguments of a step after the common ones: the head's instant and window, then values. */
-export function breakdownSteps(head: BreakdownHead): string[][] {
+/**
+ * Reads a shard's values in steps: `step` is sent the head's instant and window then up to
+ * BREAKDOWN_STEP_VALUES values, and answers how many it read first; the next step starts after
+ * them. The steps' entries, as mergeBreakdown takes them.
+ */
+export async function readSteps(
+  head: BreakdownHead,
+  step: (args: string[]) => Promise<Reply>,
+): Promise<Reply[]> {
   const values = [...head.tracked, ...head.retired]
-  const steps: string[][] = []
-  for (let i = 0; i < values.length; i += BREAKDOWN_STEP_VALUES) {
-    steps.push([String(head.instant), head.window, ...values.slice(i, i + BREAKDOWN_STEP_VALUES)])
+  const replies: Reply[] = []
+  for (let at = 0; at < values.length; ) {
+    const sent = values.slice(at, at + BREAKDOWN_STEP_VALUES)
+    const reply = await step([String(head.instant), head.window, ...sent])
+    at += Math.max(1, reply[0] as number)
+    replies.push(reply.slice(1))
   }
-  return steps
+  return replies
 }
 
 /**

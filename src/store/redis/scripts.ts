@@ -63,6 +63,14 @@ const FIELDS = ['c', ...Array.from({ length: LIMB_COUNT }, (_, i) => String(i)),
 /** Arguments per value of a delta: value, first, count, the limbs, min text, max text. */
 const GROUP_WIDTH = LIMB_COUNT + 5
 
+/**
+ * Values a step of a breakdown is sent, at most, and blocks it reads before it stops (at least
+ * one value; breakdown.lua): so a step holds Redis for a few milliseconds at most, whatever the
+ * values sent, and no breakdown delays other calls for long.
+ */
+export const BREAKDOWN_STEP_VALUES = 32
+const BREAKDOWN_STEP_READS = 200
+
 /** Every constant the scripts share with TypeScript, as they read it: C.<NAME>. */
 const CONSTANTS = {
   LIMB_BASE,
@@ -86,6 +94,7 @@ const CONSTANTS = {
   ADMISSION_EVIDENCE,
   RETIRED_SHARE,
   MAX_COUNTED,
+  BREAKDOWN_STEP_READS,
 }
 
 const LUA = new URL('./lua/', import.meta.url)

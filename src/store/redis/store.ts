@@ -22,7 +22,7 @@ import {
 } from '../../core/window/statistics.js'
 import { checkQueryWindow } from '../../core/window/window.js'
 import type { ConnectionLog, RecordOutcome, Transaction, TransactionStore } from '../store.js'
-import { breakdownHead, breakdownSteps, mergeBreakdown } from './breakdown.js'
+import { breakdownHead, mergeBreakdown, readSteps } from './breakdown.js'
 import type { RedisClient } from './client.js'
 import { type Coalesced, coalesce } from './coalesce.js'
 import {
@@ -226,18 +226,14 @@ export class RedisStore implements TransactionStore {
       )
     ).map(breakdownHead)
     const steps = await Promise.all(
-      heads.map(async (head, shard) => {
+      heads.map((head, shard) => {
         const root = this.#roots[shard] as string
-        const replies: Reply[] = []
-        for (const step of breakdownSteps(head)) {
-          const args = [root, '', this.#windowMs, '', queryWindow, String(dimension), ...step]
-          replies.push(
-            await this.#client
-              .txstatsBreakdown(`${root}meta`, args)
-              .catch(this.#shards.readFailure()),
-          )
-        }
-        return replies
+        const common = [root, '', this.#windowMs, '', queryWindow, String(dimension)]
+        return readSteps(head, (step) =>
+          this.#client
+            .txstatsBreakdown(`${root}meta`, [...common, ...step])
+            .catch(this.#shards.readFailure()),
+        )
       }),
     )
     return mergeBreakdown(query, heads, steps)

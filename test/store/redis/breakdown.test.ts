@@ -45,12 +45,14 @@ describe('a breakdown on Redis', () => {
       }
       const query = { dimension: 'merchant', order: 'count' as const, limit: VALUES }
       expect(await store.breakdown(query)).toEqual(truth.breakdown('merchant', 'count', VALUES))
-      // The first call lists the values; each later one reads a few (past its 8 arguments).
+      // The first call lists the values; each later one is sent a few (past its 8 arguments)
+      // and reads as many as its share of reads allows, so it takes several, each starting
+      // where the one before stopped.
       expect(calls[0]).toHaveLength(6)
-      const read = calls.slice(1).map((args) => args.length - 8)
-      expect(read).toHaveLength(Math.ceil(VALUES / BREAKDOWN_STEP_VALUES))
-      expect(read.reduce((sum, n) => sum + n, 0)).toBe(VALUES)
-      expect(Math.max(...read)).toBe(BREAKDOWN_STEP_VALUES)
+      const sent = calls.slice(1).map((args) => args.slice(8))
+      expect(sent.length).toBeGreaterThanOrEqual(Math.ceil(VALUES / BREAKDOWN_STEP_VALUES))
+      expect(Math.max(...sent.map((values) => values.length))).toBe(BREAKDOWN_STEP_VALUES)
+      expect(new Set(sent.flat()).size).toBe(VALUES)
     } finally {
       await store.close()
       await deleteKeys(prefix)

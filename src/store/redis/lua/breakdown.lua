@@ -8,8 +8,9 @@
 -- overflow and of the missing over the last queryWindowMs ms, 1 when the overflow may hold
 -- transactions of values not tracked there (else 0), the number of tracked values, then the
 -- tracked values and after them the retired ones (see trackValues).
--- A step returns, for each value asked with transactions there or that may be incomplete: the
--- value, 1 or 0 as VALUE's last, and its aggregate.
+-- A step reads the values asked in order until it has read about C.BREAKDOWN_STEP_READS blocks
+-- (at least one value), and returns how many it read, then for each of those with transactions
+-- there or that may be incomplete: the value, 1 or 0 as VALUE's last, and its aggregate.
 --
 --@include prelude
 --@include aggregate
@@ -49,6 +50,8 @@ local lo = math.floor(from / COARSEST) + 1
 local hi = math.floor(now / COARSEST) - 1
 local sums = {}
 local written = false
+-- Blocks (or seconds) read so far by this step: it stops past C.BREAKDOWN_STEP_READS.
+local spent = 0
 if hi >= lo then sums = redis.call('HMGET', wholeKey(window, dim), unpack(values)) end
 
 -- Adds aggregate b into a (aggregate's form: count, limb sums, min text, max text).
@@ -104,11 +107,15 @@ local function whole(prefix, value, packed)
   if was == lo and wasHi == hi then return sum end
   -- Slid when it saves calls: the range moved forward by less than it is long.
   if was and was <= lo and wasHi <= hi and lo <= wasHi and (lo - was) + (hi - wasHi) < hi - lo then
+    spent = spent + (lo - was) + (hi - wasHi)
     sum = slide(prefix, was, wasHi, sum)
   else
     sum = nil
   end
-  sum = sum or aggregate(prefix, lo * COARSEST, hi * COARSEST + COARSEST - 1)
+  if sum == nil then
+    spent = spent + hi - lo + 1
+    sum = aggregate(prefix, lo * COARSEST, hi * COARSEST + COARSEST - 1)
+  end
   local texts = {int(lo), int(hi)}
   for i = 1, LIMBS + 1 do texts[i + 2] = int(sum[i]) end
   texts[MIN + 2] = sum[MIN]
@@ -121,14 +128,19 @@ end
 -- A value's [first, last] within one second: nothing to read when it sent nothing that second
 -- (every transaction adds to its second's hash), else the core's decomposition.
 local function edge(prefix, first, last)
+  spent = spent + 1
   if redis.call('EXISTS', place(prefix, #SIZES, math.floor(first / COARSEST))) == 0 then
     return emptyAggregate()
   end
+  -- At most 27 blocks: nine of each finer level.
+  spent = spent + 27
   return aggregate(prefix, first, last)
 end
 
-local result = {}
+local result = {0}
 for i, value in ipairs(values) do
+  if spent >= C.BREAKDOWN_STEP_READS then break end
+  result[1] = i
   local prefix = valuePrefix(window, dim, value)
   local own
   if hi >= lo then
