@@ -127,14 +127,18 @@ describeStores(STORE_KINDS, (kind) => {
     })
   })
 
-  it('keeps a value with real traffic tracked while another client sends a stream of new values', async () => {
+  /**
+   * A store of merchants on a fake clock, and the truth beside it: every value tracked. `record`
+   * writes to both.
+   */
+  async function withTruth(dimensionMaxValues?: number) {
     const clock = new FakeClock(1_800_000_000_000)
     store = await openStore(kind, {
       windowMs: WINDOW_MS,
       clockSkewMs: SKEW_MS,
       clock: clock.read,
       dimensions: ['merchant'],
-      dimensionMaxValues: 10,
+      ...(dimensionMaxValues === undefined ? {} : { dimensionMaxValues }),
     })
     const truth = new OracleWindow(WINDOW_MS, SKEW_MS, clock.read, {
       names: ['merchant'],
@@ -144,6 +148,11 @@ describeStores(STORE_KINDS, (kind) => {
       await store.record(batch)
       for (const { amount, timestamp, ...fields } of batch) truth.record(amount, timestamp, fields)
     }
+    return { clock, truth, record }
+  }
+
+  it('keeps a value with real traffic tracked while another client sends a stream of new values', async () => {
+    const { clock, truth, record } = await withTruth(10)
     const honest = () => store.statistics({ dimensionValue: { dimension: 'merchant', value: 'h' } })
     // Every second, ten values never seen before, one transaction each, ahead of the honest one.
     for (let second = 0; second < 150; second++) {
@@ -170,21 +179,7 @@ describeStores(STORE_KINDS, (kind) => {
   })
 
   it('answers exact breakdowns while the window moves second by second, its extremes leaving', async () => {
-    const clock = new FakeClock(1_800_000_000_000)
-    store = await openStore(kind, {
-      windowMs: WINDOW_MS,
-      clockSkewMs: SKEW_MS,
-      clock: clock.read,
-      dimensions: ['merchant'],
-    })
-    const truth = new OracleWindow(WINDOW_MS, SKEW_MS, clock.read, {
-      names: ['merchant'],
-      maxValues: Number.POSITIVE_INFINITY,
-    })
-    const record = async (batch: Transaction[]) => {
-      await store.record(batch)
-      for (const { amount, timestamp, ...fields } of batch) truth.record(amount, timestamp, fields)
-    }
+    const { clock, truth, record } = await withTruth()
     // Each value sends every few seconds; its smallest and largest amounts come early, so that
     // they leave while others stay.
     for (let second = 0; second < 40; second++) {
