@@ -5,7 +5,7 @@ import { type RedisClient, watchConnection } from './client.js'
 import type { Reply } from './commands.js'
 import { ReplicasBehindError, refusedBeforeRunning } from './errors.js'
 import { ShardHealth } from './shard-health.js'
-import { shardRoots } from './shards.js'
+import { metaKey, shardRoots } from './shards.js'
 
 /**
  * Keys expire by Redis's clock. An injected clock is not Redis's, so expiry cannot follow the
@@ -119,7 +119,7 @@ export class ShardSet {
    * confirm a write fails every write: it is down until they do).
    */
   #probe(shard: number): Promise<unknown> {
-    const meta = `${this.roots[shard]}meta`
+    const meta = metaKey(this.roots[shard] as string)
     // The settings are written by the first instance and compared by every other: in the same
     // round trip as the probe, so a window kept with other settings is never written to.
     const pipeline = this.client
@@ -185,7 +185,7 @@ export class ShardSet {
     const call = (shard: number, floor: string) => {
       const root = this.roots[shard] as string
       const args = [root, this.at(), this.windowMs, floor, ...extra]
-      return read(`${root}meta`, args).then((reply) => {
+      return read(metaKey(root), args).then((reply) => {
         this.health.answered(shard)
         return reply
       }, this.readFailure())

@@ -19,6 +19,15 @@ export function shardRoots(prefix: string, shards: number): string[] {
   })
 }
 
+/**
+ * A shard's meta key: its window's instant and generation, its settings; every script gets it as
+ * KEYS[1], so each call goes to the node of its shard's slot. The keys under it are named in Lua
+ * (prelude.lua, dimension-keys.lua).
+ */
+export function metaKey(root: string): string {
+  return `${root}meta`
+}
+
 /** The shard that remembers an idempotency key: the same from every instance. */
 export function shardOfKey(key: string, shards: number): number {
   return calculateSlot(key) % shards

@@ -37,7 +37,7 @@ import {
 import type { RedisStoreOptions } from './options.js'
 import { settingsOf } from './settings.js'
 import { ShardSet } from './shard-set.js'
-import { shardOfKey } from './shards.js'
+import { metaKey, shardOfKey } from './shards.js'
 import { type ValidTransactions, validTimestamps, withNone } from './valid-transactions.js'
 import { RedisWrites } from './writes.js'
 
@@ -231,7 +231,7 @@ export class RedisStore implements TransactionStore {
         const common = [root, '', this.#windowMs, '', queryWindow, String(dimension)]
         return readSteps(head, (step) =>
           this.#client
-            .txstatsBreakdown(`${root}meta`, [...common, ...step])
+            .txstatsBreakdown(metaKey(root), [...common, ...step])
             .catch(this.#shards.readFailure()),
         )
       }),
@@ -255,7 +255,7 @@ export class RedisStore implements TransactionStore {
     await Promise.all(
       this.#roots.map((root, shard) =>
         this.#client
-          .txstatsClear(`${root}meta`)
+          .txstatsClear(metaKey(root))
           .then(() => this.#shards.health.answered(shard), this.#shards.failure(shard)),
       ),
     )

@@ -7,6 +7,7 @@ import { pushBlock, pushDelta, type RecordCommand } from './commands.js'
 import { ReplicasBehindError } from './errors.js'
 import { type Folded, fold, foldBlocks, unfold } from './fold.js'
 import type { ShardSet } from './shard-set.js'
+import { metaKey } from './shards.js'
 
 /**
  * Transactions per coalesced script call, at most: such a call holds Redis no longer than a bulk
@@ -173,10 +174,10 @@ export class RedisWrites {
   ): Promise<[number, string, string, number]> {
     const shards = this.#shards
     const command = this.#settings.command
-    if (shards.waitReplicas === 0) return shards.client[command](`${root}meta`, args)
+    if (shards.waitReplicas === 0) return shards.client[command](metaKey(root), args)
     const results = await shards.client
       .pipeline()
-      [command](`${root}meta`, args)
+      [command](metaKey(root), args)
       .wait(shards.waitReplicas, shards.waitMs)
       .exec()
     const [recorded, waited] = results ?? []
