@@ -4,10 +4,12 @@
  * with an empty vs a full window, and memory after millions of transactions. Prints figures.
  *
  * Run: npm run bench:http   (BENCH_SECONDS=3 BENCH_ROUNDS=7 by default; BENCH_PHASES picks among
- * compare,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory,dimensions; the Redis phases use
+ * compare,instructions,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory,dimensions (instructions
+ * counts each request's instructions under valgrind's callgrind, see bench/instructions.ts:
+ * BENCH_WARM_REQUESTS, BENCH_COUNTED_REQUESTS); the Redis phases use
  * REDIS_URL; DIMENSION_SOAK_SECONDS (120) is how long the dimensions phase posts before its RSS; BENCH_NODE
  * names another Node.js binary for the servers; BENCH_BASELINE other built checkouts (comma-separated)
- * and BENCH_BASELINE_NODE another Node.js binary, loaded beside them in the compare phase)
+ * and BENCH_BASELINE_NODE another Node.js binary, loaded beside them in the compare and instructions phases)
  * Load comes from wrk (apt-get install wrk), one thread. Servers are pinned to CPU 1 with taskset
  * and the load generator runs on CPU 0.
  *
@@ -23,6 +25,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { freePort } from '../test/support/processes.js'
 import { machineSeconds, ownCpuSeconds, processCpuSeconds } from './cpu-time.js'
+import { type CountedTarget, callgrindAvailable, printInstructionsPhase } from './instructions.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
@@ -31,7 +34,7 @@ const BATCH = 1000
 const SUBSCRIBERS = 1000
 const PHASES = (
   process.env.BENCH_PHASES ??
-  'compare,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory,dimensions'
+  'compare,instructions,batch,o1,quantiles,streams,memory,redis,keyed,redis-memory,dimensions'
 ).split(',')
 const DIMENSION_SOAK_SECONDS = Number(process.env.DIMENSION_SOAK_SECONDS ?? 120)
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -472,6 +475,33 @@ async function main(): Promise<void> {
         for (const target of targets) if (!stateless.has(target.name)) await clear(target)
       }
       for (const target of targets) target.process.kill('SIGTERM')
+    }
+
+    // Instructions per request: what the machine's pace cannot move, for differences req/s cannot see.
+    if (wants('instructions')) {
+      if (!callgrindAvailable()) {
+        console.log('\ninstructions: skipped (valgrind is not installed: apt-get install valgrind)')
+      } else {
+        const warm = ['--import', WARM_UP]
+        const targets: CountedTarget[] = [
+          { name: 'service', args: ['dist/server.js'], node: SERVER_NODE },
+          { name: 'service (A/A)', args: ['dist/server.js'], node: SERVER_NODE },
+          {
+            name: 'bare fastify',
+            args: [...warm, '--import', 'tsx', 'bench/targets/bare-fastify.ts'],
+            node: SERVER_NODE,
+          },
+        ]
+        for (const checkout of BASELINES) {
+          const args = [...warm, `${checkout}/dist/server.js`]
+          targets.push({ name: baselineName(checkout), args, node: BASELINE_NODE })
+        }
+        await printInstructionsPhase(
+          targets,
+          targets.slice(2).map((t) => t.name),
+          PINNED,
+        )
+      }
     }
 
     // Bulk ingest: every transaction sent must be stored, so count them.
