@@ -63,7 +63,8 @@ async function startCounting(target: CountedTarget, pinned: boolean): Promise<Co
     stdio: ['ignore', 'ignore', 'ignore'],
   })
   const counting = { child, port, folder, agent: new Agent({ keepAlive: true }) }
-  for (let attempt = 0; attempt < 240; attempt++) {
+  // Under callgrind a server takes tens of seconds to start, minutes on a busy machine.
+  for (let attempt = 0; attempt < 600; attempt++) {
     try {
       await send(counting, 'get')
       return counting
