@@ -31,7 +31,7 @@ const CONNECTIONS = 8
  */
 const HOST = '127.0.0.1'
 /**
- * Under callgrind a server runs some fifty times slower: the event-loop delay guard would answer 503
+ * Under callgrind a server runs many times slower: the event-loop delay guard would answer 503
  * to what is only the counting's slowness, so it is set as high as configuration allows.
  */
 const UNDER_CALLGRIND = { MAX_EVENT_LOOP_DELAY_MS: '60000' }
@@ -151,8 +151,8 @@ const IDLE_MS = 3000
 /**
  * Instructions per request of one target in one scenario: `warm` requests first (so the JIT has
  * settled), then the idle process is counted for a while, then `count` counted requests. Under
- * callgrind the requests take some fifty times longer than without it, so the work a process does
- * per second whatever it serves (timers) would weigh fifty times too much: it is counted apart and
+ * callgrind the requests take many times longer than without it, so the work a process does per
+ * second whatever it serves (timers) would weigh as many times too much: it is counted apart and
  * taken out.
  */
 export async function countInstructions(
@@ -180,8 +180,12 @@ export async function countInstructions(
     return { perRequest: busy / count, idlePerSecond, failed }
   } finally {
     counting.agent.destroy()
-    counting.child.kill('SIGKILL')
-    await new Promise((resolve) => counting.child.once('exit', resolve))
+    const { child } = counting
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    }
     rmSync(counting.folder, { recursive: true, force: true })
   }
 }
