@@ -2,6 +2,8 @@ import type { ClientContext, Result } from 'ioredis'
 import { type Aggregate, emptyAggregate } from '../../core/amount/aggregate.js'
 import { LIMB_COUNT } from '../../core/amount/amount.js'
 import { writeSumAndMean } from '../../core/amount/exact-sum.js'
+import { LEVELS } from '../../core/blocks/levels.js'
+import type { Idempotency } from '../../core/idempotency/idempotency.js'
 import type { QuantileCounts } from '../../core/quantiles/quantile-counts.js'
 import {
   EMPTY_STATISTICS,
@@ -9,7 +11,7 @@ import {
   type Statistics,
 } from '../../core/window/statistics.js'
 import type { RedisClient } from './client.js'
-import type { BlockDelta, Delta } from './fold.js'
+import { type BlockDelta, type Delta, type Folded, foldBlocks } from './fold.js'
 import {
   BREAKDOWN,
   CLEAR,
@@ -55,7 +57,7 @@ const MAX_AT = LIMB_COUNT + 2
  * Appends a delta's arguments: timestamp, count, limbs, min and max texts ('' when invalid), the
  * number of its quantile indices and its (index, count) pairs.
  */
-export function pushDelta(args: Array<string | number>, delta: Delta): void {
+function pushDelta(args: Array<string | number>, delta: Delta): void {
   args.push(delta.timestamp, delta.count)
   for (let i = 0; i < LIMB_COUNT; i++) args.push(delta.limbs[i] as number)
   if (delta.valid) args.push(String(delta.min), String(delta.max))
@@ -72,10 +74,76 @@ export function pushDelta(args: Array<string | number>, delta: Delta): void {
   }
 }
 
-export function pushBlock(args: Array<string | number>, block: BlockDelta): void {
+function pushBlock(args: Array<string | number>, block: BlockDelta): void {
   args.push(block.block, block.first, block.last, block.count)
   for (let i = 0; i < LIMB_COUNT; i++) args.push(block.limbs[i] as number)
   args.push(String(block.min), String(block.max))
+}
+
+/** What the record script takes before its groups (record.lua's ARGV[1…12]), in its order. */
+export interface RecordHeader {
+  /** The shard's key root. */
+  root: string
+  /** An injected clock reading, or '' for Redis's own. */
+  at: string
+  windowMs: string
+  /** The latest instant another shard has shown ('' for none). */
+  floor: string
+  clockSkewMs: string
+  ttlFloorMs: number
+  retentionMs: string
+  budgetBytes: string
+  /** '' keeps no sketches. */
+  sketchBudget: string
+  /** The number of dimensions. */
+  dimensions: number
+  maxValues: string
+  clientShareBytes: string
+}
+
+export function recordHeader(header: RecordHeader): Array<string | number> {
+  return [
+    header.root,
+    header.at,
+    header.windowMs,
+    header.floor,
+    header.clockSkewMs,
+    header.ttlFloorMs,
+    header.retentionMs,
+    header.budgetBytes,
+    header.sketchBudget,
+    header.dimensions,
+    header.maxValues,
+    header.clientShareBytes,
+  ]
+}
+
+/**
+ * Appends a group of the record script: its idempotency key, fingerprint and client ('' without a
+ * key), its number of transactions and of deltas, how many arguments the deltas and blocks take,
+ * the deltas, then per coarser level its number of blocks and theirs (see recordAll).
+ */
+export function pushRecordGroup(
+  args: Array<string | number>,
+  once: Idempotency | undefined,
+  folded: Folded,
+): void {
+  args.push(
+    once?.key ?? '',
+    once?.fingerprint ?? '',
+    once?.client ?? '',
+    folded.deltaOf.length,
+    folded.deltas.length,
+    0, // how many arguments the deltas take: set below
+  )
+  const width = args.length - 1
+  for (const delta of folded.deltas) pushDelta(args, delta)
+  for (let level = 1; level < LEVELS.length; level++) {
+    const blocks = foldBlocks(folded.deltas, LEVELS[level] as number)
+    args.push(blocks.length)
+    for (const block of blocks) pushBlock(args, block)
+  }
+  args[width] = args.length - width - 1
 }
 
 /** The aggregate at `offset` of a script's reply: count, limb sums, min text, max text. */

@@ -1,11 +1,10 @@
-import { LEVELS } from '../../core/blocks/levels.js'
 import type { Idempotency } from '../../core/idempotency/idempotency.js'
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
 import type { Transaction } from '../store.js'
 import { batchWrites } from './batch-writes.js'
-import { pushBlock, pushDelta, type RecordCommand } from './commands.js'
+import { pushRecordGroup, type RecordCommand, recordHeader } from './commands.js'
 import { ReplicasBehindError } from './errors.js'
-import { type Folded, fold, foldBlocks, unfold } from './fold.js'
+import { type Folded, fold, unfold } from './fold.js'
 import type { ShardSet } from './shard-set.js'
 import { metaKey } from './shards.js'
 
@@ -85,20 +84,20 @@ export class RedisWrites {
     const shards = this.#shards
     const root = shards.roots[shard] as string
     const settings = this.#settings
-    const args: Array<string | number> = [
+    const args = recordHeader({
       root,
-      shards.at(),
-      shards.windowMs,
-      shards.seen,
-      settings.clockSkewMs,
-      shards.ttlFloor(),
-      settings.retentionMs,
-      settings.budgetBytes,
-      settings.sketchBudget,
-      settings.dimensions.length,
-      settings.maxValues,
-      settings.clientShareBytes,
-    ]
+      at: shards.at(),
+      windowMs: shards.windowMs,
+      floor: shards.seen,
+      clockSkewMs: settings.clockSkewMs,
+      ttlFloorMs: shards.ttlFloor(),
+      retentionMs: settings.retentionMs,
+      budgetBytes: settings.budgetBytes,
+      sketchBudget: settings.sketchBudget,
+      dimensions: settings.dimensions.length,
+      maxValues: settings.maxValues,
+      clientShareBytes: settings.clientShareBytes,
+    })
     // What goes to the script: the groups without a key folded together, then each keyed one.
     const unkeyed = groups.filter(({ once }) => once === undefined)
     const sent: Array<{
@@ -123,24 +122,7 @@ export class RedisWrites {
         folded: fold(all, settings.mapping, settings.dimensions),
       })
     }
-    for (const { once, folded } of sent) {
-      args.push(
-        once?.key ?? '',
-        once?.fingerprint ?? '',
-        once?.client ?? '',
-        folded.deltaOf.length,
-        folded.deltas.length,
-        0, // how many arguments the deltas take: set below
-      )
-      const width = args.length - 1
-      for (const delta of folded.deltas) pushDelta(args, delta)
-      for (let level = 1; level < LEVELS.length; level++) {
-        const blocks = foldBlocks(folded.deltas, LEVELS[level] as number)
-        args.push(blocks.length)
-        for (const block of blocks) pushBlock(args, block)
-      }
-      args[width] = args.length - width - 1
-    }
+    for (const { once, folded } of sent) pushRecordGroup(args, once, folded)
     const failed = shards.failure(shard)
     return this.#recordCall(root, args).then(([now, letters, states, waitMs]) => {
       shards.health.answered(shard)
