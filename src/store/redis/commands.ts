@@ -80,6 +80,39 @@ function pushBlock(args: Array<string | number>, block: BlockDelta): void {
   args.push(String(block.min), String(block.max))
 }
 
+/**
+ * What every script takes first (prelude.lua's ARGV[1…4]): the shard's key root, an injected clock
+ * reading ('' for Redis's own), the window's length, and the latest instant another shard has
+ * shown ('' for none).
+ */
+export function preludeArgs(root: string, at: string, windowMs: string, floor: string): string[] {
+  return [root, at, windowMs, floor]
+}
+
+/** The snapshot's (snapshot.lua's ARGV[5…]): the query's window; with quantiles, what sketches need. */
+export function snapshotArgs(
+  queryWindow: string,
+  quantiles?: { clockSkewMs: string; ttlFloorMs: number },
+): string[] {
+  if (quantiles === undefined) return [queryWindow]
+  return [queryWindow, quantiles.clockSkewMs, String(quantiles.ttlFloorMs)]
+}
+
+/** A value's statistics (value.lua's ARGV[5…]): the query's window, the dimension (1-based), the value. */
+export function valueArgs(queryWindow: string, dimension: number, value: string): string[] {
+  return [queryWindow, String(dimension), value]
+}
+
+/** A breakdown's first call (breakdown.lua's ARGV[5…6]); its steps append their own (see breakdown.ts). */
+export function breakdownArgs(queryWindow: string, dimension: number): string[] {
+  return [queryWindow, String(dimension)]
+}
+
+/** The series (series.lua's ARGV[5]): the query's window. */
+export function seriesArgs(queryWindow: string): string[] {
+  return [queryWindow]
+}
+
 /** What the record script takes before its groups (record.lua's ARGV[1…12]), in its order. */
 export interface RecordHeader {
   /** The shard's key root. */
@@ -103,10 +136,7 @@ export interface RecordHeader {
 
 export function recordHeader(header: RecordHeader): Array<string | number> {
   return [
-    header.root,
-    header.at,
-    header.windowMs,
-    header.floor,
+    ...preludeArgs(header.root, header.at, header.windowMs, header.floor),
     header.clockSkewMs,
     header.ttlFloorMs,
     header.retentionMs,

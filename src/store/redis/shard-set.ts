@@ -2,7 +2,7 @@ import { Cluster } from 'ioredis'
 import type { Clock } from '../../core/window/clock.js'
 import { type ConnectionLog, StoreSettingsError, StoreUnavailableError } from '../store.js'
 import { type RedisClient, watchConnection } from './client.js'
-import type { Reply } from './commands.js'
+import { preludeArgs, type Reply } from './commands.js'
 import { ReplicasBehindError, refusedBeforeRunning } from './errors.js'
 import { ShardHealth } from './shard-health.js'
 import { metaKey, shardRoots } from './shards.js'
@@ -184,7 +184,7 @@ export class ShardSet {
   ): Promise<Reply[]> {
     const call = (shard: number, floor: string) => {
       const root = this.roots[shard] as string
-      const args = [root, this.at(), this.windowMs, floor, ...extra]
+      const args = [...preludeArgs(root, this.at(), this.windowMs, floor), ...extra]
       return read(metaKey(root), args).then((reply) => {
         this.health.answered(shard)
         return reply

@@ -27,11 +27,16 @@ import type { RedisClient } from './client.js'
 import { type Coalesced, coalesce } from './coalesce.js'
 import {
   addQuantileCounts,
+  breakdownArgs,
   defineScripts,
+  preludeArgs,
   type Reply,
   recordCommand,
+  seriesArgs,
   seriesPoints,
+  snapshotArgs,
   snapshotStatistics,
+  valueArgs,
   valueStatistics,
 } from './commands.js'
 import type { RedisStoreOptions } from './options.js'
@@ -222,13 +227,16 @@ export class RedisStore implements TransactionStore {
     const heads = (
       await this.#shards.readAll(
         (meta, args) => this.#client.txstatsBreakdown(meta, args),
-        [queryWindow, String(dimension)],
+        breakdownArgs(queryWindow, dimension),
       )
     ).map(breakdownHead)
     const steps = await Promise.all(
       heads.map((head, shard) => {
         const root = this.#roots[shard] as string
-        const common = [root, '', this.#windowMs, '', queryWindow, String(dimension)]
+        const common = [
+          ...preludeArgs(root, '', this.#windowMs, ''),
+          ...breakdownArgs(queryWindow, dimension),
+        ]
         return readSteps(head, (step) =>
           this.#client
             .txstatsBreakdown(metaKey(root), [...common, ...step])
@@ -244,7 +252,7 @@ export class RedisStore implements TransactionStore {
     const queryWindow = this.#queryWindow(windowMs)
     const replies = await this.#shards.readAll(
       (meta, args) => this.#client.txstatsSeries(meta, args),
-      [queryWindow],
+      seriesArgs(queryWindow),
     )
     const at = replies[0]?.[0] as number
     return { at, windowMs: Number(queryWindow), points: seriesPoints(replies, this.#limbs) }
@@ -288,18 +296,17 @@ export class RedisStore implements TransactionStore {
     if (dimensionValue !== undefined) {
       const replies = await this.#shards.readAll(
         (meta, args) => this.#client.txstatsValue(meta, args),
-        [queryWindow, String(this.#dimension(dimensionValue.dimension)), dimensionValue.value],
+        valueArgs(queryWindow, this.#dimension(dimensionValue.dimension), dimensionValue.value),
       )
       return valueStatistics(replies, this.#limbs)
     }
     const quantiles = query?.quantiles
-    const extra =
-      quantiles === undefined
-        ? [queryWindow]
-        : [queryWindow, this.#clockSkewMs, String(this.#shards.ttlFloor())]
     const replies = await this.#shards.readAll(
       (meta, args) => this.#client.txstatsSnapshot(meta, args),
-      extra,
+      snapshotArgs(
+        queryWindow,
+        quantiles && { clockSkewMs: this.#clockSkewMs, ttlFloorMs: this.#shards.ttlFloor() },
+      ),
     )
     const statistics = snapshotStatistics(replies, this.#limbs)
     if (quantiles === undefined) return statistics
