@@ -111,6 +111,29 @@ async function start(
 
 const startService = (name = 'service') => start(name, ['dist/server.js'])
 
+/**
+ * The targets the compare and instructions phases load: the service twice (an A/A pair), bare
+ * Fastify, raw node:http and the baselines. Every one but the service starts with this build's
+ * warm-up of nextTick preloaded, as the service does (src/tick-queue-warm-up.ts): without it, a
+ * process's speed on Node 20 depends on whether nextTick's feedback turned megamorphic at startup,
+ * and builds would be compared by that chance rather than by their code.
+ */
+function comparedTargets(): CountedTarget[] {
+  const warm = ['--import', WARM_UP]
+  const bench = (file: string) => [...warm, '--import', 'tsx', file]
+  return [
+    { name: 'service', args: ['dist/server.js'], node: SERVER_NODE },
+    { name: 'service (A/A)', args: ['dist/server.js'], node: SERVER_NODE },
+    { name: 'bare fastify', args: bench('bench/targets/bare-fastify.ts'), node: SERVER_NODE },
+    { name: 'raw node:http', args: bench('bench/targets/raw-http.ts'), node: SERVER_NODE },
+    ...BASELINES.map((checkout) => ({
+      name: baselineName(checkout),
+      args: [...warm, `${checkout}/dist/server.js`],
+      node: BASELINE_NODE,
+    })),
+  ]
+}
+
 /** The service on the Redis store, under a prefix of its own. */
 async function startOnRedis(
   name: string,
@@ -434,35 +457,15 @@ async function main(): Promise<void> {
   const stopAll: Target[] = []
   try {
     if (wants('compare')) {
-      const service = await startService()
-      const twin = await startService('service (A/A)')
-      // Every other target starts with this build's warm-up of nextTick preloaded, as the service
-      // does (src/tick-queue-warm-up.ts): without it, a process's speed on Node 20 depends on
-      // whether nextTick's feedback turned megamorphic at startup, and builds would be compared
-      // by that chance rather than by their code.
-      const warm = ['--import', WARM_UP]
-      const bare = await start('bare fastify', [
-        ...warm,
-        '--import',
-        'tsx',
-        'bench/targets/bare-fastify.ts',
-      ])
-      const raw = await start('raw node:http', [
-        ...warm,
-        '--import',
-        'tsx',
-        'bench/targets/raw-http.ts',
-      ])
-      const targets = [service, twin, bare, raw]
-      const baselines = ['bare fastify', 'raw node:http']
       const version = spawnSync(BASELINE_NODE, ['--version']).stdout.toString().trim()
       for (const checkout of BASELINES) {
-        const name = baselineName(checkout)
-        console.log(`${name}: ${checkout}/dist/server.js on node ${version}`)
-        const args = [...warm, `${checkout}/dist/server.js`]
-        targets.push(await start(name, args, {}, PINNED, BASELINE_NODE))
-        baselines.push(name)
+        console.log(`${baselineName(checkout)}: ${checkout}/dist/server.js on node ${version}`)
       }
+      const targets: Target[] = []
+      for (const { name, args, node } of comparedTargets()) {
+        targets.push(await start(name, args, {}, PINNED, node))
+      }
+      const [service, twin, ...baselines] = targets.map((target) => target.name)
       stopAll.push(...targets)
       const stateless = new Set(['bare fastify', 'raw node:http'])
       for (const [title, scenario] of [
@@ -471,7 +474,7 @@ async function main(): Promise<void> {
       ] as const) {
         const rounds = compare(targets, scenario)
         printRatios(title, rounds, baselines)
-        printAaCheck(rounds, service.name, twin.name)
+        printAaCheck(rounds, service as string, twin as string)
         for (const target of targets) if (!stateless.has(target.name)) await clear(target)
       }
       for (const target of targets) target.process.kill('SIGTERM')
@@ -482,25 +485,10 @@ async function main(): Promise<void> {
       if (!callgrindAvailable()) {
         console.log('\ninstructions: skipped (valgrind is not installed: apt-get install valgrind)')
       } else {
-        const warm = ['--import', WARM_UP]
-        const targets: CountedTarget[] = [
-          { name: 'service', args: ['dist/server.js'], node: SERVER_NODE },
-          { name: 'service (A/A)', args: ['dist/server.js'], node: SERVER_NODE },
-          {
-            name: 'bare fastify',
-            args: [...warm, '--import', 'tsx', 'bench/targets/bare-fastify.ts'],
-            node: SERVER_NODE,
-          },
-        ]
-        for (const checkout of BASELINES) {
-          const args = [...warm, `${checkout}/dist/server.js`]
-          targets.push({ name: baselineName(checkout), args, node: BASELINE_NODE })
-        }
-        await printInstructionsPhase(
-          targets,
-          targets.slice(2).map((t) => t.name),
-          PINNED,
-        )
+        // Raw node:http is left out: its instructions say nothing a build could change.
+        const targets = comparedTargets().filter(({ name }) => name !== 'raw node:http')
+        const baselines = targets.slice(2).map(({ name }) => name)
+        await printInstructionsPhase(targets, baselines, PINNED)
       }
     }
 
