@@ -3,8 +3,8 @@
  * levels of aligned blocks (1 ms, 10 ms, 100 ms, 1 s):
  *
  *   <root>meta                      latest (the window's monotonic now), gen (the generation)
- *   <root><gen>:t:<10 ms block>     its own block's fields, and its ten 1 ms blocks' as "<digit>:"
- *   <root><gen>:s:<second>          its own block's fields, and its ten 100 ms blocks' as "<digit>:"
+ *   <root><gen>:t:<10 ms block>     its own block (field o), and its ten 1 ms blocks (fields 0…9)
+ *   <root><gen>:s:<second>          its own block (field o), and its ten 100 ms blocks (fields 0…9)
  *   <root><gen>:q<level>:<block>    a block's quantile sketch: mapping index → count (see SKETCHES)
  *   <root><gen>:qz<level>, <gen>:q   the blocks of a level with a sketch; the sketches' state
  *   <root><gen>:v<d>:<value>:t:…, …s:…   a value of dimension d (1-based): the window's own layout
@@ -14,12 +14,11 @@
  *   <root><gen>:w<d>                  per value of d, the sum of its whole seconds of a range
  *                                     (see BREAKDOWN)
  *
- * A block's fields: c (count), 0…4 (the exact sum's base-10^9 limbs, as in src/core/amount.ts;
- * absent until they are not zero), n and x (the min and the max, each the amount's own shortest
- * decimal).
+ * A block is one field, its parts joined by commas: the count, the exact sum's base-10^9 limbs
+ * (as in src/core/amount.ts), the min and the max (each the amount's own shortest decimal).
  * Every key of a window starts with <root>, which holds one hash tag, so a window lives in one
  * cluster slot and a script may name its keys itself. Two hashes per transaction, each at most
- * 11 × 8 small fields: Redis keeps them as compact listpacks.
+ * 11 fields: Redis keeps them as compact listpacks.
  *
  * Exactness: Lua numbers are doubles, so no script does arithmetic on amounts. The only Lua
  * arithmetic is on counts, limbs and times, integers far below 2^53, where doubles are exact: each
@@ -57,9 +56,6 @@ if (
   throw new Error('the Redis key layout needs four block levels, each ten times the one before')
 }
 
-/** A block's fields: c (count), the limbs 0…4, n (the min's text), x (the max's text). */
-const FIELDS = ['c', ...Array.from({ length: LIMB_COUNT }, (_, i) => String(i)), 'n', 'x']
-
 /** Arguments per value of a delta: value, first, count, the limbs, min text, max text. */
 const GROUP_WIDTH = LIMB_COUNT + 5
 
@@ -76,11 +72,10 @@ const CONSTANTS = {
   LIMB_BASE,
   LIMB_COUNT,
   LEVEL_SIZES: LEVELS,
-  BLOCK_FIELDS: FIELDS,
-  // The prefix of the fields of a block held in the hash of the next level's block, by its digit.
-  DIGIT_PREFIXES: Object.fromEntries(
-    Array.from({ length: 10 }, (_, digit) => [digit, `${digit}:`]),
-  ),
+  BLOCK_SEPARATOR: ',',
+  // The field of a hash holding its own block, and those holding the blocks of the level below.
+  OWN_FIELD: 'o',
+  DIGIT_FIELDS: Object.fromEntries(Array.from({ length: 10 }, (_, digit) => [digit, `${digit}`])),
   SKETCH_BYTES,
   SKETCH_ENTRY_BYTES,
   SKETCH_KINDS: LEVELS.map((_, level) => `q${level + 1}:`),

@@ -1,5 +1,7 @@
+import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { connectRedis } from '../../../src/store/redis/client.js'
+import { metaKey, shardRoots } from '../../../src/store/redis/shards.js'
 import { RedisStore, type RedisStoreOptions } from '../../../src/store/redis/store.js'
 import { StoreSettingsError, type Transaction } from '../../../src/store/store.js'
 import { FakeClock } from '../../support/fake-clock.js'
@@ -47,7 +49,7 @@ describe('instances sharing a Redis window', () => {
       const refused = second.connect(silent)
       await expect(refused).rejects.toBeInstanceOf(StoreSettingsError)
       await expect(refused).rejects.toThrow(
-        /kept with other settings \(layout=1 window=60000 skew=2000 dimensions=currency,merchant quantiles=off\)/,
+        /kept with other settings \(layout=\d+ window=60000 skew=2000 dimensions=currency,merchant quantiles=off\)/,
       )
       expect(await second.ready()).toBe(false)
     }
@@ -61,5 +63,24 @@ describe('instances sharing a Redis window', () => {
       count: 1,
     })
     expect(await first.statistics()).toMatchObject({ count: 1, sum: 1 })
+  })
+
+  it('refuse a window kept in an earlier layout of the keys', async () => {
+    const prefix = `${PREFIX}layout:`
+    const redis = new Redis(REDIS_URL)
+    const [root] = shardRoots(prefix, 1)
+    const earlier = 'layout=1 window=60000 skew=2000 dimensions= quantiles=off'
+    await redis.hset(metaKey(root as string), 'settings', earlier)
+    redis.disconnect()
+    const store = new RedisStore({
+      client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 5_000 }),
+      prefix,
+      clock: clock.read,
+      quantiles: false,
+    })
+    opened.push(store)
+    const refused = store.connect(silent)
+    await expect(refused).rejects.toThrow(/kept with other settings \(layout=1 /)
+    expect(await store.ready()).toBe(false)
   })
 })

@@ -1,9 +1,8 @@
 -- The statistics of [from, to]: the core's decomposition into the coarsest aligned blocks.
--- The fields of a block: a block of its own hash in one HMGET; a block held as "<digit>:" fields
--- (the 1 ms and 100 ms levels, up to nine of which an edge reads from one hash) from the hash
--- read whole once per aggregate.
-local function blockFields(hashes, level, key, prefix)
-  if prefix == '' then return redis.call('HMGET', key, unpack(namesOf(prefix))) end
+-- A block of its own hash is one HGET; the blocks held by digit (the 1 ms and 100 ms levels, up
+-- to nine of which an edge reads from one hash) come from the hash read whole once per aggregate.
+local function blockAt(hashes, key, field)
+  if field == OWN then return redis.call('HGET', key, field) end
   local fields = hashes[key]
   if fields == nil then
     fields = {}
@@ -11,9 +10,7 @@ local function blockFields(hashes, level, key, prefix)
     for i = 1, #all, 2 do fields[all[i]] = all[i + 1] end
     hashes[key] = fields
   end
-  local values = {}
-  for i, name in ipairs(namesOf(prefix)) do values[i] = fields[name] or false end
-  return values
+  return fields[field]
 end
 
 -- Twin of RollingWindow.#aggregate (src/core/window.ts).
@@ -24,13 +21,10 @@ local function aggregate(window, from, to)
   local low, lowText, high, highText
   local hashes = {}
   eachBlock(from, to, function(level, block)
-    local key, prefix = place(window, level, block)
-    local values = blockFields(hashes, level, key, prefix)
-    if values[1] then
-      count = count + tonumber(values[1])
-      for i = 1, LIMBS do
-        if values[i + 1] then sums[i] = sums[i] + tonumber(values[i + 1]) end
-      end
+    local values = parseBlock(blockAt(hashes, place(window, level, block)))
+    if values then
+      count = count + values[1]
+      for i = 1, LIMBS do sums[i] = sums[i] + values[i + 1] end
       local n = tonumber(values[MIN])
       local x = tonumber(values[MAX])
       if low == nil or n < low then low, lowText = n, values[MIN] end

@@ -65,12 +65,7 @@ end
 
 -- A value's whole second, as aggregate returns it.
 local function secondOf(prefix, second)
-  local fields = redis.call('HMGET', place(prefix, #SIZES, second), unpack(namesOf('')))
-  local result = {tonumber(fields[1]) or 0}
-  for i = 1, LIMBS do result[i + 1] = tonumber(fields[i + 1]) or 0 end
-  result[MIN] = fields[MIN] or ''
-  result[MAX] = fields[MAX] or ''
-  return result
+  return parseBlock(redis.call('HGET', place(prefix, #SIZES, second))) or emptyAggregate()
 end
 
 -- The cached sum unpacked: its range, then the aggregate; nil when there is none.

@@ -3,8 +3,7 @@ local BASE = C.LIMB_BASE
 local LIMBS = C.LIMB_COUNT
 local SIZES = C.LEVEL_SIZES
 local COARSEST = SIZES[#SIZES]
-local FIELDS = C.BLOCK_FIELDS
--- A block's fields: c, the limbs, then n (the min's text) and x (the max's text).
+-- A block as Lua holds it: {count, the limbs 1…LIMBS, the min's text, the max's text}.
 local MIN = LIMBS + 2
 local MAX = LIMBS + 3
 local meta = KEYS[1]
@@ -47,20 +46,31 @@ local function advance()
   return now, root .. int(gen) .. ':', clock
 end
 
--- The field names of a block by its prefix: c, the limbs 1…5, n, x. Made once per prefix.
-local NAMES = {}
-local function namesOf(prefix)
-  local names = NAMES[prefix]
-  if names == nil then
-    names = {}
-    for i, field in ipairs(FIELDS) do names[i] = prefix .. field end
-    NAMES[prefix] = names
-  end
-  return names
+-- A block is stored as one field: its count, its limbs and its min's and max's texts, joined by
+-- commas (C.BLOCK_SEPARATOR). One field per block keeps a hash at eleven fields, and Redis finds
+-- a field of a compact hash by scanning it: fewer fields are faster reads and writes.
+local SEP = C.BLOCK_SEPARATOR
+local BLOCK_PATTERN = '^(%-?%d+)' .. string.rep(SEP .. '(%-?%d+)', LIMBS) .. SEP .. '([^' .. SEP
+  .. ']*)' .. SEP .. '([^' .. SEP .. ']*)$'
+local BLOCK_FORMAT = '%d' .. string.rep(SEP .. '%d', LIMBS) .. SEP .. '%s' .. SEP .. '%s'
+
+-- The block a field holds, or nil for none.
+local function parseBlock(text)
+  if not text then return nil end
+  local block = {string.match(text, BLOCK_PATTERN)}
+  for i = 1, LIMBS + 1 do block[i] = tonumber(block[i]) end
+  return block
 end
 
--- The prefix of the fields of a block held in the hash of the next level's block, by its digit.
-local DIGITS = C.DIGIT_PREFIXES
+local function formatBlock(block)
+  return string.format(BLOCK_FORMAT, unpack(block))
+end
+
+-- The field of a hash that holds the hash's own block, and those of the blocks of the level
+-- below, by their digit.
+local OWN = C.OWN_FIELD
+local DIGITS = C.DIGIT_FIELDS
+
 -- The names of the hashes met under the first prefix met (the window's own), per kind: a record
 -- meets each many times, and formatting a number into a string is among the costliest things a
 -- script does. Other prefixes (values) are met a few times each: their names are built each time.
@@ -82,12 +92,12 @@ local function hashOf(window, kind, number)
   return name
 end
 
--- The hash holding a block of a level (1-based), and the prefix of the block's fields there.
+-- The hash holding a block of a level (1-based), and the block's field there.
 local function place(window, level, block)
   if level == 1 then return hashOf(window, 't:', math.floor(block / 10)), DIGITS[block % 10] end
-  if level == 2 then return hashOf(window, 't:', block), '' end
+  if level == 2 then return hashOf(window, 't:', block), OWN end
   if level == 3 then return hashOf(window, 's:', math.floor(block / 10)), DIGITS[block % 10] end
-  return hashOf(window, 's:', block), ''
+  return hashOf(window, 's:', block), OWN
 end
 
 -- Calls visit(level, block) for each block covering [from, to], the coarsest aligned ones that

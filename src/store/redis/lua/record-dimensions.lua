@@ -4,14 +4,14 @@
 -- value's): the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the
 -- second's (see place).
 local function addToBlocks(prefix, timestamp, at)
-  local tens, tenPrefix = place(prefix, 1, timestamp)
+  local tens, tenField = place(prefix, 1, timestamp)
   local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1, true)
-  add(hash, tenPrefix, at)
-  add(hash, '', at)
-  local second, secondPrefix = place(prefix, 3, math.floor(timestamp / SIZES[3]))
+  add(hash, tenField, at)
+  add(hash, OWN, at)
+  local second, secondField = place(prefix, 3, math.floor(timestamp / SIZES[3]))
   hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1, true)
-  add(hash, secondPrefix, at)
-  add(hash, '', at)
+  add(hash, secondField, at)
+  add(hash, OWN, at)
 end
 
 local dimensionsTouched = false

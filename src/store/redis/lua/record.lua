@@ -30,118 +30,102 @@ local touched = {}
 -- second adds to most blocks of each) reads each hash whole, once. Set per group (see recordAll).
 local byName = false
 
--- The hash at key, read whole the first time unless the group reads by name (see readBlock) and
+-- The hash at key, read whole the first time unless the group reads by name (see readField) and
 -- whole is not set: a value's hashes hold few blocks, and cost less read whole. It lives until
--- last, when its own block ends (see flush).
+-- last, when its own block ends (see flush). Its blocks are parsed when first added to.
 local function open(key, last, whole)
   local hash = hashes[key]
   if hash == nil then
-    hash = {key = key, values = {}, changed = {}, last = last}
+    hash = {key = key, texts = {}, blocks = {}, changed = {}, last = last}
     hashes[key] = hash
     touched[#touched + 1] = key
     if byName and not whole then
       hash.read = {}
     else
       local all = redis.call('HGETALL', key)
-      for i = 1, #all, 2 do hash.values[all[i]] = all[i + 1] end
-      hash.new = hash.values['c'] == nil
+      for i = 1, #all, 2 do hash.texts[all[i]] = all[i + 1] end
+      hash.new = hash.texts[OWN] == nil
     end
   end
   return hash
 end
 
--- Reads the fields of the block with that prefix by name, and with the first, those of the
--- hash's own block, whose count says whether the hash is new.
-local function readBlock(hash, prefix)
+-- Reads the block in that field by name, and with the first, the hash's own block, whose
+-- presence says whether the hash is new.
+local function readField(hash, field)
   local read = hash.read
-  local names = namesOf(prefix)
-  if read[''] == nil and prefix ~= '' then
-    local both = {unpack(namesOf(''))}
-    for _, name in ipairs(names) do both[#both + 1] = name end
-    names = both
-    read[''] = true
+  if read[OWN] == nil and field ~= OWN then
+    local got = redis.call('HMGET', hash.key, OWN, field)
+    hash.texts[OWN], hash.texts[field] = got[1] or nil, got[2] or nil
+    read[OWN] = true
+  else
+    hash.texts[field] = redis.call('HGET', hash.key, field) or nil
   end
-  read[prefix] = true
-  local got = redis.call('HMGET', hash.key, unpack(names))
-  local values = hash.values
-  for i = 1, #names do
-    if got[i] then values[names[i]] = got[i] end
-  end
-  if hash.new == nil then hash.new = values['c'] == nil end
+  read[field] = true
+  if hash.new == nil then hash.new = hash.texts[OWN] == nil end
 end
 
--- Adds the aggregate at ARGV[at] to the block with that prefix. Exact: counts and limbs are
+-- Adds the aggregate at ARGV[at] to the block in that field. Exact: counts and limbs are
 -- integers far below 2^53, each limb but the top carried into (-10^9, 10^9) (the aggregate's
--- limbs come carried the same way, so one carry per limb suffices). A limb of 0 with no carry
--- changes nothing and is not parsed: tonumber costs about as much as Redis finding a field.
-local function add(hash, prefix, at)
-  if hash.read and not hash.read[prefix] then readBlock(hash, prefix) end
-  local names = namesOf(prefix)
-  local values = hash.values
-  local changed = hash.changed
-  local before = tonumber(values[names[1]]) or 0
-  values[names[1]] = before + tonumber(ARGV[at])
-  changed[names[1]] = true
+-- limbs come carried the same way, so one carry per limb suffices).
+local function add(hash, field, at)
+  if hash.read and not hash.read[field] then readField(hash, field) end
+  local block = hash.blocks[field]
+  if block == nil then
+    block = parseBlock(hash.texts[field])
+    hash.blocks[field] = block
+  end
+  hash.changed[field] = true
+  local lowText, highText = ARGV[at + LIMBS + 1], ARGV[at + LIMBS + 2]
+  if block == nil then
+    block = {tonumber(ARGV[at])}
+    for i = 1, LIMBS do block[i + 1] = tonumber(ARGV[at + i]) end
+    block[MIN], block[MAX] = lowText, highText
+    hash.blocks[field] = block
+    return
+  end
+  block[1] = block[1] + tonumber(ARGV[at])
   local carry = 0
   for i = 1, LIMBS do
-    local delta = ARGV[at + i]
-    if delta ~= '0' or carry ~= 0 then
-      local name = names[i + 1]
-      local current = tonumber(values[name]) or 0
-      local limb = current + tonumber(delta) + carry
-      carry = 0
-      if i < LIMBS and limb >= BASE then
-        limb, carry = limb - BASE, 1
-      elseif i < LIMBS and limb <= -BASE then
-        limb, carry = limb + BASE, -1
-      end
-      if limb ~= current then
-        values[name] = limb
-        changed[name] = true
-      end
+    local limb = block[i + 1] + tonumber(ARGV[at + i]) + carry
+    carry = 0
+    if i < LIMBS and limb >= BASE then
+      limb, carry = limb - BASE, 1
+    elseif i < LIMBS and limb <= -BASE then
+      limb, carry = limb + BASE, -1
     end
+    block[i + 1] = limb
   end
-  local lowText, highText = ARGV[at + LIMBS + 1], ARGV[at + LIMBS + 2]
-  if before == 0 or tonumber(lowText) < tonumber(values[names[MIN]]) then
-    values[names[MIN]] = lowText
-    changed[names[MIN]] = true
-  end
-  if before == 0 or tonumber(highText) > tonumber(values[names[MAX]]) then
-    values[names[MAX]] = highText
-    changed[names[MAX]] = true
-  end
+  if tonumber(lowText) < tonumber(block[MIN]) then block[MIN] = lowText end
+  if tonumber(highText) > tonumber(block[MAX]) then block[MAX] = highText end
 end
 
 -- Adds the aggregate at ARGV[at] to one block of a level (1-based) under a prefix: the window's
 -- own, or a value's. The hash that holds it lives until the block of its own level (10 ms, or
 -- 1 s) has left.
 local function addToLevel(prefix, level, block, at)
-  local key, fieldPrefix = place(prefix, level, block)
+  local key, field = place(prefix, level, block)
   local own = level % 2 == 0 and block or math.floor(block / 10)
   local size = SIZES[level % 2 == 0 and level or level + 1]
-  add(open(key, own * size + size - 1), fieldPrefix, at)
+  add(open(key, own * size + size - 1), field, at)
 end
 
 -- One write per hash. A new hash expires once its own block, which ends at last, has left the
 -- window, by Redis's clock: never before the window's instant, which is held at or ahead of it.
-local OWN = namesOf('')
 local function flush(clock)
   for _, key in ipairs(touched) do
     local hash = hashes[key]
-    -- The hash's own block first: a new hash then holds its fields at the head of its encoding,
-    -- where a read by name (every snapshot reads own blocks) finds them soonest.
+    -- The hash's own block first: a new hash then holds it at the head of its encoding, where a
+    -- read by name (every snapshot reads own blocks) finds it soonest.
     local updates = {}
     local changed = hash.changed
-    for _, name in ipairs(OWN) do
-      if changed[name] then
-        updates[#updates + 1] = name
-        updates[#updates + 1] = hash.values[name]
-        changed[name] = nil
-      end
+    if changed[OWN] then
+      updates[1], updates[2] = OWN, formatBlock(hash.blocks[OWN])
+      changed[OWN] = nil
     end
-    for name in pairs(changed) do
-      updates[#updates + 1] = name
-      updates[#updates + 1] = hash.values[name]
+    for field in pairs(changed) do
+      updates[#updates + 1] = field
+      updates[#updates + 1] = formatBlock(hash.blocks[field])
     end
     redis.call('HSET', key, unpack(updates))
     if hash.new then
