@@ -2,7 +2,6 @@ import type { ClientContext, Result } from 'ioredis'
 import { type Aggregate, emptyAggregate } from '../../core/amount/aggregate.js'
 import { LIMB_COUNT } from '../../core/amount/amount.js'
 import { writeSumAndMean } from '../../core/amount/exact-sum.js'
-import { LEVELS } from '../../core/blocks/levels.js'
 import type { Idempotency } from '../../core/idempotency/idempotency.js'
 import type { QuantileCounts } from '../../core/quantiles/quantile-counts.js'
 import {
@@ -11,7 +10,8 @@ import {
   type Statistics,
 } from '../../core/window/statistics.js'
 import type { RedisClient } from './client.js'
-import { type BlockDelta, type Delta, type Folded, foldBlocks } from './fold.js'
+import type { Delta, Folded } from './fold.js'
+import type { HashWrite } from './partition.js'
 import {
   BREAKDOWN,
   CLEAR,
@@ -29,11 +29,17 @@ import {
  */
 
 export type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Dimensions'}`
+/**
+ * The record script's answer: the instant, a letter per delta, a state per group, the ms until a
+ * spent budget has room, why nothing was written ('' when the call recorded: see REFUSALS), and
+ * the window's generation.
+ */
+export type RecordReply = [number, string, string, number, string, number]
 export type RecordCommands<Context extends ClientContext> = {
   [name in RecordCommand]: (
     meta: string,
     args: Array<string | number>,
-  ) => Result<[number, string, string, number], Context>
+  ) => Result<RecordReply, Context>
 }
 
 declare module 'ioredis' {
@@ -74,12 +80,6 @@ function pushDelta(args: Array<string | number>, delta: Delta): void {
   }
 }
 
-function pushBlock(args: Array<string | number>, block: BlockDelta): void {
-  args.push(block.block, block.first, block.last, block.count)
-  for (let i = 0; i < LIMB_COUNT; i++) args.push(block.limbs[i] as number)
-  args.push(String(block.min), String(block.max))
-}
-
 /**
  * What every script takes first (prelude.lua's ARGV[1…4]): the shard's key root, an injected clock
  * reading ('' for Redis's own), the window's length, and the latest instant another shard has
@@ -113,7 +113,7 @@ export function seriesArgs(queryWindow: string): string[] {
   return [queryWindow]
 }
 
-/** What the record script takes before its groups (record.lua's ARGV[1…12]), in its order. */
+/** What the record script takes before its groups (record.lua's ARGV[1…18]), in its order. */
 export interface RecordHeader {
   /** The shard's key root. */
   root: string
@@ -132,6 +132,13 @@ export interface RecordHeader {
   dimensions: number
   maxValues: string
   clientShareBytes: string
+  /** The writer's partition: its id, the writes of it acknowledged, its generation ('' for any). */
+  partition: string
+  seq: number
+  gen: string
+  /** The instants the writer judged its transactions for ('' for unbounded). */
+  lo: string
+  hi: string
 }
 
 export function recordHeader(header: RecordHeader): Array<string | number> {
@@ -145,34 +152,48 @@ export function recordHeader(header: RecordHeader): Array<string | number> {
     header.dimensions,
     header.maxValues,
     header.clientShareBytes,
+    header.partition,
+    header.seq,
+    header.gen,
+    header.lo,
+    header.hi,
   ]
+}
+
+/** Appends the partition's hashes to write: their number, then each hash's (see record.lua). */
+export function pushHashWrites(args: Array<string | number>, hashes: readonly HashWrite[]): void {
+  args.push(hashes.length)
+  for (const { hash, newUntil, fields } of hashes) {
+    args.push(hash, newUntil, fields.length / 2)
+    for (const field of fields) args.push(field)
+  }
 }
 
 /**
  * Appends a group of the record script: its idempotency key, fingerprint and client ('' without a
- * key), its number of transactions and of deltas, how many arguments the deltas and blocks take,
- * the deltas, then per coarser level its number of blocks and theirs (see recordAll).
+ * key), its number of transactions, its letters (one per delta), then the deltas the features
+ * need (none when the store keeps neither sketches nor dimensions): their number, how many
+ * arguments they take, and themselves (see recordFeatures).
  */
 export function pushRecordGroup(
   args: Array<string | number>,
   once: Idempotency | undefined,
   folded: Folded,
+  letters: string,
+  features: boolean,
 ): void {
+  const deltas = features ? folded.deltas : []
   args.push(
     once?.key ?? '',
     once?.fingerprint ?? '',
     once?.client ?? '',
     folded.deltaOf.length,
-    folded.deltas.length,
+    letters,
+    deltas.length,
     0, // how many arguments the deltas take: set below
   )
   const width = args.length - 1
-  for (const delta of folded.deltas) pushDelta(args, delta)
-  for (let level = 1; level < LEVELS.length; level++) {
-    const blocks = foldBlocks(folded.deltas, LEVELS[level] as number)
-    args.push(blocks.length)
-    for (const block of blocks) pushBlock(args, block)
-  }
+  for (const delta of deltas) pushDelta(args, delta)
   args[width] = args.length - width - 1
 }
 

@@ -1,4 +1,4 @@
-import { type Aggregate, addAggregate, addAmount } from '../../core/amount/aggregate.js'
+import { addAmount } from '../../core/amount/aggregate.js'
 import { LIMB_COUNT, writeLimbs } from '../../core/amount/amount.js'
 import { dimensionValueOf, isDimensionValue } from '../../core/dimensions/names.js'
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
@@ -33,21 +33,6 @@ export interface ValueGroup {
   limbs: Float64Array
   min: number
   max: number
-}
-
-/**
- * The stored deltas of one block of a coarser level, folded again: what the script adds to that
- * block in one step, when every one of them is stored (see recordScript), instead of one per delta.
- * Quantile pairs are not folded again: the script adds each delta's to every level in Lua, which
- * costs less than sending them once more per level.
- */
-export interface BlockDelta extends Aggregate {
-  block: number
-  /** The earliest and the latest timestamp of its deltas: the script judges the block by them. */
-  first: number
-  last: number
-  /** How many deltas it folds. */
-  deltas: number
 }
 
 export interface Folded {
@@ -131,38 +116,6 @@ function addToGroup(groups: Map<string, ValueGroup>, value: string, at: number, 
     groups.set(value, group)
   }
   addAmount(group, limbs, amount)
-}
-
-/**
- * The valid deltas folded into the blocks of one coarser level (of `size` ms) that hold at least
- * two, in the order each block first appears: a block of one delta costs the script less as
- * that delta. Exact: the limbs are added as the core adds them.
- */
-export function foldBlocks(deltas: readonly Delta[], size: number): BlockDelta[] {
-  const blocks = new Map<number, BlockDelta>()
-  for (const delta of deltas) {
-    if (!delta.valid) continue
-    const number = Math.floor(delta.timestamp / size)
-    let block = blocks.get(number)
-    if (block === undefined) {
-      block = {
-        block: number,
-        first: delta.timestamp,
-        last: delta.timestamp,
-        count: 0,
-        limbs: new Float64Array(LIMB_COUNT),
-        min: Number.POSITIVE_INFINITY,
-        max: Number.NEGATIVE_INFINITY,
-        deltas: 0,
-      }
-      blocks.set(number, block)
-    }
-    if (delta.timestamp < block.first) block.first = delta.timestamp
-    if (delta.timestamp > block.last) block.last = delta.timestamp
-    block.deltas++
-    addAggregate(block, delta)
-  }
-  return [...blocks.values()].filter((block) => block.deltas > 1)
 }
 
 /** Each transaction's letter, from the letter of its delta. */

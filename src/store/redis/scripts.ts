@@ -45,16 +45,9 @@ import {
   OUTCOME_LETTERS as L,
 } from '../../core/idempotency/idempotency.js'
 import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/quantiles/block-sketches.js'
+import { BLOCK_SEPARATOR, DIGIT_FIELDS, OWN_FIELD, SECONDS_HASH, TENS_HASH } from './layout.js'
 import { assembleLua } from './lua-loader.js'
-
-// The key layout pairs the levels: each odd level's blocks live, as "<digit>:" fields, in the
-// hash of the next level's block that holds them. That needs four levels, each ten times the last.
-if (
-  LEVELS.length !== 4 ||
-  LEVELS.some((size, i) => i > 0 && size !== (LEVELS[i - 1] as number) * 10)
-) {
-  throw new Error('the Redis key layout needs four block levels, each ten times the one before')
-}
+import { REFUSALS } from './partition.js'
 
 /** Arguments per value of a delta: value, first, count, the limbs, min text, max text. */
 const GROUP_WIDTH = LIMB_COUNT + 5
@@ -72,10 +65,15 @@ const CONSTANTS = {
   LIMB_BASE,
   LIMB_COUNT,
   LEVEL_SIZES: LEVELS,
-  BLOCK_SEPARATOR: ',',
-  // The field of a hash holding its own block, and those holding the blocks of the level below.
-  OWN_FIELD: 'o',
-  DIGIT_FIELDS: Object.fromEntries(Array.from({ length: 10 }, (_, digit) => [digit, `${digit}`])),
+  BLOCK_SEPARATOR,
+  TENS_HASH,
+  SECONDS_HASH,
+  OWN_FIELD,
+  DIGIT_FIELDS: Object.fromEntries(DIGIT_FIELDS.map((field, digit) => [digit, field])),
+  REFUSED_GENERATION: REFUSALS.generation,
+  REFUSED_LOST: REFUSALS.lost,
+  REFUSED_JUDGED: REFUSALS.judged,
+  REFUSED_KEYS: REFUSALS.keys,
   SKETCH_BYTES,
   SKETCH_ENTRY_BYTES,
   SKETCH_KINDS: LEVELS.map((_, level) => `q${level + 1}:`),

@@ -1,10 +1,17 @@
 import type { Idempotency } from '../../core/idempotency/idempotency.js'
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
-import type { Transaction } from '../store.js'
+import { StoreUnavailableError, type Transaction } from '../store.js'
 import { batchWrites } from './batch-writes.js'
-import { pushRecordGroup, type RecordCommand, recordHeader } from './commands.js'
+import {
+  pushHashWrites,
+  pushRecordGroup,
+  type RecordCommand,
+  type RecordReply,
+  recordHeader,
+} from './commands.js'
 import { ReplicasBehindError } from './errors.js'
 import { type Folded, fold, unfold } from './fold.js'
+import { Judgement, Partition, REFUSALS } from './partition.js'
 import type { ShardSet } from './shard-set.js'
 import { metaKey } from './shards.js'
 
@@ -43,17 +50,41 @@ export interface RecordSettings {
 }
 
 /**
+ * Calls a write may make that record nothing because the writer judged at the wrong instant or
+ * lost track of its partition, before it fails "nothing was done": each such call teaches the
+ * writer the instant, or starts its partition afresh, so the next one records.
+ */
+const MAX_STALLS = 4
+
+/** What one call sends: groups without a key folded together, or one keyed request. */
+interface Sent {
+  once: Idempotency | undefined
+  owners: readonly WriteGroup[]
+  folded: Folded
+}
+
+/**
  * The write path: per shard, the writes of one turn of the event loop (or of flushMs) share one
- * script call (batchWrites), folded per millisecond first.
+ * script call (batchWrites), folded per millisecond first, one call in flight at a time. The
+ * window's blocks go to this process's partition of the shard (partition.ts): judged and added in
+ * Node, each block changed written whole.
  */
 export class RedisWrites {
   readonly #shards: ShardSet
   readonly #settings: RecordSettings
+  readonly #partitions: Partition[]
   readonly #writers: Array<(groups: readonly WriteGroup[]) => Promise<GroupReply[]>>
+  readonly #windowMs: number
+  readonly #skewMs: number
+  readonly #features: boolean
 
   constructor(shards: ShardSet, settings: RecordSettings, flushMs: number) {
     this.#shards = shards
     this.#settings = settings
+    this.#windowMs = Number(shards.windowMs)
+    this.#skewMs = Number(settings.clockSkewMs)
+    this.#features = settings.sketchBudget !== '' || settings.dimensions.length > 0
+    this.#partitions = shards.roots.map(() => new Partition(this.#windowMs))
     this.#writers = shards.roots.map((_, shard) =>
       batchWrites(
         (groups: WriteGroup[]) => this.#writeNow(shard, groups),
@@ -75,42 +106,59 @@ export class RedisWrites {
   }
 
   /**
-   * One script call for the groups of a turn, on a shard. The transactions are folded per
-   * millisecond first (fold.ts): those without a key all together, each keyed request on its own
-   * (its record depends on its key), so Redis does its work once per millisecond touched, not
-   * once per transaction.
+   * The groups of a turn, on a shard, in as few calls as it takes: a call that records nothing
+   * (see REFUSALS) answers the keyed requests that may not be recorded, and the others go again.
    */
-  #writeNow(shard: number, groups: readonly WriteGroup[]): Promise<GroupReply[]> {
+  async #writeNow(shard: number, groups: readonly WriteGroup[]): Promise<GroupReply[]> {
+    const replies = new Map<WriteGroup, GroupReply>()
+    let pending: readonly WriteGroup[] = groups
+    let stalls = 0
+    while (pending.length > 0) {
+      const left = await this.#call(shard, pending, replies)
+      if (left.length === pending.length && ++stalls > MAX_STALLS) {
+        throw new StoreUnavailableError(new Error('the window kept moving under the writes'), false)
+      }
+      pending = left
+    }
+    return groups.map((group) => replies.get(group) as GroupReply)
+  }
+
+  /**
+   * One script call. The transactions are folded per millisecond first (fold.ts): those without a
+   * key all together, each keyed request on its own (its record depends on its key; a key met
+   * twice waits for the next call), judged at the instant the script will likely read, and the
+   * blocks they change staged. The groups the call settles go into `replies`; those to send
+   * again are returned.
+   */
+  async #call(
+    shard: number,
+    groups: readonly WriteGroup[],
+    replies: Map<WriteGroup, GroupReply>,
+  ): Promise<WriteGroup[]> {
     const shards = this.#shards
-    const root = shards.roots[shard] as string
     const settings = this.#settings
-    const args = recordHeader({
-      root,
-      at: shards.at(),
-      windowMs: shards.windowMs,
-      floor: shards.seen,
-      clockSkewMs: settings.clockSkewMs,
-      ttlFloorMs: shards.ttlFloor(),
-      retentionMs: settings.retentionMs,
-      budgetBytes: settings.budgetBytes,
-      sketchBudget: settings.sketchBudget,
-      dimensions: settings.dimensions.length,
-      maxValues: settings.maxValues,
-      clientShareBytes: settings.clientShareBytes,
-    })
-    // What goes to the script: the groups without a key folded together, then each keyed one.
-    const unkeyed = groups.filter(({ once }) => once === undefined)
-    const sent: Array<{
-      once: Idempotency | undefined
-      owners: readonly WriteGroup[]
-      folded: Folded
-    }> = groups
-      .filter(({ once }) => once !== undefined)
-      .map((group) => ({
+    const partition = this.#partitions[shard] as Partition
+    const root = shards.roots[shard] as string
+    const at = shards.at()
+    const floor = shards.seen
+    const judgement = new Judgement(partition.estimate(at, floor), this.#windowMs, this.#skewMs)
+    const sent: Sent[] = []
+    const later: WriteGroup[] = []
+    const keys = new Set<string>()
+    for (const group of groups) {
+      if (group.once === undefined) continue
+      if (keys.has(group.once.key)) {
+        later.push(group)
+        continue
+      }
+      keys.add(group.once.key)
+      sent.push({
         once: group.once,
         owners: [group],
         folded: fold(group.transactions, settings.mapping, settings.dimensions),
-      }))
+      })
+    }
+    const unkeyed = groups.filter(({ once }) => once === undefined)
     if (unkeyed.length > 0) {
       const all =
         unkeyed.length === 1
@@ -122,38 +170,72 @@ export class RedisWrites {
         folded: fold(all, settings.mapping, settings.dimensions),
       })
     }
-    for (const { once, folded } of sent) pushRecordGroup(args, once, folded)
-    const failed = shards.failure(shard)
-    return this.#recordCall(root, args).then(([now, letters, states, waitMs]) => {
-      shards.health.answered(shard)
-      shards.seen = String(now)
-      // Letters come one per delta, group after group: back to one per transaction.
-      const replies = new Map<WriteGroup, GroupReply>()
-      let at = 0
-      sent.forEach(({ folded, owners }, i) => {
-        const count = folded.deltas.length
-        const ofTransactions = unfold(letters.slice(at, at + count), folded)
-        at += count
-        const state = states[i] ?? 'n'
-        let from = 0
-        for (const owner of owners) {
-          const n = owner.transactions.length
-          replies.set(owner, { letters: ofTransactions.slice(from, from + n), state, waitMs })
-          from += n
-        }
-      })
-      return groups.map((group) => replies.get(group) as GroupReply)
-    }, failed)
+    const letters = sent.map(({ folded }) => judgement.judge(folded.deltas))
+    const staged = partition.stage(judgement.stored)
+    const args = recordHeader({
+      root,
+      at,
+      windowMs: shards.windowMs,
+      floor,
+      clockSkewMs: settings.clockSkewMs,
+      ttlFloorMs: shards.ttlFloor(),
+      retentionMs: settings.retentionMs,
+      budgetBytes: settings.budgetBytes,
+      sketchBudget: settings.sketchBudget,
+      dimensions: settings.dimensions.length,
+      maxValues: settings.maxValues,
+      clientShareBytes: settings.clientShareBytes,
+      partition: partition.id,
+      seq: partition.seq,
+      gen: partition.gen === undefined ? '' : String(partition.gen),
+      lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
+      hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
+    })
+    pushHashWrites(args, staged.hashes)
+    sent.forEach(({ once, folded }, i) => {
+      pushRecordGroup(args, once, folded, letters[i] as string, this.#features)
+    })
+    let reply: RecordReply
+    try {
+      reply = await this.#recordCall(root, args)
+    } catch (error) {
+      // Whether Redis ran it or not, the partition may no longer be what this process holds.
+      partition.abandon()
+      return shards.failure(shard)(error)
+    }
+    const [now, answered, states, waitMs, refusal, gen] = reply
+    shards.health.answered(shard)
+    shards.seen = String(now)
+    partition.observe(now, at)
+    if (refusal === REFUSALS.generation || refusal === REFUSALS.lost) partition.abandon()
+    if (refusal === '') partition.commit(staged, gen, now)
+    if (refusal !== '' && refusal !== REFUSALS.keys) return [...groups]
+    // Letters come one per delta, group after group: back to one per transaction.
+    let from = 0
+    sent.forEach(({ folded, owners }, i) => {
+      const count = folded.deltas.length
+      const ofTransactions = unfold(answered.slice(from, from + count), folded)
+      from += count
+      const state = states[i] ?? 'n'
+      if (refusal === REFUSALS.keys && state === 'n') {
+        later.push(...owners)
+        return
+      }
+      let start = 0
+      for (const owner of owners) {
+        const n = owner.transactions.length
+        replies.set(owner, { letters: ofTransactions.slice(start, start + n), state, waitMs })
+        start += n
+      }
+    })
+    return later
   }
 
   /**
    * The record script, and with REDIS_WAIT_REPLICAS, WAIT after it on the same connection (a
    * pipeline goes to the node of its keys): answered only once that many replicas have the write.
    */
-  async #recordCall(
-    root: string,
-    args: Array<string | number>,
-  ): Promise<[number, string, string, number]> {
+  async #recordCall(root: string, args: Array<string | number>): Promise<RecordReply> {
     const shards = this.#shards
     const command = this.#settings.command
     if (shards.waitReplicas === 0) return shards.client[command](metaKey(root), args)
@@ -168,6 +250,6 @@ export class RedisWrites {
     if ((waited?.[1] as number) < shards.waitReplicas) {
       throw new ReplicasBehindError(shards.waitReplicas, waited?.[1] as number)
     }
-    return recorded?.[1] as [number, string, string, number]
+    return recorded?.[1] as RecordReply
   }
 }

@@ -14,13 +14,17 @@ afterAll(() => redis.disconnect())
 const WINDOW_MS = 60_000
 const NOW = 1_800_000_000_123
 
-/** aggregate.lua, run alone, reads back what the record script wrote for each asked window. */
+/**
+ * aggregate.lua, run alone, reads back what the record script wrote for each asked window, over
+ * every writer's partition.
+ */
 const script = `${scriptPart('prelude')}
 ${scriptPart('aggregate')}
 local now, window = advance()
+local partitions = partitionsOf(window, now)
 local result = {}
 for i = 5, #ARGV do
-  result[#result + 1] = aggregate(window, now - tonumber(ARGV[i]) + 1, now)
+  result[#result + 1] = aggregateAll(partitions, now - tonumber(ARGV[i]) + 1, now)
 end
 return result`
 
@@ -41,12 +45,16 @@ describe('aggregate.lua against its TypeScript twin', () => {
           const clock = () => NOW
           const core = new RollingWindow({ windowMs: WINDOW_MS, clock })
           const store = await openStore('redis', { clock, windowMs: WINDOW_MS })
+          const other = await openStore('redis', { clock, windowMs: WINDOW_MS }, prefixOf(store))
           try {
             const written = transactions.map(({ amount, age }) => ({
               amount,
               timestamp: NOW - age,
             }))
-            await store.record(written)
+            // Two writers, so that the twin also merges partitions.
+            const half = Math.floor(written.length / 2)
+            await store.record(written.slice(0, half))
+            await other.record(written.slice(half))
             for (const { amount, timestamp } of written) core.record(amount, timestamp)
             const root = shardRoots(prefixOf(store) as string, 1)[0] as string
             const replies = (await redis.eval(
@@ -63,6 +71,7 @@ describe('aggregate.lua against its TypeScript twin', () => {
             const got = replies.map((reply) => mergeStatistics([reply], 0, limbs))
             expect(got).toEqual(windows.map((windowMs) => core.query({ windowMs })))
           } finally {
+            await other.close()
             await store.close()
           }
         },

@@ -84,4 +84,27 @@ describe('batchWrites', () => {
     }, 100)
     await expect(batched([1])).rejects.toThrow('bad arguments')
   })
+
+  it('keeps one call in flight: the callers of the turns meanwhile go together in the next', async () => {
+    const calls: number[][] = []
+    const answers: Array<() => void> = []
+    const batched = batchWrites((items: number[]) => {
+      calls.push([...items])
+      return new Promise<number[]>((resolve) => answers.push(() => resolve(items)))
+    }, 100)
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    const first = batched([1])
+    await turn()
+    const later = [batched([2])]
+    await turn()
+    later.push(batched([3]))
+    await turn()
+    expect(calls).toEqual([[1]]) // 2 and 3 wait for the call in flight
+    answers.shift()?.()
+    expect(await first).toEqual([1])
+    await turn()
+    expect(calls).toEqual([[1], [2, 3]])
+    answers.shift()?.()
+    expect(await Promise.all(later)).toEqual([[2], [3]])
+  })
 })

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { limbsToBigInt } from '../../../src/core/amount/exact-sum.js'
 import { QuantileMapping } from '../../../src/core/quantiles/quantile-mapping.js'
-import { fold, foldBlocks, unfold } from '../../../src/store/redis/fold.js'
+import { fold, unfold } from '../../../src/store/redis/fold.js'
 
 const mapping = new QuantileMapping(0.01)
 
@@ -79,34 +79,6 @@ describe('fold', () => {
           }
           expect(delta.indices).toEqual(indices)
         })
-      }),
-    )
-  })
-
-  it('folds the valid deltas into the blocks of a coarser level that hold two or more, exactly (property)', () => {
-    fc.assert(
-      fc.property(transactionsUpTo(40), fc.constantFrom(10, 100), (transactions, size) => {
-        const { deltas } = fold(transactions, mapping)
-        const blocks = foldBlocks(deltas, size)
-        const stored = transactions.filter(({ amount }) => isExactAmount(amount))
-        const numbers = [...new Set(stored.map(({ timestamp }) => Math.floor(timestamp / size)))]
-        const deltasIn = (block: number) =>
-          deltas.filter((d) => d.valid && Math.floor(d.timestamp / size) === block).length
-        // Only blocks of two deltas or more are worth folding again.
-        expect(blocks.map(({ block }) => block)).toEqual(numbers.filter((b) => deltasIn(b) > 1))
-        for (const block of blocks) {
-          const mine = stored.filter(
-            ({ timestamp }) => Math.floor(timestamp / size) === block.block,
-          )
-          const times = mine.map(({ timestamp }) => timestamp)
-          expect([block.first, block.last]).toEqual([Math.min(...times), Math.max(...times)])
-          expect(block.deltas).toBe(deltasIn(block.block))
-          expect(block.count).toBe(mine.length)
-          const exact = mine.reduce((sum, { amount }) => sum + exactDecimal(amount), 0n)
-          expect(limbsToBigInt(block.limbs, 0) * 10n ** 22n).toBe(exact)
-          expect(block.min).toBe(Math.min(...mine.map(({ amount }) => amount)) || 0)
-          expect(block.max).toBe(Math.max(...mine.map(({ amount }) => amount)) || 0)
-        }
       }),
     )
   })

@@ -44,10 +44,11 @@ describe('the Redis store in Redis', () => {
     await store.record(batch(20_000))
     const many = await keys()
     expect(many).toEqual(few) // the same keys: no key, list or field per transaction
-    // The meta hash, one hash for the 10 ms block and one for the second; for the quantiles, their
-    // state, the sum of the seconds, a sorted set of blocks per level and a sketch per block
-    // touched (five of 1 ms, one of each coarser level).
-    expect(many).toHaveLength(3 + 2 + 4 + 5 + 3)
+    // The meta hash; the writer's partition: its count of writes, the sorted set of partitions,
+    // one hash for the 10 ms block and one for the second; for the quantiles, their state, the sum
+    // of the seconds, a sorted set of blocks per level and a sketch per block touched (five of
+    // 1 ms, one of each coarser level).
+    expect(many).toHaveLength(1 + 4 + 2 + 4 + 5 + 3)
     for (const key of many) {
       const ttl = await redis.pttl(key)
       if (key.endsWith(':meta')) expect(ttl).toBe(-1)

@@ -1,11 +1,20 @@
 import fc from 'fast-check'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
+import { LIMB_COUNT } from '../../../src/core/amount/amount.js'
 import { OUTCOME_LETTERS } from '../../../src/core/idempotency/idempotency.js'
 import { RollingWindow } from '../../../src/core/window/window.js'
-import { pushRecordGroup, recordHeader } from '../../../src/store/redis/commands.js'
+import {
+  pushHashWrites,
+  pushRecordGroup,
+  type RecordReply,
+  type Reply,
+  recordHeader,
+  snapshotStatistics,
+} from '../../../src/store/redis/commands.js'
 import { fold, unfold } from '../../../src/store/redis/fold.js'
-import { recordScript } from '../../../src/store/redis/scripts.js'
+import { Judgement, Partition, REFUSALS } from '../../../src/store/redis/partition.js'
+import { recordScript, SNAPSHOT } from '../../../src/store/redis/scripts.js'
 import { metaKey } from '../../../src/store/redis/shards.js'
 import { REDIS_URL } from '../../support/stores.js'
 
@@ -17,67 +26,106 @@ const SKEW_MS = 200
 const NOW = 1_800_000_000_000
 let windows = 0
 
+const transactions = fc.array(
+  fc.record({
+    amount: fc.oneof(
+      fc.integer({ min: -1e9, max: 1e9 }).map((cents) => cents / 100),
+      fc.constantFrom(1e300, -1e300, 5e-324),
+    ),
+    // Around both edges: the window's start and the skew allowance's end.
+    timestamp: fc.oneof(
+      fc.integer({ min: NOW - WINDOW_MS - 3, max: NOW - WINDOW_MS + 3 }),
+      fc.integer({ min: NOW + SKEW_MS - 3, max: NOW + SKEW_MS + 3 }),
+      fc.integer({ min: NOW - 2 * WINDOW_MS, max: NOW + 2 * SKEW_MS }),
+    ),
+  }),
+  { minLength: 1, maxLength: 30 },
+)
+
+/** The core's letter for each transaction, at an instant. */
+function coreLetters(written: ReadonlyArray<{ amount: number; timestamp: number }>, at: number) {
+  const core = new RollingWindow({ windowMs: WINDOW_MS, clockSkewMs: SKEW_MS, clock: () => at })
+  return written.map(({ amount, timestamp }) => OUTCOME_LETTERS[core.record(amount, timestamp)])
+}
+
 /**
- * record.lua, run alone with arguments encoded as the store encodes them, against the core's
- * window: the same outcome for every transaction, whatever its timestamp and amount.
+ * The writer's judgement (partition.ts, the twin of the core's rules) and record.lua, run alone
+ * with arguments encoded as the store encodes them: the writer judges at an estimated instant,
+ * and the script records only at an instant where that judgement is the core's.
  */
-describe('record.lua against its TypeScript twin', () => {
-  it('stores, refuses as too old or too far ahead, and refuses invalid amounts as the window does', async () => {
+describe('record.lua and the writer against their TypeScript twin', () => {
+  it('judge as the window does, and record exactly when the instant read confirms the judgement', async () => {
     const script = recordScript({ sketches: false, dimensions: false })
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(
-          fc.record({
-            amount: fc.oneof(
-              fc.integer({ min: -1e9, max: 1e9 }).map((cents) => cents / 100),
-              fc.constantFrom(1e300, -1e300, 5e-324),
-            ),
-            // Around both edges: the window's start and the skew allowance's end.
-            timestamp: fc.oneof(
-              fc.integer({ min: NOW - WINDOW_MS - 3, max: NOW - WINDOW_MS + 3 }),
-              fc.integer({ min: NOW + SKEW_MS - 3, max: NOW + SKEW_MS + 3 }),
-              fc.integer({ min: NOW - 2 * WINDOW_MS, max: NOW + 2 * SKEW_MS }),
-            ),
-          }),
-          { minLength: 1, maxLength: 30 },
-        ),
-        async (transactions) => {
-          const core = new RollingWindow({
-            windowMs: WINDOW_MS,
-            clockSkewMs: SKEW_MS,
-            clock: () => NOW,
-          })
-          const expected = transactions
-            .map(({ amount, timestamp }) => OUTCOME_LETTERS[core.record(amount, timestamp)])
-            .join('')
-          const root = `test:record-twin:${process.pid}:${Date.now()}:${++windows}:{r}:`
-          const args = recordHeader({
-            root,
-            at: String(NOW),
-            windowMs: String(WINDOW_MS),
-            floor: '',
-            clockSkewMs: String(SKEW_MS),
-            ttlFloorMs: 10_000,
-            retentionMs: '60000',
-            budgetBytes: '1000000',
-            sketchBudget: '',
-            dimensions: 0,
-            maxValues: '0',
-            clientShareBytes: '1000000',
-          })
-          const folded = fold(transactions, undefined)
-          pushRecordGroup(args, undefined, folded)
-          const [now, letters] = (await redis.eval(script, 1, metaKey(root), ...args)) as [
-            number,
-            string,
-          ]
-          const written = await redis.keys(`${root}*`)
-          if (written.length > 0) await redis.del(...written)
-          expect(now).toBe(NOW)
-          expect(unfold(letters, folded)).toBe(expected)
-        },
-      ),
-      { numRuns: 60 },
+      fc.asyncProperty(transactions, fc.integer({ min: -3, max: 3 }), async (written, missBy) => {
+        const estimate = NOW + missBy
+        const folded = fold(written, undefined)
+        const judgement = new Judgement(estimate, WINDOW_MS, SKEW_MS)
+        const letters = judgement.judge(folded.deltas)
+        expect(unfold(letters, folded)).toBe(coreLetters(written, estimate).join(''))
+
+        const partition = new Partition(WINDOW_MS)
+        const staged = partition.stage(judgement.stored)
+        const root = `test:record-twin:${process.pid}:${Date.now()}:${++windows}:{r}:`
+        const args = recordHeader({
+          root,
+          at: String(NOW),
+          windowMs: String(WINDOW_MS),
+          floor: '',
+          clockSkewMs: String(SKEW_MS),
+          ttlFloorMs: 10_000,
+          retentionMs: '60000',
+          budgetBytes: '1000000',
+          sketchBudget: '',
+          dimensions: 0,
+          maxValues: '0',
+          clientShareBytes: '1000000',
+          partition: partition.id,
+          seq: partition.seq,
+          gen: '',
+          lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
+          hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
+        })
+        pushHashWrites(args, staged.hashes)
+        pushRecordGroup(args, undefined, folded, letters, false)
+        const [now, answered, , , refusal] = (await redis.eval(
+          script,
+          1,
+          metaKey(root),
+          ...args,
+        )) as RecordReply
+        const snapshot = (await redis.eval(
+          SNAPSHOT,
+          1,
+          metaKey(root),
+          root,
+          String(NOW),
+          String(WINDOW_MS),
+          '',
+          String(WINDOW_MS),
+        )) as Reply
+        const keys = await redis.keys(`${root}*`)
+        await redis.del(...keys)
+        expect(now).toBe(NOW)
+        const atNow = coreLetters(written, NOW)
+        if (unfold(letters, folded) !== atNow.join('')) {
+          // Judged for another instant: nothing written but the window's instant.
+          expect(refusal).toBe(REFUSALS.judged)
+          expect(keys).toEqual([metaKey(root)])
+          return
+        }
+        expect(refusal).toBe('')
+        expect(unfold(answered, folded)).toBe(atNow.join(''))
+        const core = new RollingWindow({
+          windowMs: WINDOW_MS,
+          clockSkewMs: SKEW_MS,
+          clock: () => NOW,
+        })
+        for (const { amount, timestamp } of written) core.record(amount, timestamp)
+        const statistics = snapshotStatistics([snapshot], new Float64Array(LIMB_COUNT))
+        expect(statistics).toEqual(core.query({ windowMs: WINDOW_MS }))
+      }),
+      { numRuns: 80 },
     )
   })
 })

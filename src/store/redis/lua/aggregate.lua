@@ -37,3 +37,37 @@ local function aggregate(window, from, to)
   result[MAX] = highText or ''
   return result
 end
+
+-- The prefixes of the window's partitions that may hold blocks in it: those whose latest block
+-- (their score: see record.lua) has not left.
+local function partitionsOf(window, now)
+  local ids = redis.call('ZRANGEBYSCORE', partitionsKey(window), '(' .. int(now - windowMs), '+inf')
+  local prefixes = {}
+  for k, id in ipairs(ids) do prefixes[k] = partitionPrefix(window, id) end
+  return prefixes
+end
+
+-- The statistics of [from, to] over every partition, as aggregate returns them.
+local function aggregateAll(prefixes, from, to)
+  local result
+  for _, prefix in ipairs(prefixes) do
+    local part = aggregate(prefix, from, to)
+    if result == nil then
+      result = part
+    else
+      result[1] = result[1] + part[1]
+      for k = 2, LIMBS + 1 do result[k] = result[k] + part[k] end
+      if part[MIN] ~= '' and (result[MIN] == '' or tonumber(part[MIN]) < tonumber(result[MIN])) then
+        result[MIN] = part[MIN]
+      end
+      if part[MAX] ~= '' and (result[MAX] == '' or tonumber(part[MAX]) > tonumber(result[MAX])) then
+        result[MAX] = part[MAX]
+      end
+    end
+  end
+  if result then return result end
+  result = {0}
+  for k = 1, LIMBS do result[k + 1] = 0 end
+  result[MIN], result[MAX] = '', ''
+  return result
+end

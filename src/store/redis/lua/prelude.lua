@@ -43,8 +43,15 @@ local function advance()
   else
     redis.call('HSET', meta, 'latest', int(now))
   end
-  return now, root .. int(gen) .. ':', clock
+  return now, root .. int(gen) .. ':', clock, gen
 end
+
+-- The window's blocks are kept in partitions, one per writer (an instance's process, on this
+-- shard), each written only by its writer: the prefix of a partition's hashes, the key counting
+-- its writes, and the sorted set of the partitions by the instant each last wrote at.
+local function partitionPrefix(window, id) return window .. 'part:' .. id .. ':' end
+local function partitionSeqKey(window, id) return window .. 'part:' .. id end
+local function partitionsKey(window) return window .. 'parts' end
 
 -- A block is stored as one field: its count, its limbs and its min's and max's texts, joined by
 -- commas (C.BLOCK_SEPARATOR). One field per block keeps a hash at eleven fields, and Redis finds
@@ -92,12 +99,14 @@ local function hashOf(window, kind, number)
   return name
 end
 
--- The hash holding a block of a level (1-based), and the block's field there.
+-- The hash holding a block of a level (1-based), and the block's field there. Twin of blockPlace
+-- (layout.ts).
+local TENS, SECONDS = C.TENS_HASH, C.SECONDS_HASH
 local function place(window, level, block)
-  if level == 1 then return hashOf(window, 't:', math.floor(block / 10)), DIGITS[block % 10] end
-  if level == 2 then return hashOf(window, 't:', block), OWN end
-  if level == 3 then return hashOf(window, 's:', math.floor(block / 10)), DIGITS[block % 10] end
-  return hashOf(window, 's:', block), OWN
+  if level == 1 then return hashOf(window, TENS, math.floor(block / 10)), DIGITS[block % 10] end
+  if level == 2 then return hashOf(window, TENS, block), OWN end
+  if level == 3 then return hashOf(window, SECONDS, math.floor(block / 10)), DIGITS[block % 10] end
+  return hashOf(window, SECONDS, block), OWN
 end
 
 -- Calls visit(level, block) for each block covering [from, to], the coarsest aligned ones that

@@ -1,18 +1,6 @@
 -- The record's part for dimensions: each value's window, tracked values, their newest instants.
 --@include dimension-keys
--- Adds the aggregate at ARGV[at] to the blocks of a timestamp at every level under a prefix (a
--- value's): the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the
--- second's (see place).
-local function addToBlocks(prefix, timestamp, at)
-  local tens, tenField = place(prefix, 1, timestamp)
-  local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1, true)
-  add(hash, tenField, at)
-  add(hash, OWN, at)
-  local second, secondField = place(prefix, 3, math.floor(timestamp / SIZES[3]))
-  hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1, true)
-  add(hash, secondField, at)
-  add(hash, OWN, at)
-end
+--@include value-blocks
 
 local dimensionsTouched = false
 
@@ -209,10 +197,11 @@ local function saveNewest()
   stale = {}
 end
 
--- Keeps a dimension's keys of values as long as its values may need them, once a call has added
--- to them.
-local function expireDimensions(ttlFloor)
+-- Writes the values' blocks this call added to, and keeps a dimension's keys of values as long
+-- as its values may need them.
+local function expireDimensions(clock)
   if not dimensionsTouched then return end
+  flushValueBlocks(clock)
   -- A value is released once its newest transaction, at most the skew ahead, has left.
   local ttl = math.max(2 * (windowMs + skewMs) + MARGIN, ttlFloor)
   for dim = 1, dimensionCount do

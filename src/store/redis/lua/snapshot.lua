@@ -11,7 +11,8 @@ local MARGIN = 1000
 --@include sketches
 local now, window, clock = advance()
 local from = now - tonumber(ARGV[5]) + 1
-local result = aggregate(window, from, now)
+local partitions = partitionsOf(window, now)
+local result = aggregateAll(partitions, from, now)
 table.insert(result, 1, now)
 if ARGV[6] == nil then return result end
 local sketches = openSketches(window, now, tonumber(ARGV[6]), clock, tonumber(ARGV[7]))
@@ -19,7 +20,7 @@ local lo, hi, edge, flat = mergeSketches(sketches, from, now)
 saveSketches(sketches)
 local wide = result
 if edge > 1 then
-  wide = aggregate(window, lo, hi)
+  wide = aggregateAll(partitions, lo, hi)
   table.insert(wide, 1, now)
 end
 result[#result + 1] = edge

@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto'
+import { type Aggregate, addAggregate, emptyAggregate } from '../../core/amount/aggregate.js'
+import { LEVELS } from '../../core/blocks/levels.js'
+import { OUTCOME_LETTERS as L } from '../../core/idempotency/idempotency.js'
+import type { Delta } from './fold.js'
+import { blockPlace, packBlock } from './layout.js'
+
+/**
+ * Why a record call wrote nothing (record.lua), as it says it: the window started a new
+ * generation; the partition's writes are not those its writer counted (a call whose answer was
+ * lost, a Redis that restarted empty); the window's instant is outside those the writer judged
+ * its transactions for; a request with a key may not be recorded now (a replay, a key used with
+ * another request, a budget spent).
+ */
+export const REFUSALS = { generation: 'g', lost: 'l', judged: 'j', keys: 'k' } as const
+
+/**
+ * The judgement of a call's deltas at an estimated instant, and the instants [lo, hi] at which
+ * it is the same: the script records only when the window's instant, which it alone reads, is
+ * among them. Twin of the core's rules (RollingWindow.record) and their order: too old, too far
+ * in the future, then an amount outside the domain.
+ */
+export class Judgement {
+  lo = Number.NEGATIVE_INFINITY
+  hi = Number.POSITIVE_INFINITY
+  readonly stored: Delta[] = []
+
+  constructor(
+    readonly now: number,
+    readonly windowMs: number,
+    readonly skewMs: number,
+  ) {}
+
+  /** One letter per delta (OUTCOME_LETTERS); the stored ones join `stored`. */
+  judge(deltas: readonly Delta[]): string {
+    const { now, windowMs, skewMs } = this
+    let letters = ''
+    for (const delta of deltas) {
+      const t = delta.timestamp
+      if (t <= now - windowMs) {
+        letters += L.tooOld
+        this.lo = Math.max(this.lo, t + windowMs)
+      } else if (t > now + skewMs) {
+        letters += L.tooFarInFuture
+        this.hi = Math.min(this.hi, t - skewMs - 1)
+      } else {
+        this.lo = Math.max(this.lo, t - skewMs)
+        this.hi = Math.min(this.hi, t + windowMs - 1)
+        if (delta.valid) {
+          letters += L.stored
+          this.stored.push(delta)
+        } else {
+          letters += L.invalidAmount
+        }
+      }
+    }
+    return letters
+  }
+}
+
+/** A hash of a partition to write: its name, when new the instant its own block ends, its fields. */
+export interface HashWrite {
+  hash: string
+  /** The end of the hash's own block when the hash is new (it then gets its expiry), else ''. */
+  newUntil: string
+  /** (field, packed block) pairs, the hash's own block first. */
+  fields: string[]
+}
+
+/** Blocks staged for a write: the partition's own once the write is acknowledged. */
+export interface Staged {
+  blocks: Array<Map<number, Aggregate>>
+  hashes: HashWrite[]
+}
+
+/** The levels in the order their blocks are written: each hash's own block before its others. */
+const WRITE_ORDER = LEVELS.map((_, level) => level ^ 1)
+
+/**
+ * One writer's partition of a shard's window: the blocks this process stored there, which only it
+ * writes, each whole. Redis then does no arithmetic per block: the writer adds in Node, exactly
+ * (the core's limbs), and sends each block it changed, packed. The partition knows how many of
+ * its writes Redis acknowledged; when it cannot know what Redis holds (a call failed, the window
+ * started a new generation, Redis says the count differs), it is abandoned for a new one, empty,
+ * under a new id, and the old one stays readable until its blocks leave the window.
+ */
+export class Partition {
+  id = newId()
+  /** The writes Redis acknowledged. */
+  seq = 0
+  /** The window's generation its blocks are of; undefined before the first write. */
+  gen: number | undefined
+  readonly #windowMs: number
+  readonly #blocks: Array<Map<number, Aggregate>> = LEVELS.map(() => new Map())
+  /** The latest instant Redis answered with, and Redis's clock less this process's then. */
+  #latest = Number.NEGATIVE_INFINITY
+  #offset = 0
+  #sweptAt = Number.NEGATIVE_INFINITY
+
+  constructor(windowMs: number) {
+    this.#windowMs = windowMs
+  }
+
+  /**
+   * The window's instant as the script will likely read it: the twin of advance (prelude.lua)
+   * on the clock given or Redis's as last seen, the floor, and the instant last answered.
+   */
+  estimate(at: string, floor: string): number {
+    const clock = at === '' ? Date.now() + this.#offset : Number(at)
+    let now = clock
+    const seen = floor === '' ? Number.NEGATIVE_INFINITY : Number(floor)
+    if (seen > now && clock > seen - this.#windowMs) now = seen
+    // A step back of a whole window starts a new generation at the clock.
+    if (now <= this.#latest - this.#windowMs) return now
+    return Math.max(now, this.#latest)
+  }
+
+  /** Notes the instant a call answered with: the shard's instant then. */
+  observe(now: number, at: string): void {
+    this.#latest = now
+    if (at === '') this.#offset = now - Date.now()
+  }
+
+  /** The blocks the stored deltas change, as they will be, and the hashes to write. */
+  stage(stored: readonly Delta[]): Staged {
+    const blocks = LEVELS.map(() => new Map<number, Aggregate>())
+    for (const delta of stored) {
+      for (let level = 0; level < LEVELS.length; level++) {
+        const number = Math.floor(delta.timestamp / (LEVELS[level] as number))
+        const staged = blocks[level] as Map<number, Aggregate>
+        let block = staged.get(number)
+        if (block === undefined) {
+          block = copyOf(this.#blocks[level]?.get(number))
+          staged.set(number, block)
+        }
+        addAggregate(block, delta)
+      }
+    }
+    const hashes = new Map<string, HashWrite>()
+    for (const level of WRITE_ORDER) {
+      for (const [number, block] of blocks[level] as Map<number, Aggregate>) {
+        const place = blockPlace(level, number)
+        let write = hashes.get(place.hash)
+        if (write === undefined) {
+          const isNew = !this.#blocks[place.ownLevel]?.has(place.own)
+          const size = LEVELS[place.ownLevel] as number
+          write = {
+            hash: place.hash,
+            newUntil: isNew ? String(place.own * size + size - 1) : '',
+            fields: [],
+          }
+          hashes.set(place.hash, write)
+        }
+        write.fields.push(place.field, packBlock(block))
+      }
+    }
+    return { blocks, hashes: [...hashes.values()] }
+  }
+
+  /** The write of `staged` was acknowledged at `now`, in generation `gen`. */
+  commit(staged: Staged, gen: number, now: number): void {
+    this.seq++
+    this.gen = gen
+    staged.blocks.forEach((changed, level) => {
+      const blocks = this.#blocks[level] as Map<number, Aggregate>
+      for (const [number, block] of changed) blocks.set(number, block)
+    })
+    // Once a second, blocks that left the window are let go: no later write can reach them.
+    if (now - this.#sweptAt >= 1_000) {
+      this.#sweptAt = now
+      this.#blocks.forEach((blocks, level) => {
+        const size = LEVELS[level] as number
+        for (const number of blocks.keys()) {
+          if (number * size + size - 1 <= now - this.#windowMs) blocks.delete(number)
+        }
+      })
+    }
+  }
+
+  /** Starts afresh: a new id, nothing written, no generation. */
+  abandon(): void {
+    this.id = newId()
+    this.seq = 0
+    this.gen = undefined
+    for (const blocks of this.#blocks) blocks.clear()
+  }
+}
+
+function copyOf(block: Aggregate | undefined): Aggregate {
+  const copy = emptyAggregate()
+  if (block !== undefined) addAggregate(copy, block)
+  return copy
+}
+
+/** A partition's id: random, so that writers never share one, and short, as it is in every key. */
+function newId(): string {
+  return randomBytes(6).toString('base64url')
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest'
+import { type Aggregate, addAggregate, emptyAggregate } from '../../../src/core/amount/aggregate.js'
+import { fold } from '../../../src/store/redis/fold.js'
+import { blockPlace, packBlock } from '../../../src/store/redis/layout.js'
+import { Judgement, Partition } from '../../../src/store/redis/partition.js'
+
+const WINDOW_MS = 60_000
+const T = 1_700_000_000_005
+
+/** The deltas of these transactions that are stored at T. */
+function stored(transactions: Array<{ amount: number; timestamp: number }>) {
+  const judgement = new Judgement(T, WINDOW_MS, 2_000)
+  judgement.judge(fold(transactions, undefined).deltas)
+  return judgement.stored
+}
+
+/** The fields a staged write gives a hash, as a map. */
+function fieldsOf(partition: Partition, hash: string, staged = partition.stage([])) {
+  const write = staged.hashes.find((h) => h.hash === hash)
+  const fields = new Map<string, string>()
+  for (let i = 0; i < (write?.fields.length ?? 0); i += 2) {
+    fields.set(write?.fields[i] as string, write?.fields[i + 1] as string)
+  }
+  return { write, fields }
+}
+
+describe('a writer partition', () => {
+  it('writes every block it changes whole: what it held plus what the write adds, exactly', () => {
+    const partition = new Partition(WINDOW_MS)
+    const first = stored([
+      { amount: 1.1, timestamp: T },
+      { amount: 2.2, timestamp: T + 1 },
+    ])
+    const staged = partition.stage(first)
+    const tens = blockPlace(1, Math.floor(T / 10))
+    const { write } = fieldsOf(partition, tens.hash, staged)
+    // A new hash: written with its expiry, its own block first.
+    expect(write?.newUntil).toBe(String(Math.floor(T / 10) * 10 + 9))
+    expect(write?.fields[0]).toBe('o')
+    partition.commit(staged, 0, T)
+
+    const second = stored([{ amount: -0.3, timestamp: T }])
+    const again = partition.stage(second)
+    const { write: next, fields } = fieldsOf(partition, tens.hash, again)
+    expect(next?.newUntil).toBe('') // it exists: no expiry again
+    const own: Aggregate = emptyAggregate()
+    for (const delta of [...first, ...second]) addAggregate(own, delta)
+    expect(fields.get('o')).toBe(packBlock(own))
+    expect(fields.get(String(T % 10))).toMatch(/^2,/) // 1.1 and -0.3 in the 1 ms block of T
+    expect(fields.has(String((T + 1) % 10))).toBe(false) // untouched: not sent again
+  })
+
+  it('starts afresh when abandoned: a new id, and every hash new', () => {
+    const partition = new Partition(WINDOW_MS)
+    const deltas = stored([{ amount: 5, timestamp: T }])
+    partition.commit(partition.stage(deltas), 3, T)
+    const id = partition.id
+    partition.abandon()
+    expect(partition.id).not.toBe(id)
+    expect([partition.seq, partition.gen]).toEqual([0, undefined])
+    const staged = partition.stage(deltas)
+    for (const write of staged.hashes) expect(write.newUntil).not.toBe('')
+    const { fields } = fieldsOf(partition, blockPlace(1, Math.floor(T / 10)).hash, staged)
+    expect(fields.get('o')).toMatch(/^1,/)
+  })
+
+  it('lets go of blocks that left the window, which no write can reach again', () => {
+    const partition = new Partition(WINDOW_MS)
+    partition.commit(partition.stage(stored([{ amount: 5, timestamp: T }])), 0, T)
+    partition.commit(partition.stage([]), 0, T + WINDOW_MS + 10_000)
+    const staged = partition.stage(stored([{ amount: 5, timestamp: T }]))
+    for (const write of staged.hashes) expect(write.newUntil).not.toBe('')
+  })
+
+  it('estimates the instant as the script will read it: held at the last, afresh after a step of a window', () => {
+    const partition = new Partition(WINDOW_MS)
+    expect(partition.estimate(String(T), '')).toBe(T)
+    partition.observe(T + 500, String(T))
+    expect(partition.estimate(String(T), '')).toBe(T + 500) // held, as advance holds it
+    expect(partition.estimate(String(T), String(T + 900))).toBe(T + 900) // another shard's floor
+    expect(partition.estimate(String(T - WINDOW_MS), '')).toBe(T - WINDOW_MS) // a new generation
+  })
+})
