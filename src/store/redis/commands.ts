@@ -31,10 +31,10 @@ import {
 export type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Dimensions'}`
 /**
  * The record script's answer: the instant, a letter per delta, a state per group, the ms until a
- * spent budget has room, why nothing was written ('' when the call recorded: see REFUSALS), and
- * the window's generation.
+ * spent budget has room, why nothing was written ('' when the call recorded: see REFUSALS), the
+ * window's generation, and the writer's partition's count of writes.
  */
-export type RecordReply = [number, string, string, number, string, number]
+export type RecordReply = [number, string, string, number, string, number, number]
 export type RecordCommands<Context extends ClientContext> = {
   [name in RecordCommand]: (
     meta: string,

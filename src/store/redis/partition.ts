@@ -96,6 +96,9 @@ export class Partition {
   #latest = Number.NEGATIVE_INFINITY
   #offset = 0
   #sweptAt = Number.NEGATIVE_INFINITY
+  /** The blocks of a call that failed after it may have run (see doubt). */
+  #doubted: Staged | undefined
+  #doubts = 0
 
   constructor(windowMs: number) {
     this.#windowMs = windowMs
@@ -158,7 +161,7 @@ export class Partition {
   }
 
   /** The write of `staged` was acknowledged at `now`, in generation `gen`. */
-  commit(staged: Staged, gen: number, now: number): void {
+  #commit(staged: Staged, gen: number, now: number): void {
     this.seq++
     this.gen = gen
     staged.blocks.forEach((changed, level) => {
@@ -177,8 +180,45 @@ export class Partition {
     }
   }
 
+  /**
+   * A call failed: if it may have run (`staged` given), whether its blocks are Redis's is known
+   * only from the partition's count of writes, which the next call reads (see settle). Two calls
+   * in doubt expected the same count, and a count one more cannot say which of them ran.
+   */
+  doubt(staged: Staged | undefined): void {
+    if (staged === undefined) return
+    this.#doubted = staged
+    this.#doubts++
+  }
+
+  /**
+   * What a call's answer says of the partition: recorded (`refusal` ''), its blocks are now the
+   * partition's; the window started a new generation, it starts afresh; its count of writes is
+   * not the one expected (`writes` the count found), a call in doubt ran when the count is one
+   * more (its blocks are then the partition's), and otherwise the partition is lost (a Redis
+   * that restarted, or failed over to a replica behind) and starts afresh.
+   */
+  settle(refusal: string, staged: Staged, gen: number, now: number, writes: number): void {
+    const doubted = this.#doubts === 1 ? this.#doubted : undefined
+    this.#doubted = undefined
+    this.#doubts = 0
+    if (refusal === '') this.#commit(staged, gen, now)
+    else if (refusal === REFUSALS.generation) this.abandon()
+    else if (refusal === REFUSALS.lost) {
+      if (doubted !== undefined && writes === this.seq + 1 && gen === this.gen) {
+        this.#commit(doubted, gen, now)
+      } else {
+        this.abandon()
+      }
+    }
+    // Refused for another reason, the count was the one expected: a call in doubt did not run,
+    // and cannot run later (it expects the count this call found).
+  }
+
   /** Starts afresh: a new id, nothing written, no generation. */
   abandon(): void {
+    this.#doubted = undefined
+    this.#doubts = 0
     this.id = newId()
     this.seq = 0
     this.gen = undefined

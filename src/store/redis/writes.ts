@@ -114,6 +114,8 @@ export class RedisWrites {
     let pending: readonly WriteGroup[] = groups
     let stalls = 0
     while (pending.length > 0) {
+      // Gathered while another call was in flight: if that call took the shard down, nothing is sent.
+      if (!this.#shards.health.up(shard)) return this.#shards.unavailable()
       const left = await this.#call(shard, pending, replies)
       if (left.length === pending.length && ++stalls > MAX_STALLS) {
         throw new StoreUnavailableError(new Error('the window kept moving under the writes'), false)
@@ -195,20 +197,25 @@ export class RedisWrites {
     sent.forEach(({ once, folded }, i) => {
       pushRecordGroup(args, once, folded, letters[i] as string, this.#features)
     })
+    const fail = shards.failure(shard)
     let reply: RecordReply
     try {
       reply = await this.#recordCall(root, args)
     } catch (error) {
-      // Whether Redis ran it or not, the partition may no longer be what this process holds.
-      partition.abandon()
-      return shards.failure(shard)(error)
+      try {
+        return fail(error)
+      } catch (failure) {
+        // A call that may have run leaves the partition in doubt until the next call reads its
+        // count of writes (see settle); one refused before running leaves it as it was.
+        partition.doubt((failure as StoreUnavailableError).sent ? staged : undefined)
+        throw failure
+      }
     }
-    const [now, answered, states, waitMs, refusal, gen] = reply
+    const [now, answered, states, waitMs, refusal, gen, writes] = reply
     shards.health.answered(shard)
     shards.seen = String(now)
     partition.observe(now, at)
-    if (refusal === REFUSALS.generation || refusal === REFUSALS.lost) partition.abandon()
-    if (refusal === '') partition.commit(staged, gen, now)
+    partition.settle(refusal, staged, gen, now, writes)
     if (refusal !== '' && refusal !== REFUSALS.keys) return [...groups]
     // Letters come one per delta, group after group: back to one per transaction.
     let from = 0

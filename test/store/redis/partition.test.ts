@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { type Aggregate, addAggregate, emptyAggregate } from '../../../src/core/amount/aggregate.js'
 import { fold } from '../../../src/store/redis/fold.js'
 import { blockPlace, packBlock } from '../../../src/store/redis/layout.js'
-import { Judgement, Partition } from '../../../src/store/redis/partition.js'
+import { Judgement, Partition, REFUSALS } from '../../../src/store/redis/partition.js'
 
 const WINDOW_MS = 60_000
 const T = 1_700_000_000_005
@@ -37,7 +37,7 @@ describe('a writer partition', () => {
     // A new hash: written with its expiry, its own block first.
     expect(write?.newUntil).toBe(String(Math.floor(T / 10) * 10 + 9))
     expect(write?.fields[0]).toBe('o')
-    partition.commit(staged, 0, T)
+    partition.settle('', staged, 0, T, 1)
 
     const second = stored([{ amount: -0.3, timestamp: T }])
     const again = partition.stage(second)
@@ -53,7 +53,7 @@ describe('a writer partition', () => {
   it('starts afresh when abandoned: a new id, and every hash new', () => {
     const partition = new Partition(WINDOW_MS)
     const deltas = stored([{ amount: 5, timestamp: T }])
-    partition.commit(partition.stage(deltas), 3, T)
+    partition.settle('', partition.stage(deltas), 3, T, 1)
     const id = partition.id
     partition.abandon()
     expect(partition.id).not.toBe(id)
@@ -66,8 +66,8 @@ describe('a writer partition', () => {
 
   it('lets go of blocks that left the window, which no write can reach again', () => {
     const partition = new Partition(WINDOW_MS)
-    partition.commit(partition.stage(stored([{ amount: 5, timestamp: T }])), 0, T)
-    partition.commit(partition.stage([]), 0, T + WINDOW_MS + 10_000)
+    partition.settle('', partition.stage(stored([{ amount: 5, timestamp: T }])), 0, T, 1)
+    partition.settle('', partition.stage([]), 0, T + WINDOW_MS + 10_000, 2)
     const staged = partition.stage(stored([{ amount: 5, timestamp: T }]))
     for (const write of staged.hashes) expect(write.newUntil).not.toBe('')
   })
@@ -79,5 +79,37 @@ describe('a writer partition', () => {
     expect(partition.estimate(String(T), '')).toBe(T + 500) // held, as advance holds it
     expect(partition.estimate(String(T), String(T + 900))).toBe(T + 900) // another shard's floor
     expect(partition.estimate(String(T - WINDOW_MS), '')).toBe(T - WINDOW_MS) // a new generation
+  })
+
+  it('keeps a call in doubt whose count of writes shows it ran, and starts afresh when the count is another', () => {
+    const ran = new Partition(WINDOW_MS)
+    ran.settle('', ran.stage(stored([{ amount: 1, timestamp: T }])), 0, T, 1)
+    const id = ran.id
+    ran.doubt(ran.stage(stored([{ amount: 2, timestamp: T }])))
+    ran.settle(REFUSALS.lost, ran.stage([]), 0, T, 2)
+    expect([ran.id, ran.seq]).toEqual([id, 2])
+    const { fields } = fieldsOf(ran, blockPlace(1, Math.floor(T / 10)).hash, ran.stage([]))
+    expect(fields.size).toBe(0) // nothing staged: the stage of no deltas writes nothing
+    const next = ran.stage(stored([{ amount: 4, timestamp: T }]))
+    expect(fieldsOf(ran, blockPlace(1, Math.floor(T / 10)).hash, next).fields.get('o')).toMatch(
+      /^3,/,
+    )
+
+    const lost = new Partition(WINDOW_MS)
+    lost.settle('', lost.stage(stored([{ amount: 1, timestamp: T }])), 0, T, 1)
+    const before = lost.id
+    lost.doubt(lost.stage(stored([{ amount: 2, timestamp: T }])))
+    lost.settle(REFUSALS.lost, lost.stage([]), 0, T, 0) // a Redis that restarted empty
+    expect([lost.id === before, lost.seq]).toEqual([false, 0])
+  })
+
+  it('starts afresh when two calls were in doubt: a count one more cannot say which ran', () => {
+    const partition = new Partition(WINDOW_MS)
+    partition.settle('', partition.stage(stored([{ amount: 1, timestamp: T }])), 0, T, 1)
+    const id = partition.id
+    partition.doubt(partition.stage(stored([{ amount: 2, timestamp: T }])))
+    partition.doubt(partition.stage(stored([{ amount: 3, timestamp: T }])))
+    partition.settle(REFUSALS.lost, partition.stage([]), 0, T, 2)
+    expect(partition.id).not.toBe(id)
   })
 })

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appOnRedis, postJson } from '../../support/http.js'
 import { OwnRedis } from '../../support/redis-server.js'
@@ -81,6 +82,18 @@ describe('a Redis that hangs', () => {
     expect(retried.headers['idempotent-replayed']).toBe('true')
     const statistics = (await app.inject({ method: 'GET', url: '/statistics' })).json()
     expect(statistics).toMatchObject({ count: 2, sum: 3 })
+    // The writer read its partition's count of writes, saw that its call in doubt ran, and kept
+    // writing the same partition rather than start another.
+    expect((await post()).statusCode).toBe(201)
+    const after = (await app.inject({ method: 'GET', url: '/statistics' })).json()
+    expect(after).toMatchObject({ count: 3, sum: 4.5 })
+    const client = new Redis(redis.url)
+    try {
+      const [parts] = await client.keys('*parts')
+      expect(await client.zcard(parts as string)).toBe(1)
+    } finally {
+      client.disconnect()
+    }
   })
   it('leaves the shard up when only a read times out: writes go on as soon as Redis answers', async () => {
     warnings.length = 0

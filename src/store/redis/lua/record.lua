@@ -12,7 +12,7 @@
 -- Returns the instant, one letter per delta (the writer's, the remembered ones of a replay, or x
 -- for a group refused), one state per group, for a group refused because the budget is spent
 -- the ms until it has room, then why nothing was written ('' when the call recorded: see
--- REFUSALS in commands.ts) and the window's generation.
+-- REFUSALS in partition.ts), the window's generation and the partition's count of writes.
 --
 --@include prelude
 local skewMs = tonumber(ARGV[5])
@@ -40,14 +40,15 @@ local partitionKey = partitionSeqKey(window, partition)
 local expected = ARGV[14]
 local lo, hi = tonumber(ARGV[16]), tonumber(ARGV[17])
 local refusal = ''
+local writes = redis.call('GET', partitionKey) or '0'
 if ARGV[15] ~= '' and ARGV[15] ~= int(gen) then
   refusal = C.REFUSED_GENERATION
-elseif (redis.call('GET', partitionKey) or '0') ~= expected then
+elseif writes ~= expected then
   refusal = C.REFUSED_LOST
 elseif (lo and now < lo) or (hi and now > hi) then
   refusal = C.REFUSED_JUDGED
 end
-if refusal ~= '' then return {now, '', '', 0, refusal, gen} end
+if refusal ~= '' then return {now, '', '', 0, refusal, gen, tonumber(writes)} end
 
 -- The groups: what each holds, and for those with a key, whether they may be recorded. One
 -- that may not refuses the call: the writer's blocks include every group's transactions.
@@ -78,7 +79,9 @@ while i <= #ARGV do
     wait = math.max(wait, after or 0)
   end
 end
-if refusal ~= '' then return {now, table.concat(letters), table.concat(states), wait, refusal, gen} end
+if refusal ~= '' then
+  return {now, table.concat(letters), table.concat(states), wait, refusal, gen, tonumber(writes)}
+end
 
 -- The partition's hashes, each its blocks written whole: per hash its name under the partition,
 -- the instant its own block ends when the hash is new ('' otherwise), its number of fields, then
@@ -96,7 +99,8 @@ for _ = 1, tonumber(ARGV[18]) do
   h = h + 3 + 2 * f
 end
 local kept = math.max(windowMs + skewMs + MARGIN, ttlFloor)
-redis.call('SET', partitionKey, int(tonumber(expected) + 1), 'PX', kept)
+writes = tonumber(expected) + 1
+redis.call('SET', partitionKey, int(writes), 'PX', kept)
 -- Each partition is scored by the latest instant its blocks may reach: readers skip those whose
 -- blocks have all left.
 local parts = partitionsKey(window)
@@ -151,4 +155,4 @@ if sketches then
   saveSketches(sketches)
 end
 expireDimensions(clock)
-return {now, table.concat(letters), table.concat(states), wait, '', gen}
+return {now, table.concat(letters), table.concat(states), wait, '', gen, writes}
