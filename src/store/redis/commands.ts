@@ -32,9 +32,9 @@ export type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Dimensions'}
 /**
  * The record script's answer: the instant, a letter per delta, a state per group, the ms until a
  * spent budget has room, why nothing was written ('' when the call recorded: see REFUSALS), the
- * window's generation, and the writer's partition's count of writes.
+ * window's generation, the writer's partition's count of writes and, when it recorded, its score.
  */
-export type RecordReply = [number, string, string, number, string, number, number]
+export type RecordReply = [number, string, string, number, string, number, number, number?]
 export type RecordCommands<Context extends ClientContext> = {
   [name in RecordCommand]: (
     meta: string,
@@ -139,6 +139,8 @@ export interface RecordHeader {
   /** The instants the writer judged its transactions for ('' for unbounded). */
   lo: string
   hi: string
+  /** The partition's score in the set of partitions ('' for none yet: see record.lua). */
+  announced: string
 }
 
 export function recordHeader(header: RecordHeader): Array<string | number> {
@@ -157,6 +159,7 @@ export function recordHeader(header: RecordHeader): Array<string | number> {
     header.gen,
     header.lo,
     header.hi,
+    header.announced,
   ]
 }
 

@@ -27,6 +27,9 @@ export const OWN_FIELD = 'o'
 export const DIGIT_FIELDS: readonly string[] = Array.from({ length: 10 }, (_, digit) => `${digit}`)
 /** What joins a packed block's parts. */
 export const BLOCK_SEPARATOR = ','
+/** The Lua pattern that takes a packed block apart, and the format that packs one (prelude.lua). */
+export const BLOCK_PATTERN = `^(%-?%d+)${`${BLOCK_SEPARATOR}(%-?%d+)`.repeat(LIMB_COUNT)}${BLOCK_SEPARATOR}([^${BLOCK_SEPARATOR}]*)${BLOCK_SEPARATOR}([^${BLOCK_SEPARATOR}]*)$`
+export const BLOCK_FORMAT = `%d${`${BLOCK_SEPARATOR}%d`.repeat(LIMB_COUNT)}${BLOCK_SEPARATOR}%s${BLOCK_SEPARATOR}%s`
 
 /** A block's hash (its name under a window), the field holding it, and its hash's own block. */
 export interface BlockPlace {

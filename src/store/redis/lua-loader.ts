@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs'
 /**
  * Assembles a script from the `.lua` files of a folder. A line `--@include <name>` is replaced by
  * `<name>.lua`, itself assembled; `--@feature <flag> <on> <off>` by `<on>.lua` when the flag is
- * set, else `<off>.lua`. The constants come first, after a `#!lua` line if the script has one, as
- * one Lua table C: the files name them `C.<NAME>`, and their values come from the TypeScript that
- * defines them.
+ * set, else `<off>.lua`. The files name the constants `C.<NAME>`, and their values come from the
+ * TypeScript that defines them: an integer or a string is written in place, as a literal (a script
+ * runs its whole text at every call, and a table of constants would be built at every call); a
+ * table goes in one Lua table C, first, after a `#!lua` line if the script has one. A name that
+ * is not a constant is refused.
  */
 export function assembleLua(
   folder: URL,
@@ -13,11 +15,18 @@ export function assembleLua(
   constants: Readonly<Record<string, LuaValue>>,
   flags: Readonly<Record<string, boolean>> = {},
 ): string {
-  const text = expand(folder, name, flags, [])
-  const entries = Object.entries(constants).map(
-    ([key, value]) => `  ${key} = ${luaLiteral(value)},`,
-  )
-  const table = `local C = {\n${entries.join('\n')}\n}\n`
+  const text = expand(folder, name, flags, []).replace(/^(.*?)(--.*)?$/gm, (_, code, comment) => {
+    const replaced = (code as string).replace(/\bC\.([A-Z][A-Z0-9_]*)\b/g, (__, key: string) => {
+      const value = constants[key]
+      if (value === undefined) throw new Error(`${name}.lua: no constant C.${key}`)
+      return typeof value === 'object' ? `C.${key}` : luaLiteral(value)
+    })
+    return replaced + ((comment as string | undefined) ?? '')
+  })
+  const entries = Object.entries(constants)
+    .filter(([, value]) => typeof value === 'object')
+    .map(([key, value]) => `  ${key} = ${luaLiteral(value)},`)
+  const table = entries.length > 0 ? `local C = {\n${entries.join('\n')}\n}\n` : ''
   return text.startsWith(SHEBANG) ? `${SHEBANG}${table}${text.slice(SHEBANG.length)}` : table + text
 }
 

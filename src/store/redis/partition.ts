@@ -14,6 +14,9 @@ import { blockPlace, packBlock } from './layout.js'
  */
 export const REFUSALS = { generation: 'g', lost: 'l', judged: 'j', keys: 'k' } as const
 
+/** How far ahead of its blocks a partition's score is set, so that most calls need not move it. */
+export const ANNOUNCE_MS = 1_000
+
 /**
  * The judgement of a call's deltas at an estimated instant, and the instants [lo, hi] at which
  * it is the same: the script records only when the window's instant, which it alone reads, is
@@ -90,6 +93,8 @@ export class Partition {
   seq = 0
   /** The window's generation its blocks are of; undefined before the first write. */
   gen: number | undefined
+  /** Its score in the set of partitions, as last written (see record.lua); undefined before. */
+  announced: number | undefined
   readonly #windowMs: number
   readonly #blocks: Array<Map<number, Aggregate>> = LEVELS.map(() => new Map())
   /** The latest instant Redis answered with, and Redis's clock less this process's then. */
@@ -198,12 +203,21 @@ export class Partition {
    * more (its blocks are then the partition's), and otherwise the partition is lost (a Redis
    * that restarted, or failed over to a replica behind) and starts afresh.
    */
-  settle(refusal: string, staged: Staged, gen: number, now: number, writes: number): void {
+  settle(
+    refusal: string,
+    staged: Staged,
+    gen: number,
+    now: number,
+    writes: number,
+    announced?: number,
+  ): void {
     const doubted = this.#doubts === 1 ? this.#doubted : undefined
     this.#doubted = undefined
     this.#doubts = 0
-    if (refusal === '') this.#commit(staged, gen, now)
-    else if (refusal === REFUSALS.generation) this.abandon()
+    if (refusal === '') {
+      this.#commit(staged, gen, now)
+      this.announced = announced
+    } else if (refusal === REFUSALS.generation) this.abandon()
     else if (refusal === REFUSALS.lost) {
       if (doubted !== undefined && writes === this.seq + 1 && gen === this.gen) {
         this.#commit(doubted, gen, now)
@@ -222,6 +236,7 @@ export class Partition {
     this.id = newId()
     this.seq = 0
     this.gen = undefined
+    this.announced = undefined
     for (const blocks of this.#blocks) blocks.clear()
   }
 }

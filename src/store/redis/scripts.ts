@@ -45,9 +45,16 @@ import {
   OUTCOME_LETTERS as L,
 } from '../../core/idempotency/idempotency.js'
 import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/quantiles/block-sketches.js'
-import { BLOCK_SEPARATOR, DIGIT_FIELDS, OWN_FIELD, SECONDS_HASH, TENS_HASH } from './layout.js'
+import {
+  BLOCK_FORMAT,
+  BLOCK_PATTERN,
+  DIGIT_FIELDS,
+  OWN_FIELD,
+  SECONDS_HASH,
+  TENS_HASH,
+} from './layout.js'
 import { assembleLua } from './lua-loader.js'
-import { REFUSALS } from './partition.js'
+import { ANNOUNCE_MS, REFUSALS } from './partition.js'
 
 /** Arguments per value of a delta: value, first, count, the limbs, min text, max text. */
 const GROUP_WIDTH = LIMB_COUNT + 5
@@ -65,7 +72,8 @@ const CONSTANTS = {
   LIMB_BASE,
   LIMB_COUNT,
   LEVEL_SIZES: LEVELS,
-  BLOCK_SEPARATOR,
+  BLOCK_PATTERN,
+  BLOCK_FORMAT,
   TENS_HASH,
   SECONDS_HASH,
   OWN_FIELD,
@@ -74,6 +82,7 @@ const CONSTANTS = {
   REFUSED_LOST: REFUSALS.lost,
   REFUSED_JUDGED: REFUSALS.judged,
   REFUSED_KEYS: REFUSALS.keys,
+  ANNOUNCE_MS,
   SKETCH_BYTES,
   SKETCH_ENTRY_BYTES,
   SKETCH_KINDS: LEVELS.map((_, level) => `q${level + 1}:`),

@@ -192,6 +192,7 @@ export class RedisWrites {
       gen: partition.gen === undefined ? '' : String(partition.gen),
       lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
       hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
+      announced: partition.announced === undefined ? '' : String(partition.announced),
     })
     pushHashWrites(args, staged.hashes)
     sent.forEach(({ once, folded }, i) => {
@@ -211,11 +212,11 @@ export class RedisWrites {
         throw failure
       }
     }
-    const [now, answered, states, waitMs, refusal, gen, writes] = reply
+    const [now, answered, states, waitMs, refusal, gen, writes, announced] = reply
     shards.health.answered(shard)
     shards.seen = String(now)
     partition.observe(now, at)
-    partition.settle(refusal, staged, gen, now, writes)
+    partition.settle(refusal, staged, gen, now, writes, announced)
     if (refusal !== '' && refusal !== REFUSALS.keys) return [...groups]
     // Letters come one per delta, group after group: back to one per transaction.
     let from = 0

@@ -54,23 +54,20 @@ local function partitionSeqKey(window, id) return window .. 'part:' .. id end
 local function partitionsKey(window) return window .. 'parts' end
 
 -- A block is stored as one field: its count, its limbs and its min's and max's texts, joined by
--- commas (C.BLOCK_SEPARATOR). One field per block keeps a hash at eleven fields, and Redis finds
--- a field of a compact hash by scanning it: fewer fields are faster reads and writes.
-local SEP = C.BLOCK_SEPARATOR
-local BLOCK_PATTERN = '^(%-?%d+)' .. string.rep(SEP .. '(%-?%d+)', LIMBS) .. SEP .. '([^' .. SEP
-  .. ']*)' .. SEP .. '([^' .. SEP .. ']*)$'
-local BLOCK_FORMAT = '%d' .. string.rep(SEP .. '%d', LIMBS) .. SEP .. '%s' .. SEP .. '%s'
+-- commas (packBlock in layout.ts is the twin of formatBlock). One field per block keeps a hash at
+-- eleven fields, and Redis finds a field of a compact hash by scanning it: fewer fields are
+-- faster reads and writes.
 
 -- The block a field holds, or nil for none.
 local function parseBlock(text)
   if not text then return nil end
-  local block = {string.match(text, BLOCK_PATTERN)}
+  local block = {string.match(text, C.BLOCK_PATTERN)}
   for i = 1, LIMBS + 1 do block[i] = tonumber(block[i]) end
   return block
 end
 
 local function formatBlock(block)
-  return string.format(BLOCK_FORMAT, unpack(block))
+  return string.format(C.BLOCK_FORMAT, unpack(block))
 end
 
 -- The field of a hash that holds the hash's own block, and those of the blocks of the level

@@ -4,15 +4,16 @@
 -- budget (bytes; '' keeps no sketches), the number of dimensions, the values each tracks at most,
 -- the idempotency budget's share per client (bytes), then the writer's partition: its id, the
 -- writes of it acknowledged so far, its generation ('' for any), the instants lo and hi the
--- writer judged its transactions for ('' for unbounded), its number of hashes written and theirs
--- (see writePartition); then the groups: an idempotency key ('' for none), a fingerprint, its
+-- writer judged its transactions for ('' for unbounded), its score ('' for none yet), its number
+-- of hashes written and theirs; then the groups: an idempotency key ('' for none), a fingerprint, its
 -- client, its number of transactions, its outcome letters (one per delta), its number of deltas
 -- d sent for the features, the number of arguments they take, then the d deltas (see
 -- recordFeatures).
 -- Returns the instant, one letter per delta (the writer's, the remembered ones of a replay, or x
 -- for a group refused), one state per group, for a group refused because the budget is spent
 -- the ms until it has room, then why nothing was written ('' when the call recorded: see
--- REFUSALS in partition.ts), the window's generation and the partition's count of writes.
+-- REFUSALS in partition.ts), the window's generation, the partition's count of writes and, when
+-- it recorded, its score.
 --
 --@include prelude
 local skewMs = tonumber(ARGV[5])
@@ -56,9 +57,10 @@ local groups = {}
 local letters = {}
 local states = {}
 local wait = 0
-local hashesAt = 19
+local hashCount = tonumber(ARGV[19])
+local hashesAt = 20
 local i = hashesAt
-for _ = 1, tonumber(ARGV[18]) do i = i + 3 + 2 * tonumber(ARGV[i + 2]) end
+for _ = 1, hashCount do i = i + 3 + 2 * tonumber(ARGV[i + 2]) end
 while i <= #ARGV do
   local group = {key = ARGV[i], fingerprint = ARGV[i + 1], client = ARGV[i + 2],
     n = tonumber(ARGV[i + 3]), letters = ARGV[i + 4], d = tonumber(ARGV[i + 5]), first = i + 7}
@@ -88,7 +90,7 @@ end
 -- (field, block) pairs.
 local prefix = partitionPrefix(window, partition)
 local h = hashesAt
-for _ = 1, tonumber(ARGV[18]) do
+for _ = 1, hashCount do
   local key = prefix .. ARGV[h]
   local last = ARGV[h + 1]
   local f = tonumber(ARGV[h + 2])
@@ -101,12 +103,17 @@ end
 local kept = math.max(windowMs + skewMs + MARGIN, ttlFloor)
 writes = tonumber(expected) + 1
 redis.call('SET', partitionKey, int(writes), 'PX', kept)
--- Each partition is scored by the latest instant its blocks may reach: readers skip those whose
--- blocks have all left.
-local parts = partitionsKey(window)
-redis.call('ZADD', parts, now + skewMs, partition)
-redis.call('ZREMRANGEBYSCORE', parts, '-inf', int(now - windowMs))
-redis.call('PEXPIRE', parts, kept)
+-- Each partition is scored by an instant its blocks do not pass: readers skip those whose blocks
+-- have all left. A block written now is at most the skew ahead, so the score is moved only when
+-- that passes it, and then a while ahead (C.ANNOUNCE_MS), not at every call.
+local announced = tonumber(ARGV[18])
+if announced == nil or now + skewMs > announced then
+  announced = now + skewMs + C.ANNOUNCE_MS
+  local parts = partitionsKey(window)
+  redis.call('ZADD', parts, announced, partition)
+  redis.call('ZREMRANGEBYSCORE', parts, '-inf', int(now - windowMs))
+  redis.call('PEXPIRE', parts, kept + C.ANNOUNCE_MS)
+end
 
 -- Records a group's d deltas whose arguments start at ARGV[first] (see fold.ts) in the features'
 -- keys: the quantile sketches and the dimensions' values. Each delta holds the transactions of
@@ -155,4 +162,4 @@ if sketches then
   saveSketches(sketches)
 end
 expireDimensions(clock)
-return {now, table.concat(letters), table.concat(states), wait, '', gen, writes}
+return {now, table.concat(letters), table.concat(states), wait, '', gen, writes, announced}
