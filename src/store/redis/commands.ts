@@ -11,7 +11,7 @@ import {
 } from '../../core/window/statistics.js'
 import type { RedisClient } from './client.js'
 import type { Delta, Folded } from './fold.js'
-import type { HashWrite } from './partition.js'
+import type { EdgeDelta, HashWrite } from './partition.js'
 import {
   BREAKDOWN,
   CLEAR,
@@ -59,15 +59,20 @@ export type Reply = Array<number | string>
 export const AGGREGATE_WIDTH = LIMB_COUNT + 3
 const MIN_AT = LIMB_COUNT + 1
 const MAX_AT = LIMB_COUNT + 2
-/**
- * Appends a delta's arguments: timestamp, count, limbs, min and max texts ('' when invalid), the
- * number of its quantile indices and its (index, count) pairs.
- */
-function pushDelta(args: Array<string | number>, delta: Delta): void {
+/** Appends a delta's timestamp, count, limbs, min and max texts ('' when invalid). */
+function pushAggregate(args: Array<string | number>, delta: Delta): void {
   args.push(delta.timestamp, delta.count)
   for (let i = 0; i < LIMB_COUNT; i++) args.push(delta.limbs[i] as number)
   if (delta.valid) args.push(String(delta.min), String(delta.max))
   else args.push('', '')
+}
+
+/**
+ * Appends a delta's arguments: its aggregate (pushAggregate), the number of its quantile indices
+ * and its (index, count) pairs, then per dimension its values.
+ */
+function pushDelta(args: Array<string | number>, delta: Delta): void {
+  pushAggregate(args, delta)
   args.push(delta.indices.size)
   for (const [index, count] of delta.indices) args.push(index, count)
   for (const groups of delta.values) {
@@ -174,27 +179,34 @@ export function pushHashWrites(args: Array<string | number>, hashes: readonly Ha
 
 /**
  * Appends a group of the record script: its idempotency key, fingerprint and client ('' without a
- * key), its number of transactions, its letters (one per delta), then the deltas the features
- * need (none when the store keeps neither sketches nor dimensions): their number, how many
- * arguments they take, and themselves (see recordFeatures).
+ * key), its number of transactions, its letters (one per delta), the deltas left to the script
+ * to judge (their number, then each its letter's place, 1-based, and its timestamp, count, limbs,
+ * min and max), then the deltas the features need (none when the store keeps neither sketches
+ * nor dimensions): their number, how many arguments they take, and themselves (see
+ * recordFeatures).
  */
 export function pushRecordGroup(
   args: Array<string | number>,
   once: Idempotency | undefined,
   folded: Folded,
   letters: string,
+  edges: readonly EdgeDelta[],
   features: boolean,
 ): void {
-  const deltas = features ? folded.deltas : []
   args.push(
     once?.key ?? '',
     once?.fingerprint ?? '',
     once?.client ?? '',
     folded.deltaOf.length,
     letters,
-    deltas.length,
-    0, // how many arguments the deltas take: set below
+    edges.length,
   )
+  for (const { index, delta } of edges) {
+    args.push(index + 1)
+    pushAggregate(args, delta)
+  }
+  const deltas = features ? folded.deltas : []
+  args.push(deltas.length, 0) // how many arguments the deltas take: set below
   const width = args.length - 1
   for (const delta of deltas) pushDelta(args, delta)
   args[width] = args.length - width - 1

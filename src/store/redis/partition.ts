@@ -18,10 +18,30 @@ export const REFUSALS = { generation: 'g', lost: 'l', judged: 'j', keys: 'k' } a
 export const ANNOUNCE_MS = 1_000
 
 /**
+ * How near an edge of the window (too old, too far ahead) a delta must be, at the writer's
+ * estimate of the instant, for the script to judge it at its own instant rather than the writer
+ * (see Judgement): more than the estimate is ever off by, so that a call is refused for its
+ * instant only when the estimate is off by more.
+ */
+export const EDGE_MS = 250
+
+/** The letter of a delta left to the script to judge, until the script's answer replaces it. */
+const UNJUDGED = '?'
+
+/** A delta left to the script, and its letter's place among its group's. */
+export interface EdgeDelta {
+  index: number
+  delta: Delta
+}
+
+/**
  * The judgement of a call's deltas at an estimated instant, and the instants [lo, hi] at which
  * it is the same: the script records only when the window's instant, which it alone reads, is
  * among them. Twin of the core's rules (RollingWindow.record) and their order: too old, too far
- * in the future, then an amount outside the domain.
+ * in the future, then an amount outside the domain. A delta whose judgement would turn within
+ * EDGE_MS of the estimate is left to the script, which judges it at its own instant: a batch of
+ * transactions spread across an edge is then recorded whatever the instant, where judging it
+ * all in Node would need the estimate to the millisecond.
  */
 export class Judgement {
   lo = Number.NEGATIVE_INFINITY
@@ -32,23 +52,29 @@ export class Judgement {
     readonly now: number,
     readonly windowMs: number,
     readonly skewMs: number,
+    readonly edgeMs = EDGE_MS,
   ) {}
 
-  /** One letter per delta (OUTCOME_LETTERS); the stored ones join `stored`. */
-  judge(deltas: readonly Delta[]): string {
-    const { now, windowMs, skewMs } = this
+  /** One letter per delta (OUTCOME_LETTERS); the stored ones join `stored`, those left go to `edges`. */
+  judge(deltas: readonly Delta[], edges: EdgeDelta[]): string {
+    const { now, windowMs, skewMs, edgeMs } = this
     let letters = ''
-    for (const delta of deltas) {
+    deltas.forEach((delta, index) => {
       const t = delta.timestamp
-      if (t <= now - windowMs) {
+      const old = t + windowMs // the first instant at which it is too old
+      const ahead = t - skewMs // the first instant at which it is no longer too far ahead
+      if (Math.abs(old - now) <= edgeMs || Math.abs(ahead - now) <= edgeMs) {
+        letters += UNJUDGED
+        edges.push({ index, delta })
+      } else if (now >= old) {
         letters += L.tooOld
-        this.lo = Math.max(this.lo, t + windowMs)
-      } else if (t > now + skewMs) {
+        this.lo = Math.max(this.lo, old)
+      } else if (now < ahead) {
         letters += L.tooFarInFuture
-        this.hi = Math.min(this.hi, t - skewMs - 1)
+        this.hi = Math.min(this.hi, ahead - 1)
       } else {
-        this.lo = Math.max(this.lo, t - skewMs)
-        this.hi = Math.min(this.hi, t + windowMs - 1)
+        this.lo = Math.max(this.lo, ahead)
+        this.hi = Math.min(this.hi, old - 1)
         if (delta.valid) {
           letters += L.stored
           this.stored.push(delta)
@@ -56,7 +82,7 @@ export class Judgement {
           letters += L.invalidAmount
         }
       }
-    }
+    })
     return letters
   }
 }
@@ -227,6 +253,22 @@ export class Partition {
     }
     // Refused for another reason, the count was the one expected: a call in doubt did not run,
     // and cannot run later (it expects the count this call found).
+  }
+
+  /** Deltas the script stored in the partition itself (see Judgement): the partition's too. */
+  absorb(deltas: readonly Delta[]): void {
+    for (const delta of deltas) {
+      for (let level = 0; level < LEVELS.length; level++) {
+        const number = Math.floor(delta.timestamp / (LEVELS[level] as number))
+        const blocks = this.#blocks[level] as Map<number, Aggregate>
+        let block = blocks.get(number)
+        if (block === undefined) {
+          block = emptyAggregate()
+          blocks.set(number, block)
+        }
+        addAggregate(block, delta)
+      }
+    }
   }
 
   /** Starts afresh: a new id, nothing written, no generation. */

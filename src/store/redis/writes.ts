@@ -1,4 +1,4 @@
-import type { Idempotency } from '../../core/idempotency/idempotency.js'
+import { type Idempotency, OUTCOME_LETTERS } from '../../core/idempotency/idempotency.js'
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
 import { StoreUnavailableError, type Transaction } from '../store.js'
 import { batchWrites } from './batch-writes.js'
@@ -11,7 +11,7 @@ import {
 } from './commands.js'
 import { ReplicasBehindError } from './errors.js'
 import { type Folded, fold, unfold } from './fold.js'
-import { Judgement, Partition, REFUSALS } from './partition.js'
+import { type EdgeDelta, Judgement, Partition, REFUSALS } from './partition.js'
 import type { ShardSet } from './shard-set.js'
 import { metaKey } from './shards.js'
 
@@ -55,6 +55,8 @@ export interface RecordSettings {
  * writer the instant, or starts its partition afresh, so the next one records.
  */
 const MAX_STALLS = 4
+
+const STORED = OUTCOME_LETTERS.stored
 
 /** What one call sends: groups without a key folded together, or one keyed request. */
 interface Sent {
@@ -172,7 +174,8 @@ export class RedisWrites {
         folded: fold(all, settings.mapping, settings.dimensions),
       })
     }
-    const letters = sent.map(({ folded }) => judgement.judge(folded.deltas))
+    const edges = sent.map((): EdgeDelta[] => [])
+    const letters = sent.map(({ folded }, i) => judgement.judge(folded.deltas, edges[i] ?? []))
     const staged = partition.stage(judgement.stored)
     const args = recordHeader({
       root,
@@ -196,7 +199,7 @@ export class RedisWrites {
     })
     pushHashWrites(args, staged.hashes)
     sent.forEach(({ once, folded }, i) => {
-      pushRecordGroup(args, once, folded, letters[i] as string, this.#features)
+      pushRecordGroup(args, once, folded, letters[i] as string, edges[i] ?? [], this.#features)
     })
     const fail = shards.failure(shard)
     let reply: RecordReply
@@ -228,6 +231,15 @@ export class RedisWrites {
       if (refusal === REFUSALS.keys && state === 'n') {
         later.push(...owners)
         return
+      }
+      if (refusal === '') {
+        // What the script judged itself and stored is the partition's too.
+        const letters = answered.slice(from - count, from)
+        partition.absorb(
+          (edges[i] ?? [])
+            .filter(({ index }) => letters[index] === STORED)
+            .map(({ delta }) => delta),
+        )
       }
       let start = 0
       for (const owner of owners) {

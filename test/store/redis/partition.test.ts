@@ -10,7 +10,7 @@ const T = 1_700_000_000_005
 /** The deltas of these transactions that are stored at T. */
 function stored(transactions: Array<{ amount: number; timestamp: number }>) {
   const judgement = new Judgement(T, WINDOW_MS, 2_000)
-  judgement.judge(fold(transactions, undefined).deltas)
+  judgement.judge(fold(transactions, undefined).deltas, [])
   return judgement.stored
 }
 

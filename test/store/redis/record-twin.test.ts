@@ -13,7 +13,13 @@ import {
   snapshotStatistics,
 } from '../../../src/store/redis/commands.js'
 import { fold, unfold } from '../../../src/store/redis/fold.js'
-import { Judgement, Partition, REFUSALS } from '../../../src/store/redis/partition.js'
+import {
+  EDGE_MS,
+  type EdgeDelta,
+  Judgement,
+  Partition,
+  REFUSALS,
+} from '../../../src/store/redis/partition.js'
 import { recordScript, SNAPSHOT } from '../../../src/store/redis/scripts.js'
 import { metaKey } from '../../../src/store/redis/shards.js'
 import { REDIS_URL } from '../../support/stores.js'
@@ -51,80 +57,92 @@ function coreLetters(written: ReadonlyArray<{ amount: number; timestamp: number 
 /**
  * The writer's judgement (partition.ts, the twin of the core's rules) and record.lua, run alone
  * with arguments encoded as the store encodes them: the writer judges at an estimated instant,
- * and the script records only at an instant where that judgement is the core's.
+ * leaving the deltas near an edge to the script, which judges them at its own instant and
+ * records only at an instant where the writer's judgement is the core's.
  */
 describe('record.lua and the writer against their TypeScript twin', () => {
-  it('judge as the window does, and record exactly when the instant read confirms the judgement', async () => {
+  it('judge as the window does, and record exactly when the instant read confirms the writer', async () => {
     const script = recordScript({ sketches: false, dimensions: false })
     await fc.assert(
-      fc.asyncProperty(transactions, fc.integer({ min: -3, max: 3 }), async (written, missBy) => {
-        const estimate = NOW + missBy
-        const folded = fold(written, undefined)
-        const judgement = new Judgement(estimate, WINDOW_MS, SKEW_MS)
-        const letters = judgement.judge(folded.deltas)
-        expect(unfold(letters, folded)).toBe(coreLetters(written, estimate).join(''))
+      fc.asyncProperty(
+        transactions,
+        fc.integer({ min: -3, max: 3 }),
+        fc.constantFrom(0, 2, EDGE_MS),
+        async (written, missBy, edgeMs) => {
+          const estimate = NOW + missBy
+          const folded = fold(written, undefined)
+          const judgement = new Judgement(estimate, WINDOW_MS, SKEW_MS, edgeMs)
+          const edges: EdgeDelta[] = []
+          const letters = judgement.judge(folded.deltas, edges)
+          // The writer judges as the core does, but for the deltas it leaves to the script.
+          const atEstimate = coreLetters(written, estimate)
+          const left = unfold(letters, folded)
+          expect([...left].filter((letter) => letter !== '?')).toEqual(
+            atEstimate.filter((_, i) => left[i] !== '?'),
+          )
 
-        const partition = new Partition(WINDOW_MS)
-        const staged = partition.stage(judgement.stored)
-        const root = `test:record-twin:${process.pid}:${Date.now()}:${++windows}:{r}:`
-        const args = recordHeader({
-          root,
-          at: String(NOW),
-          windowMs: String(WINDOW_MS),
-          floor: '',
-          clockSkewMs: String(SKEW_MS),
-          ttlFloorMs: 10_000,
-          retentionMs: '60000',
-          budgetBytes: '1000000',
-          sketchBudget: '',
-          dimensions: 0,
-          maxValues: '0',
-          clientShareBytes: '1000000',
-          partition: partition.id,
-          seq: partition.seq,
-          gen: '',
-          lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
-          hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
-        })
-        pushHashWrites(args, staged.hashes)
-        pushRecordGroup(args, undefined, folded, letters, false)
-        const [now, answered, , , refusal] = (await redis.eval(
-          script,
-          1,
-          metaKey(root),
-          ...args,
-        )) as RecordReply
-        const snapshot = (await redis.eval(
-          SNAPSHOT,
-          1,
-          metaKey(root),
-          root,
-          String(NOW),
-          String(WINDOW_MS),
-          '',
-          String(WINDOW_MS),
-        )) as Reply
-        const keys = await redis.keys(`${root}*`)
-        await redis.del(...keys)
-        expect(now).toBe(NOW)
-        const atNow = coreLetters(written, NOW)
-        if (unfold(letters, folded) !== atNow.join('')) {
-          // Judged for another instant: nothing written but the window's instant.
-          expect(refusal).toBe(REFUSALS.judged)
-          expect(keys).toEqual([metaKey(root)])
-          return
-        }
-        expect(refusal).toBe('')
-        expect(unfold(answered, folded)).toBe(atNow.join(''))
-        const core = new RollingWindow({
-          windowMs: WINDOW_MS,
-          clockSkewMs: SKEW_MS,
-          clock: () => NOW,
-        })
-        for (const { amount, timestamp } of written) core.record(amount, timestamp)
-        const statistics = snapshotStatistics([snapshot], new Float64Array(LIMB_COUNT))
-        expect(statistics).toEqual(core.query({ windowMs: WINDOW_MS }))
-      }),
+          const partition = new Partition(WINDOW_MS)
+          const staged = partition.stage(judgement.stored)
+          const root = `test:record-twin:${process.pid}:${Date.now()}:${++windows}:{r}:`
+          const args = recordHeader({
+            root,
+            at: String(NOW),
+            windowMs: String(WINDOW_MS),
+            floor: '',
+            clockSkewMs: String(SKEW_MS),
+            ttlFloorMs: 10_000,
+            retentionMs: '60000',
+            budgetBytes: '1000000',
+            sketchBudget: '',
+            dimensions: 0,
+            maxValues: '0',
+            clientShareBytes: '1000000',
+            partition: partition.id,
+            seq: partition.seq,
+            gen: '',
+            lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
+            hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
+          })
+          pushHashWrites(args, staged.hashes)
+          pushRecordGroup(args, undefined, folded, letters, edges, false)
+          const [now, answered, , , refusal] = (await redis.eval(
+            script,
+            1,
+            metaKey(root),
+            ...args,
+          )) as RecordReply
+          const snapshot = (await redis.eval(
+            SNAPSHOT,
+            1,
+            metaKey(root),
+            root,
+            String(NOW),
+            String(WINDOW_MS),
+            '',
+            String(WINDOW_MS),
+          )) as Reply
+          const keys = await redis.keys(`${root}*`)
+          await redis.del(...keys)
+          expect(now).toBe(NOW)
+          const atNow = coreLetters(written, NOW)
+          if ([...left].some((letter, i) => letter !== '?' && letter !== atNow[i])) {
+            // Judged for another instant: nothing written but the window's instant.
+            expect(refusal).toBe(REFUSALS.judged)
+            expect(keys).toEqual([metaKey(root)])
+            return
+          }
+          expect(refusal).toBe('')
+          expect(unfold(answered, folded)).toBe(atNow.join(''))
+          const core = new RollingWindow({
+            windowMs: WINDOW_MS,
+            clockSkewMs: SKEW_MS,
+            clock: () => NOW,
+          })
+          for (const { amount, timestamp } of written) core.record(amount, timestamp)
+          const statistics = snapshotStatistics([snapshot], new Float64Array(LIMB_COUNT))
+          expect(statistics).toEqual(core.query({ windowMs: WINDOW_MS }))
+        },
+      ),
       { numRuns: 80 },
     )
   })

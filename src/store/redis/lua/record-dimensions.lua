@@ -1,6 +1,5 @@
 -- The record's part for dimensions: each value's window, tracked values, their newest instants.
 --@include dimension-keys
---@include value-blocks
 
 local dimensionsTouched = false
 
@@ -197,11 +196,10 @@ local function saveNewest()
   stale = {}
 end
 
--- Writes the values' blocks this call added to, and keeps a dimension's keys of values as long
--- as its values may need them.
-local function expireDimensions(clock)
+-- Keeps a dimension's keys of values as long as its values may need them, once a call has added
+-- to them.
+local function expireDimensions(ttlFloor)
   if not dimensionsTouched then return end
-  flushValueBlocks(clock)
   -- A value is released once its newest transaction, at most the skew ahead, has left.
   local ttl = math.max(2 * (windowMs + skewMs) + MARGIN, ttlFloor)
   for dim = 1, dimensionCount do

@@ -6,9 +6,10 @@
 -- writes of it acknowledged so far, its generation ('' for any), the instants lo and hi the
 -- writer judged its transactions for ('' for unbounded), its score ('' for none yet), its number
 -- of hashes written and theirs; then the groups: an idempotency key ('' for none), a fingerprint, its
--- client, its number of transactions, its outcome letters (one per delta), its number of deltas
--- d sent for the features, the number of arguments they take, then the d deltas (see
--- recordFeatures).
+-- client, its number of transactions, its outcome letters (one per delta, those of deltas left
+-- to the call to judge a placeholder), its number of such deltas and theirs (see judgeEdges),
+-- its number of deltas d sent for the features, the number of arguments they take, then the d
+-- deltas (see recordFeatures).
 -- Returns the instant, one letter per delta (the writer's, the remembered ones of a replay, or x
 -- for a group refused), one state per group, for a group refused because the budget is spent
 -- the ms until it has room, then why nothing was written ('' when the call recorded: see
@@ -29,6 +30,7 @@ local now, window, clock, gen = advance()
 -- No budget: quantiles are off, and no sketch is kept.
 local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
 
+--@include value-blocks
 --@feature dimensions record-dimensions dimensions-off
 --@include once
 
@@ -61,10 +63,14 @@ local hashCount = tonumber(ARGV[19])
 local hashesAt = 20
 local i = hashesAt
 for _ = 1, hashCount do i = i + 3 + 2 * tonumber(ARGV[i + 2]) end
+local EDGE = LIMBS + 5
 while i <= #ARGV do
   local group = {key = ARGV[i], fingerprint = ARGV[i + 1], client = ARGV[i + 2],
-    n = tonumber(ARGV[i + 3]), letters = ARGV[i + 4], d = tonumber(ARGV[i + 5]), first = i + 7}
-  i = group.first + tonumber(ARGV[i + 6])
+    n = tonumber(ARGV[i + 3]), letters = ARGV[i + 4], e = tonumber(ARGV[i + 5]), edgesAt = i + 6}
+  local j = group.edgesAt + group.e * EDGE
+  group.d = tonumber(ARGV[j])
+  group.first = j + 2
+  i = group.first + tonumber(ARGV[j + 1])
   local state, past, after = 'n', nil, 0
   if group.key ~= '' then
     state, past, after = admitKey(group.key, group.fingerprint, group.client, group.n)
@@ -152,14 +158,44 @@ local function recordFeatures(group)
   if dimensionCount > 0 then saveNewest() end
 end
 
-for _, group in ipairs(groups) do
+-- The deltas the writer left to this call: those near an edge of the window (too old, too far
+-- ahead) at its estimate, whose judgement the instant read here may turn. Each is judged here, by
+-- the core's rules in the core's order, and a stored one added to the partition's blocks in Lua
+-- (value-blocks.lua), on top of the blocks written whole. Each is its letter's index, then the
+-- delta: timestamp, count, limbs, min text and max text ('' outside the domain).
+local function judgeEdges(group)
+  if group.e == 0 then return end
+  local chars = {}
+  for k = 1, #group.letters do chars[k] = string.sub(group.letters, k, k) end
+  for k = 0, group.e - 1 do
+    local at = group.edgesAt + k * EDGE
+    local t = tonumber(ARGV[at + 1])
+    local letter = C.OUTCOME_STORED
+    if t <= now - windowMs then
+      letter = C.OUTCOME_TOO_OLD
+    elseif t > now + skewMs then
+      letter = C.OUTCOME_TOO_FAR_IN_FUTURE
+    elseif ARGV[at + LIMBS + 3] == '' then
+      letter = C.OUTCOME_INVALID_AMOUNT
+    else
+      addToBlocks(prefix, t, at + 2)
+    end
+    chars[tonumber(ARGV[at])] = letter
+  end
+  group.letters = table.concat(chars)
+end
+
+for k, group in ipairs(groups) do
+  judgeEdges(group)
+  letters[k] = group.letters
   if group.key ~= '' then remember(group.key, group.fingerprint, group.letters, clock) end
   if group.d > 0 then recordFeatures(group) end
 end
+flushValueBlocks(clock)
 saveCharges()
 if sketches then
   writeSketches(sketches, sketchBudget)
   saveSketches(sketches)
 end
-expireDimensions(clock)
+expireDimensions(ttlFloor)
 return {now, table.concat(letters), table.concat(states), wait, '', gen, writes, announced}

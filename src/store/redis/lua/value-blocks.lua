@@ -1,7 +1,7 @@
--- The blocks of dimensions' values, which every instance adds to: each hash a call touches is
--- read whole once, changed in Lua, and written once at the end (flushValueBlocks), so a batch
--- whose values share hashes costs two commands per hash, not per transaction. (The window's own
--- blocks are written whole by the instance that owns them: see record.lua.)
+-- Blocks added to in Lua: the dimensions' values', which every instance adds to, and a
+-- partition's for a delta judged at the call's own instant (see judgeEdges). Each hash a call
+-- touches is read whole once, changed in Lua, and written once at the end (flushValueBlocks), so
+-- a batch whose values share hashes costs two commands per hash, not per transaction.
 local hashes = {}
 local touched = {}
 
@@ -54,8 +54,8 @@ local function add(hash, field, at)
   if tonumber(highText) > tonumber(block[MAX]) then block[MAX] = highText end
 end
 
--- Adds the aggregate at ARGV[at] to the blocks of a timestamp at every level under a value's
--- prefix: the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the second's.
+-- Adds the aggregate at ARGV[at] to the blocks of a timestamp at every level under a prefix:
+-- the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the second's.
 local function addToBlocks(prefix, timestamp, at)
   local tens, tenField = place(prefix, 1, timestamp)
   local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1)
