@@ -28,6 +28,9 @@ import {
  * scripts take and decodes what they answer (the breakdown's own in breakdown.ts).
  */
 
+/** The record script's arguments: text, numbers, and packed blocks (layout.ts). */
+export type RecordArgs = Array<string | number | Buffer>
+
 export type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Dimensions'}`
 /**
  * The record script's answer: the instant, a letter per delta, a state per group, the ms until a
@@ -36,10 +39,7 @@ export type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Dimensions'}
  */
 export type RecordReply = [number, string, string, number, string, number, number, number?]
 export type RecordCommands<Context extends ClientContext> = {
-  [name in RecordCommand]: (
-    meta: string,
-    args: Array<string | number>,
-  ) => Result<RecordReply, Context>
+  [name in RecordCommand]: (meta: string, args: RecordArgs) => Result<RecordReply, Context>
 }
 
 declare module 'ioredis' {
@@ -60,7 +60,7 @@ export const AGGREGATE_WIDTH = LIMB_COUNT + 3
 const MIN_AT = LIMB_COUNT + 1
 const MAX_AT = LIMB_COUNT + 2
 /** Appends a delta's timestamp, count, limbs, min and max texts ('' when invalid). */
-function pushAggregate(args: Array<string | number>, delta: Delta): void {
+function pushAggregate(args: RecordArgs, delta: Delta): void {
   args.push(delta.timestamp, delta.count)
   for (let i = 0; i < LIMB_COUNT; i++) args.push(delta.limbs[i] as number)
   if (delta.valid) args.push(String(delta.min), String(delta.max))
@@ -71,7 +71,7 @@ function pushAggregate(args: Array<string | number>, delta: Delta): void {
  * Appends a delta's arguments: its aggregate (pushAggregate), the number of its quantile indices
  * and its (index, count) pairs, then per dimension its values.
  */
-function pushDelta(args: Array<string | number>, delta: Delta): void {
+function pushDelta(args: RecordArgs, delta: Delta): void {
   pushAggregate(args, delta)
   args.push(delta.indices.size)
   for (const [index, count] of delta.indices) args.push(index, count)
@@ -148,7 +148,7 @@ export interface RecordHeader {
   announced: string
 }
 
-export function recordHeader(header: RecordHeader): Array<string | number> {
+export function recordHeader(header: RecordHeader): RecordArgs {
   return [
     ...preludeArgs(header.root, header.at, header.windowMs, header.floor),
     header.clockSkewMs,
@@ -169,7 +169,7 @@ export function recordHeader(header: RecordHeader): Array<string | number> {
 }
 
 /** Appends the partition's hashes to write: their number, then each hash's (see record.lua). */
-export function pushHashWrites(args: Array<string | number>, hashes: readonly HashWrite[]): void {
+export function pushHashWrites(args: RecordArgs, hashes: readonly HashWrite[]): void {
   args.push(hashes.length)
   for (const { hash, newUntil, fields } of hashes) {
     args.push(hash, newUntil, fields.length / 2)
@@ -186,7 +186,7 @@ export function pushHashWrites(args: Array<string | number>, hashes: readonly Ha
  * recordFeatures).
  */
 export function pushRecordGroup(
-  args: Array<string | number>,
+  args: RecordArgs,
   once: Idempotency | undefined,
   folded: Folded,
   letters: string,

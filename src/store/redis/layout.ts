@@ -25,11 +25,14 @@ export const SECONDS_HASH = 's:'
 export const OWN_FIELD = 'o'
 /** The fields holding the blocks of the level below, by their digit. */
 export const DIGIT_FIELDS: readonly string[] = Array.from({ length: 10 }, (_, digit) => `${digit}`)
-/** What joins a packed block's parts. */
-export const BLOCK_SEPARATOR = ','
-/** The Lua pattern that takes a packed block apart, and the format that packs one (prelude.lua). */
-export const BLOCK_PATTERN = `^(%-?%d+)${`${BLOCK_SEPARATOR}(%-?%d+)`.repeat(LIMB_COUNT)}${BLOCK_SEPARATOR}([^${BLOCK_SEPARATOR}]*)${BLOCK_SEPARATOR}([^${BLOCK_SEPARATOR}]*)$`
-export const BLOCK_FORMAT = `%d${`${BLOCK_SEPARATOR}%d`.repeat(LIMB_COUNT)}${BLOCK_SEPARATOR}%s${BLOCK_SEPARATOR}%s`
+/**
+ * A block packed as one field: its count, its limbs, its min and its max, each a little-endian
+ * double, the format Lua's struct library reads (prelude.lua). Every one of them is exact as a
+ * double: counts and limbs are integers far below 2^53, and the min and max are amounts, which
+ * are doubles; a script reads a block with one call instead of parsing text.
+ */
+export const BLOCK_FORMAT = `<${'d'.repeat(LIMB_COUNT + 3)}`
+const BLOCK_BYTES = 8 * (LIMB_COUNT + 3)
 
 /** A block's hash (its name under a window), the field holding it, and its hash's own block. */
 export interface BlockPlace {
@@ -49,12 +52,12 @@ export function blockPlace(level: number, block: number): BlockPlace {
   return { hash: `${kind}${own}`, field, ownLevel, own }
 }
 
-/**
- * A block packed as one field: its count, its limbs, its min's and its max's shortest decimal.
- * Twin of formatBlock in prelude.lua.
- */
-export function packBlock(block: Aggregate): string {
-  let text = String(block.count)
-  for (let i = 0; i < LIMB_COUNT; i++) text += BLOCK_SEPARATOR + String(block.limbs[i])
-  return `${text}${BLOCK_SEPARATOR}${block.min}${BLOCK_SEPARATOR}${block.max}`
+/** A block packed as one field (see BLOCK_FORMAT). Twin of formatBlock in prelude.lua. */
+export function packBlock(block: Aggregate): Buffer {
+  const packed = Buffer.allocUnsafe(BLOCK_BYTES)
+  packed.writeDoubleLE(block.count, 0)
+  for (let i = 0; i < LIMB_COUNT; i++) packed.writeDoubleLE(block.limbs[i] as number, 8 * (i + 1))
+  packed.writeDoubleLE(block.min, 8 * (LIMB_COUNT + 1))
+  packed.writeDoubleLE(block.max, 8 * (LIMB_COUNT + 2))
+  return packed
 }

@@ -93,7 +93,7 @@ export interface HashWrite {
   /** The end of the hash's own block when the hash is new (it then gets its expiry), else ''. */
   newUntil: string
   /** (field, packed block) pairs, the hash's own block first. */
-  fields: string[]
+  fields: Array<string | Buffer>
 }
 
 /** Blocks staged for a write: the partition's own once the write is acknowledged. */

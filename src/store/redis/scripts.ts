@@ -1,21 +1,24 @@
 /**
  * The window in Redis, as Lua scripts run atomically by Redis. The layout mirrors the core's
- * levels of aligned blocks (1 ms, 10 ms, 100 ms, 1 s):
+ * levels of aligned blocks (1 ms, 10 ms, 100 ms, 1 s); the window's blocks are kept in one
+ * partition per writer (partition.ts), a value's in hashes every writer adds to:
  *
- *   <root>meta                      latest (the window's monotonic now), gen (the generation)
- *   <root><gen>:t:<10 ms block>     its own block (field o), and its ten 1 ms blocks (fields 0…9)
- *   <root><gen>:s:<second>          its own block (field o), and its ten 100 ms blocks (fields 0…9)
+ *   <root>meta                      latest (the window's monotonic now), gen, settings
+ *   <root><gen>:parts               the partitions, by the latest instant their blocks may reach
+ *   <root><gen>:part:<id>           a partition's count of writes
+ *   <root><gen>:part:<id>:t:<10 ms> its own block (field o), and its ten 1 ms blocks (fields 0…9)
+ *   <root><gen>:part:<id>:s:<second> its own block (field o), and its ten 100 ms blocks (0…9)
  *   <root><gen>:q<level>:<block>    a block's quantile sketch: mapping index → count (see SKETCHES)
  *   <root><gen>:qz<level>, <gen>:q   the blocks of a level with a sketch; the sketches' state
- *   <root><gen>:v<d>:<value>:t:…, …s:…   a value of dimension d (1-based): the window's own layout
+ *   <root><gen>:v<d>:<value>:t:…, …s:…   a value of dimension d (1-based): the same hashes
  *   <root><gen>:o<d>:…, <gen>:m<d>:…  the same for d's overflow and for its missing values
  *   <root><gen>:d<d>, <gen>:p<d>      d's tracked values by newest timestamp; when each may be
  *                                     partial, and under '' the newest timestamp of the overflow
  *   <root><gen>:w<d>                  per value of d, the sum of its whole seconds of a range
  *                                     (see BREAKDOWN)
  *
- * A block is one field, its parts joined by commas: the count, the exact sum's base-10^9 limbs
- * (as in src/core/amount.ts), the min and the max (each the amount's own shortest decimal).
+ * A block is one field: the count, the exact sum's base-10^9 limbs (as in src/core/amount.ts),
+ * the min and the max, each a double (BLOCK_FORMAT in layout.ts).
  * Every key of a window starts with <root>, which holds one hash tag, so a window lives in one
  * cluster slot and a script may name its keys itself. Two hashes per transaction, each at most
  * 11 fields: Redis keeps them as compact listpacks.
@@ -23,15 +26,14 @@
  * Exactness: Lua numbers are doubles, so no script does arithmetic on amounts. The only Lua
  * arithmetic is on counts, limbs and times, integers far below 2^53, where doubles are exact: each
  * limb but the top is carried into (-10^9, 10^9), the top one grows by at most 1 001 a
- * transaction, and a snapshot adds at most 54 + ⌈windowMs / 1000⌉ blocks (354 for the largest window). Redis writes such numbers back as their
- * exact digits (HSET of a Lua number formats it with 17 significant digits). The min and max
- * are compared with tonumber of the stored text, the correctly rounded double that is the amount
- * itself, and returned as that text. Limbs are joined and rounded in Node (writeSumAndMean),
- * so both stores round identically.
+ * transaction, and a snapshot adds at most 54 + ⌈windowMs / 1000⌉ blocks per partition (354 for
+ * the largest window). The min and max are the doubles that are the amounts themselves, answered
+ * as 17 significant digits, which read back as the same double. Limbs are joined and rounded in
+ * Node (writeSumAndMean), so both stores round identically.
  *
  * The scripts are the .lua files of ./lua/, assembled by assembleLua: each command's file and the
  * parts it includes. The shape of the window (the levels, the limbs) and every other constant they
- * share with TypeScript reach them as the table C below, from the core's definitions, never copied. The Lua functions
+ * share with TypeScript reach them from the core's definitions, never copied. The Lua functions
  * that walk the blocks (aggregate) and move the clock (advance) are twins of RollingWindow's
  * #aggregate and now(): a change to one is a change to the other.
  */
@@ -45,14 +47,7 @@ import {
   OUTCOME_LETTERS as L,
 } from '../../core/idempotency/idempotency.js'
 import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/quantiles/block-sketches.js'
-import {
-  BLOCK_FORMAT,
-  BLOCK_PATTERN,
-  DIGIT_FIELDS,
-  OWN_FIELD,
-  SECONDS_HASH,
-  TENS_HASH,
-} from './layout.js'
+import { BLOCK_FORMAT, DIGIT_FIELDS, OWN_FIELD, SECONDS_HASH, TENS_HASH } from './layout.js'
 import { assembleLua } from './lua-loader.js'
 import { ANNOUNCE_MS, REFUSALS } from './partition.js'
 
@@ -72,7 +67,6 @@ const CONSTANTS = {
   LIMB_BASE,
   LIMB_COUNT,
   LEVEL_SIZES: LEVELS,
-  BLOCK_PATTERN,
   BLOCK_FORMAT,
   TENS_HASH,
   SECONDS_HASH,

@@ -5,6 +5,7 @@ import { batchWrites } from './batch-writes.js'
 import {
   pushHashWrites,
   pushRecordGroup,
+  type RecordArgs,
   type RecordCommand,
   type RecordReply,
   recordHeader,
@@ -255,7 +256,7 @@ export class RedisWrites {
    * The record script, and with REDIS_WAIT_REPLICAS, WAIT after it on the same connection (a
    * pipeline goes to the node of its keys): answered only once that many replicas have the write.
    */
-  async #recordCall(root: string, args: Array<string | number>): Promise<RecordReply> {
+  async #recordCall(root: string, args: RecordArgs): Promise<RecordReply> {
     const shards = this.#shards
     const command = this.#settings.command
     if (shards.waitReplicas === 0) return shards.client[command](metaKey(root), args)

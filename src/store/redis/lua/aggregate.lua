@@ -18,23 +18,21 @@ local function aggregate(window, from, to)
   local count = 0
   local sums = {}
   for i = 1, LIMBS do sums[i] = 0 end
-  local low, lowText, high, highText
+  local low, high
   local hashes = {}
   eachBlock(from, to, function(level, block)
     local values = parseBlock(blockAt(hashes, place(window, level, block)))
     if values then
       count = count + values[1]
       for i = 1, LIMBS do sums[i] = sums[i] + values[i + 1] end
-      local n = tonumber(values[MIN])
-      local x = tonumber(values[MAX])
-      if low == nil or n < low then low, lowText = n, values[MIN] end
-      if high == nil or x > high then high, highText = x, values[MAX] end
+      if low == nil or values[MIN] < low then low = values[MIN] end
+      if high == nil or values[MAX] > high then high = values[MAX] end
     end
   end)
   local result = {count}
   for i = 1, LIMBS do result[i + 1] = sums[i] end
-  result[MIN] = lowText or ''
-  result[MAX] = highText or ''
+  result[MIN] = low and amountText(low) or ''
+  result[MAX] = high and amountText(high) or ''
   return result
 end
 

@@ -65,7 +65,10 @@ end
 
 -- A value's whole second, as aggregate returns it.
 local function secondOf(prefix, second)
-  return parseBlock(redis.call('HGET', place(prefix, #SIZES, second))) or emptyAggregate()
+  local block = parseBlock(redis.call('HGET', place(prefix, #SIZES, second)))
+  if block == nil then return emptyAggregate() end
+  block[MIN], block[MAX] = amountText(block[MIN]), amountText(block[MAX])
+  return block
 end
 
 -- The cached sum unpacked: its range, then the aggregate; nil when there is none.

@@ -3,7 +3,7 @@ local BASE = C.LIMB_BASE
 local LIMBS = C.LIMB_COUNT
 local SIZES = C.LEVEL_SIZES
 local COARSEST = SIZES[#SIZES]
--- A block as Lua holds it: {count, the limbs 1…LIMBS, the min's text, the max's text}.
+-- A block as Lua holds it: {count, the limbs 1…LIMBS, the min, the max}.
 local MIN = LIMBS + 2
 local MAX = LIMBS + 3
 local meta = KEYS[1]
@@ -53,21 +53,27 @@ local function partitionPrefix(window, id) return window .. 'part:' .. id .. ':'
 local function partitionSeqKey(window, id) return window .. 'part:' .. id end
 local function partitionsKey(window) return window .. 'parts' end
 
--- A block is stored as one field: its count, its limbs and its min's and max's texts, joined by
--- commas (packBlock in layout.ts is the twin of formatBlock). One field per block keeps a hash at
--- eleven fields, and Redis finds a field of a compact hash by scanning it: fewer fields are
--- faster reads and writes.
+-- A block is stored as one field: its count, its limbs, its min and its max, each a double
+-- (C.BLOCK_FORMAT; packBlock in layout.ts is the twin of formatBlock), read and written by one
+-- call of Lua's struct library. One field per block keeps a hash at eleven fields, and Redis
+-- finds a field of a compact hash by scanning it: fewer fields are faster reads and writes.
 
--- The block a field holds, or nil for none.
-local function parseBlock(text)
-  if not text then return nil end
-  local block = {string.match(text, C.BLOCK_PATTERN)}
-  for i = 1, LIMBS + 1 do block[i] = tonumber(block[i]) end
+-- The block a field holds, as {count, the limbs, min, max}, or nil for none.
+local function parseBlock(packed)
+  if not packed then return nil end
+  local block = {struct.unpack(C.BLOCK_FORMAT, packed)}
+  block[MAX + 1] = nil -- struct.unpack's last value is where it stopped
   return block
 end
 
 local function formatBlock(block)
-  return string.format(C.BLOCK_FORMAT, unpack(block))
+  return struct.pack(C.BLOCK_FORMAT, unpack(block))
+end
+
+-- A min or max as a script answers it: the shortest text that is the same double, up to 17
+-- significant digits.
+local function amountText(amount)
+  return string.format('%.17g', amount)
 end
 
 -- The field of a hash that holds the hash's own block, and those of the blocks of the level

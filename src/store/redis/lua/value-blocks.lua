@@ -21,6 +21,7 @@ local function open(key, last)
 end
 
 -- Adds the aggregate at ARGV[at] (count, limbs, min text, max text) to the block in that field.
+-- A min or max text is the amount's shortest decimal: tonumber gives the amount itself.
 -- Exact: counts and limbs are integers far below 2^53, each limb but the top carried into
 -- (-10^9, 10^9) (the aggregate's limbs come carried the same way, so one carry per limb suffices).
 local function add(hash, field, at)
@@ -30,11 +31,11 @@ local function add(hash, field, at)
     hash.blocks[field] = block
   end
   hash.changed[field] = true
-  local lowText, highText = ARGV[at + LIMBS + 1], ARGV[at + LIMBS + 2]
+  local low, high = tonumber(ARGV[at + LIMBS + 1]), tonumber(ARGV[at + LIMBS + 2])
   if block == nil then
     block = {tonumber(ARGV[at])}
     for i = 1, LIMBS do block[i + 1] = tonumber(ARGV[at + i]) end
-    block[MIN], block[MAX] = lowText, highText
+    block[MIN], block[MAX] = low, high
     hash.blocks[field] = block
     return
   end
@@ -50,8 +51,8 @@ local function add(hash, field, at)
     end
     block[i + 1] = limb
   end
-  if tonumber(lowText) < tonumber(block[MIN]) then block[MIN] = lowText end
-  if tonumber(highText) > tonumber(block[MAX]) then block[MAX] = highText end
+  if low < block[MIN] then block[MIN] = low end
+  if high > block[MAX] then block[MAX] = high end
 end
 
 -- Adds the aggregate at ARGV[at] to the blocks of a timestamp at every level under a prefix:
