@@ -1,0 +1,97 @@
+import fc from 'fast-check'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { LIMB_COUNT } from '../../../src/core/amount/amount.js'
+import { breakdownHead, readSteps } from '../../../src/store/redis/breakdown.js'
+import { AGGREGATE_WIDTH, mergeStatistics, type Reply } from '../../../src/store/redis/commands.js'
+import { BREAKDOWN } from '../../../src/store/redis/scripts.js'
+import { metaKey, shardRoots } from '../../../src/store/redis/shards.js'
+import type { Transaction } from '../../../src/store/store.js'
+import { openStore, prefixOf, REDIS_URL } from '../../support/stores.js'
+
+const redis = new Redis(REDIS_URL)
+afterAll(() => redis.disconnect())
+
+const WINDOW_MS = 60_000
+const NOW = 1_800_000_000_123
+const VALUES = ['m-0', 'm-1', 'm-2', 'm-3', 'm-4']
+
+/**
+ * breakdown.lua, run alone (its first call, then its steps), against the memory store's value
+ * windows (ValueWindows) on the same transactions: every value's statistics over any window
+ * length cut at any millisecond.
+ */
+describe('breakdown.lua against its TypeScript twin', () => {
+  it('gives each tracked value the statistics its window gives, for any window length', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            amount: fc.integer({ min: -1e9, max: 1e9 }).map((cents) => cents / 100),
+            age: fc.integer({ min: 0, max: WINDOW_MS - 1 }),
+            value: fc.constantFrom(...VALUES),
+          }),
+          { maxLength: 40 },
+        ),
+        fc.array(fc.integer({ min: 1, max: WINDOW_MS }), { minLength: 1, maxLength: 4 }),
+        async (transactions, windows) => {
+          const clock = () => NOW
+          const options = { clock, windowMs: WINDOW_MS, dimensions: ['merchant'] }
+          const memory = await openStore('memory', options)
+          const store = await openStore('redis', options)
+          try {
+            const written = transactions.map(
+              ({ amount, age, value }) =>
+                ({ amount, timestamp: NOW - age, merchant: value }) as Transaction,
+            )
+            await memory.record(written)
+            await store.record(written)
+            const root = shardRoots(prefixOf(store) as string, 1)[0] as string
+            const call = (queryWindow: number, step: string[] = []) =>
+              redis.eval(
+                BREAKDOWN,
+                1,
+                metaKey(root),
+                root,
+                String(NOW),
+                String(WINDOW_MS),
+                '',
+                String(queryWindow),
+                '1',
+                ...step,
+              ) as Promise<Reply>
+            const limbs = new Float64Array(LIMB_COUNT)
+            for (const windowMs of windows) {
+              const head = breakdownHead(await call(windowMs))
+              const steps = await readSteps(head, (step) => call(windowMs, step))
+              const got = new Map<string, unknown>()
+              for (const reply of steps) {
+                for (let at = 0; at < reply.length; at += AGGREGATE_WIDTH + 2) {
+                  got.set(reply[at] as string, mergeStatistics([reply], at + 2, limbs))
+                }
+              }
+              const expected = new Map<string, unknown>()
+              for (const value of VALUES) {
+                const statistics = await memory.statistics({
+                  dimensionValue: { dimension: 'merchant', value },
+                  windowMs,
+                })
+                if (statistics.count > 0) {
+                  const { incomplete: _, ...plain } = statistics as typeof statistics & {
+                    incomplete?: boolean
+                  }
+                  expected.set(value, plain)
+                }
+              }
+              expect(got).toEqual(expected)
+            }
+          } finally {
+            await store.close()
+            await memory.close()
+          }
+        },
+      ),
+      { numRuns: 25 },
+    )
+  })
+})
