@@ -212,12 +212,13 @@ export class Partition {
   }
 
   /**
-   * A call failed: if it may have run (`staged` given), whether its blocks are Redis's is known
-   * only from the partition's count of writes, which the next call reads (see settle). Two calls
-   * in doubt expected the same count, and a count one more cannot say which of them ran.
+   * A call that may have run failed: whether its blocks (`staged`) are Redis's is known only from
+   * the partition's count of writes, which the next call reads (see settle). Without `staged`
+   * (the call left deltas for the script to judge, whose outcomes only its answer said), a count
+   * one more cannot be taken up either. Two calls in doubt expected the same count, and a count
+   * one more cannot say which of them ran.
    */
   doubt(staged: Staged | undefined): void {
-    if (staged === undefined) return
     this.#doubted = staged
     this.#doubts++
   }

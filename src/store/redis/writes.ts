@@ -212,7 +212,9 @@ export class RedisWrites {
       } catch (failure) {
         // A call that may have run leaves the partition in doubt until the next call reads its
         // count of writes (see settle); one refused before running leaves it as it was.
-        partition.doubt((failure as StoreUnavailableError).sent ? staged : undefined)
+        if ((failure as StoreUnavailableError).sent) {
+          partition.doubt(edges.every((left) => left.length === 0) ? staged : undefined)
+        }
         throw failure
       }
     }

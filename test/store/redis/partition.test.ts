@@ -114,4 +114,13 @@ describe('a writer partition', () => {
     partition.settle(REFUSALS.lost, partition.stage([]), 0, T, 2)
     expect(partition.id).not.toBe(id)
   })
+
+  it('starts afresh when the call in doubt left deltas to the script, whose outcomes it never heard', () => {
+    const partition = new Partition(WINDOW_MS)
+    partition.settle('', partition.stage(stored([{ amount: 1, timestamp: T }])), 0, T, 1)
+    const id = partition.id
+    partition.doubt(undefined)
+    partition.settle(REFUSALS.lost, partition.stage([]), 0, T, 2)
+    expect(partition.id).not.toBe(id)
+  })
 })
