@@ -227,9 +227,8 @@ export class RedisWrites {
     // Letters come one per delta, group after group: back to one per transaction.
     let from = 0
     sent.forEach(({ folded, owners }, i) => {
-      const count = folded.deltas.length
-      const ofTransactions = unfold(answered.slice(from, from + count), folded)
-      from += count
+      const letters = answered.slice(from, from + folded.deltas.length)
+      from += folded.deltas.length
       const state = states[i] ?? 'n'
       if (refusal === REFUSALS.keys && state === 'n') {
         later.push(...owners)
@@ -237,13 +236,13 @@ export class RedisWrites {
       }
       if (refusal === '') {
         // What the script judged itself and stored is the partition's too.
-        const letters = answered.slice(from - count, from)
         partition.absorb(
           (edges[i] ?? [])
             .filter(({ index }) => letters[index] === STORED)
             .map(({ delta }) => delta),
         )
       }
+      const ofTransactions = unfold(letters, folded)
       let start = 0
       for (const owner of owners) {
         const n = owner.transactions.length
