@@ -54,13 +54,12 @@ export type { RedisStoreOptions } from './options.js'
  * whatever a client invents.
  */
 const MAX_COALESCED_QUERIES = 256
-/** Rounds for shards to agree on one instant before a read is answered (see #readAll). */
-const _MAX_AGREEMENT_ROUNDS = 4
 
 /**
  * The window in Redis, shared by every instance that names the same Redis and prefix. Each call
- * is one script per shard, one round trip: a record touches two hashes per transaction; a read
- * touches at most as many blocks as the core's snapshot. Failures become StoreUnavailableError.
+ * is one script per shard, one round trip: a record writes the blocks it changed in this
+ * process's partition (writes.ts), two hashes per millisecond it touches; a read touches at most
+ * as many blocks as the core's snapshot, per partition. Failures become StoreUnavailableError.
  */
 export class RedisStore implements TransactionStore {
   readonly #shards: ShardSet
@@ -79,7 +78,7 @@ export class RedisStore implements TransactionStore {
   readonly #plainStatistics: () => Promise<Readonly<Statistics>>
   /** The same for each query (and breakdown) asked, up to MAX_COALESCED_QUERIES of them. */
   readonly #queries = new Map<string, Coalesced<unknown>>()
-  /** Per shard: the writes of one turn of the event loop share one script call (see batchWrites). */
+  /** Per shard: the writes gathered while a call is in flight share the next (see batchWrites). */
   readonly #writes: RedisWrites
 
   constructor(options: RedisStoreOptions) {
