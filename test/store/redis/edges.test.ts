@@ -1,17 +1,29 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import type { RecordOutcome, TransactionStore } from '../../../src/store/store.js'
-import { openStore, prefixOf } from '../../support/stores.js'
+import { connectRedis } from '../../../src/store/redis/client.js'
+import { RedisStore } from '../../../src/store/redis/store.js'
+import type { RecordOutcome } from '../../../src/store/store.js'
+import { deleteKeys, REDIS_URL, silent, waitUntilReady } from '../../support/stores.js'
 
-const opened: TransactionStore[] = []
+const PREFIX = `test:edges:${process.pid}:${Date.now()}:`
+const opened: RedisStore[] = []
 afterAll(async () => {
   for (const store of opened) await store.close()
+  await deleteKeys(PREFIX)
 })
+
+/** Another instance on the window, on Redis's own clock (no clock injected). */
+async function instance(): Promise<RedisStore> {
+  const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 5_000 })
+  const store = new RedisStore({ client, prefix: PREFIX, quantiles: false })
+  store.connect(silent)
+  await waitUntilReady(store)
+  opened.push(store)
+  return store
+}
 
 describe('writers recording across an edge of the window, on Redis’s own clock', () => {
   it('record every batch, whatever the instant Redis reads, judging each transaction at it', async () => {
-    const first = await openStore('redis', {})
-    opened.push(first)
-    for (let k = 0; k < 3; k++) opened.push(await openStore('redis', {}, prefixOf(first)))
+    for (let k = 0; k < 4; k++) await instance()
     // One transaction a millisecond across the 60 s edge: whatever instant a call is judged
     // at, some of its transactions are a millisecond either side of it.
     const batch = () => {

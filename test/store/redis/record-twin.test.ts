@@ -102,6 +102,7 @@ describe('record.lua and the writer against their TypeScript twin', () => {
             gen: '',
             lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
             hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
+            announced: '',
           })
           pushHashWrites(args, staged.hashes)
           pushRecordGroup(args, undefined, folded, letters, edges, false)
