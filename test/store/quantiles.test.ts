@@ -17,7 +17,7 @@ afterAll(() => redis.disconnect())
 
 /** The bytes each shard of a Redis store charges its sketches (the state's b field). */
 async function chargedPerShard(prefix: string): Promise<number[]> {
-  const states = await redis.keys(`${prefix}*q`)
+  const states = await redis.keys(`${prefix}*:q`)
   return Promise.all(states.map(async (key) => Number(await redis.hget(key, 'b'))))
 }
 

@@ -89,7 +89,7 @@ describe('a Redis that hangs', () => {
     expect(after).toMatchObject({ count: 3, sum: 4.5 })
     const client = new Redis(redis.url)
     try {
-      const [parts] = await client.keys('*parts')
+      const [parts] = await client.keys('*:parts')
       expect(await client.zcard(parts as string)).toBe(1)
     } finally {
       client.disconnect()
