@@ -8,7 +8,8 @@
  * are, over the last 100 ms (each then mostly a millisecond of its own), the former with a flush
  * interval of 5 ms,
  * a batch of 1 000 spread over a second and one of live transactions (per transaction), a snapshot of the
- * 60 s window (200; its cost does not depend on what the window holds), each the median of
+ * 60 s window (200; its cost does not depend on what the window holds) and the same once four
+ * writers have written it (each keeps a partition, and a snapshot reads them all), each the median of
  * BENCH_ROUNDS rounds. With QUANTILES=true, the scripts keep quantile sketches, and a snapshot with
  * three quantiles (whose cost grows with the distinct amounts per block) is timed too.
  *
@@ -85,6 +86,7 @@ const figures = {
   liveBatch: [] as number[],
   liveBatchCpu: [] as number[],
   snapshot: [] as number[],
+  snapshotWriters: [] as number[],
   withQuantiles: [] as number[],
   value: [] as number[],
   breakdown: [] as number[],
@@ -93,6 +95,8 @@ const figures = {
 const CONCURRENT = 20_000
 /** The span of the single records' timestamps in bench:http's POSTs (bench/load.lua). */
 const RECENT_MS = 100
+/** Writers of the window when a snapshot is timed again, each with its partition. */
+const WRITERS = 4
 /** The flush interval measured against none (REDIS_FLUSH_MS). */
 const FLUSH_MS = 5
 
@@ -127,12 +131,8 @@ async function concurrentSingles(
 }
 for (let round = 0; round < ROUNDS; round++) {
   const client = connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 })
-  const store = new RedisStore({
-    client,
-    prefix: `bench:scripts:${Date.now()}:`,
-    quantiles,
-    dimensions,
-  })
+  const prefix = `bench:scripts:${Date.now()}:`
+  const store = new RedisStore({ client, prefix, quantiles, dimensions })
   await store.connect({ info() {}, warn() {} })
   if (!store.ready()) throw new Error(`no Redis answers at ${REDIS_URL}`)
   await store.record([{ amount: 1, timestamp: Date.now() }]) // loads the script
@@ -209,6 +209,29 @@ for (let round = 0; round < ROUNDS; round++) {
       }),
     )
   }
+  // Three more writers (each a process of its own would be): each keeps a partition of the
+  // window, and a snapshot reads every partition.
+  const others = Array.from(
+    { length: WRITERS - 1 },
+    () =>
+      new RedisStore({
+        client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 }),
+        prefix,
+        quantiles,
+        dimensions,
+      }),
+  )
+  for (const other of others) {
+    await other.connect({ info() {}, warn() {} })
+    const now = Date.now()
+    await other.record(Array.from({ length: 1_000 }, (_, k) => tx(k, now - ((k * 59) % 59_000))))
+  }
+  figures.snapshotWriters.push(
+    await timed(async () => {
+      for (let i = 0; i < 200; i++) await store.statistics()
+    }),
+  )
+  for (const other of others) await other.close()
   await store.close()
 }
 admin.disconnect()
@@ -247,6 +270,9 @@ perTx(
   '(timestamps within 5 ms)',
 )
 console.log(`snapshot of a 60 s window    ${fmt(median(figures.snapshot))} µs`)
+console.log(
+  `  the same, ${WRITERS} writers        ${fmt(median(figures.snapshotWriters))} µs (a partition each: a snapshot reads them all)`,
+)
 if (quantiles) {
   console.log(
     `  the same with 3 quantiles   ${fmt(median(figures.withQuantiles))} µs (the window holds the records above)`,
