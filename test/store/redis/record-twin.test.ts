@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { LIMB_COUNT } from '../../../src/core/amount/amount.js'
 import { OUTCOME_LETTERS } from '../../../src/core/idempotency/idempotency.js'
+import { QuantileMapping } from '../../../src/core/quantiles/quantile-mapping.js'
 import { RollingWindow } from '../../../src/core/window/window.js'
 import {
   pushHashWrites,
@@ -22,6 +23,7 @@ import {
 } from '../../../src/store/redis/partition.js'
 import { recordScript, SNAPSHOT } from '../../../src/store/redis/scripts.js'
 import { metaKey } from '../../../src/store/redis/shards.js'
+import type { Transaction } from '../../../src/store/store.js'
 import { REDIS_URL } from '../../support/stores.js'
 
 const redis = new Redis(REDIS_URL)
@@ -146,5 +148,59 @@ describe('record.lua and the writer against their TypeScript twin', () => {
       ),
       { numRuns: 80 },
     )
+  })
+
+  it('writes nothing when it refuses a call for its instant, not even the sketches it would free', async () => {
+    const script = recordScript({ sketches: true, dimensions: false })
+    const root = `test:record-twin:${process.pid}:${Date.now()}:refused:{r}:`
+    const mapping = new QuantileMapping()
+    const partition = new Partition(WINDOW_MS)
+    /** One call recording `written` at instant `at`, judged by the writer at `judgedAt`. */
+    const call = async (at: number, judgedAt: number, written: Transaction[]) => {
+      const folded = fold(written, mapping)
+      const judgement = new Judgement(judgedAt, WINDOW_MS, SKEW_MS, 0)
+      const letters = judgement.judge(folded.deltas, [])
+      const staged = partition.stage(judgement.stored)
+      const args = recordHeader({
+        root,
+        at: String(at),
+        windowMs: String(WINDOW_MS),
+        floor: '',
+        clockSkewMs: String(SKEW_MS),
+        ttlFloorMs: 10_000,
+        retentionMs: '60000',
+        budgetBytes: '1000000',
+        sketchBudget: '100000000',
+        dimensions: 0,
+        maxValues: '0',
+        clientShareBytes: '1000000',
+        partition: partition.id,
+        seq: partition.seq,
+        gen: partition.gen === undefined ? '' : String(partition.gen),
+        lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
+        hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
+        announced: '',
+      })
+      pushHashWrites(args, staged.hashes)
+      pushRecordGroup(args, undefined, folded, letters, [], true)
+      const reply = (await redis.eval(script, 1, metaKey(root), ...args)) as RecordReply
+      const [now, , , , refusal, gen, writes, announced] = reply
+      partition.settle(refusal, staged, gen, now, writes, announced)
+      return refusal
+    }
+    /** Every key of the window but its meta (whose instant a refused call still moves), dumped. */
+    const state = async () => {
+      const keys = (await redis.keys(`${root}*`)).filter((key) => key !== metaKey(root)).sort()
+      return Promise.all(keys.map(async (key) => [key, await redis.dumpBuffer(key)]))
+    }
+    expect(await call(NOW, NOW, [{ amount: 5, timestamp: NOW }])).toBe('')
+    const before = await state()
+    // Judged a whole window before the instant the script reads, at which the sketches of NOW
+    // have left and would be freed: refused, and nothing is touched.
+    const later = NOW + WINDOW_MS + 5 * SKEW_MS
+    expect(await call(later, NOW, [{ amount: 7, timestamp: NOW + 1 }])).toBe(REFUSALS.judged)
+    expect(await state()).toEqual(before)
+    const keys = await redis.keys(`${root}*`)
+    await redis.del(...keys)
   })
 })

@@ -27,8 +27,8 @@ local GROUP = C.GROUP_WIDTH
 --@feature sketches sketches sketches-off
 
 local now, window, clock, gen = advance()
--- No budget: quantiles are off, and no sketch is kept.
-local sketches = sketchBudget and openSketches(window, now, skewMs, clock, ttlFloor)
+-- Opened once the call is to record (see below): opening frees the sketches that left.
+local sketches
 
 --@include value-blocks
 --@feature dimensions record-dimensions dimensions-off
@@ -90,6 +90,9 @@ end
 if refusal ~= '' then
   return {now, table.concat(letters), table.concat(states), wait, refusal, gen, tonumber(writes)}
 end
+
+-- No budget: quantiles are off, and no sketch is kept.
+if sketchBudget then sketches = openSketches(window, now, skewMs, clock, ttlFloor) end
 
 -- The partition's hashes, each its blocks written whole: per hash its name under the partition,
 -- the instant its own block ends when the hash is new ('' otherwise), its number of fields, then
