@@ -11,7 +11,7 @@ import {
 } from '../../core/window/statistics.js'
 import type { RedisClient } from './client.js'
 import type { Delta, Folded } from './fold.js'
-import type { EdgeDelta, HashWrite } from './partition.js'
+import type { EdgeDelta, HashWrite, Judgement, Partition } from './partition.js'
 import {
   BREAKDOWN,
   CLEAR,
@@ -166,6 +166,21 @@ export function recordHeader(header: RecordHeader): RecordArgs {
     header.hi,
     header.announced,
   ]
+}
+
+/** The writer's part of the header: its partition as it knows it, and the instants it judged for. */
+export function partitionHeader(
+  partition: Partition,
+  judgement: Judgement,
+): Pick<RecordHeader, 'partition' | 'seq' | 'gen' | 'lo' | 'hi' | 'announced'> {
+  return {
+    partition: partition.id,
+    seq: partition.seq,
+    gen: partition.gen === undefined ? '' : String(partition.gen),
+    lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
+    hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
+    announced: partition.announced === undefined ? '' : String(partition.announced),
+  }
 }
 
 /** Appends the partition's hashes to write: their number, then each hash's (see record.lua). */

@@ -3,6 +3,7 @@ import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
 import { StoreUnavailableError, type Transaction } from '../store.js'
 import { batchWrites } from './batch-writes.js'
 import {
+  partitionHeader,
   pushHashWrites,
   pushRecordGroup,
   type RecordArgs,
@@ -191,12 +192,7 @@ export class RedisWrites {
       dimensions: settings.dimensions.length,
       maxValues: settings.maxValues,
       clientShareBytes: settings.clientShareBytes,
-      partition: partition.id,
-      seq: partition.seq,
-      gen: partition.gen === undefined ? '' : String(partition.gen),
-      lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
-      hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
-      announced: partition.announced === undefined ? '' : String(partition.announced),
+      ...partitionHeader(partition, judgement),
     })
     pushHashWrites(args, staged.hashes)
     sent.forEach(({ once, folded }, i) => {

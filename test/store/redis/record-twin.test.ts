@@ -6,6 +6,7 @@ import { OUTCOME_LETTERS } from '../../../src/core/idempotency/idempotency.js'
 import { QuantileMapping } from '../../../src/core/quantiles/quantile-mapping.js'
 import { RollingWindow } from '../../../src/core/window/window.js'
 import {
+  partitionHeader,
   pushHashWrites,
   pushRecordGroup,
   type RecordReply,
@@ -50,6 +51,31 @@ const transactions = fc.array(
   { minLength: 1, maxLength: 30 },
 )
 
+/** The record script's header for a writer's call at instant `at`, as the store encodes it. */
+function headerOf(
+  root: string,
+  at: number,
+  sketchBudget: string,
+  partition: Partition,
+  judgement: Judgement,
+) {
+  return recordHeader({
+    root,
+    at: String(at),
+    windowMs: String(WINDOW_MS),
+    floor: '',
+    clockSkewMs: String(SKEW_MS),
+    ttlFloorMs: 10_000,
+    retentionMs: '60000',
+    budgetBytes: '1000000',
+    sketchBudget,
+    dimensions: 0,
+    maxValues: '0',
+    clientShareBytes: '1000000',
+    ...partitionHeader(partition, judgement),
+  })
+}
+
 /** The core's letter for each transaction, at an instant. */
 function coreLetters(written: ReadonlyArray<{ amount: number; timestamp: number }>, at: number) {
   const core = new RollingWindow({ windowMs: WINDOW_MS, clockSkewMs: SKEW_MS, clock: () => at })
@@ -86,26 +112,7 @@ describe('record.lua and the writer against their TypeScript twin', () => {
           const partition = new Partition(WINDOW_MS)
           const staged = partition.stage(judgement.stored)
           const root = `test:record-twin:${process.pid}:${Date.now()}:${++windows}:{r}:`
-          const args = recordHeader({
-            root,
-            at: String(NOW),
-            windowMs: String(WINDOW_MS),
-            floor: '',
-            clockSkewMs: String(SKEW_MS),
-            ttlFloorMs: 10_000,
-            retentionMs: '60000',
-            budgetBytes: '1000000',
-            sketchBudget: '',
-            dimensions: 0,
-            maxValues: '0',
-            clientShareBytes: '1000000',
-            partition: partition.id,
-            seq: partition.seq,
-            gen: '',
-            lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
-            hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
-            announced: '',
-          })
+          const args = headerOf(root, NOW, '', partition, judgement)
           pushHashWrites(args, staged.hashes)
           pushRecordGroup(args, undefined, folded, letters, edges, false)
           const [now, answered, , , refusal] = (await redis.eval(
@@ -161,26 +168,7 @@ describe('record.lua and the writer against their TypeScript twin', () => {
       const judgement = new Judgement(judgedAt, WINDOW_MS, SKEW_MS, 0)
       const letters = judgement.judge(folded.deltas, [])
       const staged = partition.stage(judgement.stored)
-      const args = recordHeader({
-        root,
-        at: String(at),
-        windowMs: String(WINDOW_MS),
-        floor: '',
-        clockSkewMs: String(SKEW_MS),
-        ttlFloorMs: 10_000,
-        retentionMs: '60000',
-        budgetBytes: '1000000',
-        sketchBudget: '100000000',
-        dimensions: 0,
-        maxValues: '0',
-        clientShareBytes: '1000000',
-        partition: partition.id,
-        seq: partition.seq,
-        gen: partition.gen === undefined ? '' : String(partition.gen),
-        lo: Number.isFinite(judgement.lo) ? String(judgement.lo) : '',
-        hi: Number.isFinite(judgement.hi) ? String(judgement.hi) : '',
-        announced: '',
-      })
+      const args = headerOf(root, at, '100000000', partition, judgement)
       pushHashWrites(args, staged.hashes)
       pushRecordGroup(args, undefined, folded, letters, [], true)
       const reply = (await redis.eval(script, 1, metaKey(root), ...args)) as RecordReply

@@ -45,27 +45,27 @@ local function partitionsOf(window, now)
   return prefixes
 end
 
+-- An empty aggregate, as aggregate returns it.
+local function emptyAggregate()
+  local result = {0}
+  for i = 1, LIMBS do result[i + 1] = 0 end
+  result[MIN] = ''
+  result[MAX] = ''
+  return result
+end
+
+-- Adds aggregate b into a (aggregate's form: count, limb sums, min text, max text).
+local function combine(a, b)
+  a[1] = a[1] + b[1]
+  for i = 2, LIMBS + 1 do a[i] = a[i] + b[i] end
+  if b[MIN] ~= '' and (a[MIN] == '' or tonumber(b[MIN]) < tonumber(a[MIN])) then a[MIN] = b[MIN] end
+  if b[MAX] ~= '' and (a[MAX] == '' or tonumber(b[MAX]) > tonumber(a[MAX])) then a[MAX] = b[MAX] end
+  return a
+end
+
 -- The statistics of [from, to] over every partition, as aggregate returns them.
 local function aggregateAll(prefixes, from, to)
-  local result
-  for _, prefix in ipairs(prefixes) do
-    local part = aggregate(prefix, from, to)
-    if result == nil then
-      result = part
-    else
-      result[1] = result[1] + part[1]
-      for k = 2, LIMBS + 1 do result[k] = result[k] + part[k] end
-      if part[MIN] ~= '' and (result[MIN] == '' or tonumber(part[MIN]) < tonumber(result[MIN])) then
-        result[MIN] = part[MIN]
-      end
-      if part[MAX] ~= '' and (result[MAX] == '' or tonumber(part[MAX]) > tonumber(result[MAX])) then
-        result[MAX] = part[MAX]
-      end
-    end
-  end
-  if result then return result end
-  result = {0}
-  for k = 1, LIMBS do result[k + 1] = 0 end
-  result[MIN], result[MAX] = '', ''
+  local result = emptyAggregate()
+  for _, prefix in ipairs(prefixes) do combine(result, aggregate(prefix, from, to)) end
   return result
 end

@@ -14,7 +14,6 @@
 --
 --@include prelude
 --@include aggregate
---@include empty-aggregate
 --@include dimension-keys
 local dim = ARGV[6]
 
@@ -53,15 +52,6 @@ local written = false
 -- Blocks (or seconds) read so far by this step: it stops past C.BREAKDOWN_STEP_READS.
 local spent = 0
 if hi >= lo then sums = redis.call('HMGET', wholeKey(window, dim), unpack(values)) end
-
--- Adds aggregate b into a (aggregate's form: count, limb sums, min text, max text).
-local function combine(a, b)
-  a[1] = a[1] + b[1]
-  for i = 2, LIMBS + 1 do a[i] = a[i] + b[i] end
-  if b[MIN] ~= '' and (a[MIN] == '' or tonumber(b[MIN]) < tonumber(a[MIN])) then a[MIN] = b[MIN] end
-  if b[MAX] ~= '' and (a[MAX] == '' or tonumber(b[MAX]) > tonumber(a[MAX])) then a[MAX] = b[MAX] end
-  return a
-end
 
 -- A value's whole second, as aggregate returns it.
 local function secondOf(prefix, second)

@@ -5,7 +5,6 @@
 --
 --@include prelude
 --@include aggregate
---@include empty-aggregate
 --@include dimension-keys
 local now, window = advance()
 local from = now - tonumber(ARGV[5]) + 1
