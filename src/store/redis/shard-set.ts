@@ -168,9 +168,14 @@ export class ShardSet {
   failure(shard: number) {
     const connected = this.connected()
     return (error: unknown): never => {
-      this.health.failed(shard, error)
-      throw new StoreUnavailableError(error, connected && !refusedBeforeRunning(error))
+      throw this.writeFailure(shard, error, connected)
     }
+  }
+
+  /** A write's failure, its shard marked down; `connected` whether the client was when it was sent. */
+  writeFailure(shard: number, error: unknown, connected: boolean): StoreUnavailableError {
+    this.health.failed(shard, error)
+    return new StoreUnavailableError(error, connected && !refusedBeforeRunning(error))
   }
 
   /**

@@ -198,21 +198,17 @@ export class RedisWrites {
     sent.forEach(({ once, folded }, i) => {
       pushRecordGroup(args, once, folded, letters[i] as string, edges[i] ?? [], this.#features)
     })
-    const fail = shards.failure(shard)
+    const connected = shards.connected()
     let reply: RecordReply
     try {
       reply = await this.#recordCall(root, args)
     } catch (error) {
-      try {
-        return fail(error)
-      } catch (failure) {
-        // A call that may have run leaves the partition in doubt until the next call reads its
-        // count of writes (see settle); one refused before running leaves it as it was.
-        if ((failure as StoreUnavailableError).sent) {
-          partition.doubt(edges.every((left) => left.length === 0) ? staged : undefined)
-        }
-        throw failure
-      }
+      const failure = shards.writeFailure(shard, error, connected)
+      // A call that may have run leaves the partition in doubt until the next call reads its
+      // count of writes (see settle); one refused before running leaves it as it was.
+      if (failure.sent)
+        partition.doubt(edges.every((left) => left.length === 0) ? staged : undefined)
+      throw failure
     }
     const [now, answered, states, waitMs, refusal, gen, writes, announced] = reply
     shards.health.answered(shard)
