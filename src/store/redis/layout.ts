@@ -33,6 +33,14 @@ export const DIGIT_FIELDS: readonly string[] = Array.from({ length: 10 }, (_, di
  */
 export const BLOCK_FORMAT = `<${'d'.repeat(LIMB_COUNT + 3)}`
 const BLOCK_BYTES = 8 * (LIMB_COUNT + 3)
+/**
+ * A tracked value's second as a breakdown reads it, its rollup: the second's block, then the
+ * first and last millisecond of the second that it holds, so that an edge of a span that cuts
+ * none of them takes the block whole.
+ */
+export const ROLLUP_FORMAT = `${BLOCK_FORMAT}dd`
+/** A value's sum of whole seconds kept for breakdowns: its first and last second, then the block. */
+export const WHOLE_SUM_FORMAT = `<dd${BLOCK_FORMAT.slice(1)}`
 
 /** A block's hash (its name under a window), the field holding it, and its hash's own block. */
 export interface BlockPlace {

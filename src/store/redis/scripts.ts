@@ -47,7 +47,15 @@ import {
   OUTCOME_LETTERS as L,
 } from '../../core/idempotency/idempotency.js'
 import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/quantiles/block-sketches.js'
-import { BLOCK_FORMAT, DIGIT_FIELDS, OWN_FIELD, SECONDS_HASH, TENS_HASH } from './layout.js'
+import {
+  BLOCK_FORMAT,
+  DIGIT_FIELDS,
+  OWN_FIELD,
+  ROLLUP_FORMAT,
+  SECONDS_HASH,
+  TENS_HASH,
+  WHOLE_SUM_FORMAT,
+} from './layout.js'
 import { assembleLua } from './lua-loader.js'
 import { ANNOUNCE_MS, REFUSALS } from './partition.js'
 
@@ -68,6 +76,8 @@ const CONSTANTS = {
   LIMB_COUNT,
   LEVEL_SIZES: LEVELS,
   BLOCK_FORMAT,
+  ROLLUP_FORMAT,
+  WHOLE_SUM_FORMAT,
   TENS_HASH,
   SECONDS_HASH,
   OWN_FIELD,

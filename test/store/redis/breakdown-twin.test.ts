@@ -27,15 +27,34 @@ describe('breakdown.lua against its TypeScript twin', () => {
       fc.asyncProperty(
         fc.array(
           fc.record({
-            amount: fc.integer({ min: -1e9, max: 1e9 }).map((cents) => cents / 100),
-            age: fc.integer({ min: 0, max: WINDOW_MS - 1 }),
+            // Some from a few, so that seconds share their min or max.
+            amount: fc.oneof(
+              fc.integer({ min: -3, max: 3 }),
+              fc.integer({ min: -1e9, max: 1e9 }).map((cents) => cents / 100),
+            ),
+            // Many near the instants read, up to the skew ahead, so that reads cut the seconds
+            // around them, before and after.
+            age: fc.oneof(
+              fc.integer({ min: -2_000, max: 3_000 }),
+              fc.integer({ min: 0, max: WINDOW_MS - 1 }),
+            ),
             value: fc.constantFrom(...VALUES),
           }),
-          { maxLength: 40 },
+          { minLength: 10, maxLength: 60 },
         ),
-        fc.array(fc.integer({ min: 1, max: WINDOW_MS }), { minLength: 1, maxLength: 4 }),
-        async (transactions, windows) => {
-          const clock = () => NOW
+        // Reads at instants moving forward (so each value's kept sum of whole seconds is slid,
+        // or summed again), each over its own window length.
+        fc.array(
+          fc.record({
+            after: fc.integer({ min: 0, max: 1_500 }),
+            // Often the whole window, whose kept sums each next read slides.
+            windowMs: fc.oneof(fc.constant(WINDOW_MS), fc.integer({ min: 1, max: WINDOW_MS })),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        async (transactions, reads) => {
+          let instant = NOW
+          const clock = () => instant
           const options = { clock, windowMs: WINDOW_MS, dimensions: ['merchant'] }
           const memory = await openStore('memory', options)
           const store = await openStore('redis', options)
@@ -53,7 +72,7 @@ describe('breakdown.lua against its TypeScript twin', () => {
                 1,
                 metaKey(root),
                 root,
-                String(NOW),
+                String(instant),
                 String(WINDOW_MS),
                 '',
                 String(queryWindow),
@@ -61,7 +80,8 @@ describe('breakdown.lua against its TypeScript twin', () => {
                 ...step,
               ) as Promise<Reply>
             const limbs = new Float64Array(LIMB_COUNT)
-            for (const windowMs of windows) {
+            for (const { after, windowMs } of reads) {
+              instant += after
               const head = breakdownHead(await call(windowMs))
               const steps = await readSteps(head, (step) => call(windowMs, step))
               const got = new Map<string, unknown>()

@@ -13,26 +13,32 @@ local function blockAt(hashes, key, field)
   return fields[field]
 end
 
--- Twin of RollingWindow.#aggregate (src/core/window.ts).
-local function aggregate(window, from, to)
-  local count = 0
-  local sums = {}
-  for i = 1, LIMBS do sums[i] = 0 end
+-- Twin of RollingWindow.#aggregate (src/core/window.ts), as a block: {count, the limb sums, min,
+-- max}, the min and max nil when it is empty.
+local function aggregateBlock(window, from, to)
+  local result = {0}
+  for i = 1, LIMBS do result[i + 1] = 0 end
   local low, high
   local hashes = {}
   eachBlock(from, to, function(level, block)
     local values = parseBlock(blockAt(hashes, place(window, level, block)))
     if values then
-      count = count + values[1]
-      for i = 1, LIMBS do sums[i] = sums[i] + values[i + 1] end
+      result[1] = result[1] + values[1]
+      for i = 2, LIMBS + 1 do result[i] = result[i] + values[i] end
       if low == nil or values[MIN] < low then low = values[MIN] end
       if high == nil or values[MAX] > high then high = values[MAX] end
     end
   end)
-  local result = {count}
-  for i = 1, LIMBS do result[i + 1] = sums[i] end
-  result[MIN] = low and amountText(low) or ''
-  result[MAX] = high and amountText(high) or ''
+  result[MIN], result[MAX] = low, high
+  return result
+end
+
+-- The statistics of [from, to] as a script answers them: count, limb sums, min text, max text
+-- ('' when empty).
+local function aggregate(window, from, to)
+  local result = aggregateBlock(window, from, to)
+  result[MIN] = result[MIN] and amountText(result[MIN]) or ''
+  result[MAX] = result[MAX] and amountText(result[MAX]) or ''
   return result
 end
 

@@ -9,8 +9,13 @@
 -- transactions of values not tracked there (else 0), the number of tracked values, then the
 -- tracked values and after them the retired ones (see trackValues).
 -- A step reads the values asked in order until it has read about C.BREAKDOWN_STEP_READS blocks
--- (at least one value), and returns how many it read, then for each of those with transactions
--- there or that may be incomplete: the value, 1 or 0 as VALUE's last, and its aggregate.
+-- and rollups (at least one value), and returns how many it read, then for each of those with
+-- transactions there or that may be incomplete: the value, 1 or 0 as VALUE's last, and its
+-- aggregate.
+--
+-- A step reads per second, not per value: the span's whole seconds from each value's kept sum of
+-- them, and its edge seconds from their rollups (see rollupKey), one HMGET for all its values. A
+-- value's edge is read block by block only where it cuts the value's milliseconds of that second.
 --
 --@include prelude
 --@include aggregate
@@ -41,113 +46,180 @@ local from = now - tonumber(ARGV[5]) + 1
 local values = {unpack(ARGV, 9)}
 local partials = redis.call('HMGET', partialKey(window, dim), unpack(values))
 local function partial(i) return (partials[i] and tonumber(partials[i]) >= from) and 1 or 0 end
--- Per value, the sum of its whole seconds lo to hi is kept with the range it is of (a record
--- into them drops it: see addValues). When the range has moved, the sum is slid: the seconds
--- that left are taken off and those that came are added, one call each, unless a second that
--- left held the sum's min or max, which are then summed again from every second.
-local lo = math.floor(from / COARSEST) + 1
-local hi = math.floor(now / COARSEST) - 1
-local sums = {}
-local written = false
--- Blocks (or seconds) read so far by this step: it stops past C.BREAKDOWN_STEP_READS.
-local spent = 0
-if hi >= lo then sums = redis.call('HMGET', wholeKey(window, dim), unpack(values)) end
 
--- A value's whole second, as aggregate returns it.
-local function secondOf(prefix, second)
-  local block = parseBlock(redis.call('HGET', place(prefix, #SIZES, second)))
-  if block == nil then return emptyAggregate() end
-  block[MIN], block[MAX] = amountText(block[MIN]), amountText(block[MAX])
+-- The span is its first second's part from `from`, its whole seconds lo to hi, and its last
+-- second's part up to now (the same second when the span is within one).
+local first, last = math.floor(from / COARSEST), math.floor(now / COARSEST)
+local lo, hi = first + 1, last - 1
+local firstRollups = redis.call('HMGET', rollupKey(window, dim, first), unpack(values))
+local lastRollups = last > first and redis.call('HMGET', rollupKey(window, dim, last), unpack(values)) or {}
+local sums = hi >= lo and redis.call('HMGET', wholeKey(window, dim), unpack(values)) or {}
+-- Blocks and rollups read so far by this step: it stops past C.BREAKDOWN_STEP_READS.
+local spent = 4
+
+-- A block as aggregateBlock returns it, empty.
+local function emptyBlock()
+  local block = {0}
+  for i = 1, LIMBS do block[i + 1] = 0 end
   return block
 end
 
--- The cached sum unpacked: its range, then the aggregate; nil when there is none.
+-- Adds block b into a (aggregateBlock's form: a min and max nil when empty).
+local function addBlock(a, b)
+  a[1] = a[1] + b[1]
+  for i = 2, LIMBS + 1 do a[i] = a[i] + b[i] end
+  if b[1] > 0 then
+    if a[MIN] == nil or b[MIN] < a[MIN] then a[MIN] = b[MIN] end
+    if a[MAX] == nil or b[MAX] > a[MAX] then a[MAX] = b[MAX] end
+  end
+end
+
+-- A rollup unpacked: the second's block, then the first and last millisecond it holds.
+local function unpackRollup(packed)
+  local rollup = {struct.unpack(C.ROLLUP_FORMAT, packed)}
+  return rollup, rollup[MAX + 1], rollup[MAX + 2]
+end
+
+-- The value's part of its second between from and to: none, the rollup's block whole, or, where
+-- the span cuts the milliseconds the value holds there, the blocks of the core's decomposition
+-- (at most 27: nine of each finer level).
+local function edge(prefix, packed, from, to)
+  if not packed then return nil end
+  local block, earliest, latest = unpackRollup(packed)
+  if latest < from or earliest > to then return nil end
+  if earliest >= from and latest <= to then return block end
+  spent = spent + 27
+  return aggregateBlock(prefix, from, to)
+end
+
+-- The kept sum of a value's whole seconds: the seconds it is of, and its block.
 local function unpackWhole(packed)
   if not packed then return nil end
-  local fields = {}
-  for field in string.gmatch(packed, '([^,]*),?') do fields[#fields + 1] = field end
+  local fields = {struct.unpack(C.WHOLE_SUM_FORMAT, packed)}
   local sum = {}
-  for i = 1, LIMBS + 1 do sum[i] = tonumber(fields[i + 2]) end
-  sum[MIN] = fields[MIN + 2]
-  sum[MAX] = fields[MAX + 2]
-  return tonumber(fields[1]), tonumber(fields[2]), sum
+  for i = 1, MAX do sum[i] = fields[i + 2] end
+  if sum[1] == 0 then sum[MIN], sum[MAX] = nil, nil end
+  return fields[1], fields[2], sum
 end
 
--- The sum slid from [was, wasHi] to [lo, hi]; nil when a second that left held its min or max.
-local function slide(prefix, was, wasHi, sum)
-  for second = was, math.min(lo - 1, wasHi) do
-    local gone = secondOf(prefix, second)
-    if gone[1] > 0 then
-      if tonumber(gone[MIN]) <= tonumber(sum[MIN]) or tonumber(gone[MAX]) >= tonumber(sum[MAX]) then
-        return nil
-      end
-      sum[1] = sum[1] - gone[1]
-      for i = 2, LIMBS + 1 do sum[i] = sum[i] - gone[i] end
-    end
-  end
-  for second = math.max(wasHi + 1, lo), hi do combine(sum, secondOf(prefix, second)) end
-  if sum[1] == 0 then sum[MIN], sum[MAX] = '', '' end
-  return sum
-end
-
-local function whole(prefix, value, packed)
-  local was, wasHi, sum = unpackWhole(packed)
-  if was == lo and wasHi == hi then return sum end
-  -- Slid when it saves calls: the range moved forward by less than it is long.
-  if was and was <= lo and wasHi <= hi and lo <= wasHi and (lo - was) + (hi - wasHi) < hi - lo then
-    spent = spent + (lo - was) + (hi - wasHi)
-    sum = slide(prefix, was, wasHi, sum)
-  else
-    sum = nil
-  end
-  if sum == nil then
-    spent = spent + hi - lo + 1
-    sum = aggregate(prefix, lo * COARSEST, hi * COARSEST + COARSEST - 1)
-  end
-  local texts = {int(lo), int(hi)}
-  for i = 1, LIMBS + 1 do texts[i + 2] = int(sum[i]) end
-  texts[MIN + 2] = sum[MIN]
-  texts[MAX + 2] = sum[MAX]
-  redis.call('HSET', wholeKey(window, dim), value, table.concat(texts, ','))
-  written = true
-  return sum
-end
-
--- A value's [first, last] within one second: nothing to read when it sent nothing that second
--- (every transaction adds to its second's hash), else the core's decomposition.
-local function edge(prefix, first, last)
-  spent = spent + 1
-  if redis.call('EXISTS', place(prefix, #SIZES, math.floor(first / COARSEST))) == 0 then
-    return emptyAggregate()
-  end
-  -- At most 27 blocks: nine of each finer level.
-  spent = spent + 27
-  return aggregate(prefix, first, last)
-end
-
+-- Per value taken: its aggregate so far, and what its whole seconds need (see below).
+local taken = {}
 local result = {0}
 for i, value in ipairs(values) do
   if spent >= C.BREAKDOWN_STEP_READS then break end
   result[1] = i
   local prefix = valuePrefix(window, dim, value)
-  local own
+  local own = emptyBlock()
+  local entry = {value = value, own = own}
+  taken[i] = entry
+  local b = edge(prefix, firstRollups[i], from, math.min(now, first * COARSEST + COARSEST - 1))
+  if b then addBlock(own, b) end
+  if last > first then
+    b = edge(prefix, lastRollups[i], last * COARSEST, now)
+    if b then addBlock(own, b) end
+  end
+  spent = spent + 1
   if hi >= lo then
-    own = edge(prefix, from, lo * COARSEST - 1)
-    combine(own, whole(prefix, value, sums[i]))
-    combine(own, edge(prefix, (hi + 1) * COARSEST, now))
-  else
-    own = edge(prefix, from, math.min(now, math.floor(from / COARSEST) * COARSEST + COARSEST - 1))
-    if math.floor(now / COARSEST) > math.floor(from / COARSEST) then
-      combine(own, edge(prefix, math.floor(now / COARSEST) * COARSEST, now))
+    -- The kept sum serves as it is when it is of lo to hi; slid when the range moved forward by
+    -- less than it is long (the seconds that left taken off, those that came added); else summed
+    -- again from every second.
+    local was, wasHi, sum = unpackWhole(sums[i])
+    if was == lo and wasHi == hi then
+      addBlock(own, sum)
+    elseif was and was <= lo and wasHi <= hi and lo <= wasHi and (lo - was) + (hi - wasHi) < hi - lo then
+      entry.sum, entry.was, entry.wasHi = sum, was, wasHi
+      spent = spent + (lo - was) + (hi - wasHi)
+    else
+      entry.sum = emptyBlock()
+      spent = spent + hi - lo + 1
     end
   end
-  if own[1] > 0 or partial(i) == 1 then
-    result[#result + 1] = value
-    result[#result + 1] = partial(i)
-    for _, field in ipairs(own) do result[#result + 1] = field end
+end
+
+-- The seconds the sums need, each read once for every value that needs it.
+local function eachSecond(needs, visit)
+  local seconds = {}
+  local order = {}
+  for i, entry in pairs(needs) do
+    for _, second in ipairs(entry.seconds) do
+      local readers = seconds[second]
+      if readers == nil then
+        readers = {values = {}, entries = {}}
+        seconds[second] = readers
+        order[#order + 1] = second
+      end
+      readers.values[#readers.values + 1] = entry.value
+      readers.entries[#readers.entries + 1] = entry
+    end
+  end
+  for _, second in ipairs(order) do
+    local readers = seconds[second]
+    local rollups = redis.call('HMGET', rollupKey(window, dim, second), unpack(readers.values))
+    for k, entry in ipairs(readers.entries) do
+      if rollups[k] then visit(entry, second, (unpackRollup(rollups[k]))) end
+    end
   end
 end
-if written then
+
+-- Slides: a second that left holding the sum's min or max makes it summed again.
+local sliding, again = {}, {}
+for i, entry in pairs(taken) do
+  if entry.sum and entry.was then
+    entry.seconds = {}
+    for second = entry.was, math.min(lo - 1, entry.wasHi) do entry.seconds[#entry.seconds + 1] = second end
+    for second = math.max(entry.wasHi + 1, lo), hi do entry.seconds[#entry.seconds + 1] = second end
+    sliding[i] = entry
+  elseif entry.sum then
+    again[i] = entry
+  end
+end
+eachSecond(sliding, function(entry, second, block)
+  local sum = entry.sum
+  if sum == nil or block[1] == 0 then return end
+  if second >= lo then return addBlock(sum, block) end
+  if block[MIN] <= sum[MIN] or block[MAX] >= sum[MAX] then
+    entry.sum = nil
+    return
+  end
+  sum[1] = sum[1] - block[1]
+  for k = 2, LIMBS + 1 do sum[k] = sum[k] - block[k] end
+  if sum[1] == 0 then sum[MIN], sum[MAX] = nil, nil end
+end)
+for i, entry in pairs(sliding) do
+  if entry.sum == nil then
+    entry.sum = emptyBlock()
+    again[i] = entry
+  end
+end
+for _, entry in pairs(again) do
+  entry.seconds = {}
+  for second = lo, hi do entry.seconds[#entry.seconds + 1] = second end
+end
+eachSecond(again, function(entry, _, block) addBlock(entry.sum, block) end)
+
+-- The sums kept, for the next reads; the answers.
+local updates = {}
+for i, entry in ipairs(taken) do
+  local own = entry.own
+  if entry.sum then
+    local sum = entry.sum
+    addBlock(own, sum)
+    updates[#updates + 1] = entry.value
+    local fields = {lo, hi}
+    for k = 1, LIMBS + 1 do fields[k + 2] = sum[k] end
+    fields[MIN + 2], fields[MAX + 2] = sum[MIN] or 0, sum[MAX] or 0
+    updates[#updates + 1] = struct.pack(C.WHOLE_SUM_FORMAT, unpack(fields))
+  end
+  if own[1] > 0 or partial(i) == 1 then
+    result[#result + 1] = entry.value
+    result[#result + 1] = partial(i)
+    for k = 1, LIMBS + 1 do result[#result + 1] = own[k] end
+    result[#result + 1] = own[MIN] and amountText(own[MIN]) or ''
+    result[#result + 1] = own[MAX] and amountText(own[MAX]) or ''
+  end
+end
+if #updates > 0 then
+  redis.call('HSET', wholeKey(window, dim), unpack(updates))
   local ttl = redis.call('PTTL', trackedKey(window, dim))
   if ttl > 0 then redis.call('PEXPIRE', wholeKey(window, dim), ttl) end
 end

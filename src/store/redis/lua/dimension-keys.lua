@@ -9,6 +9,10 @@ local function missingPrefix(window, d) return window .. 'm' .. d .. ':' end
 local function trackedKey(window, d) return window .. 'd' .. d end
 local function partialKey(window, d) return window .. 'p' .. d end
 local function wholeKey(window, d) return window .. 'w' .. d end
+-- Per second, each tracked value's block of it with the first and last millisecond it holds
+-- there (C.ROLLUP_FORMAT), by value: a breakdown reads one second of all the values of a step
+-- with one HMGET.
+local function rollupKey(window, d, second) return window .. 'u' .. d .. ':' .. int(second) end
 -- Values that lost their place to a heavier one (see trackValues), by newest timestamp: read as
 -- part of the rest until their transactions have left.
 local function retiredKey(window, d) return window .. 'r' .. d end

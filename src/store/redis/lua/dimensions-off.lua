@@ -2,3 +2,4 @@
 -- (recordAll calls them only when there are dimensions), and nothing to expire.
 local trackValues, addValues, saveNewest
 local function expireDimensions() end
+local function writeRollups() end

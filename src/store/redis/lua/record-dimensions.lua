@@ -141,6 +141,72 @@ local newest = {}
 -- The (dimension, value) pairs whose sums of whole seconds this call may have changed.
 local stale = {}
 
+-- Per dimension and second, the tracked values this call adds to there: each one's first and
+-- last millisecond of it in this call, and its second's hash, whose own block is the second's.
+local rollups = {}
+
+local function noteRollup(dim, value, prefix, timestamp)
+  local second = math.floor(timestamp / COARSEST)
+  local seconds = rollups[dim]
+  if seconds == nil then
+    seconds = {}
+    rollups[dim] = seconds
+  end
+  local values = seconds[second]
+  if values == nil then
+    values = {order = {}, spans = {}}
+    seconds[second] = values
+  end
+  local span = values.spans[value]
+  if span == nil then
+    values.order[#values.order + 1] = value
+    values.spans[value] = {first = timestamp, last = timestamp, key = place(prefix, #SIZES, second)}
+  else
+    span.first = math.min(span.first, timestamp)
+    span.last = math.max(span.last, timestamp)
+  end
+end
+
+-- Writes each value's rollup of every second this call added to (see rollupKey): its second's
+-- block as flushValueBlocks wrote it, and the span of milliseconds it holds there, widened by this
+-- call's. One HMGET and one HSET per dimension and second (in chunks that unpack can take). A new
+-- rollup expires with its second's hashes.
+local ROLLUP_CHUNK = 500
+local function writeRollups(clock)
+  for dim, seconds in pairs(rollups) do
+    for second, values in pairs(seconds) do
+      local key = rollupKey(window, dim, second)
+      local fresh = false
+      for k = 1, #values.order, ROLLUP_CHUNK do
+        local chunk = {unpack(values.order, k, math.min(k + ROLLUP_CHUNK - 1, #values.order))}
+        local before = redis.call('HMGET', key, unpack(chunk))
+        local updates = {}
+        for m, value in ipairs(chunk) do
+          local span = values.spans[value]
+          local first, last = span.first, span.last
+          if before[m] then
+            local was = {struct.unpack(C.ROLLUP_FORMAT, before[m])}
+            first = math.min(first, was[MAX + 1])
+            last = math.max(last, was[MAX + 2])
+          else
+            fresh = true
+          end
+          local fields = {unpack(hashes[span.key].blocks[OWN], 1, MAX)}
+          fields[MAX + 1], fields[MAX + 2] = first, last
+          updates[#updates + 1] = value
+          updates[#updates + 1] = struct.pack(C.ROLLUP_FORMAT, unpack(fields))
+        end
+        redis.call('HSET', key, unpack(updates))
+      end
+      if fresh then
+        local ends = second * COARSEST + COARSEST - 1
+        redis.call('PEXPIRE', key, math.max(ends + windowMs + MARGIN - clock, ttlFloor))
+      end
+    end
+  end
+  rollups = {}
+end
+
 -- Adds a stored delta's values to their windows, the overflow or the missing.
 local function addValues(delta, timestamp, tracked)
   for dim = 1, dimensionCount do
@@ -155,11 +221,13 @@ local function addValues(delta, timestamp, tracked)
       local value = ARGV[j]
       local prefix
       local key = value
+      local rolled = false
       if value == '' then
         prefix = missingPrefix(window, dim)
         key = nil
       elseif tracked[dim][value] then
         prefix = valuePrefix(window, dim, value)
+        rolled = true
         countTracked(dim, value, tonumber(ARGV[j + 2]))
         -- A second before the current one may be in a breakdown's sum of whole seconds.
         if math.floor(timestamp / COARSEST) < math.floor(now / COARSEST) then
@@ -171,6 +239,7 @@ local function addValues(delta, timestamp, tracked)
       end
       if key ~= nil and (latest[key] == nil or timestamp > latest[key]) then latest[key] = timestamp end
       addToBlocks(prefix, timestamp, j + 2)
+      if rolled then noteRollup(dim, value, prefix, timestamp) end
     end
   end
   dimensionsTouched = true

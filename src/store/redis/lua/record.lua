@@ -195,6 +195,7 @@ for k, group in ipairs(groups) do
   if group.d > 0 then recordFeatures(group) end
 end
 flushValueBlocks(clock)
+writeRollups(clock)
 saveCharges()
 if sketches then
   writeSketches(sketches, sketchBudget)
