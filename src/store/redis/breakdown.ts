@@ -5,7 +5,8 @@ import {
   rankBreakdown,
 } from '../../core/dimensions/breakdown.js'
 import { ValueTable } from '../../core/dimensions/value-table.js'
-import { AGGREGATE_WIDTH, aggregateAt, type Reply } from './commands.js'
+import { AGGREGATE_WIDTH, aggregateAt, type Reply, type StepReply } from './commands.js'
+import { unpackBlock } from './layout.js'
 import { BREAKDOWN_STEP_VALUES } from './scripts.js'
 
 export { BREAKDOWN_STEP_VALUES } from './scripts.js'
@@ -43,14 +44,14 @@ export function breakdownHead(reply: Reply): BreakdownHead {
 /**
  * Reads a shard's values in steps: `step` is sent the head's instant and window then up to
  * BREAKDOWN_STEP_VALUES values, and answers how many it read first; the next step starts after
- * them. The steps' entries, as mergeBreakdown takes them.
+ * them. The steps' entries, as stepEntries reads them.
  */
 export async function readSteps(
   head: BreakdownHead,
-  step: (args: string[]) => Promise<Reply>,
-): Promise<Reply[]> {
+  step: (args: string[]) => Promise<StepReply>,
+): Promise<StepReply[]> {
   const values = [...head.tracked, ...head.retired]
-  const replies: Reply[] = []
+  const replies: StepReply[] = []
   for (let at = 0; at < values.length; ) {
     const sent = values.slice(at, at + BREAKDOWN_STEP_VALUES)
     const reply = await step([String(head.instant), head.window, ...sent])
@@ -60,6 +61,29 @@ export async function readSteps(
   return replies
 }
 
+/** A value a step read: its aggregate there, and whether some of it may be in the overflow. */
+export interface StepEntry {
+  value: string
+  aggregate: Aggregate
+  incomplete: boolean
+}
+
+/**
+ * A step's entries: per value with transactions there or that may be incomplete, its name, 1 or
+ * 0, and its aggregate as one packed block (layout.ts), which no script has to format.
+ */
+export function stepEntries(reply: StepReply): StepEntry[] {
+  const entries: StepEntry[] = []
+  for (let at = 0; at < reply.length; at += 3) {
+    entries.push({
+      value: (reply[at] as Buffer).toString('utf8'),
+      incomplete: reply[at + 1] === 1,
+      aggregate: unpackBlock(reply[at + 2] as Buffer),
+    })
+  }
+  return entries
+}
+
 /**
  * The shards' breakdown: each value's aggregates summed over the shards, a value incomplete where
  * a shard that may have overflowed it does not track it; retired values go to the rest.
@@ -67,7 +91,7 @@ export async function readSteps(
 export function mergeBreakdown(
   query: BreakdownQuery,
   heads: readonly BreakdownHead[],
-  stepReplies: readonly Reply[][],
+  stepReplies: readonly StepReply[][],
 ): Breakdown {
   const rest = emptyAggregate()
   const missing = emptyAggregate()
@@ -82,11 +106,9 @@ export function mergeBreakdown(
     addAggregate(missing, head.missing)
     const retired = shards[shard]?.retired as Set<string>
     for (const reply of stepReplies[shard] ?? []) {
-      for (let at = 0; at < reply.length; at += AGGREGATE_WIDTH + 2) {
-        const value = reply[at] as string
-        const aggregate = aggregateAt(reply, at + 2)
+      for (const { value, aggregate, incomplete } of stepEntries(reply)) {
         if (retired.has(value)) addAggregate(rest, aggregate)
-        else table.add(value, aggregate, reply[at + 1] === 1)
+        else table.add(value, aggregate, incomplete)
       }
     }
   })

@@ -49,11 +49,15 @@ declare module 'ioredis' {
     txstatsClear(meta: string): Result<number, Context>
     txstatsValue(meta: string, args: string[]): Result<Reply, Context>
     txstatsBreakdown(meta: string, args: string[]): Result<Reply, Context>
+    /** A breakdown's step, whose aggregates come packed (see breakdown.ts). */
+    txstatsBreakdownBuffer(meta: string, args: string[]): Result<StepReply, Context>
   }
 }
 
 /** A script's answer: the instant, then aggregates of eight values each (see scripts.ts). */
 export type Reply = Array<number | string>
+/** A breakdown step's answer, read as bytes: its values' names and their blocks are. */
+export type StepReply = Array<number | Buffer>
 
 /** An aggregate as the scripts return it: count, the limb sums, min text, max text. */
 export const AGGREGATE_WIDTH = LIMB_COUNT + 3

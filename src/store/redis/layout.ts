@@ -1,4 +1,4 @@
-import type { Aggregate } from '../../core/amount/aggregate.js'
+import { type Aggregate, emptyAggregate } from '../../core/amount/aggregate.js'
 import { LIMB_COUNT } from '../../core/amount/amount.js'
 import { LEVELS } from '../../core/blocks/levels.js'
 
@@ -68,4 +68,15 @@ export function packBlock(block: Aggregate): Buffer {
   packed.writeDoubleLE(block.min, 8 * (LIMB_COUNT + 1))
   packed.writeDoubleLE(block.max, 8 * (LIMB_COUNT + 2))
   return packed
+}
+
+/** The block packed at `offset` (see BLOCK_FORMAT); empty when its count is 0. Twin of packBlock. */
+export function unpackBlock(packed: Buffer, offset = 0): Aggregate {
+  const block = emptyAggregate()
+  block.count = packed.readDoubleLE(offset)
+  if (block.count === 0) return block
+  for (let i = 0; i < LIMB_COUNT; i++) block.limbs[i] = packed.readDoubleLE(offset + 8 * (i + 1))
+  block.min = packed.readDoubleLE(offset + 8 * (LIMB_COUNT + 1))
+  block.max = packed.readDoubleLE(offset + 8 * (LIMB_COUNT + 2))
+  return block
 }

@@ -63,12 +63,12 @@ import { ANNOUNCE_MS, REFUSALS } from './partition.js'
 const GROUP_WIDTH = LIMB_COUNT + 5
 
 /**
- * Values a step of a breakdown is sent, at most, and blocks it reads before it stops (at least
- * one value; breakdown.lua): so a step holds Redis for a few milliseconds at most, whatever the
- * values sent, and no breakdown delays other calls for long.
+ * Values a step of a breakdown is sent, at most, and the rollups and blocks it reads before it
+ * stops (at least one value; breakdown.lua): so a step holds Redis for a few milliseconds at most,
+ * whatever the values sent, and no breakdown delays other calls for long.
  */
-export const BREAKDOWN_STEP_VALUES = 32
-const BREAKDOWN_STEP_READS = 200
+export const BREAKDOWN_STEP_VALUES = 128
+const BREAKDOWN_STEP_READS = 2_000
 
 /** Every constant the scripts share with TypeScript, as they read it: C.<NAME>. */
 const CONSTANTS = {

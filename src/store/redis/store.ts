@@ -238,7 +238,7 @@ export class RedisStore implements TransactionStore {
         ]
         return readSteps(head, (step) =>
           this.#client
-            .txstatsBreakdown(metaKey(root), [...common, ...step])
+            .txstatsBreakdownBuffer(metaKey(root), [...common, ...step])
             .catch(this.#shards.readFailure()),
         )
       }),

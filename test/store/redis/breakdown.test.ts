@@ -6,7 +6,7 @@ import { FakeClock } from '../../support/fake-clock.js'
 import { OracleWindow } from '../../support/oracle.js'
 import { deleteKeys, REDIS_URL, silent, waitUntilReady } from '../../support/stores.js'
 
-const VALUES = 100
+const VALUES = 300
 
 describe('a breakdown on Redis', () => {
   it('reads its values in steps of a few, one call each, and answers as one read would', async () => {
@@ -22,11 +22,16 @@ describe('a breakdown on Redis', () => {
     })
     // Every breakdown call the store makes, by the arguments after the common ones.
     const calls: string[][] = []
-    const breakdown = client.txstatsBreakdown.bind(client)
+    const head = client.txstatsBreakdown.bind(client)
     client.txstatsBreakdown = ((meta: string, args: string[]) => {
       calls.push(args)
-      return breakdown(meta, args)
+      return head(meta, args)
     }) as typeof client.txstatsBreakdown
+    const step = client.txstatsBreakdownBuffer.bind(client)
+    client.txstatsBreakdownBuffer = ((meta: string, args: string[]) => {
+      calls.push(args)
+      return step(meta, args)
+    }) as typeof client.txstatsBreakdownBuffer
     const truth = new OracleWindow(60_000, 2_000, clock.read, {
       names: ['merchant'],
       maxValues: Number.POSITIVE_INFINITY,

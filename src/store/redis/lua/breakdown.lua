@@ -11,7 +11,8 @@
 -- A step reads the values asked in order until it has read about C.BREAKDOWN_STEP_READS blocks
 -- and rollups (at least one value), and returns how many it read, then for each of those with
 -- transactions there or that may be incomplete: the value, 1 or 0 as VALUE's last, and its
--- aggregate.
+-- aggregate as one packed block (formatBlock; a count of 0 is an empty one), which Node reads
+-- as it is.
 --
 -- A step reads per second, not per value: the span's whole seconds from each value's kept sum of
 -- them, and its edge seconds from their rollups (see rollupKey), one HMGET for all its values. A
@@ -211,11 +212,10 @@ for i, entry in ipairs(taken) do
     updates[#updates + 1] = struct.pack(C.WHOLE_SUM_FORMAT, unpack(fields))
   end
   if own[1] > 0 or partial(i) == 1 then
+    own[MIN], own[MAX] = own[MIN] or 0, own[MAX] or 0
     result[#result + 1] = entry.value
     result[#result + 1] = partial(i)
-    for k = 1, LIMBS + 1 do result[#result + 1] = own[k] end
-    result[#result + 1] = own[MIN] and amountText(own[MIN]) or ''
-    result[#result + 1] = own[MAX] and amountText(own[MAX]) or ''
+    result[#result + 1] = formatBlock(own)
   end
 end
 if #updates > 0 then

@@ -138,14 +138,13 @@ end
 -- Per dimension, the newest timestamp of each tracked value this call adds to (written once per
 -- value by saveNewest), and under '' the newest it puts in the overflow.
 local newest = {}
--- The (dimension, value) pairs whose sums of whole seconds this call may have changed.
-local stale = {}
 
 -- Per dimension and second, the tracked values this call adds to there: each one's first and
--- last millisecond of it in this call, and its second's hash, whose own block is the second's.
+-- last millisecond of it in this call, what it adds to it (a block), and its second's hash, whose
+-- own block is the second's.
 local rollups = {}
 
-local function noteRollup(dim, value, prefix, timestamp)
+local function noteRollup(dim, value, prefix, timestamp, at)
   local second = math.floor(timestamp / COARSEST)
   local seconds = rollups[dim]
   if seconds == nil then
@@ -158,20 +157,77 @@ local function noteRollup(dim, value, prefix, timestamp)
     seconds[second] = values
   end
   local span = values.spans[value]
+  local low, high = tonumber(ARGV[at + LIMBS + 1]), tonumber(ARGV[at + LIMBS + 2])
   if span == nil then
     values.order[#values.order + 1] = value
-    values.spans[value] = {first = timestamp, last = timestamp, key = place(prefix, #SIZES, second)}
+    local added = {0}
+    for i = 1, LIMBS do added[i + 1] = 0 end
+    added[MIN], added[MAX] = low, high
+    span = {first = timestamp, last = timestamp, key = place(prefix, #SIZES, second), added = added}
+    values.spans[value] = span
   else
     span.first = math.min(span.first, timestamp)
     span.last = math.max(span.last, timestamp)
+    span.added[MIN] = math.min(span.added[MIN], low)
+    span.added[MAX] = math.max(span.added[MAX], high)
   end
+  local added = span.added
+  for i = 1, LIMBS + 1 do added[i] = added[i] + tonumber(ARGV[at + i - 1]) end
+end
+
+-- Values per HMGET or HSET of a dimension's hash, that unpack can take.
+local ROLLUP_CHUNK = 500
+
+-- A breakdown keeps each value's sum of its whole seconds lo to hi (see breakdown.lua, with its
+-- format): what this call added to any of those seconds is added to it, so that it stays exact.
+-- Only seconds before the current one can be in one. One HMGET and at most one HSET per dimension.
+local function addToWholeSums(dim, seconds)
+  local current = math.floor(now / COARSEST)
+  local late = {}
+  local order = {}
+  for second, values in pairs(seconds) do
+    if second < current then
+      for _, value in ipairs(values.order) do
+        if late[value] == nil then
+          late[value] = {}
+          order[#order + 1] = value
+        end
+        late[value][second] = values.spans[value].added
+      end
+    end
+  end
+  if #order == 0 then return end
+  local updates = {}
+  for k = 1, #order, ROLLUP_CHUNK do
+    local chunk = {unpack(order, k, math.min(k + ROLLUP_CHUNK - 1, #order))}
+    local sums = redis.call('HMGET', wholeKey(window, dim), unpack(chunk))
+    for m, value in ipairs(chunk) do
+      if sums[m] then
+        local sum = {struct.unpack(C.WHOLE_SUM_FORMAT, sums[m])}
+        local changed = false
+        for second, added in pairs(late[value]) do
+          if second >= sum[1] and second <= sum[2] then
+            changed = true
+            local empty = sum[3] == 0
+            for i = 1, LIMBS + 1 do sum[i + 2] = sum[i + 2] + added[i] end
+            if empty or added[MIN] < sum[MIN + 2] then sum[MIN + 2] = added[MIN] end
+            if empty or added[MAX] > sum[MAX + 2] then sum[MAX + 2] = added[MAX] end
+          end
+        end
+        if changed then
+          updates[#updates + 1] = value
+          updates[#updates + 1] = struct.pack(C.WHOLE_SUM_FORMAT, unpack(sum, 1, MAX + 2))
+        end
+      end
+    end
+  end
+  if #updates > 0 then redis.call('HSET', wholeKey(window, dim), unpack(updates)) end
 end
 
 -- Writes each value's rollup of every second this call added to (see rollupKey): its second's
 -- block as flushValueBlocks wrote it, and the span of milliseconds it holds there, widened by this
--- call's. One HMGET and one HSET per dimension and second (in chunks that unpack can take). A new
--- rollup expires with its second's hashes.
-local ROLLUP_CHUNK = 500
+-- call's; then what it added to the breakdowns' kept sums. One HMGET and one HSET per dimension
+-- and second (in chunks that unpack can take). A new rollup expires with its second's hashes.
 local function writeRollups(clock)
   for dim, seconds in pairs(rollups) do
     for second, values in pairs(seconds) do
@@ -203,6 +259,7 @@ local function writeRollups(clock)
         redis.call('PEXPIRE', key, math.max(ends + windowMs + MARGIN - clock, ttlFloor))
       end
     end
+    addToWholeSums(dim, seconds)
   end
   rollups = {}
 end
@@ -229,17 +286,13 @@ local function addValues(delta, timestamp, tracked)
         prefix = valuePrefix(window, dim, value)
         rolled = true
         countTracked(dim, value, tonumber(ARGV[j + 2]))
-        -- A second before the current one may be in a breakdown's sum of whole seconds.
-        if math.floor(timestamp / COARSEST) < math.floor(now / COARSEST) then
-          stale[#stale + 1] = {dim, value}
-        end
       else
         prefix = overflowPrefix(window, dim)
         key = ''
       end
       if key ~= nil and (latest[key] == nil or timestamp > latest[key]) then latest[key] = timestamp end
       addToBlocks(prefix, timestamp, j + 2)
-      if rolled then noteRollup(dim, value, prefix, timestamp) end
+      if rolled then noteRollup(dim, value, prefix, timestamp, j + 2) end
     end
   end
   dimensionsTouched = true
@@ -261,8 +314,6 @@ local function saveNewest()
     end
   end
   newest = {}
-  for _, pair in ipairs(stale) do redis.call('HDEL', wholeKey(window, pair[1]), pair[2]) end
-  stale = {}
 end
 
 -- Keeps a dimension's keys of values as long as its values may need them, once a call has added
