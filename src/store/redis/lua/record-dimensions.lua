@@ -18,13 +18,42 @@ local function startCount(dim, value)
   redis.call('ZADD', hitsKey(window, dim), generation * SPAN, value)
 end
 
--- Counts n transactions of a tracked value in this generation.
+-- Per dimension, the transactions of each tracked value a group adds, counted at its end
+-- (saveCounts): one ZMSCORE and one ZADD per dimension, not two commands per value.
+local pendingHits = {}
+
 local function countTracked(dim, value, n)
-  local key = hitsKey(window, dim)
-  local score = tonumber(redis.call('ZSCORE', key, value))
+  local values = pendingHits[dim]
+  if values == nil then
+    values = {order = {}, n = {}}
+    pendingHits[dim] = values
+  end
+  if values.n[value] == nil then
+    values.order[#values.order + 1] = value
+    values.n[value] = 0
+  end
+  values.n[value] = values.n[value] + n
+end
+
+-- Counts what countTracked gathered in this generation, at most C.MAX_COUNTED.
+local function saveCounts()
   local base = generation * SPAN
-  local counted = (score and score >= base) and score - base or 0
-  redis.call('ZADD', key, base + math.min(counted + n, C.MAX_COUNTED), value)
+  for dim, values in pairs(pendingHits) do
+    local key = hitsKey(window, dim)
+    for k = 1, #values.order, 500 do
+      local chunk = {unpack(values.order, k, math.min(k + 499, #values.order))}
+      local scores = redis.call('ZMSCORE', key, unpack(chunk))
+      local updates = {}
+      for m, value in ipairs(chunk) do
+        local score = tonumber(scores[m])
+        local counted = (score and score >= base) and score - base or 0
+        updates[#updates + 1] = base + math.min(counted + values.n[value], C.MAX_COUNTED)
+        updates[#updates + 1] = value
+      end
+      redis.call('ZADD', key, unpack(updates))
+    end
+  end
+  pendingHits = {}
 end
 
 -- Tracks a value below the bound: a retired one again, with what it holds.
@@ -117,8 +146,12 @@ local function trackValues(stored, dim)
   end
   local tracked = {}
   local new = {}
-  for _, value in ipairs(order) do
-    if redis.call('ZSCORE', zset, value) then tracked[value] = true else new[#new + 1] = value end
+  for k = 1, #order, 500 do
+    local chunk = {unpack(order, k, math.min(k + 499, #order))}
+    local scores = redis.call('ZMSCORE', zset, unpack(chunk))
+    for m, value in ipairs(chunk) do
+      if scores[m] then tracked[value] = true else new[#new + 1] = value end
+    end
   end
   table.sort(new, function(a, b) return firstSeen[a] < firstSeen[b] end)
   local count = redis.call('ZCARD', zset)
@@ -298,9 +331,10 @@ local function addValues(delta, timestamp, tracked)
   dimensionsTouched = true
 end
 
--- Writes the newest timestamps addValues gathered, once per value: before the next group of the
--- call tracks or releases values, so that it sees them.
+-- Writes the newest timestamps and the counts addValues gathered, once per value: before the
+-- next group of the call tracks, admits or releases values, so that it sees them.
 local function saveNewest()
+  saveCounts()
   for dim, latest in pairs(newest) do
     for value, timestamp in pairs(latest) do
       if value == '' then
