@@ -13,23 +13,32 @@ local function blockAt(hashes, key, field)
   return fields[field]
 end
 
+-- An empty block, as aggregateBlock returns it: {count, the limb sums}, no min or max.
+local function emptyBlock()
+  local block = {0}
+  for i = 1, LIMBS do block[i + 1] = 0 end
+  return block
+end
+
+-- Adds block b into a (aggregateBlock's form: a min and max nil when empty).
+local function addBlock(a, b)
+  a[1] = a[1] + b[1]
+  for i = 2, LIMBS + 1 do a[i] = a[i] + b[i] end
+  if b[1] > 0 then
+    if a[MIN] == nil or b[MIN] < a[MIN] then a[MIN] = b[MIN] end
+    if a[MAX] == nil or b[MAX] > a[MAX] then a[MAX] = b[MAX] end
+  end
+end
+
 -- Twin of RollingWindow.#aggregate (src/core/window.ts), as a block: {count, the limb sums, min,
 -- max}, the min and max nil when it is empty.
 local function aggregateBlock(window, from, to)
-  local result = {0}
-  for i = 1, LIMBS do result[i + 1] = 0 end
-  local low, high
+  local result = emptyBlock()
   local hashes = {}
   eachBlock(from, to, function(level, block)
     local values = parseBlock(blockAt(hashes, place(window, level, block)))
-    if values then
-      result[1] = result[1] + values[1]
-      for i = 2, LIMBS + 1 do result[i] = result[i] + values[i] end
-      if low == nil or values[MIN] < low then low = values[MIN] end
-      if high == nil or values[MAX] > high then high = values[MAX] end
-    end
+    if values then addBlock(result, values) end
   end)
-  result[MIN], result[MAX] = low, high
   return result
 end
 

@@ -58,23 +58,6 @@ local sums = hi >= lo and redis.call('HMGET', wholeKey(window, dim), unpack(valu
 -- Blocks and rollups read so far by this step: it stops past C.BREAKDOWN_STEP_READS.
 local spent = 4
 
--- A block as aggregateBlock returns it, empty.
-local function emptyBlock()
-  local block = {0}
-  for i = 1, LIMBS do block[i + 1] = 0 end
-  return block
-end
-
--- Adds block b into a (aggregateBlock's form: a min and max nil when empty).
-local function addBlock(a, b)
-  a[1] = a[1] + b[1]
-  for i = 2, LIMBS + 1 do a[i] = a[i] + b[i] end
-  if b[1] > 0 then
-    if a[MIN] == nil or b[MIN] < a[MIN] then a[MIN] = b[MIN] end
-    if a[MAX] == nil or b[MAX] > a[MAX] then a[MAX] = b[MAX] end
-  end
-end
-
 -- A rollup unpacked: the second's block, then the first and last millisecond it holds.
 local function unpackRollup(packed)
   local rollup = {struct.unpack(C.ROLLUP_FORMAT, packed)}
