@@ -17,11 +17,8 @@ import {
 } from '../src/store/redis/scripts.js'
 
 const scripts: Record<string, string> = { SNAPSHOT, SERIES, VALUE, BREAKDOWN, CLEAR }
-for (const sketches of [false, true]) {
-  for (const dimensions of [false, true]) {
-    scripts[`RECORD${sketches ? '+sketches' : ''}${dimensions ? '+dimensions' : ''}`] =
-      recordScript({ sketches, dimensions })
-  }
+for (const dimensions of [false, true]) {
+  scripts[`RECORD${dimensions ? '+dimensions' : ''}`] = recordScript({ dimensions })
 }
 const folder = mkdtempSync(join(tmpdir(), 'txstats-lua-'))
 try {

@@ -77,16 +77,44 @@ export class BlockSketches {
     return this.#bytes
   }
 
-  /** Adds an amount's index at a timestamp the window has stored. */
-  record(timestampMs: number, index: number, newestMs: number): void {
+  /**
+   * Adds `count` amounts of one index at a timestamp the window has stored. newestMs: the last
+   * instant a transaction can have now (the window's instant plus the skew).
+   */
+  record(timestampMs: number, index: number, newestMs: number, count = 1): void {
     const levels = this.#levels
     for (let level = 0; level < levels.length; level++) {
       const block = Math.floor(timestampMs / (levels[level] as number))
       if (block < (this.#kept[level] as number)) continue
-      if (this.#sketch(level, block).increment(index)) this.#bytes += SKETCH_ENTRY_BYTES
-      if (level === levels.length - 1) this.#seconds.add(index, 1)
+      if (this.#sketch(level, block).increment(index, count)) this.#bytes += SKETCH_ENTRY_BYTES
+      if (level === levels.length - 1) this.#seconds.add(index, count)
     }
-    if (this.#bytes > this.#budgetBytes) this.#evict(newestMs)
+    if (this.#bytes > this.#budgetBytes) this.#evict(newestMs, this.#budgetBytes)
+  }
+
+  /**
+   * Frees blocks by the budget's rule (see #evict) until `bytes` more would fit: for a writer
+   * that charges what it is about to add before adding it (the Redis store's partitions).
+   */
+  makeRoom(bytes: number, newestMs: number): void {
+    if (this.#bytes + bytes > this.#budgetBytes) this.#evict(newestMs, this.#budgetBytes - bytes)
+  }
+
+  /** Whether a block holds a sketch. */
+  holds(level: number, block: number): boolean {
+    return (this.#tags[level] as Float64Array)[this.#slot(level, block)] === block
+  }
+
+  /** The first block of a level that may hold a sketch: those before it hold none. */
+  kept(level: number): number {
+    return this.#kept[level] as number
+  }
+
+  /** How many amounts of an index a block holds: 0 when it holds no sketch. */
+  countOf(level: number, block: number, index: number): number {
+    const slot = this.#slot(level, block)
+    if ((this.#tags[level] as Float64Array)[slot] !== block) return 0
+    return ((this.#sketches[level] as SketchTable[])[slot] as SketchTable).get(index)
   }
 
   /**
@@ -219,23 +247,23 @@ export class BlockSketches {
   }
 
   /**
-   * Frees the oldest kept blocks of the finest levels until the budget holds. newestMs is the
-   * last instant a transaction can have now (the window's instant plus the skew): a level kept
-   * past it holds nothing at all, and the next level is freed.
+   * Frees the oldest kept blocks of the finest levels until at most `target` bytes are charged.
+   * newestMs is the last instant a transaction can have now (the window's instant plus the
+   * skew): a level kept past it holds nothing at all, and the next level is freed.
    */
-  #evict(newestMs: number): void {
+  #evict(newestMs: number, target: number): void {
     for (let level = 0; level < this.#levels.length - 1; level++) {
       const newest = Math.floor(newestMs / (this.#levels[level] as number))
       const tags = this.#tags[level] as Float64Array
       // forgetBefore has always run first, so kept is a block number.
       let block = this.#kept[level] as number
-      while (this.#bytes > this.#budgetBytes && block <= newest) {
+      while (this.#bytes > target && block <= newest) {
         const slot = this.#slot(level, block)
         if (tags[slot] === block) this.#free(level, slot)
         block++
       }
       this.#kept[level] = block
-      if (this.#bytes <= this.#budgetBytes) return
+      if (this.#bytes <= target) return
     }
   }
 

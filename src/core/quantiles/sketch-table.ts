@@ -21,23 +21,35 @@ export class SketchTable {
     this.#mask = INITIAL_SLOTS - 1
   }
 
-  /** Adds one to an index's count; true when the index is new to the table. */
-  increment(index: number): boolean {
+  /** Adds count (at least 1) to an index's count; true when the index is new to the table. */
+  increment(index: number, count = 1): boolean {
     const pairs = this.#pairs
     const mask = this.#mask
     for (let slot = Math.imul(index, 0x9e3779b1) >>> 0; ; slot++) {
       const at = (slot & mask) << 1
       const key = pairs[at] as number
       if (key === index) {
-        pairs[at + 1] = (pairs[at + 1] as number) + 1
+        pairs[at + 1] = (pairs[at + 1] as number) + count
         return false
       }
       if (key === EMPTY) {
         pairs[at] = index
-        pairs[at + 1] = 1
+        pairs[at + 1] = count
         if (++this.size * 2 > mask + 1) this.#grow()
         return true
       }
+    }
+  }
+
+  /** An index's count: 0 when the table holds none. */
+  get(index: number): number {
+    const pairs = this.#pairs
+    const mask = this.#mask
+    for (let slot = Math.imul(index, 0x9e3779b1) >>> 0; ; slot++) {
+      const at = (slot & mask) << 1
+      const key = pairs[at] as number
+      if (key === index) return pairs[at + 1] as number
+      if (key === EMPTY) return 0
     }
   }
 

@@ -12,6 +12,7 @@ import {
 import type { RedisClient } from './client.js'
 import type { Delta, Folded } from './fold.js'
 import type { EdgeDelta, HashWrite, Judgement, Partition } from './partition.js'
+import type { StagedSketches } from './partition-sketches.js'
 import {
   BREAKDOWN,
   CLEAR,
@@ -31,7 +32,7 @@ import {
 /** The record script's arguments: text, numbers, and packed blocks (layout.ts). */
 export type RecordArgs = Array<string | number | Buffer>
 
-export type RecordCommand = `txstatsRecord${'' | 'Sketches'}${'' | 'Dimensions'}`
+export type RecordCommand = `txstatsRecord${'' | 'Dimensions'}`
 /**
  * The record script's answer: the instant, a letter per delta, a state per group, the ms until a
  * spent budget has room, why nothing was written ('' when the call recorded: see REFUSALS), the
@@ -56,6 +57,8 @@ declare module 'ioredis' {
 
 /** A script's answer: the instant, then aggregates of eight values each (see scripts.ts). */
 export type Reply = Array<number | string>
+/** SNAPSHOT's answer with quantiles: the sketches read come last, nested (see addQuantileCounts). */
+export type QuantileReply = Array<number | string | Array<string | string[]>>
 /** A breakdown step's answer, read as bytes: its values' names and their blocks are. */
 export type StepReply = Array<number | Buffer>
 
@@ -71,14 +74,9 @@ function pushAggregate(args: RecordArgs, delta: Delta): void {
   else args.push('', '')
 }
 
-/**
- * Appends a delta's arguments: its aggregate (pushAggregate), the number of its quantile indices
- * and its (index, count) pairs, then per dimension its values.
- */
+/** Appends a delta's arguments: its aggregate (pushAggregate), then per dimension its values. */
 function pushDelta(args: RecordArgs, delta: Delta): void {
   pushAggregate(args, delta)
-  args.push(delta.indices.size)
-  for (const [index, count] of delta.indices) args.push(index, count)
   for (const groups of delta.values) {
     args.push(groups.size)
     for (const group of groups.values()) {
@@ -98,13 +96,9 @@ export function preludeArgs(root: string, at: string, windowMs: string, floor: s
   return [root, at, windowMs, floor]
 }
 
-/** The snapshot's (snapshot.lua's ARGV[5…]): the query's window; with quantiles, what sketches need. */
-export function snapshotArgs(
-  queryWindow: string,
-  quantiles?: { clockSkewMs: string; ttlFloorMs: number },
-): string[] {
-  if (quantiles === undefined) return [queryWindow]
-  return [queryWindow, quantiles.clockSkewMs, String(quantiles.ttlFloorMs)]
+/** The snapshot's (snapshot.lua's ARGV[5…]): the query's window, and whether quantiles are asked. */
+export function snapshotArgs(queryWindow: string, quantiles: boolean): string[] {
+  return quantiles ? [queryWindow, '1'] : [queryWindow]
 }
 
 /** A value's statistics (value.lua's ARGV[5…]): the query's window, the dimension (1-based), the value. */
@@ -135,8 +129,8 @@ export interface RecordHeader {
   ttlFloorMs: number
   retentionMs: string
   budgetBytes: string
-  /** '' keeps no sketches. */
-  sketchBudget: string
+  /** Whether the store keeps quantile sketches. */
+  sketches: boolean
   /** The number of dimensions. */
   dimensions: number
   maxValues: string
@@ -159,7 +153,7 @@ export function recordHeader(header: RecordHeader): RecordArgs {
     header.ttlFloorMs,
     header.retentionMs,
     header.budgetBytes,
-    header.sketchBudget,
+    header.sketches ? '1' : '',
     header.dimensions,
     header.maxValues,
     header.clientShareBytes,
@@ -197,12 +191,21 @@ export function pushHashWrites(args: RecordArgs, hashes: readonly HashWrite[]): 
 }
 
 /**
+ * Appends the writer's sketches' part (with sketches only): whether their pointers are written,
+ * the pointers, and the hashes to delete (see PartitionSketches).
+ */
+export function pushSketchWrites(args: RecordArgs, sketches: StagedSketches): void {
+  args.push(sketches.writeKept ? '1' : '', ...sketches.kept, sketches.deletes.length)
+  for (const hash of sketches.deletes) args.push(hash)
+}
+
+/**
  * Appends a group of the record script: its idempotency key, fingerprint and client ('' without a
  * key), its number of transactions, its letters (one per delta), the deltas left to the script
- * to judge (their number, then each its letter's place, 1-based, and its timestamp, count, limbs,
- * min and max), then the deltas the features need (none when the store keeps neither sketches
- * nor dimensions): their number, how many arguments they take, and themselves (see
- * recordFeatures).
+ * to judge (their number, then each its letter's place, 1-based, its timestamp, count, limbs, min
+ * and max, and its quantile indices' number and (index, count) pairs), then the deltas the
+ * dimensions need (none when the store keeps none): their number, how many arguments they take,
+ * and themselves (see recordFeatures).
  */
 export function pushRecordGroup(
   args: RecordArgs,
@@ -210,7 +213,7 @@ export function pushRecordGroup(
   folded: Folded,
   letters: string,
   edges: readonly EdgeDelta[],
-  features: boolean,
+  dimensions: boolean,
 ): void {
   args.push(
     once?.key ?? '',
@@ -223,8 +226,10 @@ export function pushRecordGroup(
   for (const { index, delta } of edges) {
     args.push(index + 1)
     pushAggregate(args, delta)
+    args.push(delta.indices.size)
+    for (const [index, count] of delta.indices) args.push(index, count)
   }
-  const deltas = features ? folded.deltas : []
+  const deltas = dimensions ? folded.deltas : []
   args.push(deltas.length, 0) // how many arguments the deltas take: set below
   const width = args.length - 1
   for (const delta of deltas) pushDelta(args, delta)
@@ -247,8 +252,8 @@ export function aggregateAt(reply: Reply, offset: number): Aggregate {
  * The record command of a store keeping these features: named after them, so that stores keeping
  * different ones may share a client.
  */
-export function recordCommand({ sketches, dimensions }: ScriptFeatures): RecordCommand {
-  return `txstatsRecord${sketches ? 'Sketches' : ''}${dimensions ? 'Dimensions' : ''}`
+export function recordCommand({ dimensions }: ScriptFeatures): RecordCommand {
+  return `txstatsRecord${dimensions ? 'Dimensions' : ''}`
 }
 
 export function defineScripts(client: RedisClient, features: ScriptFeatures): void {
@@ -303,11 +308,12 @@ export function valueStatistics(replies: readonly Reply[], limbs: Float64Array):
 
 /**
  * SNAPSHOT's replies with quantiles: after the aggregate, the edge cut at (ms), the set's min and
- * max texts, then (index, count) pairs. Adds every shard's pairs to `counts`; the coarsest edge
- * and the extremes of every shard's set.
+ * max texts, then the sketches read: per hash, the digits of the blocks wanted there, then its
+ * fields (`<digit>:<index>`) and counts (see readSketches in sketches.lua). Adds every shard's
+ * wanted counts to `counts`; the coarsest edge and the extremes of every shard's set.
  */
 export function addQuantileCounts(
-  replies: readonly Reply[],
+  replies: readonly QuantileReply[],
   counts: QuantileCounts,
 ): { edgeMs: number; min: number; max: number } {
   let edgeMs = 1
@@ -320,8 +326,16 @@ export function addQuantileCounts(
     const high = reply[at + 2] as string
     if (low !== '') min = Math.min(min, Number(low))
     if (high !== '') max = Math.max(max, Number(high))
-    for (let i = at + 3; i < reply.length; i += 2)
-      counts.add(Number(reply[i]), reply[i + 1] as number)
+    const sketches = reply[at + 3] as Array<string | string[]>
+    for (let i = 0; i < sketches.length; i += 2) {
+      const digits = sketches[i] as string
+      const fields = sketches[i + 1] as string[]
+      for (let f = 0; f < fields.length; f += 2) {
+        const field = fields[f] as string
+        if (!digits.includes(field.charAt(0))) continue
+        counts.add(Number(field.slice(2)), Number(fields[f + 1]))
+      }
+    }
   }
   return { edgeMs, min, max }
 }

@@ -80,3 +80,22 @@ export function unpackBlock(packed: Buffer, offset = 0): Aggregate {
   block.max = packed.readDoubleLE(offset + 8 * (LIMB_COUNT + 2))
   return block
 }
+
+/**
+ * The hashes of a partition's quantile sketches, per level (0-based): one holds ten sibling blocks
+ * of the level, block b in the hash numbered ⌊b / 10⌋, each index a field `<b % 10>:<index>`
+ * whose value is its count there. A record writes each hash it changed once, the counts as the
+ * writer holds them; a level's blocks are freed early oldest first, so a group of ten leaves
+ * Redis with one DEL.
+ */
+export const SKETCH_HASHES: readonly string[] = LEVELS.map((_, level) => `q${level + 1}:`)
+/** The hash of a partition's pointers below which a finer level's sketches were freed early. */
+export const SKETCH_KEPT_HASH = 'qk'
+/** Its fields, per level but the coarsest (which is never freed early). */
+export const SKETCH_KEPT_FIELDS: readonly string[] = LEVELS.slice(0, -1).map((_, l) => `k${l + 1}`)
+
+/** The hash (its name under a partition) and field of an index of a block's sketch. */
+export function sketchPlace(level: number, block: number): { hash: string; digit: number } {
+  const group = Math.floor(block / 10)
+  return { hash: `${SKETCH_HASHES[level]}${group}`, digit: block - group * 10 }
+}

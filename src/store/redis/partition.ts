@@ -4,6 +4,7 @@ import { LEVELS } from '../../core/blocks/levels.js'
 import { OUTCOME_LETTERS as L } from '../../core/idempotency/idempotency.js'
 import type { Delta } from './fold.js'
 import { blockPlace, packBlock } from './layout.js'
+import type { PartitionSketches, StagedSketches } from './partition-sketches.js'
 
 /**
  * Why a record call wrote nothing (record.lua), as it says it: the window started a new
@@ -99,7 +100,10 @@ export interface HashWrite {
 /** Blocks staged for a write: the partition's own once the write is acknowledged. */
 export interface Staged {
   blocks: Array<Map<number, Aggregate>>
+  /** The hashes of the blocks, then those of the sketches. */
   hashes: HashWrite[]
+  /** Undefined when the store keeps no sketches. */
+  sketches: StagedSketches | undefined
 }
 
 /** The levels in the order their blocks are written: each hash's own block before its others. */
@@ -131,8 +135,12 @@ export class Partition {
   #doubted: Staged | undefined
   #doubts = 0
 
-  constructor(windowMs: number) {
+  /** Its quantile sketches; undefined when the store keeps none. */
+  readonly sketches: PartitionSketches | undefined
+
+  constructor(windowMs: number, sketches?: PartitionSketches) {
     this.#windowMs = windowMs
+    this.sketches = sketches
   }
 
   /**
@@ -155,8 +163,11 @@ export class Partition {
     if (at === '') this.#offset = now - Date.now()
   }
 
-  /** The blocks the stored deltas change, as they will be, and the hashes to write. */
-  stage(stored: readonly Delta[]): Staged {
+  /**
+   * The blocks the stored deltas change, as they will be, and the hashes to write (the sketches'
+   * too); `edges` the deltas left to the script, `now` the instant the call will likely be made at.
+   */
+  stage(stored: readonly Delta[], now: number, edges: readonly Delta[] = []): Staged {
     const blocks = LEVELS.map(() => new Map<number, Aggregate>())
     for (const delta of stored) {
       for (let level = 0; level < LEVELS.length; level++) {
@@ -188,7 +199,10 @@ export class Partition {
         write.fields.push(place.field, packBlock(block))
       }
     }
-    return { blocks, hashes: [...hashes.values()] }
+    const sketches = this.sketches?.stage(stored, edges, now)
+    const writes = [...hashes.values()]
+    if (sketches !== undefined) writes.push(...sketches.hashes)
+    return { blocks, hashes: writes, sketches }
   }
 
   /** The write of `staged` was acknowledged at `now`, in generation `gen`. */
@@ -199,6 +213,7 @@ export class Partition {
       const blocks = this.#blocks[level] as Map<number, Aggregate>
       for (const [number, block] of changed) blocks.set(number, block)
     })
+    if (staged.sketches !== undefined) this.sketches?.commit(staged.sketches, now)
     // Once a second, blocks that left the window are let go: no later write can reach them.
     if (now - this.#sweptAt >= 1_000) {
       this.#sweptAt = now
@@ -256,8 +271,9 @@ export class Partition {
     // and cannot run later (it expects the count this call found).
   }
 
-  /** Deltas the script stored in the partition itself (see Judgement): the partition's too. */
-  absorb(deltas: readonly Delta[]): void {
+  /** Deltas the script stored in the partition itself at `now` (see Judgement): the partition's too. */
+  absorb(deltas: readonly Delta[], now: number): void {
+    this.sketches?.absorb(deltas, now)
     for (const delta of deltas) {
       for (let level = 0; level < LEVELS.length; level++) {
         const number = Math.floor(delta.timestamp / (LEVELS[level] as number))
@@ -281,6 +297,7 @@ export class Partition {
     this.gen = undefined
     this.announced = undefined
     for (const blocks of this.#blocks) blocks.clear()
+    this.sketches?.clear()
   }
 }
 

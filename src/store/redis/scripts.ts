@@ -8,8 +8,9 @@
  *   <root><gen>:part:<id>           a partition's count of writes
  *   <root><gen>:part:<id>:t:<10 ms> its own block (field o), and its ten 1 ms blocks (fields 0…9)
  *   <root><gen>:part:<id>:s:<second> its own block (field o), and its ten 100 ms blocks (0…9)
- *   <root><gen>:q<level>:<block>    a block's quantile sketch: mapping index → count (see SKETCHES)
- *   <root><gen>:qz<level>, <gen>:q   the blocks of a level with a sketch; the sketches' state
+ *   <root><gen>:part:<id>:q<level>:<block / 10>  its quantile sketches of ten blocks of a level:
+ *                                    <digit>:<mapping index> → count (see partition-sketches.ts)
+ *   <root><gen>:part:<id>:qk          per finer level, the first block it keeps a sketch of
  *   <root><gen>:v<d>:<value>:t:…, …s:…   a value of dimension d (1-based): the same hashes
  *   <root><gen>:o<d>:…, <gen>:m<d>:…  the same for d's overflow and for its missing values
  *   <root><gen>:d<d>, <gen>:p<d>      d's tracked values by newest timestamp; when each may be
@@ -46,13 +47,15 @@ import {
   ENTRY_OVERHEAD_BYTES,
   OUTCOME_LETTERS as L,
 } from '../../core/idempotency/idempotency.js'
-import { SKETCH_BYTES, SKETCH_ENTRY_BYTES } from '../../core/quantiles/block-sketches.js'
 import {
   BLOCK_FORMAT,
   DIGIT_FIELDS,
   OWN_FIELD,
   ROLLUP_FORMAT,
   SECONDS_HASH,
+  SKETCH_HASHES,
+  SKETCH_KEPT_FIELDS,
+  SKETCH_KEPT_HASH,
   TENS_HASH,
   WHOLE_SUM_FORMAT,
 } from './layout.js'
@@ -87,9 +90,9 @@ const CONSTANTS = {
   REFUSED_JUDGED: REFUSALS.judged,
   REFUSED_KEYS: REFUSALS.keys,
   ANNOUNCE_MS,
-  SKETCH_BYTES,
-  SKETCH_ENTRY_BYTES,
-  SKETCH_KINDS: LEVELS.map((_, level) => `q${level + 1}:`),
+  SKETCH_HASHES,
+  SKETCH_KEPT_HASH,
+  SKETCH_KEPT_FIELDS,
   GROUP_WIDTH,
   OUTCOME_STORED: L.stored,
   OUTCOME_TOO_OLD: L.tooOld,
@@ -113,10 +116,8 @@ const script = (name: string, flags: Record<string, boolean> = {}) =>
  */
 export const scriptPart = (name: string): string => script(name)
 
-/** What a store keeps besides the window, and so which parts its record script holds. */
+/** What a store keeps besides the window that its record script must know, and so which parts it holds. */
 export interface ScriptFeatures {
-  /** Quantile sketches (sketches.lua). */
-  sketches: boolean
   /** Dimensions' values (record-dimensions.lua). */
   dimensions: boolean
 }

@@ -71,8 +71,8 @@ export class RedisStore implements TransactionStore {
   /** Undefined when quantiles are off. */
   readonly #mapping: QuantileMapping | undefined
   readonly #counts: QuantileCounts | undefined
-  /** '' when quantiles are off: the scripts then keep no sketch. */
-  readonly #sketchBudget: string
+  /** Undefined when quantiles are off: no sketch is kept. */
+  readonly #quantiles: { mapping: QuantileMapping; budget: number } | undefined
   readonly #dimensions: readonly string[]
   /** Concurrent reads of the whole window share one round trip (see coalesce). */
   readonly #plainStatistics: () => Promise<Readonly<Statistics>>
@@ -90,13 +90,10 @@ export class RedisStore implements TransactionStore {
     const budgetBytes = String(options.idempotencyBudgetBytes ?? DEFAULT_IDEMPOTENCY_BUDGET_BYTES)
     const clientShareBytes = String(options.idempotencyClientShareBytes ?? budgetBytes)
     const quantiles = options.quantiles ?? {}
-    if (quantiles === false) {
-      this.#sketchBudget = ''
-    } else {
-      const { mapping, budget } = quantileSettings(quantiles, windowMs, skewMs)
-      this.#mapping = mapping
-      this.#counts = new QuantileCounts(mapping)
-      this.#sketchBudget = String(budget)
+    if (quantiles !== false) {
+      this.#quantiles = quantileSettings(quantiles, windowMs, skewMs)
+      this.#mapping = this.#quantiles.mapping
+      this.#counts = new QuantileCounts(this.#mapping)
     }
     this.#dimensions = options.dimensions ?? []
     const maxValues = String(options.dimensionMaxValues ?? DEFAULT_MAX_VALUES)
@@ -113,10 +110,7 @@ export class RedisStore implements TransactionStore {
     this.#client = options.client
     this.#roots = this.#shards.roots
     this.#plainStatistics = coalesce(() => this.#readStatistics())
-    const features = {
-      sketches: this.#sketchBudget !== '',
-      dimensions: this.#dimensions.length > 0,
-    }
+    const features = { dimensions: this.#dimensions.length > 0 }
     this.#writes = new RedisWrites(
       this.#shards,
       {
@@ -124,8 +118,7 @@ export class RedisStore implements TransactionStore {
         retentionMs: retentionMs,
         budgetBytes: budgetBytes,
         clientShareBytes: clientShareBytes,
-        sketchBudget: this.#sketchBudget,
-        mapping: this.#mapping,
+        quantiles: this.#quantiles,
         dimensions: this.#dimensions,
         maxValues: maxValues,
         command: recordCommand(features),
@@ -302,10 +295,7 @@ export class RedisStore implements TransactionStore {
     const quantiles = query?.quantiles
     const replies = await this.#shards.readAll(
       (meta, args) => this.#client.txstatsSnapshot(meta, args),
-      snapshotArgs(
-        queryWindow,
-        quantiles && { clockSkewMs: this.#clockSkewMs, ttlFloorMs: this.#shards.ttlFloor() },
-      ),
+      snapshotArgs(queryWindow, quantiles !== undefined),
     )
     const statistics = snapshotStatistics(replies, this.#limbs)
     if (quantiles === undefined) return statistics

@@ -6,6 +6,7 @@ import {
   partitionHeader,
   pushHashWrites,
   pushRecordGroup,
+  pushSketchWrites,
   type RecordArgs,
   type RecordCommand,
   type RecordReply,
@@ -14,6 +15,7 @@ import {
 import { ReplicasBehindError } from './errors.js'
 import { type Folded, fold, unfold } from './fold.js'
 import { type EdgeDelta, Judgement, Partition, REFUSALS } from './partition.js'
+import { PartitionSketches } from './partition-sketches.js'
 import type { ShardSet } from './shard-set.js'
 import { metaKey } from './shards.js'
 
@@ -42,9 +44,8 @@ export interface RecordSettings {
   retentionMs: string
   budgetBytes: string
   clientShareBytes: string
-  /** '' when quantiles are off: the script then keeps no sketch. */
-  sketchBudget: string
-  mapping: QuantileMapping | undefined
+  /** Undefined when quantiles are off: no sketch is kept. */
+  quantiles: { mapping: QuantileMapping; budget: number } | undefined
   dimensions: readonly string[]
   maxValues: string
   /** The record command defined for the store's features (see recordCommand). */
@@ -80,15 +81,26 @@ export class RedisWrites {
   readonly #writers: Array<(groups: readonly WriteGroup[]) => Promise<GroupReply[]>>
   readonly #windowMs: number
   readonly #skewMs: number
-  readonly #features: boolean
 
   constructor(shards: ShardSet, settings: RecordSettings, flushMs: number) {
     this.#shards = shards
     this.#settings = settings
     this.#windowMs = Number(shards.windowMs)
     this.#skewMs = Number(settings.clockSkewMs)
-    this.#features = settings.sketchBudget !== '' || settings.dimensions.length > 0
-    this.#partitions = shards.roots.map(() => new Partition(this.#windowMs))
+    const quantiles = settings.quantiles
+    this.#partitions = shards.roots.map(
+      () =>
+        new Partition(
+          this.#windowMs,
+          quantiles &&
+            new PartitionSketches(
+              quantiles.mapping,
+              quantiles.budget,
+              this.#windowMs,
+              this.#skewMs,
+            ),
+        ),
+    )
     this.#writers = shards.roots.map((_, shard) =>
       batchWrites(
         (groups: WriteGroup[]) => this.#writeNow(shard, groups),
@@ -161,7 +173,7 @@ export class RedisWrites {
       sent.push({
         once: group.once,
         owners: [group],
-        folded: fold(group.transactions, settings.mapping, settings.dimensions),
+        folded: fold(group.transactions, settings.quantiles?.mapping, settings.dimensions),
       })
     }
     const unkeyed = groups.filter(({ once }) => once === undefined)
@@ -173,12 +185,16 @@ export class RedisWrites {
       sent.unshift({
         once: undefined,
         owners: unkeyed,
-        folded: fold(all, settings.mapping, settings.dimensions),
+        folded: fold(all, settings.quantiles?.mapping, settings.dimensions),
       })
     }
     const edges = sent.map((): EdgeDelta[] => [])
     const letters = sent.map(({ folded }, i) => judgement.judge(folded.deltas, edges[i] ?? []))
-    const staged = partition.stage(judgement.stored)
+    const staged = partition.stage(
+      judgement.stored,
+      judgement.now,
+      edges.flatMap((left) => left.map(({ delta }) => delta)),
+    )
     const args = recordHeader({
       root,
       at,
@@ -188,15 +204,17 @@ export class RedisWrites {
       ttlFloorMs: shards.ttlFloor(),
       retentionMs: settings.retentionMs,
       budgetBytes: settings.budgetBytes,
-      sketchBudget: settings.sketchBudget,
+      sketches: staged.sketches !== undefined,
       dimensions: settings.dimensions.length,
       maxValues: settings.maxValues,
       clientShareBytes: settings.clientShareBytes,
       ...partitionHeader(partition, judgement),
     })
     pushHashWrites(args, staged.hashes)
+    if (staged.sketches !== undefined) pushSketchWrites(args, staged.sketches)
+    const dimensions = settings.dimensions.length > 0
     sent.forEach(({ once, folded }, i) => {
-      pushRecordGroup(args, once, folded, letters[i] as string, edges[i] ?? [], this.#features)
+      pushRecordGroup(args, once, folded, letters[i] as string, edges[i] ?? [], dimensions)
     })
     const connected = shards.connected()
     let reply: RecordReply
@@ -232,6 +250,7 @@ export class RedisWrites {
           (edges[i] ?? [])
             .filter(({ index }) => letters[index] === STORED)
             .map(({ delta }) => delta),
+          now,
         )
       }
       const ofTransactions = unfold(letters, folded)

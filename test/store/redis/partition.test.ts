@@ -18,7 +18,7 @@ function stored(transactions: Array<{ amount: number; timestamp: number }>) {
 const countOf = (packed: Buffer | undefined) => packed?.readDoubleLE(0)
 
 /** The fields a staged write gives a hash, as a map. */
-function fieldsOf(partition: Partition, hash: string, staged = partition.stage([])) {
+function fieldsOf(partition: Partition, hash: string, staged = partition.stage([], T)) {
   const write = staged.hashes.find((h) => h.hash === hash)
   const fields = new Map<string, Buffer>()
   for (let i = 0; i < (write?.fields.length ?? 0); i += 2) {
@@ -34,7 +34,7 @@ describe('a writer partition', () => {
       { amount: 1.1, timestamp: T },
       { amount: 2.2, timestamp: T + 1 },
     ])
-    const staged = partition.stage(first)
+    const staged = partition.stage(first, T)
     const tens = blockPlace(1, Math.floor(T / 10))
     const { write } = fieldsOf(partition, tens.hash, staged)
     // A new hash: written with its expiry, its own block first.
@@ -43,7 +43,7 @@ describe('a writer partition', () => {
     partition.settle('', staged, 0, T, 1)
 
     const second = stored([{ amount: -0.3, timestamp: T }])
-    const again = partition.stage(second)
+    const again = partition.stage(second, T)
     const { write: next, fields } = fieldsOf(partition, tens.hash, again)
     expect(next?.newUntil).toBe('') // it exists: no expiry again
     const own: Aggregate = emptyAggregate()
@@ -56,12 +56,12 @@ describe('a writer partition', () => {
   it('starts afresh when abandoned: a new id, and every hash new', () => {
     const partition = new Partition(WINDOW_MS)
     const deltas = stored([{ amount: 5, timestamp: T }])
-    partition.settle('', partition.stage(deltas), 3, T, 1)
+    partition.settle('', partition.stage(deltas, T), 3, T, 1)
     const id = partition.id
     partition.abandon()
     expect(partition.id).not.toBe(id)
     expect([partition.seq, partition.gen]).toEqual([0, undefined])
-    const staged = partition.stage(deltas)
+    const staged = partition.stage(deltas, T)
     for (const write of staged.hashes) expect(write.newUntil).not.toBe('')
     const { fields } = fieldsOf(partition, blockPlace(1, Math.floor(T / 10)).hash, staged)
     expect(countOf(fields.get('o'))).toBe(1)
@@ -69,9 +69,9 @@ describe('a writer partition', () => {
 
   it('lets go of blocks that left the window, which no write can reach again', () => {
     const partition = new Partition(WINDOW_MS)
-    partition.settle('', partition.stage(stored([{ amount: 5, timestamp: T }])), 0, T, 1)
-    partition.settle('', partition.stage([]), 0, T + WINDOW_MS + 10_000, 2)
-    const staged = partition.stage(stored([{ amount: 5, timestamp: T }]))
+    partition.settle('', partition.stage(stored([{ amount: 5, timestamp: T }]), T), 0, T, 1)
+    partition.settle('', partition.stage([], T), 0, T + WINDOW_MS + 10_000, 2)
+    const staged = partition.stage(stored([{ amount: 5, timestamp: T }]), T)
     for (const write of staged.hashes) expect(write.newUntil).not.toBe('')
   })
 
@@ -86,41 +86,41 @@ describe('a writer partition', () => {
 
   it('keeps a call in doubt whose count of writes shows it ran, and starts afresh when the count is another', () => {
     const ran = new Partition(WINDOW_MS)
-    ran.settle('', ran.stage(stored([{ amount: 1, timestamp: T }])), 0, T, 1)
+    ran.settle('', ran.stage(stored([{ amount: 1, timestamp: T }]), T), 0, T, 1)
     const id = ran.id
-    ran.doubt(ran.stage(stored([{ amount: 2, timestamp: T }])))
-    ran.settle(REFUSALS.lost, ran.stage([]), 0, T, 2)
+    ran.doubt(ran.stage(stored([{ amount: 2, timestamp: T }]), T))
+    ran.settle(REFUSALS.lost, ran.stage([], T), 0, T, 2)
     expect([ran.id, ran.seq]).toEqual([id, 2])
-    const { fields } = fieldsOf(ran, blockPlace(1, Math.floor(T / 10)).hash, ran.stage([]))
+    const { fields } = fieldsOf(ran, blockPlace(1, Math.floor(T / 10)).hash, ran.stage([], T))
     expect(fields.size).toBe(0) // nothing staged: the stage of no deltas writes nothing
-    const next = ran.stage(stored([{ amount: 4, timestamp: T }]))
+    const next = ran.stage(stored([{ amount: 4, timestamp: T }]), T)
     const tens = fieldsOf(ran, blockPlace(1, Math.floor(T / 10)).hash, next)
     expect(countOf(tens.fields.get('o'))).toBe(3)
 
     const lost = new Partition(WINDOW_MS)
-    lost.settle('', lost.stage(stored([{ amount: 1, timestamp: T }])), 0, T, 1)
+    lost.settle('', lost.stage(stored([{ amount: 1, timestamp: T }]), T), 0, T, 1)
     const before = lost.id
-    lost.doubt(lost.stage(stored([{ amount: 2, timestamp: T }])))
-    lost.settle(REFUSALS.lost, lost.stage([]), 0, T, 0) // a Redis that restarted empty
+    lost.doubt(lost.stage(stored([{ amount: 2, timestamp: T }]), T))
+    lost.settle(REFUSALS.lost, lost.stage([], T), 0, T, 0) // a Redis that restarted empty
     expect([lost.id === before, lost.seq]).toEqual([false, 0])
   })
 
   it('starts afresh when two calls were in doubt: a count one more cannot say which ran', () => {
     const partition = new Partition(WINDOW_MS)
-    partition.settle('', partition.stage(stored([{ amount: 1, timestamp: T }])), 0, T, 1)
+    partition.settle('', partition.stage(stored([{ amount: 1, timestamp: T }]), T), 0, T, 1)
     const id = partition.id
-    partition.doubt(partition.stage(stored([{ amount: 2, timestamp: T }])))
-    partition.doubt(partition.stage(stored([{ amount: 3, timestamp: T }])))
-    partition.settle(REFUSALS.lost, partition.stage([]), 0, T, 2)
+    partition.doubt(partition.stage(stored([{ amount: 2, timestamp: T }]), T))
+    partition.doubt(partition.stage(stored([{ amount: 3, timestamp: T }]), T))
+    partition.settle(REFUSALS.lost, partition.stage([], T), 0, T, 2)
     expect(partition.id).not.toBe(id)
   })
 
   it('starts afresh when the call in doubt left deltas to the script, whose outcomes it never heard', () => {
     const partition = new Partition(WINDOW_MS)
-    partition.settle('', partition.stage(stored([{ amount: 1, timestamp: T }])), 0, T, 1)
+    partition.settle('', partition.stage(stored([{ amount: 1, timestamp: T }]), T), 0, T, 1)
     const id = partition.id
     partition.doubt(undefined)
-    partition.settle(REFUSALS.lost, partition.stage([]), 0, T, 2)
+    partition.settle(REFUSALS.lost, partition.stage([], T), 0, T, 2)
     expect(partition.id).not.toBe(id)
   })
 })

@@ -3,12 +3,17 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { LIMB_COUNT } from '../../../src/core/amount/amount.js'
 import { OUTCOME_LETTERS } from '../../../src/core/idempotency/idempotency.js'
-import { QuantileMapping } from '../../../src/core/quantiles/quantile-mapping.js'
+import { QuantileCounts } from '../../../src/core/quantiles/quantile-counts.js'
+import { quantileSettings } from '../../../src/core/quantiles/settings.js'
+import { keepQuantiles } from '../../../src/core/quantiles/window-quantiles.js'
 import { RollingWindow } from '../../../src/core/window/window.js'
 import {
+  addQuantileCounts,
   partitionHeader,
   pushHashWrites,
   pushRecordGroup,
+  pushSketchWrites,
+  type QuantileReply,
   type RecordReply,
   type Reply,
   recordHeader,
@@ -22,6 +27,7 @@ import {
   Partition,
   REFUSALS,
 } from '../../../src/store/redis/partition.js'
+import { PartitionSketches } from '../../../src/store/redis/partition-sketches.js'
 import { recordScript, SNAPSHOT } from '../../../src/store/redis/scripts.js'
 import { metaKey } from '../../../src/store/redis/shards.js'
 import type { Transaction } from '../../../src/store/store.js'
@@ -33,7 +39,14 @@ afterAll(() => redis.disconnect())
 const WINDOW_MS = 1_000
 const SKEW_MS = 200
 const NOW = 1_800_000_000_000
+const QUANTILES = [0, 0.1, 0.25, 0.5, 0.75, 0.9, 1]
+const { mapping, budget } = quantileSettings({}, WINDOW_MS, SKEW_MS)
 let windows = 0
+
+/** A writer's partition of the window, keeping its quantile sketches. */
+function partitionWithSketches(): Partition {
+  return new Partition(WINDOW_MS, new PartitionSketches(mapping, budget, WINDOW_MS, SKEW_MS))
+}
 
 const transactions = fc.array(
   fc.record({
@@ -55,7 +68,7 @@ const transactions = fc.array(
 function headerOf(
   root: string,
   at: number,
-  sketchBudget: string,
+  sketches: boolean,
   partition: Partition,
   judgement: Judgement,
 ) {
@@ -68,7 +81,7 @@ function headerOf(
     ttlFloorMs: 10_000,
     retentionMs: '60000',
     budgetBytes: '1000000',
-    sketchBudget,
+    sketches,
     dimensions: 0,
     maxValues: '0',
     clientShareBytes: '1000000',
@@ -82,6 +95,12 @@ function coreLetters(written: ReadonlyArray<{ amount: number; timestamp: number 
   return written.map(({ amount, timestamp }) => OUTCOME_LETTERS[core.record(amount, timestamp)])
 }
 
+/** The snapshot script's answer at NOW, with quantiles. */
+async function snapshotAt(root: string): Promise<QuantileReply> {
+  const args = [root, String(NOW), String(WINDOW_MS), '', String(WINDOW_MS), '1']
+  return (await redis.eval(SNAPSHOT, 1, metaKey(root), ...args)) as QuantileReply
+}
+
 /**
  * The writer's judgement (partition.ts, the twin of the core's rules) and record.lua, run alone
  * with arguments encoded as the store encodes them: the writer judges at an estimated instant,
@@ -90,7 +109,7 @@ function coreLetters(written: ReadonlyArray<{ amount: number; timestamp: number 
  */
 describe('record.lua and the writer against their TypeScript twin', () => {
   it('judge as the window does, and record exactly when the instant read confirms the writer', async () => {
-    const script = recordScript({ sketches: false, dimensions: false })
+    const script = recordScript({ dimensions: false })
     await fc.assert(
       fc.asyncProperty(
         transactions,
@@ -98,7 +117,7 @@ describe('record.lua and the writer against their TypeScript twin', () => {
         fc.constantFrom(0, 2, EDGE_MS),
         async (written, missBy, edgeMs) => {
           const estimate = NOW + missBy
-          const folded = fold(written, undefined)
+          const folded = fold(written, mapping)
           const judgement = new Judgement(estimate, WINDOW_MS, SKEW_MS, edgeMs)
           const edges: EdgeDelta[] = []
           const letters = judgement.judge(folded.deltas, edges)
@@ -109,11 +128,12 @@ describe('record.lua and the writer against their TypeScript twin', () => {
             atEstimate.filter((_, i) => left[i] !== '?'),
           )
 
-          const partition = new Partition(WINDOW_MS)
-          const staged = partition.stage(judgement.stored)
+          const partition = partitionWithSketches()
+          const staged = partition.stage(judgement.stored, estimate)
           const root = `test:record-twin:${process.pid}:${Date.now()}:${++windows}:{r}:`
-          const args = headerOf(root, NOW, '', partition, judgement)
+          const args = headerOf(root, NOW, true, partition, judgement)
           pushHashWrites(args, staged.hashes)
+          pushSketchWrites(args, staged.sketches as NonNullable<typeof staged.sketches>)
           pushRecordGroup(args, undefined, folded, letters, edges, false)
           const [now, answered, , , refusal] = (await redis.eval(
             script,
@@ -121,16 +141,7 @@ describe('record.lua and the writer against their TypeScript twin', () => {
             metaKey(root),
             ...args,
           )) as RecordReply
-          const snapshot = (await redis.eval(
-            SNAPSHOT,
-            1,
-            metaKey(root),
-            root,
-            String(NOW),
-            String(WINDOW_MS),
-            '',
-            String(WINDOW_MS),
-          )) as Reply
+          const snapshot = await snapshotAt(root)
           const keys = await redis.keys(`${root}*`)
           await redis.del(...keys)
           expect(now).toBe(NOW)
@@ -147,30 +158,41 @@ describe('record.lua and the writer against their TypeScript twin', () => {
             windowMs: WINDOW_MS,
             clockSkewMs: SKEW_MS,
             clock: () => NOW,
+            quantiles: keepQuantiles(),
           })
           for (const { amount, timestamp } of written) core.record(amount, timestamp)
-          const statistics = snapshotStatistics([snapshot], new Float64Array(LIMB_COUNT))
-          expect(statistics).toEqual(core.query({ windowMs: WINDOW_MS }))
+          const statistics = snapshotStatistics([snapshot as Reply], new Float64Array(LIMB_COUNT))
+          const { quantiles, quantileEdgeMs, ...five } = core.query({
+            windowMs: WINDOW_MS,
+            quantiles: QUANTILES,
+          })
+          expect(statistics).toEqual(five)
+          // The sketches the writer wrote and those the script added at the edges are the core's.
+          const counts = new QuantileCounts(mapping)
+          const read = addQuantileCounts([snapshot], counts)
+          expect(read.edgeMs).toBe(quantileEdgeMs)
+          if (five.count > 0)
+            expect(counts.answer(QUANTILES, read.min, read.max)).toEqual(quantiles)
         },
       ),
       { numRuns: 80 },
     )
   })
 
-  it('writes nothing when it refuses a call for its instant, not even the sketches it would free', async () => {
-    const script = recordScript({ sketches: true, dimensions: false })
+  it('writes nothing when it refuses a call for its instant, not its blocks nor its sketches', async () => {
+    const script = recordScript({ dimensions: false })
     const root = `test:record-twin:${process.pid}:${Date.now()}:refused:{r}:`
-    const mapping = new QuantileMapping()
-    const partition = new Partition(WINDOW_MS)
+    const partition = partitionWithSketches()
     /** One call recording `written` at instant `at`, judged by the writer at `judgedAt`. */
     const call = async (at: number, judgedAt: number, written: Transaction[]) => {
       const folded = fold(written, mapping)
       const judgement = new Judgement(judgedAt, WINDOW_MS, SKEW_MS, 0)
       const letters = judgement.judge(folded.deltas, [])
-      const staged = partition.stage(judgement.stored)
-      const args = headerOf(root, at, '100000000', partition, judgement)
+      const staged = partition.stage(judgement.stored, judgedAt)
+      const args = headerOf(root, at, true, partition, judgement)
       pushHashWrites(args, staged.hashes)
-      pushRecordGroup(args, undefined, folded, letters, [], true)
+      pushSketchWrites(args, staged.sketches as NonNullable<typeof staged.sketches>)
+      pushRecordGroup(args, undefined, folded, letters, [], false)
       const reply = (await redis.eval(script, 1, metaKey(root), ...args)) as RecordReply
       const [now, , , , refusal, gen, writes, announced] = reply
       partition.settle(refusal, staged, gen, now, writes, announced)
@@ -183,8 +205,7 @@ describe('record.lua and the writer against their TypeScript twin', () => {
     }
     expect(await call(NOW, NOW, [{ amount: 5, timestamp: NOW }])).toBe('')
     const before = await state()
-    // Judged a whole window before the instant the script reads, at which the sketches of NOW
-    // have left and would be freed: refused, and nothing is touched.
+    // Judged a whole window before the instant the script reads: refused, and nothing is touched.
     const later = NOW + WINDOW_MS + 5 * SKEW_MS
     expect(await call(later, NOW, [{ amount: 7, timestamp: NOW + 1 }])).toBe(REFUSALS.judged)
     expect(await state()).toEqual(before)

@@ -1,15 +1,17 @@
 #!lua
 -- The record script of a store keeping these features. KEYS: meta. ARGV: root, at, windowMs,
--- floor, clockSkewMs, ttlFloorMs, idempotency retention (ms), idempotency budget (bytes), quantile
--- budget (bytes; '' keeps no sketches), the number of dimensions, the values each tracks at most,
--- the idempotency budget's share per client (bytes), then the writer's partition: its id, the
--- writes of it acknowledged so far, its generation ('' for any), the instants lo and hi the
--- writer judged its transactions for ('' for unbounded), its score ('' for none yet), its number
--- of hashes written and theirs; then the groups: an idempotency key ('' for none), a fingerprint, its
--- client, its number of transactions, its outcome letters (one per delta, those of deltas left
--- to the call to judge a placeholder), its number of such deltas and theirs (see judgeEdges),
--- its number of deltas d sent for the features, the number of arguments they take, then the d
--- deltas (see recordFeatures).
+-- floor, clockSkewMs, ttlFloorMs, idempotency retention (ms), idempotency budget (bytes), '1' when
+-- the store keeps quantile sketches ('' when not), the number of dimensions, the values each
+-- tracks at most, the idempotency budget's share per client (bytes), then the writer's partition:
+-- its id, the writes of it acknowledged so far, its generation ('' for any), the instants lo and
+-- hi the writer judged its transactions for ('' for unbounded), its score ('' for none yet), its
+-- number of hashes written and theirs; with sketches then '1' when its sketches' pointers are to
+-- be written ('' when not), the pointers (one per finer level, '' for none), the number of its
+-- sketch hashes to delete and their names; then the groups: an idempotency key ('' for none), a
+-- fingerprint, its client, its number of transactions, its outcome letters (one per delta, those
+-- of deltas left to the call to judge a placeholder), its number of such deltas and theirs (see
+-- judgeEdges), its number of deltas d sent for the dimensions, the number of arguments they take,
+-- then the d deltas (see recordFeatures).
 -- Returns the instant, one letter per delta (the writer's, the remembered ones of a replay, or x
 -- for a group refused), one state per group, for a group refused because the budget is spent
 -- the ms until it has room, then why nothing was written ('' when the call recorded: see
@@ -20,15 +22,12 @@
 local skewMs = tonumber(ARGV[5])
 local ttlFloor = tonumber(ARGV[6])
 local MARGIN = 1000
-local sketchBudget = tonumber(ARGV[9])
+local sketches = ARGV[9] ~= ''
 local dimensionCount = tonumber(ARGV[10])
 local maxValues = tonumber(ARGV[11])
 local GROUP = C.GROUP_WIDTH
---@feature sketches sketches sketches-off
 
 local now, window, clock, gen = advance()
--- Opened once the call is to record (see below): opening frees the sketches that left.
-local sketches
 
 --@include value-blocks
 --@feature dimensions record-dimensions dimensions-off
@@ -63,11 +62,16 @@ local hashCount = tonumber(ARGV[19])
 local hashesAt = 20
 local i = hashesAt
 for _ = 1, hashCount do i = i + 3 + 2 * tonumber(ARGV[i + 2]) end
-local EDGE = LIMBS + 5
+local keptAt = i
+if sketches then i = keptAt + #SIZES + 1 + tonumber(ARGV[keptAt + #SIZES]) end
+-- A delta left to the call: its letter's place, timestamp, count, limbs, min and max texts,
+-- then its number of quantile indices and its (index, count) pairs.
+local EDGE = LIMBS + 6
 while i <= #ARGV do
   local group = {key = ARGV[i], fingerprint = ARGV[i + 1], client = ARGV[i + 2],
     n = tonumber(ARGV[i + 3]), letters = ARGV[i + 4], e = tonumber(ARGV[i + 5]), edgesAt = i + 6}
-  local j = group.edgesAt + group.e * EDGE
+  local j = group.edgesAt
+  for _ = 1, group.e do j = j + EDGE + 2 * tonumber(ARGV[j + EDGE - 1]) end
   group.d = tonumber(ARGV[j])
   group.first = j + 2
   i = group.first + tonumber(ARGV[j + 1])
@@ -91,9 +95,6 @@ if refusal ~= '' then
   return {now, table.concat(letters), table.concat(states), wait, refusal, gen, tonumber(writes)}
 end
 
--- No budget: quantiles are off, and no sketch is kept.
-if sketchBudget then sketches = openSketches(window, now, skewMs, clock, ttlFloor) end
-
 -- The partition's hashes, each its blocks written whole: per hash its name under the partition,
 -- the instant its own block ends when the hash is new ('' otherwise), its number of fields, then
 -- (field, block) pairs.
@@ -110,6 +111,29 @@ for _ = 1, hashCount do
   h = h + 3 + 2 * f
 end
 local kept = math.max(windowMs + skewMs + MARGIN, ttlFloor)
+-- The partition's sketches (sketches.lua): the pointers below which it freed a finer level's
+-- early, written when they moved, living as long as any block written now; its groups of sketches
+-- freed early whole, deleted.
+local sketchKept = {}
+if sketches then
+  for level = 1, #SIZES - 1 do sketchKept[level] = tonumber(ARGV[keptAt + level]) or -math.huge end
+  if ARGV[keptAt] ~= '' then
+    local key = prefix .. C.SKETCH_KEPT_HASH
+    local fields = {}
+    for level = 1, #SIZES - 1 do
+      fields[#fields + 1] = C.SKETCH_KEPT_FIELDS[level]
+      fields[#fields + 1] = ARGV[keptAt + level]
+    end
+    redis.call('HSET', key, unpack(fields))
+    redis.call('PEXPIRE', key, kept)
+  end
+  local deletes = tonumber(ARGV[keptAt + #SIZES])
+  if deletes > 0 then
+    local names = {}
+    for k = 1, deletes do names[k] = prefix .. ARGV[keptAt + #SIZES + k] end
+    redis.call('DEL', unpack(names))
+  end
+end
 writes = tonumber(expected) + 1
 redis.call('SET', partitionKey, int(writes), 'PX', kept)
 -- Each partition is scored by an instant its blocks do not pass: readers skip those whose blocks
@@ -124,54 +148,67 @@ if announced == nil or now + skewMs > announced then
   redis.call('PEXPIRE', parts, kept + C.ANNOUNCE_MS)
 end
 
--- Records a group's d deltas whose arguments start at ARGV[first] (see fold.ts) in the features'
--- keys: the quantile sketches and the dimensions' values. Each delta holds the transactions of
--- one millisecond: its timestamp, count, limbs, min text and max text ('' for amounts outside the
--- domain), its p quantile (index, count) pairs, then per dimension its number of values and
--- theirs (GROUP_WIDTH each). Its letter (the writer's judgement, which this call's instant
--- confirms) says whether it is stored.
+-- Records a group's d deltas whose arguments start at ARGV[first] (see fold.ts) in the
+-- dimensions' values. Each delta holds the transactions of one millisecond: its timestamp, count,
+-- limbs, min text and max text ('' for amounts outside the domain), then per dimension its number
+-- of values and theirs (GROUP_WIDTH each). Its letter (the writer's judgement, which this call's
+-- instant confirms) says whether it is stored.
 local function recordFeatures(group)
   local stored = {}
   local next = group.first
   for k = 1, group.d do
     local j = next
-    local pairsAt = j + LIMBS + 5
-    local p = tonumber(ARGV[pairsAt - 1])
     local dims = {}
-    next = pairsAt + 2 * p
+    next = j + LIMBS + 4
     for dim = 1, dimensionCount do
       dims[dim] = next
       next = next + 1 + tonumber(ARGV[next]) * GROUP
     end
     if string.sub(group.letters, k, k) == C.OUTCOME_STORED then
-      stored[#stored + 1] = {at = j, timestamp = tonumber(ARGV[j]), pairsAt = pairsAt, p = p, dims = dims}
+      stored[#stored + 1] = {at = j, timestamp = tonumber(ARGV[j]), dims = dims}
     end
   end
   if #stored == 0 then return end
   local tracked = {}
   for dim = 1, dimensionCount do tracked[dim] = trackValues(stored, dim) end
-  for _, delta in ipairs(stored) do
-    if sketches then
-      for level = 1, #SIZES do
-        addToSketch(sketches, level, math.floor(delta.timestamp / SIZES[level]), delta.pairsAt, delta.p)
+  for _, delta in ipairs(stored) do addValues(delta, delta.timestamp, tracked) end
+  saveNewest()
+end
+
+-- Adds a delta's p (index, count) pairs at ARGV[first] to the partition's sketches of its
+-- blocks at every level, those the partition still keeps, in Lua: only for a delta this call
+-- judged itself (the writer's others come counted, as fields to write).
+local function addToSketches(timestamp, first, p)
+  for level = 1, #SIZES do
+    local block = math.floor(timestamp / SIZES[level])
+    if level == #SIZES or block >= sketchKept[level] then
+      local group = math.floor(block / 10)
+      local key = prefix .. C.SKETCH_HASHES[level] .. int(group)
+      local digit = int(block - group * 10) .. ':'
+      for j = first, first + 2 * p - 2, 2 do
+        redis.call('HINCRBY', key, digit .. ARGV[j], ARGV[j + 1])
       end
+      local last = (group * 10 + 10) * SIZES[level] - 1
+      redis.call('PEXPIRE', key, math.max(last + windowMs + MARGIN - clock, ttlFloor))
     end
-    if dimensionCount > 0 then addValues(delta, delta.timestamp, tracked) end
   end
-  if dimensionCount > 0 then saveNewest() end
 end
 
 -- The deltas the writer left to this call: those near an edge of the window (too old, too far
 -- ahead) at its estimate, whose judgement the instant read here may turn. Each is judged here, by
--- the core's rules in the core's order, and a stored one added to the partition's blocks in Lua
--- (value-blocks.lua), on top of the blocks written whole. Each is its letter's index, then the
--- delta: timestamp, count, limbs, min text and max text ('' outside the domain).
+-- the core's rules in the core's order, and a stored one added to the partition's blocks and
+-- sketches in Lua (value-blocks.lua, addToSketches), on top of those written whole. Each is its
+-- letter's index, then the delta: timestamp, count, limbs, min text and max text ('' outside the
+-- domain), its number of quantile indices and its pairs.
 local function judgeEdges(group)
   if group.e == 0 then return end
   local chars = {}
   for k = 1, #group.letters do chars[k] = string.sub(group.letters, k, k) end
-  for k = 0, group.e - 1 do
-    local at = group.edgesAt + k * EDGE
+  local next = group.edgesAt
+  for _ = 1, group.e do
+    local at = next
+    local p = tonumber(ARGV[at + EDGE - 1])
+    next = at + EDGE + 2 * p
     local t = tonumber(ARGV[at + 1])
     local letter = C.OUTCOME_STORED
     if t <= now - windowMs then
@@ -182,6 +219,7 @@ local function judgeEdges(group)
       letter = C.OUTCOME_INVALID_AMOUNT
     else
       addToBlocks(prefix, t, at + 2)
+      if sketches then addToSketches(t, at + EDGE, p) end
     end
     chars[tonumber(ARGV[at])] = letter
   end
@@ -197,9 +235,5 @@ end
 flushValueBlocks(clock)
 writeRollups(clock)
 saveCharges()
-if sketches then
-  writeSketches(sketches, sketchBudget)
-  saveSketches(sketches)
-end
 expireDimensions(ttlFloor)
 return {now, table.concat(letters), table.concat(states), wait, '', gen, writes, announced}

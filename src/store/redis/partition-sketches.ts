@@ -1,0 +1,246 @@
+import { LEVELS } from '../../core/blocks/levels.js'
+import {
+  BlockSketches,
+  SKETCH_BYTES,
+  SKETCH_ENTRY_BYTES,
+} from '../../core/quantiles/block-sketches.js'
+import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
+import type { Delta } from './fold.js'
+import { SKETCH_HASHES, SKETCH_KEPT_FIELDS, sketchPlace } from './layout.js'
+import type { HashWrite } from './partition.js'
+
+/** What a call writes of the sketches, and what its commit adds (see PartitionSketches). */
+export interface StagedSketches {
+  deltas: readonly Delta[]
+  hashes: HashWrite[]
+  /** Hashes of groups freed early, to delete. */
+  deletes: string[]
+  /** The pointers below which a finer level's sketches were freed ('' for none), as sent. */
+  kept: string[]
+  /** Whether the pointers differ from those Redis holds: the call then writes them. */
+  writeKept: boolean
+  /** Per finer level, the group below which every group's hash was deleted or let expire. */
+  deletedBelow: number[]
+}
+
+/** A sketch hash the partition wrote: its level, its group of ten blocks, when its last block ends. */
+interface Written {
+  level: number
+  group: number
+  endMs: number
+}
+
+/**
+ * One writer's quantile sketches of a shard's window, beside its blocks (partition.ts): the
+ * core's BlockSketches, kept in Node under the budget and by the core's rules, and in Redis as
+ * the writer sends them. A call sends, per sketch hash it changes, the new counts of the indices
+ * it changed (layout.ts, sketchPlace): Redis writes them as sent, and does no arithmetic per
+ * transaction. What Redis holds of a block at or after the partition's pointers (`kept`) is then
+ * exactly the block's sketch; a block the core freed early (under the budget) is skipped from
+ * then on, and the same call that skips it writes the pointers past it, so a reader cuts its edge
+ * there (see readSketches in sketches.lua). Groups freed early whole leave Redis with a DEL.
+ */
+export class PartitionSketches {
+  readonly #mapping: QuantileMapping
+  readonly #slots: number[]
+  readonly #budget: number
+  readonly #windowMs: number
+  readonly #skewMs: number
+  #sketches: BlockSketches
+  /** The sketch hashes written whose blocks may still be in the window, by name. */
+  readonly #written = new Map<string, Written>()
+  /** The pointers Redis holds, as last acknowledged. */
+  #keptSent: string[] = SKETCH_KEPT_FIELDS.map(() => '')
+  /** Per finer level, the group below which no hash of the level is left to delete. */
+  #deletedBelow: number[] = SKETCH_KEPT_FIELDS.map(() => Number.NEGATIVE_INFINITY)
+  #sweptAt = Number.NEGATIVE_INFINITY
+  /** The instant the blocks that left the window were last let go at. */
+  #forgottenAt = Number.NEGATIVE_INFINITY
+
+  constructor(mapping: QuantileMapping, budget: number, windowMs: number, skewMs: number) {
+    this.#mapping = mapping
+    this.#budget = budget
+    this.#windowMs = windowMs
+    this.#skewMs = skewMs
+    // As many blocks per level as the window and the skew span, as the core's window sizes them.
+    this.#slots = LEVELS.map((size) => 2 ** Math.ceil(Math.log2((windowMs + skewMs) / size + 2)))
+    this.#sketches = new BlockSketches(mapping, this.#slots, budget)
+  }
+
+  /** The charge of the sketches held, as the core charges it. */
+  get bytes(): number {
+    return this.#sketches.bytes
+  }
+
+  /**
+   * Per finer level, the first block whose sketch is kept when blocks still in the window were
+   * freed early ('' when none were: the window alone frees the others), as a call sends it.
+   */
+  kept(): string[] {
+    const oldest = this.#forgottenAt - this.#windowMs + 1
+    return SKETCH_KEPT_FIELDS.map((_, level) => {
+      const kept = this.#sketches.kept(level)
+      return kept > Math.floor(oldest / (LEVELS[level] as number)) ? String(kept) : ''
+    })
+  }
+
+  /**
+   * The hashes the stored deltas change, their new counts, and the groups freed early to delete.
+   * What they add, and what the deltas left to the script (`edges`) may add, is charged first:
+   * blocks are freed by the budget's rule to make room before the call, so that Redis never
+   * holds more than the budget of sketches a read may use.
+   */
+  stage(stored: readonly Delta[], edges: readonly Delta[], now: number): StagedSketches {
+    let added = this.#added(stored, edges)
+    if (this.#sketches.bytes + added.bytes > this.#budget) {
+      this.#sketches.makeRoom(added.bytes, now + this.#skewMs)
+      added = this.#added(stored, edges)
+    }
+    const hashes: HashWrite[] = []
+    for (const [hash, { level, block, fields }] of added.hashes) {
+      const size = LEVELS[level] as number
+      const end = (Math.floor(block / 10) * 10 + 10) * size - 1
+      const flat: string[] = []
+      for (const [field, count] of fields) flat.push(field, String(count))
+      hashes.push({ hash, newUntil: this.#written.has(hash) ? '' : String(end), fields: flat })
+    }
+    const kept = this.kept()
+    const writeKept = kept.some((value, level) => value !== this.#keptSent[level])
+    const deletedBelow = [...this.#deletedBelow]
+    return {
+      deltas: stored,
+      hashes,
+      deletes: this.#freedEarly(now, deletedBelow),
+      kept,
+      writeKept,
+      deletedBelow,
+    }
+  }
+
+  /** The write of `staged` was acknowledged at `now`: its counts, and its hashes, are Redis's. */
+  commit(staged: StagedSketches, now: number): void {
+    for (const hash of staged.deletes) this.#written.delete(hash)
+    this.#keptSent = staged.kept
+    this.#deletedBelow = staged.deletedBelow
+    this.absorb(staged.deltas, now)
+    if (now - this.#sweptAt >= 1_000) {
+      this.#sweptAt = now
+      for (const [hash, { endMs }] of this.#written) {
+        if (endMs <= now - this.#windowMs) this.#written.delete(hash)
+      }
+    }
+  }
+
+  /**
+   * Deltas stored at `now` whose counts Redis already has: a call's own, once acknowledged, or
+   * those the script judged and added itself. Their hashes are Redis's from then on.
+   */
+  absorb(deltas: readonly Delta[], now: number): void {
+    const sketches = this.#sketches
+    sketches.forgetBefore(now - this.#windowMs + 1)
+    this.#forgottenAt = Math.max(this.#forgottenAt, now)
+    for (const delta of deltas) {
+      for (const [index, count] of delta.indices) {
+        sketches.record(delta.timestamp, index, now + this.#skewMs, count)
+      }
+      for (let level = 0; level < LEVELS.length; level++) {
+        const block = Math.floor(delta.timestamp / (LEVELS[level] as number))
+        const { hash } = sketchPlace(level, block)
+        if (this.#written.has(hash)) continue
+        const size = LEVELS[level] as number
+        const endMs = (Math.floor(block / 10) * 10 + 10) * size - 1
+        this.#written.set(hash, { level, group: Math.floor(block / 10), endMs })
+      }
+    }
+  }
+
+  /** Starts afresh, nothing written. */
+  clear(): void {
+    this.#sketches = new BlockSketches(this.#mapping, this.#slots, this.#budget)
+    this.#forgottenAt = Number.NEGATIVE_INFINITY
+    this.#written.clear()
+    this.#keptSent = SKETCH_KEPT_FIELDS.map(() => '')
+    this.#deletedBelow = SKETCH_KEPT_FIELDS.map(() => Number.NEGATIVE_INFINITY)
+  }
+
+  /**
+   * Per sketch hash, the counts the stored deltas make of the indices they change (field
+   * `<digit>:<index>`), in the blocks still kept; and the most the charge grows by when the
+   * deltas left to the script are stored too.
+   */
+  #added(stored: readonly Delta[], edges: readonly Delta[]) {
+    const sketches = this.#sketches
+    const hashes = new Map<string, { level: number; block: number; fields: Map<string, number> }>()
+    let bytes = 0
+    const blocks = new Set<string>()
+    const maybe = new Set<string>()
+    for (const delta of edges) {
+      for (let level = 0; level < LEVELS.length; level++) {
+        const block = Math.floor(delta.timestamp / (LEVELS[level] as number))
+        if (block < sketches.kept(level)) continue
+        const { hash, digit } = sketchPlace(level, block)
+        if (!sketches.holds(level, block) && !blocks.has(`${hash}:${digit}`)) {
+          blocks.add(`${hash}:${digit}`)
+          bytes += SKETCH_BYTES
+        }
+        for (const index of delta.indices.keys()) {
+          const field = `${hash}:${digit}:${index}`
+          if (maybe.has(field) || sketches.countOf(level, block, index) > 0) continue
+          maybe.add(field)
+          bytes += SKETCH_ENTRY_BYTES
+        }
+      }
+    }
+    for (const delta of stored) {
+      for (let level = 0; level < LEVELS.length; level++) {
+        const block = Math.floor(delta.timestamp / (LEVELS[level] as number))
+        if (block < sketches.kept(level)) continue
+        const { hash, digit } = sketchPlace(level, block)
+        let write = hashes.get(hash)
+        if (write === undefined) {
+          write = { level, block, fields: new Map() }
+          hashes.set(hash, write)
+        }
+        if (!sketches.holds(level, block) && !blocks.has(`${hash}:${digit}`)) {
+          blocks.add(`${hash}:${digit}`)
+          bytes += SKETCH_BYTES
+        }
+        for (const [index, count] of delta.indices) {
+          const field = `${digit}:${index}`
+          let before = write.fields.get(field)
+          if (before === undefined) {
+            before = sketches.countOf(level, block, index)
+            if (before === 0 && !maybe.has(`${hash}:${field}`)) bytes += SKETCH_ENTRY_BYTES
+          }
+          write.fields.set(field, before + count)
+        }
+      }
+    }
+    return { hashes, bytes }
+  }
+
+  /**
+   * The hashes written whose every block was freed early, while still in the window: those of
+   * the groups the pointers passed since the last call (`deletedBelow` moved past them). Those
+   * that left the window are let expire.
+   */
+  #freedEarly(now: number, deletedBelow: number[]): string[] {
+    const freed: string[] = []
+    for (let level = 0; level < deletedBelow.length; level++) {
+      const below = Math.floor(this.#sketches.kept(level) / 10)
+      if (!Number.isFinite(below)) continue
+      const groups = Math.ceil((this.#slots[level] as number) / 10)
+      for (
+        let group = Math.max(deletedBelow[level] as number, below - groups);
+        group < below;
+        group++
+      ) {
+        const hash = `${SKETCH_HASHES[level]}${group}`
+        const written = this.#written.get(hash)
+        if (written !== undefined && written.endMs > now - this.#windowMs) freed.push(hash)
+      }
+      deletedBelow[level] = Math.max(deletedBelow[level] as number, below)
+    }
+    return freed
+  }
+}
