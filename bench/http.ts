@@ -605,8 +605,10 @@ async function main(): Promise<void> {
     if (wants('redis')) {
       const memory = await startService('memory')
       const redis = await startOnRedis('redis')
+      // What quantiles' sketches cost the service and Redis, beside the default.
+      const quantiles = await startOnRedis('redis, QUANTILES=true', { QUANTILES: 'true' })
       const workers = await startOnRedis('redis, 2 workers', { WORKERS: '2' }, false)
-      const targets = [memory, redis, workers]
+      const targets = [memory, redis, quantiles, workers]
       stopAll.push(...targets)
       printRatios('POST /transactions, memory vs Redis store', compare(targets, 'post'), ['memory'])
       printRatios('GET /statistics, memory vs Redis store', compare(targets, 'get'), ['memory'])

@@ -255,8 +255,9 @@ export class BlockSketches {
     for (let level = 0; level < this.#levels.length - 1; level++) {
       const newest = Math.floor(newestMs / (this.#levels[level] as number))
       const tags = this.#tags[level] as Float64Array
-      // forgetBefore has always run first, so kept is a block number.
-      let block = this.#kept[level] as number
+      // No block before the ring's span is held: where forgetBefore has not run yet (kept is
+      // then -Infinity), freeing starts there.
+      let block = Math.max(this.#kept[level] as number, newest - tags.length + 1)
       while (this.#bytes > target && block <= newest) {
         const slot = this.#slot(level, block)
         if (tags[slot] === block) this.#free(level, slot)

@@ -94,8 +94,13 @@ export const SKETCH_KEPT_HASH = 'qk'
 /** Its fields, per level but the coarsest (which is never freed early). */
 export const SKETCH_KEPT_FIELDS: readonly string[] = LEVELS.slice(0, -1).map((_, l) => `k${l + 1}`)
 
-/** The hash (its name under a partition) and field of an index of a block's sketch. */
-export function sketchPlace(level: number, block: number): { hash: string; digit: number } {
-  const group = Math.floor(block / 10)
-  return { hash: `${SKETCH_HASHES[level]}${group}`, digit: block - group * 10 }
+/**
+ * The hash (its name under a partition) of the sketches of the blocks of a level (0-based)
+ * numbered group × 10 to group × 10 + 9, and the field of an index of one of them.
+ */
+export function sketchHash(level: number, group: number): string {
+  return `${SKETCH_HASHES[level]}${group}`
+}
+export function sketchField(digit: number, index: number): string {
+  return `${digit}:${index}`
 }

@@ -6,7 +6,7 @@ import {
 } from '../../core/quantiles/block-sketches.js'
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
 import type { Delta } from './fold.js'
-import { SKETCH_HASHES, SKETCH_KEPT_FIELDS, sketchPlace } from './layout.js'
+import { SKETCH_KEPT_FIELDS, sketchField, sketchHash } from './layout.js'
 import type { HashWrite } from './partition.js'
 
 /** What a call writes of the sketches, and what its commit adds (see PartitionSketches). */
@@ -23,6 +23,9 @@ export interface StagedSketches {
   deletedBelow: number[]
 }
 
+/** More than any mapping index (the finest accuracy's are fewer): a field's key is digit × INDICES + index. */
+const INDICES = 2 ** 20
+
 /** A sketch hash the partition wrote: its level, its group of ten blocks, when its last block ends. */
 interface Written {
   level: number
@@ -34,7 +37,7 @@ interface Written {
  * One writer's quantile sketches of a shard's window, beside its blocks (partition.ts): the
  * core's BlockSketches, kept in Node under the budget and by the core's rules, and in Redis as
  * the writer sends them. A call sends, per sketch hash it changes, the new counts of the indices
- * it changed (layout.ts, sketchPlace): Redis writes them as sent, and does no arithmetic per
+ * it changed (layout.ts, sketchHash): Redis writes them as sent, and does no arithmetic per
  * transaction. What Redis holds of a block at or after the partition's pointers (`kept`) is then
  * exactly the block's sketch; a block the core freed early (under the budget) is skipped from
  * then on, and the same call that skips it writes the pointers past it, so a reader cuts its edge
@@ -67,9 +70,9 @@ export class PartitionSketches {
     this.#sketches = new BlockSketches(mapping, this.#slots, budget)
   }
 
-  /** The charge of the sketches held, as the core charges it. */
-  get bytes(): number {
-    return this.#sketches.bytes
+  /** The sketches this writer holds: what Redis holds of its blocks at or after its pointers. */
+  get held(): BlockSketches {
+    return this.#sketches
   }
 
   /**
@@ -97,11 +100,13 @@ export class PartitionSketches {
       added = this.#added(stored, edges)
     }
     const hashes: HashWrite[] = []
-    for (const [hash, { level, block, fields }] of added.hashes) {
-      const size = LEVELS[level] as number
-      const end = (Math.floor(block / 10) * 10 + 10) * size - 1
+    for (const { level, group, fields } of added.hashes.values()) {
+      const hash = sketchHash(level, group)
+      const end = (group * 10 + 10) * (LEVELS[level] as number) - 1
       const flat: string[] = []
-      for (const [field, count] of fields) flat.push(field, String(count))
+      for (const [field, count] of fields) {
+        flat.push(sketchField(Math.floor(field / INDICES), field % INDICES), String(count))
+      }
       hashes.push({ hash, newUntil: this.#written.has(hash) ? '' : String(end), fields: flat })
     }
     const kept = this.kept()
@@ -119,10 +124,20 @@ export class PartitionSketches {
 
   /** The write of `staged` was acknowledged at `now`: its counts, and its hashes, are Redis's. */
   commit(staged: StagedSketches, now: number): void {
+    for (const { hash, newUntil } of staged.hashes) {
+      if (newUntil === '') continue
+      const colon = hash.indexOf(':')
+      const level = Number(hash.slice(1, colon)) - 1
+      this.#written.set(hash, {
+        level,
+        group: Number(hash.slice(colon + 1)),
+        endMs: Number(newUntil),
+      })
+    }
     for (const hash of staged.deletes) this.#written.delete(hash)
     this.#keptSent = staged.kept
     this.#deletedBelow = staged.deletedBelow
-    this.absorb(staged.deltas, now)
+    this.#record(staged.deltas, now)
     if (now - this.#sweptAt >= 1_000) {
       this.#sweptAt = now
       for (const [hash, { endMs }] of this.#written) {
@@ -131,25 +146,28 @@ export class PartitionSketches {
     }
   }
 
-  /**
-   * Deltas stored at `now` whose counts Redis already has: a call's own, once acknowledged, or
-   * those the script judged and added itself. Their hashes are Redis's from then on.
-   */
+  /** Deltas the script judged and stored at `now`, adding them to Redis's sketches itself. */
   absorb(deltas: readonly Delta[], now: number): void {
+    this.#record(deltas, now)
+    for (const delta of deltas) {
+      for (let level = 0; level < LEVELS.length; level++) {
+        const group = Math.floor(delta.timestamp / (LEVELS[level] as number) / 10)
+        const hash = sketchHash(level, group)
+        if (this.#written.has(hash)) continue
+        const endMs = (group * 10 + 10) * (LEVELS[level] as number) - 1
+        this.#written.set(hash, { level, group, endMs })
+      }
+    }
+  }
+
+  /** Adds deltas stored at `now` to the sketches, once the blocks that left are let go. */
+  #record(deltas: readonly Delta[], now: number): void {
     const sketches = this.#sketches
     sketches.forgetBefore(now - this.#windowMs + 1)
     this.#forgottenAt = Math.max(this.#forgottenAt, now)
     for (const delta of deltas) {
       for (const [index, count] of delta.indices) {
         sketches.record(delta.timestamp, index, now + this.#skewMs, count)
-      }
-      for (let level = 0; level < LEVELS.length; level++) {
-        const block = Math.floor(delta.timestamp / (LEVELS[level] as number))
-        const { hash } = sketchPlace(level, block)
-        if (this.#written.has(hash)) continue
-        const size = LEVELS[level] as number
-        const endMs = (Math.floor(block / 10) * 10 + 10) * size - 1
-        this.#written.set(hash, { level, group: Math.floor(block / 10), endMs })
       }
     }
   }
@@ -164,55 +182,61 @@ export class PartitionSketches {
   }
 
   /**
-   * Per sketch hash, the counts the stored deltas make of the indices they change (field
-   * `<digit>:<index>`), in the blocks still kept; and the most the charge grows by when the
-   * deltas left to the script are stored too.
+   * Per sketch hash (keyed by its group and level), the counts the stored deltas make of the
+   * indices they change (keyed by digit and index, see INDICES), in the blocks still kept; and
+   * the most the charge grows by when the deltas left to the script are stored too.
    */
   #added(stored: readonly Delta[], edges: readonly Delta[]) {
     const sketches = this.#sketches
-    const hashes = new Map<string, { level: number; block: number; fields: Map<string, number> }>()
+    const levels = LEVELS.length
+    const hashes = new Map<number, { level: number; group: number; fields: Map<number, number> }>()
     let bytes = 0
-    const blocks = new Set<string>()
-    const maybe = new Set<string>()
+    // The blocks charged as new, and per block the indices charged as new, keyed by block and level.
+    const blocks = new Set<number>()
+    const entries = new Map<number, Set<number>>()
+    const charge = (level: number, block: number, index: number) => {
+      const key = block * levels + level
+      if (!blocks.has(key) && !sketches.holds(level, block)) {
+        blocks.add(key)
+        bytes += SKETCH_BYTES
+      }
+      let indices = entries.get(key)
+      if (indices === undefined) {
+        indices = new Set()
+        entries.set(key, indices)
+      }
+      if (!indices.has(index) && sketches.countOf(level, block, index) === 0) {
+        indices.add(index)
+        bytes += SKETCH_ENTRY_BYTES
+      }
+    }
     for (const delta of edges) {
-      for (let level = 0; level < LEVELS.length; level++) {
+      for (let level = 0; level < levels; level++) {
         const block = Math.floor(delta.timestamp / (LEVELS[level] as number))
         if (block < sketches.kept(level)) continue
-        const { hash, digit } = sketchPlace(level, block)
-        if (!sketches.holds(level, block) && !blocks.has(`${hash}:${digit}`)) {
-          blocks.add(`${hash}:${digit}`)
-          bytes += SKETCH_BYTES
-        }
-        for (const index of delta.indices.keys()) {
-          const field = `${hash}:${digit}:${index}`
-          if (maybe.has(field) || sketches.countOf(level, block, index) > 0) continue
-          maybe.add(field)
-          bytes += SKETCH_ENTRY_BYTES
-        }
+        for (const index of delta.indices.keys()) charge(level, block, index)
       }
     }
     for (const delta of stored) {
-      for (let level = 0; level < LEVELS.length; level++) {
+      for (let level = 0; level < levels; level++) {
         const block = Math.floor(delta.timestamp / (LEVELS[level] as number))
         if (block < sketches.kept(level)) continue
-        const { hash, digit } = sketchPlace(level, block)
-        let write = hashes.get(hash)
+        const group = Math.floor(block / 10)
+        const key = group * levels + level
+        let write = hashes.get(key)
         if (write === undefined) {
-          write = { level, block, fields: new Map() }
-          hashes.set(hash, write)
+          write = { level, group, fields: new Map() }
+          hashes.set(key, write)
         }
-        if (!sketches.holds(level, block) && !blocks.has(`${hash}:${digit}`)) {
-          blocks.add(`${hash}:${digit}`)
-          bytes += SKETCH_BYTES
-        }
+        const digit = (block - group * 10) * INDICES
         for (const [index, count] of delta.indices) {
-          const field = `${digit}:${index}`
-          let before = write.fields.get(field)
+          const before = write.fields.get(digit + index)
           if (before === undefined) {
-            before = sketches.countOf(level, block, index)
-            if (before === 0 && !maybe.has(`${hash}:${field}`)) bytes += SKETCH_ENTRY_BYTES
+            charge(level, block, index)
+            write.fields.set(digit + index, sketches.countOf(level, block, index) + count)
+          } else {
+            write.fields.set(digit + index, before + count)
           }
-          write.fields.set(field, before + count)
         }
       }
     }
@@ -235,7 +259,7 @@ export class PartitionSketches {
         group < below;
         group++
       ) {
-        const hash = `${SKETCH_HASHES[level]}${group}`
+        const hash = sketchHash(level, group)
         const written = this.#written.get(hash)
         if (written !== undefined && written.endMs > now - this.#windowMs) freed.push(hash)
       }
