@@ -4,16 +4,19 @@
  * (its p99 and its share of 503s). Prints figures.
  *
  * Run: npm run bench:adversarial   (BENCH_HEAVY=1600000 transactions of one value in one second;
- * BENCH_VALUES=1000,10000 tracked values a breakdown reads; BENCH_ATTACKS=value,breakdown,squat,idempotency; BENCH_STORES=memory,redis; Redis from REDIS_URL, a local one whose time is read from INFO
+ * BENCH_VALUES=1000,10000 tracked values a breakdown reads; BENCH_ATTACKS=value,breakdown,squat,idempotency,quantiles; BENCH_STORES=memory,redis; Redis from REDIS_URL, a local one whose time is read from INFO
  * commandstats)
  */
 import { Redis } from 'ioredis'
+import { QuantileMapping } from '../src/core/quantiles/quantile-mapping.js'
 import { ServiceProcess } from '../test/support/processes.js'
 import { processCpuSeconds } from './cpu-time.js'
 
 const HEAVY = Number(process.env.BENCH_HEAVY ?? 1_600_000)
 const STORES = (process.env.BENCH_STORES ?? 'memory,redis').split(',')
-const ATTACKS = (process.env.BENCH_ATTACKS ?? 'value,breakdown,squat,idempotency').split(',')
+const ATTACKS = (process.env.BENCH_ATTACKS ?? 'value,breakdown,squat,idempotency,quantiles').split(
+  ',',
+)
 /** New values a second the squatting client sends (one transaction each). */
 const SQUAT_RATE = 1_000
 const BREAKDOWN_VALUES = (process.env.BENCH_VALUES ?? '1000,10000').split(',').map(Number)
@@ -242,6 +245,59 @@ async function longestCall(redis: Redis | undefined, work: () => Promise<void>):
   }
 }
 
+/**
+ * Finding: a read with quantiles of a window where every second holds every bucket of the
+ * mapping (QUANTILES=true; the sketches as large as they get), a window cut at another
+ * millisecond each time so that no answer is shared.
+ */
+async function quantiles(store: string): Promise<void> {
+  const target = await start(store, {
+    QUANTILES: 'true',
+    BATCH_MAX_ITEMS: '10000',
+    BODY_LIMIT: '16777216',
+  })
+  try {
+    const mapping = new QuantileMapping()
+    const amounts = Array.from({ length: mapping.size }, (_, index) =>
+      Number(mapping.value(index).toPrecision(6)),
+    )
+    const start = Date.now() - 59_000
+    let sent = 0
+    for (let second = 0; second < 60; second++) {
+      for (let k = 0; k < amounts.length; k += 10_000) {
+        const items = amounts.slice(k, k + 10_000).map((amount, i) => ({
+          amount,
+          timestamp: start + second * 1_000 + ((k + i) % 1_000),
+        }))
+        await post(target.base, '/transactions/batch', items)
+        sent += items.length
+      }
+    }
+    const plain = Array.from({ length: 50 }, () => '/statistics')
+    const asked = Array.from(
+      { length: 50 },
+      (_, i) => `/statistics?quantiles=0.5,0.99&windowMs=${60_000 - 1 - i * 7}`,
+    )
+    const plainCost = await costPerRequest(target, plain)
+    let cost: Cost = { cpuUs: 0, redisUs: 0 }
+    let longest = 0
+    const honest = await honestDuring(target, async () => {
+      longest = await longestCall(target.redis, async () => {
+        cost = await costPerRequest(target, asked)
+      })
+    })
+    print(
+      store,
+      `GET with 2 quantiles of ${sent.toLocaleString('en-US')} transactions, every bucket in every second${store === 'redis' ? ` (longest Redis call ${(longest / 1000).toFixed(1)} ms)` : ''}`,
+      cost,
+      plainCost,
+      honestText(honest),
+    )
+  } finally {
+    await stop(target)
+  }
+}
+
 /** Finding: a breakdown over as many values as a dimension tracks (1 000 by default). */
 async function breakdown(store: string, values: number): Promise<void> {
   const target = await start(store, {
@@ -400,4 +456,5 @@ for (const store of STORES) {
   }
   if (ATTACKS.includes('squat')) await squat(store)
   if (ATTACKS.includes('idempotency')) await idempotencyShares(store)
+  if (ATTACKS.includes('quantiles')) await quantiles(store)
 }

@@ -105,6 +105,11 @@ export class BlockSketches {
     return (this.#tags[level] as Float64Array)[this.#slot(level, block)] === block
   }
 
+  /** The sum of every whole-second sketch held. */
+  get seconds(): Readonly<QuantileCounts> {
+    return this.#seconds
+  }
+
   /** The first block of a level that may hold a sketch: those before it hold none. */
   kept(level: number): number {
     return this.#kept[level] as number

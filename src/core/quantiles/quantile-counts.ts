@@ -73,6 +73,25 @@ export class QuantileCounts {
     return answer
   }
 
+  /** An index's count. */
+  get(index: number): number {
+    return this.#counts[index] as number
+  }
+
+  /** Calls visit with each index whose count is not 0, in order. */
+  forEach(visit: (index: number, count: number) => void): void {
+    const counts = this.#counts
+    const dirty = this.#dirty
+    for (let chunk = 0; chunk < dirty.length; chunk++) {
+      if (dirty[chunk] === 0) continue
+      const end = Math.min((chunk + 1) << CHUNK_BITS, counts.length)
+      for (let index = chunk << CHUNK_BITS; index < end; index++) {
+        const count = counts[index] as number
+        if (count !== 0) visit(index, count)
+      }
+    }
+  }
+
   /** Forgets every count. */
   clear(): void {
     const dirty = this.#dirty

@@ -11,6 +11,7 @@ import {
 } from '../../core/window/statistics.js'
 import type { RedisClient } from './client.js'
 import type { Delta, Folded } from './fold.js'
+import { SKETCH_SUM_FROM } from './layout.js'
 import type { EdgeDelta, HashWrite, Judgement, Partition } from './partition.js'
 import type { StagedSketches } from './partition-sketches.js'
 import {
@@ -96,9 +97,9 @@ export function preludeArgs(root: string, at: string, windowMs: string, floor: s
   return [root, at, windowMs, floor]
 }
 
-/** The snapshot's (snapshot.lua's ARGV[5…]): the query's window, and whether quantiles are asked. */
-export function snapshotArgs(queryWindow: string, quantiles: boolean): string[] {
-  return quantiles ? [queryWindow, '1'] : [queryWindow]
+/** The snapshot's (snapshot.lua's ARGV[5…]): the query's window; with quantiles, the clock skew. */
+export function snapshotArgs(queryWindow: string, quantiles?: { clockSkewMs: string }): string[] {
+  return quantiles ? [queryWindow, quantiles.clockSkewMs] : [queryWindow]
 }
 
 /** A value's statistics (value.lua's ARGV[5…]): the query's window, the dimension (1-based), the value. */
@@ -192,10 +193,15 @@ export function pushHashWrites(args: RecordArgs, hashes: readonly HashWrite[]): 
 
 /**
  * Appends the writer's sketches' part (with sketches only): whether their pointers are written,
- * the pointers, and the hashes to delete (see PartitionSketches).
+ * the pointers, the first second of their sum, and the hashes to delete (see PartitionSketches).
  */
 export function pushSketchWrites(args: RecordArgs, sketches: StagedSketches): void {
-  args.push(sketches.writeKept ? '1' : '', ...sketches.kept, sketches.deletes.length)
+  args.push(
+    sketches.writeKept ? '1' : '',
+    ...sketches.kept,
+    sketches.sumFrom,
+    sketches.deletes.length,
+  )
   for (const hash of sketches.deletes) args.push(hash)
 }
 
@@ -308,8 +314,9 @@ export function valueStatistics(replies: readonly Reply[], limbs: Float64Array):
 
 /**
  * SNAPSHOT's replies with quantiles: after the aggregate, the edge cut at (ms), the set's min and
- * max texts, then the sketches read: per hash, the digits of the blocks wanted there, then its
- * fields (`<digit>:<index>`) and counts (see readSketches in sketches.lua). Adds every shard's
+ * max texts, then the sketches read: per hash, the digits of the blocks wanted there (led by '-'
+ * for those taken out; '*' for a sum of whole seconds), then its fields (`<digit>:<index>`, a
+ * sum's `<index>`) and counts (see readSketches in sketches.lua). Adds every shard's
  * wanted counts to `counts`; the coarsest edge and the extremes of every shard's set.
  */
 export function addQuantileCounts(
@@ -330,10 +337,18 @@ export function addQuantileCounts(
     for (let i = 0; i < sketches.length; i += 2) {
       const digits = sketches[i] as string
       const fields = sketches[i + 1] as string[]
+      if (digits === '*') {
+        // A sum of whole seconds: its fields are indices, but for the first second it holds.
+        for (let f = 0; f < fields.length; f += 2) {
+          if (fields[f] !== SKETCH_SUM_FROM) counts.add(Number(fields[f]), Number(fields[f + 1]))
+        }
+        continue
+      }
+      const sign = digits.charAt(0) === '-' ? -1 : 1
       for (let f = 0; f < fields.length; f += 2) {
         const field = fields[f] as string
         if (!digits.includes(field.charAt(0))) continue
-        counts.add(Number(field.slice(2)), Number(fields[f + 1]))
+        counts.add(Number(field.slice(2)), sign * Number(fields[f + 1]))
       }
     }
   }

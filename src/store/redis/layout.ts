@@ -82,25 +82,33 @@ export function unpackBlock(packed: Buffer, offset = 0): Aggregate {
 }
 
 /**
- * The hashes of a partition's quantile sketches, per level (0-based): one holds ten sibling blocks
- * of the level, block b in the hash numbered ⌊b / 10⌋, each index a field `<b % 10>:<index>`
- * whose value is its count there. A record writes each hash it changed once, the counts as the
- * writer holds them; a level's blocks are freed early oldest first, so a group of ten leaves
- * Redis with one DEL.
+ * The hashes of a partition's quantile sketches, per level (0-based): one holds SKETCH_GROUPS
+ * sibling blocks of the level (ten of the finer levels, one second), block b in the hash numbered
+ * ⌊b / group⌋, each index a field `<b mod group>:<index>` whose value is its count there. A
+ * record writes each hash it changed once, the counts as the writer holds them; a level's blocks
+ * are freed early oldest first, so a group leaves Redis with one DEL.
  */
 export const SKETCH_HASHES: readonly string[] = LEVELS.map((_, level) => `q${level + 1}:`)
+export const SKETCH_GROUPS: readonly number[] = LEVELS.map((_, level) =>
+  level === LEVELS.length - 1 ? 1 : 10,
+)
+/**
+ * The hash of a partition's sum of its whole-second sketches, mapping index → count (the core's
+ * BlockSketches.seconds), and its field naming the first second the sum holds: a read of many
+ * seconds takes it and the few seconds outside, rather than every second.
+ */
+export const SKETCH_SUM_HASH = 'qs'
+export const SKETCH_SUM_FROM = 'lo'
 /** The hash of a partition's pointers below which a finer level's sketches were freed early. */
 export const SKETCH_KEPT_HASH = 'qk'
 /** Its fields, per level but the coarsest (which is never freed early). */
 export const SKETCH_KEPT_FIELDS: readonly string[] = LEVELS.slice(0, -1).map((_, l) => `k${l + 1}`)
 
-/**
- * The hash (its name under a partition) of the sketches of the blocks of a level (0-based)
- * numbered group × 10 to group × 10 + 9, and the field of an index of one of them.
- */
+/** The hash (its name under a partition) of the sketches of a level's group of blocks. */
 export function sketchHash(level: number, group: number): string {
   return `${SKETCH_HASHES[level]}${group}`
 }
+/** The field of an index of the sketch of a group's block (its place in the group). */
 export function sketchField(digit: number, index: number): string {
   return `${digit}:${index}`
 }

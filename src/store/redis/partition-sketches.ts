@@ -6,8 +6,15 @@ import {
 } from '../../core/quantiles/block-sketches.js'
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
 import type { Delta } from './fold.js'
-import { SKETCH_KEPT_FIELDS, sketchField, sketchHash } from './layout.js'
-import type { HashWrite } from './partition.js'
+import {
+  SKETCH_GROUPS,
+  SKETCH_KEPT_FIELDS,
+  SKETCH_SUM_FROM,
+  SKETCH_SUM_HASH,
+  sketchField,
+  sketchHash,
+} from './layout.js'
+import { EDGE_MS, type HashWrite } from './partition.js'
 
 /** What a call writes of the sketches, and what its commit adds (see PartitionSketches). */
 export interface StagedSketches {
@@ -21,12 +28,17 @@ export interface StagedSketches {
   writeKept: boolean
   /** Per finer level, the group below which every group's hash was deleted or let expire. */
   deletedBelow: number[]
+  /**
+   * The first second the sum of the whole seconds holds (see SKETCH_SUM_HASH), as sent: the
+   * script adds a delta it judges to the sum only from there.
+   */
+  sumFrom: number
 }
 
 /** More than any mapping index (the finest accuracy's are fewer): a field's key is digit × INDICES + index. */
 const INDICES = 2 ** 20
 
-/** A sketch hash the partition wrote: its level, its group of ten blocks, when its last block ends. */
+/** A sketch hash the partition wrote: its level, its group of blocks, when its last block ends. */
 interface Written {
   level: number
   group: number
@@ -42,6 +54,11 @@ interface Written {
  * exactly the block's sketch; a block the core freed early (under the budget) is skipped from
  * then on, and the same call that skips it writes the pointers past it, so a reader cuts its edge
  * there (see readSketches in sketches.lua). Groups freed early whole leave Redis with a DEL.
+ *
+ * Beside them, the sum of the whole seconds held (the core's BlockSketches.seconds), from a
+ * first second it names: a call writes the sum's counts it changed, and writes the sum whole
+ * (once a second or so) when seconds left it, so that a read of a long interval takes the sum
+ * and the few seconds outside rather than every second.
  */
 export class PartitionSketches {
   readonly #mapping: QuantileMapping
@@ -59,6 +76,10 @@ export class PartitionSketches {
   #sweptAt = Number.NEGATIVE_INFINITY
   /** The instant the blocks that left the window were last let go at. */
   #forgottenAt = Number.NEGATIVE_INFINITY
+  /** The first second of the sum Redis holds, as last acknowledged; NaN when it must be written whole. */
+  #sumFrom = Number.NaN
+  /** The last second whose end the sum's expiry was set from. */
+  #sumUntil = Number.NEGATIVE_INFINITY
 
   constructor(mapping: QuantileMapping, budget: number, windowMs: number, skewMs: number) {
     this.#mapping = mapping
@@ -100,32 +121,74 @@ export class PartitionSketches {
       added = this.#added(stored, edges)
     }
     const hashes: HashWrite[] = []
+    let newest = Number.NEGATIVE_INFINITY
     for (const { level, group, fields } of added.hashes.values()) {
       const hash = sketchHash(level, group)
-      const end = (group * 10 + 10) * (LEVELS[level] as number) - 1
+      const size = (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number)
+      let end = group * size + size - 1
+      if (level === LEVELS.length - 1) {
+        newest = Math.max(newest, group)
+        // A second outlives its own window by the window and the skew: as long as a sum that
+        // holds it may be read, a read may take it out of the sum.
+        end += this.#windowMs + this.#skewMs
+      }
       const flat: string[] = []
       for (const [field, count] of fields) {
         flat.push(sketchField(Math.floor(field / INDICES), field % INDICES), String(count))
       }
       hashes.push({ hash, newUntil: this.#written.has(hash) ? '' : String(end), fields: flat })
     }
+    const sum = this.#sumWrite(added.seconds, newest, now)
+    if (sum.hash !== undefined) hashes.push(sum.hash)
     const kept = this.kept()
     const writeKept = kept.some((value, level) => value !== this.#keptSent[level])
     const deletedBelow = [...this.#deletedBelow]
+    const deletes = this.#freedEarly(now, deletedBelow)
+    if (sum.whole) deletes.push(SKETCH_SUM_HASH)
     return {
       deltas: stored,
       hashes,
-      deletes: this.#freedEarly(now, deletedBelow),
+      deletes,
       kept,
       writeKept,
       deletedBelow,
+      sumFrom: sum.from,
     }
+  }
+
+  /**
+   * The write of the sum of the whole seconds: whole (the hash deleted first) when seconds left
+   * it or the script added to seconds before it, else the counts the call changes. `seconds` what
+   * the call adds per index; `newest` the last second it adds to.
+   */
+  #sumWrite(seconds: Map<number, number>, newest: number, now: number) {
+    const sum = this.#sketches.seconds
+    const whole = Number.isNaN(this.#sumFrom)
+    const kept = this.#sketches.kept(LEVELS.length - 1)
+    // Nothing held yet: every second a stored delta may be of, at the instant of the call.
+    const from = Number.isFinite(kept)
+      ? kept
+      : Math.floor((now - this.#windowMs + 1 - EDGE_MS) / (LEVELS[LEVELS.length - 1] as number))
+    if (!whole && seconds.size === 0) return { hash: undefined, whole, from }
+    const fields: string[] = []
+    if (whole) {
+      fields.push(SKETCH_SUM_FROM, String(from))
+      sum.forEach((index, count) => {
+        if (!seconds.has(index)) fields.push(String(index), String(count))
+      })
+    }
+    for (const [index, count] of seconds) fields.push(String(index), String(sum.get(index) + count))
+    let newUntil = ''
+    if (whole || newest > this.#sumUntil) {
+      newUntil = String((Math.max(newest, this.#sumUntil) + 1) * 1_000 - 1)
+    }
+    return { hash: { hash: SKETCH_SUM_HASH, newUntil, fields }, whole, from }
   }
 
   /** The write of `staged` was acknowledged at `now`: its counts, and its hashes, are Redis's. */
   commit(staged: StagedSketches, now: number): void {
     for (const { hash, newUntil } of staged.hashes) {
-      if (newUntil === '') continue
+      if (newUntil === '' || hash === SKETCH_SUM_HASH) continue
       const colon = hash.indexOf(':')
       const level = Number(hash.slice(1, colon)) - 1
       this.#written.set(hash, {
@@ -137,6 +200,10 @@ export class PartitionSketches {
     for (const hash of staged.deletes) this.#written.delete(hash)
     this.#keptSent = staged.kept
     this.#deletedBelow = staged.deletedBelow
+    this.#sumFrom = staged.sumFrom
+    const sum = staged.hashes.find(({ hash }) => hash === SKETCH_SUM_HASH)
+    if (sum !== undefined && sum.newUntil !== '')
+      this.#sumUntil = Math.floor(Number(sum.newUntil) / 1_000)
     this.#record(staged.deltas, now)
     if (now - this.#sweptAt >= 1_000) {
       this.#sweptAt = now
@@ -150,12 +217,14 @@ export class PartitionSketches {
   absorb(deltas: readonly Delta[], now: number): void {
     this.#record(deltas, now)
     for (const delta of deltas) {
+      // Added by the script to its second, not to the sum: the sum is then written whole.
+      if (Math.floor(delta.timestamp / 1_000) < this.#sumFrom) this.#sumFrom = Number.NaN
       for (let level = 0; level < LEVELS.length; level++) {
-        const group = Math.floor(delta.timestamp / (LEVELS[level] as number) / 10)
+        const size = (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number)
+        const group = Math.floor(delta.timestamp / size)
         const hash = sketchHash(level, group)
         if (this.#written.has(hash)) continue
-        const endMs = (group * 10 + 10) * (LEVELS[level] as number) - 1
-        this.#written.set(hash, { level, group, endMs })
+        this.#written.set(hash, { level, group, endMs: group * size + size - 1 })
       }
     }
   }
@@ -164,6 +233,8 @@ export class PartitionSketches {
   #record(deltas: readonly Delta[], now: number): void {
     const sketches = this.#sketches
     sketches.forgetBefore(now - this.#windowMs + 1)
+    // Seconds left the sum: the next call writes it whole.
+    if (sketches.kept(LEVELS.length - 1) !== this.#sumFrom) this.#sumFrom = Number.NaN
     this.#forgottenAt = Math.max(this.#forgottenAt, now)
     for (const delta of deltas) {
       for (const [index, count] of delta.indices) {
@@ -176,6 +247,8 @@ export class PartitionSketches {
   clear(): void {
     this.#sketches = new BlockSketches(this.#mapping, this.#slots, this.#budget)
     this.#forgottenAt = Number.NEGATIVE_INFINITY
+    this.#sumFrom = Number.NaN
+    this.#sumUntil = Number.NEGATIVE_INFINITY
     this.#written.clear()
     this.#keptSent = SKETCH_KEPT_FIELDS.map(() => '')
     this.#deletedBelow = SKETCH_KEPT_FIELDS.map(() => Number.NEGATIVE_INFINITY)
@@ -184,12 +257,14 @@ export class PartitionSketches {
   /**
    * Per sketch hash (keyed by its group and level), the counts the stored deltas make of the
    * indices they change (keyed by digit and index, see INDICES), in the blocks still kept; and
-   * the most the charge grows by when the deltas left to the script are stored too.
+   * the most the charge grows by when the deltas left to the script are stored too; and what
+   * they add to the whole seconds, per index.
    */
   #added(stored: readonly Delta[], edges: readonly Delta[]) {
     const sketches = this.#sketches
     const levels = LEVELS.length
     const hashes = new Map<number, { level: number; group: number; fields: Map<number, number> }>()
+    const seconds = new Map<number, number>()
     let bytes = 0
     // The blocks charged as new, and per block the indices charged as new, keyed by block and level.
     const blocks = new Set<number>()
@@ -221,14 +296,20 @@ export class PartitionSketches {
       for (let level = 0; level < levels; level++) {
         const block = Math.floor(delta.timestamp / (LEVELS[level] as number))
         if (block < sketches.kept(level)) continue
-        const group = Math.floor(block / 10)
+        const size = SKETCH_GROUPS[level] as number
+        const group = Math.floor(block / size)
         const key = group * levels + level
         let write = hashes.get(key)
         if (write === undefined) {
           write = { level, group, fields: new Map() }
           hashes.set(key, write)
         }
-        const digit = (block - group * 10) * INDICES
+        const digit = (block - group * size) * INDICES
+        if (level === levels - 1) {
+          for (const [index, count] of delta.indices) {
+            seconds.set(index, (seconds.get(index) ?? 0) + count)
+          }
+        }
         for (const [index, count] of delta.indices) {
           const before = write.fields.get(digit + index)
           if (before === undefined) {
@@ -240,7 +321,7 @@ export class PartitionSketches {
         }
       }
     }
-    return { hashes, bytes }
+    return { hashes, seconds, bytes }
   }
 
   /**
@@ -251,9 +332,10 @@ export class PartitionSketches {
   #freedEarly(now: number, deletedBelow: number[]): string[] {
     const freed: string[] = []
     for (let level = 0; level < deletedBelow.length; level++) {
-      const below = Math.floor(this.#sketches.kept(level) / 10)
+      const size = SKETCH_GROUPS[level] as number
+      const below = Math.floor(this.#sketches.kept(level) / size)
       if (!Number.isFinite(below)) continue
-      const groups = Math.ceil((this.#slots[level] as number) / 10)
+      const groups = Math.ceil((this.#slots[level] as number) / size)
       for (
         let group = Math.max(deletedBelow[level] as number, below - groups);
         group < below;

@@ -295,7 +295,7 @@ export class RedisStore implements TransactionStore {
     const quantiles = query?.quantiles
     const replies = await this.#shards.readAll(
       (meta, args) => this.#client.txstatsSnapshot(meta, args),
-      snapshotArgs(queryWindow, quantiles !== undefined),
+      snapshotArgs(queryWindow, quantiles && { clockSkewMs: this.#clockSkewMs }),
     )
     const statistics = snapshotStatistics(replies, this.#limbs)
     if (quantiles === undefined) return statistics

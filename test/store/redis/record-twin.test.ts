@@ -97,7 +97,7 @@ function coreLetters(written: ReadonlyArray<{ amount: number; timestamp: number 
 
 /** The snapshot script's answer at NOW, with quantiles. */
 async function snapshotAt(root: string): Promise<QuantileReply> {
-  const args = [root, String(NOW), String(WINDOW_MS), '', String(WINDOW_MS), '1']
+  const args = [root, String(NOW), String(WINDOW_MS), '', String(WINDOW_MS), String(SKEW_MS)]
   return (await redis.eval(SNAPSHOT, 1, metaKey(root), ...args)) as QuantileReply
 }
 

@@ -31,7 +31,7 @@ afterAll(async () => {
 const WINDOW_MS = 10_000
 const SKEW_MS = 2_000
 const START = 1_800_000_000_000
-const mapping = new QuantileMapping(0.05)
+const mapping = new QuantileMapping()
 const RECORD = recordScript({ dimensions: false })
 
 /** The value of every rank of the counts (plus base's), lowest first: equal for equal counts. */
@@ -41,6 +41,77 @@ function everyRank(counts: QuantileCounts, base?: QuantileCounts): Record<string
     total === 1 ? 0 : Math.min(1, (k + 0.5) / (total - 1)),
   )
   return counts.answer(quantiles, -1e300, 1e300, base)
+}
+
+/** One record call of a writer's partition at `now`, as the store makes it, its answer settled. */
+async function record(
+  root: string,
+  partition: Partition,
+  now: number,
+  written: Array<{ amount: number; timestamp: number }>,
+): Promise<void> {
+  const folded = fold(written, mapping)
+  const judgement = new Judgement(now, WINDOW_MS, SKEW_MS)
+  const edges: EdgeDelta[] = []
+  const letters = judgement.judge(folded.deltas, edges)
+  const staged = partition.stage(
+    judgement.stored,
+    now,
+    edges.map(({ delta }) => delta),
+  )
+  const args = recordHeader({
+    root,
+    at: String(now),
+    windowMs: String(WINDOW_MS),
+    floor: '',
+    clockSkewMs: String(SKEW_MS),
+    ttlFloorMs: 600_000,
+    retentionMs: '60000',
+    budgetBytes: '1000000',
+    sketches: true,
+    dimensions: 0,
+    maxValues: '0',
+    clientShareBytes: '1000000',
+    ...partitionHeader(partition, judgement),
+  })
+  pushHashWrites(args, staged.hashes)
+  pushSketchWrites(args, staged.sketches as NonNullable<typeof staged.sketches>)
+  pushRecordGroup(args, undefined, folded, letters, edges, false)
+  const reply = (await redis.eval(RECORD, 1, metaKey(root), ...args)) as RecordReply
+  const [at, answered, , , refusal, gen, writes, announced] = reply
+  expect(refusal).toBe('')
+  partition.settle(refusal, staged, gen, at, writes, announced)
+  partition.absorb(
+    edges
+      .filter(({ index }) => answered[index] === OUTCOME_LETTERS.stored)
+      .map(({ delta }) => delta),
+    at,
+  )
+}
+
+/** The snapshot script's quantile counts of the last queryMs at `now`, and the edge it cut at. */
+async function readAt(root: string, now: number, queryMs: number) {
+  const snapshot = (await redis.eval(
+    SNAPSHOT,
+    1,
+    metaKey(root),
+    root,
+    String(now),
+    String(WINDOW_MS),
+    '',
+    String(queryMs),
+    String(SKEW_MS),
+  )) as QuantileReply
+  const counts = new QuantileCounts(mapping)
+  const { edgeMs } = addQuantileCounts([snapshot], counts)
+  return { counts, edgeMs }
+}
+
+/** What the writer holds of the last queryMs at `now`, as the core merges it. */
+function heldAt(sketches: PartitionSketches, now: number, queryMs: number) {
+  const counts = new QuantileCounts(mapping)
+  const merged = sketches.held.merge(now - queryMs + 1, now, counts, now + SKEW_MS)
+  return { ranks: everyRank(counts, merged.base), edgeMs: merged.edgeMs }
 }
 
 let windows = 0
@@ -81,64 +152,34 @@ describe('sketches.lua against its TypeScript twin', () => {
               amount: ((n++ * 7919) % 200_000) / 100 - 1_000,
               timestamp: now - age,
             }))
-            const folded = fold(written, mapping)
-            const judgement = new Judgement(now, WINDOW_MS, SKEW_MS)
-            const edges: EdgeDelta[] = []
-            const letters = judgement.judge(folded.deltas, edges)
-            const staged = partition.stage(
-              judgement.stored,
-              now,
-              edges.map(({ delta }) => delta),
-            )
-            const args = recordHeader({
-              root,
-              at: String(now),
-              windowMs: String(WINDOW_MS),
-              floor: '',
-              clockSkewMs: String(SKEW_MS),
-              ttlFloorMs: 600_000,
-              retentionMs: '60000',
-              budgetBytes: '1000000',
-              sketches: true,
-              dimensions: 0,
-              maxValues: '0',
-              clientShareBytes: '1000000',
-              ...partitionHeader(partition, judgement),
-            })
-            pushHashWrites(args, staged.hashes)
-            pushSketchWrites(args, staged.sketches as NonNullable<typeof staged.sketches>)
-            pushRecordGroup(args, undefined, folded, letters, edges, false)
-            const reply = (await redis.eval(RECORD, 1, metaKey(root), ...args)) as RecordReply
-            const [at, answered, , , refusal, gen, writes, announced] = reply
-            expect(refusal).toBe('')
-            partition.settle(refusal, staged, gen, at, writes, announced)
-            partition.absorb(
-              edges
-                .filter(({ index }) => answered[index] === OUTCOME_LETTERS.stored)
-                .map(({ delta }) => delta),
-              at,
-            )
+            await record(root, partition, now, written)
           }
-          const snapshot = (await redis.eval(
-            SNAPSHOT,
-            1,
-            metaKey(root),
-            root,
-            String(now),
-            String(WINDOW_MS),
-            '',
-            String(queryMs),
-            '1',
-          )) as QuantileReply
-          const read = new QuantileCounts(mapping)
-          const { edgeMs } = addQuantileCounts([snapshot], read)
-          const held = new QuantileCounts(mapping)
-          const merged = sketches.held.merge(now - queryMs + 1, now, held, now + SKEW_MS)
-          expect(edgeMs).toBe(merged.edgeMs)
-          expect(everyRank(read)).toEqual(everyRank(held, merged.base))
+          const read = await readAt(root, now, queryMs)
+          const held = heldAt(sketches, now, queryMs)
+          expect(read.edgeMs).toBe(held.edgeMs)
+          expect(everyRank(read.counts)).toEqual(held.ranks)
         },
       ),
       { numRuns: 40 },
     )
   }, 60_000)
+
+  it('writes and reads sketches of thousands of buckets in one call', async () => {
+    const root = `${PREFIX}wide:{k}:`
+    const sketches = new PartitionSketches(mapping, 100_000_000, WINDOW_MS, SKEW_MS)
+    const partition = new Partition(WINDOW_MS, sketches)
+    // Every bucket of the mapping in one second: each hash of it, and the sum, as wide as any.
+    const now = START + 5_500
+    const written = Array.from({ length: mapping.size }, (_, index) => ({
+      amount: Number(mapping.value(index).toPrecision(6)),
+      timestamp: START + 4_000 + (index % 1_000),
+    }))
+    await record(root, partition, now, written)
+    await record(root, partition, now + 1_000, [{ amount: 1, timestamp: now }])
+    for (const queryMs of [WINDOW_MS, 1_700, 1_234]) {
+      const read = await readAt(root, now + 1_000, queryMs)
+      expect(read.counts.total).toBeGreaterThan(0)
+      expect(everyRank(read.counts)).toEqual(heldAt(sketches, now + 1_000, queryMs).ranks)
+    }
+  })
 })

@@ -6,8 +6,8 @@
 -- its id, the writes of it acknowledged so far, its generation ('' for any), the instants lo and
 -- hi the writer judged its transactions for ('' for unbounded), its score ('' for none yet), its
 -- number of hashes written and theirs; with sketches then '1' when its sketches' pointers are to
--- be written ('' when not), the pointers (one per finer level, '' for none), the number of its
--- sketch hashes to delete and their names; then the groups: an idempotency key ('' for none), a
+-- be written ('' when not), the pointers (one per finer level, '' for none), the first second of
+-- its sum of whole seconds, the number of its sketch hashes to delete and their names; then the groups: an idempotency key ('' for none), a
 -- fingerprint, its client, its number of transactions, its outcome letters (one per delta, those
 -- of deltas left to the call to judge a placeholder), its number of such deltas and theirs (see
 -- judgeEdges), its number of deltas d sent for the dimensions, the number of arguments they take,
@@ -63,7 +63,8 @@ local hashesAt = 20
 local i = hashesAt
 for _ = 1, hashCount do i = i + 3 + 2 * tonumber(ARGV[i + 2]) end
 local keptAt = i
-if sketches then i = keptAt + #SIZES + 1 + tonumber(ARGV[keptAt + #SIZES]) end
+local deletesAt = keptAt + #SIZES + 1
+if sketches then i = deletesAt + 1 + tonumber(ARGV[deletesAt]) end
 -- A delta left to the call: its letter's place, timestamp, count, limbs, min and max texts,
 -- then its number of quantile indices and its (index, count) pairs.
 local EDGE = LIMBS + 6
@@ -97,14 +98,25 @@ end
 
 -- The partition's hashes, each its blocks written whole: per hash its name under the partition,
 -- the instant its own block ends when the hash is new ('' otherwise), its number of fields, then
--- (field, block) pairs.
+-- (field, value) pairs: a block, or a sketch's count. A sketch's hash may hold thousands: they go
+-- in chunks that unpack can take. First, the sketch hashes the writer deletes: groups it freed
+-- early whole, and its sum of whole seconds when written whole.
 local prefix = partitionPrefix(window, partition)
+if sketches then
+  local names = {}
+  for k = 1, tonumber(ARGV[deletesAt]) do names[k] = prefix .. ARGV[deletesAt + k] end
+  for k = 1, #names, 1000 do redis.call('DEL', unpack(names, k, math.min(k + 999, #names))) end
+end
+local CHUNK = 2 * 1000
 local h = hashesAt
 for _ = 1, hashCount do
   local key = prefix .. ARGV[h]
   local last = ARGV[h + 1]
   local f = tonumber(ARGV[h + 2])
-  redis.call('HSET', key, unpack(ARGV, h + 3, h + 2 + 2 * f))
+  local to = h + 2 + 2 * f
+  for from = h + 3, to, CHUNK do
+    redis.call('HSET', key, unpack(ARGV, from, math.min(from + CHUNK - 1, to)))
+  end
   if last ~= '' then
     redis.call('PEXPIRE', key, math.max(tonumber(last) + windowMs + MARGIN - clock, ttlFloor))
   end
@@ -112,11 +124,12 @@ for _ = 1, hashCount do
 end
 local kept = math.max(windowMs + skewMs + MARGIN, ttlFloor)
 -- The partition's sketches (sketches.lua): the pointers below which it freed a finer level's
--- early, written when they moved, living as long as any block written now; its groups of sketches
--- freed early whole, deleted.
+-- early, written when they moved, living as long as any block written now.
 local sketchKept = {}
+local sumFrom
 if sketches then
   for level = 1, #SIZES - 1 do sketchKept[level] = tonumber(ARGV[keptAt + level]) or -math.huge end
+  sumFrom = tonumber(ARGV[keptAt + #SIZES])
   if ARGV[keptAt] ~= '' then
     local key = prefix .. C.SKETCH_KEPT_HASH
     local fields = {}
@@ -126,12 +139,6 @@ if sketches then
     end
     redis.call('HSET', key, unpack(fields))
     redis.call('PEXPIRE', key, kept)
-  end
-  local deletes = tonumber(ARGV[keptAt + #SIZES])
-  if deletes > 0 then
-    local names = {}
-    for k = 1, deletes do names[k] = prefix .. ARGV[keptAt + #SIZES + k] end
-    redis.call('DEL', unpack(names))
   end
 end
 writes = tonumber(expected) + 1
@@ -176,19 +183,31 @@ local function recordFeatures(group)
 end
 
 -- Adds a delta's p (index, count) pairs at ARGV[first] to the partition's sketches of its
--- blocks at every level, those the partition still keeps, in Lua: only for a delta this call
--- judged itself (the writer's others come counted, as fields to write).
+-- blocks at every level, those the partition still keeps, and to its sum of whole seconds from
+-- the sum's first second, in Lua: only for a delta this call judged itself (the writer's others
+-- come counted, as fields to write). Expiries as partition-sketches.ts sets them.
 local function addToSketches(timestamp, first, p)
   for level = 1, #SIZES do
     local block = math.floor(timestamp / SIZES[level])
     if level == #SIZES or block >= sketchKept[level] then
-      local group = math.floor(block / 10)
+      local size = C.SKETCH_GROUPS[level]
+      local group = math.floor(block / size)
       local key = prefix .. C.SKETCH_HASHES[level] .. int(group)
-      local digit = int(block - group * 10) .. ':'
+      local digit = int(block - group * size) .. ':'
       for j = first, first + 2 * p - 2, 2 do
         redis.call('HINCRBY', key, digit .. ARGV[j], ARGV[j + 1])
       end
-      local last = (group * 10 + 10) * SIZES[level] - 1
+      local last = (group + 1) * size * SIZES[level] - 1
+      if level == #SIZES then last = last + windowMs + skewMs end
+      redis.call('PEXPIRE', key, math.max(last + windowMs + MARGIN - clock, ttlFloor))
+    end
+  end
+  local second = math.floor(timestamp / COARSEST)
+  if second >= sumFrom then
+    local key = prefix .. C.SKETCH_SUM_HASH
+    for j = first, first + 2 * p - 2, 2 do redis.call('HINCRBY', key, ARGV[j], ARGV[j + 1]) end
+    local last = second * COARSEST + COARSEST - 1
+    if redis.call('PTTL', key) < last + windowMs + MARGIN - clock then
       redis.call('PEXPIRE', key, math.max(last + windowMs + MARGIN - clock, ttlFloor))
     end
   end

@@ -1,5 +1,5 @@
 -- KEYS: meta. ARGV: root, at, windowMs, floor ('' for none), queryWindowMs (the last queryWindowMs
--- ms of the window, at most windowMs), then '1' for quantiles.
+-- ms of the window, at most windowMs), then for quantiles the clock skew.
 -- Returns the instant, then the count, the five limb sums, the min's text and the max's text
 -- ('' when empty) of those queryWindowMs ms; with quantiles then the edge (see cutEdges), the min
 -- and max texts of the interval the sketches were read over, and the sketches (readSketches).
@@ -22,5 +22,5 @@ end
 result[#result + 1] = edge
 result[#result + 1] = wide[MIN + 1]
 result[#result + 1] = wide[MAX + 1]
-result[#result + 1] = readSketches(partitions, lo, hi)
+result[#result + 1] = readSketches(partitions, lo, hi, math.floor((now + tonumber(ARGV[6])) / COARSEST))
 return result
