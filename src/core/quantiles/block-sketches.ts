@@ -33,7 +33,9 @@ export interface MergedSketch {
  * A sketch of the amounts of every block the window holds: for each level's block, a table of
  * mapping index to count (SketchTable). Recording adds one count per level; a snapshot merges
  * the same blocks the window's exact numbers are taken from, so the quantiles are of exactly the
- * same set. Twins: forgetBefore, #evict and merge in the Redis scripts (src/store/redis/scripts.ts).
+ * same set. On Redis, each writer keeps its own (src/store/redis/partition-sketches.ts), and the
+ * read script cuts edges and takes the sum of the seconds as merge does (cutEdges, readSketches
+ * in src/store/redis/lua/sketches.lua).
  *
  * Memory is bounded by a budget, never by traffic. A level's blocks before `kept[level]` hold no
  * sketch: they are freed as they leave the window, and, when the budget would be exceeded, the
