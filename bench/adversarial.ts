@@ -246,6 +246,25 @@ async function longestCall(redis: Redis | undefined, work: () => Promise<void>):
 }
 
 /**
+ * The cost of `asked`, one after another, while an honest client runs, against 50 plain GETs
+ * before; and the longest Redis call meanwhile.
+ */
+async function costBeside(target: Target, asked: readonly string[]) {
+  const plainCost = await costPerRequest(
+    target,
+    Array.from({ length: 50 }, () => '/statistics'),
+  )
+  let cost: Cost = { cpuUs: 0, redisUs: 0 }
+  let longest = 0
+  const honest = await honestDuring(target, async () => {
+    longest = await longestCall(target.redis, async () => {
+      cost = await costPerRequest(target, asked)
+    })
+  })
+  return { plainCost, cost, longest, honest }
+}
+
+/**
  * Finding: a read with quantiles of a window where every second holds every bucket of the
  * mapping (QUANTILES=true; the sketches as large as they get), a window cut at another
  * millisecond each time so that no answer is shared.
@@ -273,19 +292,11 @@ async function quantiles(store: string): Promise<void> {
         sent += items.length
       }
     }
-    const plain = Array.from({ length: 50 }, () => '/statistics')
     const asked = Array.from(
       { length: 50 },
       (_, i) => `/statistics?quantiles=0.5,0.99&windowMs=${60_000 - 1 - i * 7}`,
     )
-    const plainCost = await costPerRequest(target, plain)
-    let cost: Cost = { cpuUs: 0, redisUs: 0 }
-    let longest = 0
-    const honest = await honestDuring(target, async () => {
-      longest = await longestCall(target.redis, async () => {
-        cost = await costPerRequest(target, asked)
-      })
-    })
+    const { plainCost, cost, longest, honest } = await costBeside(target, asked)
     print(
       store,
       `GET with 2 quantiles of ${sent.toLocaleString('en-US')} transactions, every bucket in every second${store === 'redis' ? ` (longest Redis call ${(longest / 1000).toFixed(1)} ms)` : ''}`,
@@ -315,20 +326,12 @@ async function breakdown(store: string, values: number): Promise<void> {
     for (let k = 0; k < items.length; k += 10_000) {
       await post(target.base, '/transactions/batch', items.slice(k, k + 10_000))
     }
-    const plain = Array.from({ length: 50 }, () => '/statistics')
     // A different windowMs each time, so that no answer is shared.
     const asked = Array.from(
       { length: values > 1_000 ? 10 : 50 },
       (_, i) => `/statistics/breakdown?by=merchant&limit=1000&windowMs=${59_000 - i}`,
     )
-    const plainCost = await costPerRequest(target, plain)
-    let cost: Cost = { cpuUs: 0, redisUs: 0 }
-    let longest = 0
-    const honest = await honestDuring(target, async () => {
-      longest = await longestCall(target.redis, async () => {
-        cost = await costPerRequest(target, asked)
-      })
-    })
+    const { plainCost, cost, longest, honest } = await costBeside(target, asked)
     const longestText =
       store === 'redis' ? `, the longest Redis call meanwhile (any) ${longest} µs` : ''
     print(

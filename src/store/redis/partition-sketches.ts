@@ -35,6 +35,9 @@ export interface StagedSketches {
   sumFrom: number
 }
 
+/** The coarsest level's block: the sum of the whole seconds is of these. */
+const SECOND = LEVELS[LEVELS.length - 1] as number
+
 /** More than any mapping index (the finest accuracy's are fewer): a field's key is digit × INDICES + index. */
 const INDICES = 2 ** 20
 
@@ -168,7 +171,7 @@ export class PartitionSketches {
     // Nothing held yet: every second a stored delta may be of, at the instant of the call.
     const from = Number.isFinite(kept)
       ? kept
-      : Math.floor((now - this.#windowMs + 1 - EDGE_MS) / (LEVELS[LEVELS.length - 1] as number))
+      : Math.floor((now - this.#windowMs + 1 - EDGE_MS) / SECOND)
     if (!whole && seconds.size === 0) return { hash: undefined, whole, from }
     const fields: string[] = []
     if (whole) {
@@ -180,7 +183,7 @@ export class PartitionSketches {
     for (const [index, count] of seconds) fields.push(String(index), String(sum.get(index) + count))
     let newUntil = ''
     if (whole || newest > this.#sumUntil) {
-      newUntil = String((Math.max(newest, this.#sumUntil) + 1) * 1_000 - 1)
+      newUntil = String((Math.max(newest, this.#sumUntil, from) + 1) * SECOND - 1)
     }
     return { hash: { hash: SKETCH_SUM_HASH, newUntil, fields }, whole, from }
   }
@@ -203,7 +206,7 @@ export class PartitionSketches {
     this.#sumFrom = staged.sumFrom
     const sum = staged.hashes.find(({ hash }) => hash === SKETCH_SUM_HASH)
     if (sum !== undefined && sum.newUntil !== '')
-      this.#sumUntil = Math.floor(Number(sum.newUntil) / 1_000)
+      this.#sumUntil = Math.floor(Number(sum.newUntil) / SECOND)
     this.#record(staged.deltas, now)
     if (now - this.#sweptAt >= 1_000) {
       this.#sweptAt = now
@@ -218,7 +221,7 @@ export class PartitionSketches {
     this.#record(deltas, now)
     for (const delta of deltas) {
       // Added by the script to its second, not to the sum: the sum is then written whole.
-      if (Math.floor(delta.timestamp / 1_000) < this.#sumFrom) this.#sumFrom = Number.NaN
+      if (Math.floor(delta.timestamp / SECOND) < this.#sumFrom) this.#sumFrom = Number.NaN
       for (let level = 0; level < LEVELS.length; level++) {
         const size = (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number)
         const group = Math.floor(delta.timestamp / size)
