@@ -7,8 +7,10 @@
  * BENCH_VALUES=1000,10000 tracked values a breakdown reads; BENCH_ATTACKS=value,breakdown,squat,idempotency,quantiles; BENCH_STORES=memory,redis; Redis from REDIS_URL, a local one whose time is read from INFO
  * commandstats)
  */
+import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { QuantileMapping } from '../src/core/quantiles/quantile-mapping.js'
+import { BREAKDOWN } from '../src/store/redis/scripts.js'
 import { ServiceProcess } from '../test/support/processes.js'
 import { processCpuSeconds } from './cpu-time.js'
 
@@ -222,13 +224,18 @@ async function heavyValue(store: string): Promise<void> {
 }
 
 /**
- * The longest single call Redis ran while `work` ran, µs, from its SLOWLOG (set to log every
- * call meanwhile, then put back); 0 without Redis.
+ * The longest single call Redis ran while `work` ran, µs, and the time of the calls that ran the
+ * script `sha` (EVALSHA), from its SLOWLOG (set to log every call meanwhile, then put back); 0
+ * without Redis.
  */
-async function longestCall(redis: Redis | undefined, work: () => Promise<void>): Promise<number> {
+async function redisCalls(
+  redis: Redis | undefined,
+  work: () => Promise<void>,
+  sha = '',
+): Promise<{ longest: number; scriptUs: number }> {
   if (!redis) {
     await work()
-    return 0
+    return { longest: 0, scriptUs: 0 }
   }
   const [, threshold] = (await redis.config('GET', 'slowlog-log-slower-than')) as string[]
   const [, length] = (await redis.config('GET', 'slowlog-max-len')) as string[]
@@ -237,8 +244,14 @@ async function longestCall(redis: Redis | undefined, work: () => Promise<void>):
   await redis.slowlog('RESET')
   try {
     await work()
-    const entries = (await redis.slowlog('GET', -1)) as Array<[number, number, number]>
-    return entries.reduce((longest, entry) => Math.max(longest, entry[2]), 0)
+    const entries = (await redis.slowlog('GET', -1)) as Array<[number, number, number, string[]]>
+    let longest = 0
+    let scriptUs = 0
+    for (const [, , duration, args] of entries) {
+      longest = Math.max(longest, duration)
+      if (args[0]?.toLowerCase() === 'evalsha' && args[1] === sha) scriptUs += duration
+    }
+    return { longest, scriptUs }
   } finally {
     await redis.config('SET', 'slowlog-log-slower-than', threshold as string)
     await redis.config('SET', 'slowlog-max-len', length as string)
@@ -247,21 +260,25 @@ async function longestCall(redis: Redis | undefined, work: () => Promise<void>):
 
 /**
  * The cost of `asked`, one after another, while an honest client runs, against 50 plain GETs
- * before; and the longest Redis call meanwhile.
+ * before; the longest Redis call meanwhile, and the time of the calls of the script `sha`.
  */
-async function costBeside(target: Target, asked: readonly string[]) {
+async function costBeside(target: Target, asked: readonly string[], sha = '') {
   const plainCost = await costPerRequest(
     target,
     Array.from({ length: 50 }, () => '/statistics'),
   )
   let cost: Cost = { cpuUs: 0, redisUs: 0 }
-  let longest = 0
+  let calls = { longest: 0, scriptUs: 0 }
   const honest = await honestDuring(target, async () => {
-    longest = await longestCall(target.redis, async () => {
-      cost = await costPerRequest(target, asked)
-    })
+    calls = await redisCalls(
+      target.redis,
+      async () => {
+        cost = await costPerRequest(target, asked)
+      },
+      sha,
+    )
   })
-  return { plainCost, cost, longest, honest }
+  return { plainCost, cost, longest: calls.longest, scriptUs: calls.scriptUs, honest }
 }
 
 /**
@@ -331,9 +348,23 @@ async function breakdown(store: string, values: number): Promise<void> {
       { length: values > 1_000 ? 10 : 50 },
       (_, i) => `/statistics/breakdown?by=merchant&limit=1000&windowMs=${59_000 - i}`,
     )
-    const { plainCost, cost, longest, honest } = await costBeside(target, asked)
+    const sha = createHash('sha1').update(BREAKDOWN).digest('hex')
+    // The first breakdown after the writes sums every value's seconds (the sums it keeps start
+    // empty); the others slide those sums: measured apart.
+    const first = await redisCalls(
+      target.redis,
+      async () => {
+        await (
+          await fetch(`${target.base}/statistics/breakdown?by=merchant&limit=1000`)
+        ).arrayBuffer()
+      },
+      sha,
+    )
+    const { plainCost, cost, longest, scriptUs, honest } = await costBeside(target, asked, sha)
     const longestText =
-      store === 'redis' ? `, the longest Redis call meanwhile (any) ${longest} µs` : ''
+      store === 'redis'
+        ? `, its steps ${(scriptUs / asked.length / 1000).toFixed(1)} ms of Redis per breakdown (the first ${(first.scriptUs / 1000).toFixed(1)} ms), the longest Redis call meanwhile (any) ${longest} µs`
+        : ''
     print(
       store,
       `breakdown over ${values.toLocaleString('en-US')} tracked values${longestText}`,
