@@ -8,8 +8,10 @@
  *   <root><gen>:part:<id>           a partition's count of writes
  *   <root><gen>:part:<id>:t:<10 ms> its own block (field o), and its ten 1 ms blocks (fields 0…9)
  *   <root><gen>:part:<id>:s:<second> its own block (field o), and its ten 100 ms blocks (0…9)
- *   <root><gen>:part:<id>:q<level>:<block / 10>  its quantile sketches of ten blocks of a level:
- *                                    <digit>:<mapping index> → count (see partition-sketches.ts)
+ *   <root><gen>:part:<id>:q<level>:<group>  its quantile sketches of a group of blocks of a level
+ *                                    (ten, or one second): <place>:<mapping index> → count
+ *                                    (see partition-sketches.ts)
+ *   <root><gen>:part:<id>:qs          the sum of its whole seconds' sketches, from second lo
  *   <root><gen>:part:<id>:qk          per finer level, the first block it keeps a sketch of
  *   <root><gen>:v<d>:<value>:t:…, …s:…   a value of dimension d (1-based): the same hashes
  *   <root><gen>:o<d>:…, <gen>:m<d>:…  the same for d's overflow and for its missing values
