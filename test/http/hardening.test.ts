@@ -340,10 +340,21 @@ describe('shutting down', () => {
     const socket = connect((a.server.address() as AddressInfo).port, '127.0.0.1')
     await new Promise((resolve) => socket.once('connect', resolve))
     const state = { received: '' }
+    const waiting: Array<{ pattern: RegExp; resolve: () => void }> = []
     socket.on('data', (chunk) => {
       state.received += String(chunk)
+      for (const waiter of waiting.splice(0)) {
+        if (waiter.pattern.test(state.received)) waiter.resolve()
+        else waiting.push(waiter)
+      }
     })
-    return { socket, state }
+    /** Resolves once what the connection received matches `pattern`. */
+    const received = (pattern: RegExp) =>
+      new Promise<void>((resolve) => {
+        if (pattern.test(state.received)) resolve()
+        else waiting.push({ pattern, resolve })
+      })
+    return { socket, state, received }
   }
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
   const payload = JSON.stringify(body)
@@ -370,9 +381,10 @@ describe('shutting down', () => {
 
   it('answers a request that arrives on an idle connection during shutdown with 503 problem+json and closes it', async () => {
     const built = await testApp()
-    const { socket, state } = await openConnection(built.app)
+    const { socket, state, received } = await openConnection(built.app)
     socket.write(`${post}${payload}`)
-    await pause(50)
+    // The whole answer: its head ends with an empty line, and a 201 has no body.
+    await received(/\r\n\r\n/)
     expect(state.received).toMatch(/^HTTP\/1\.1 201 /)
     expect(state.received.toLowerCase()).toContain('connection: keep-alive')
     state.received = ''
