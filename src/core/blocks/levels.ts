@@ -14,3 +14,14 @@ export function coarsestLevel(from: number, to: number): number {
   }
   return 0
 }
+
+/**
+ * Slots per level of a ring holding every live block of a window of windowMs and a skew of
+ * clockSkewMs: live blocks span [now - windowMs + 1, now + clockSkewMs]. A power of two makes
+ * the slot of a block cheap to find: dividing by it is exact, no fmod needed.
+ */
+export function ringSlots(windowMs: number, clockSkewMs: number): number[] {
+  return LEVELS.map(
+    (size) => 2 ** Math.ceil(Math.log2(Math.ceil((windowMs + clockSkewMs) / size) + 1)),
+  )
+}

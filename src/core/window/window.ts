@@ -1,7 +1,7 @@
 import { type Aggregate, emptyAggregate } from '../amount/aggregate.js'
 import { LIMB_COUNT, writeLimbs } from '../amount/amount.js'
 import { addLimbs, writeSumAndMean } from '../amount/exact-sum.js'
-import { coarsestLevel, LEVELS } from '../blocks/levels.js'
+import { coarsestLevel, LEVELS, ringSlots } from '../blocks/levels.js'
 import { COUNT, MAX, MIN, ROW_FIELDS, SUM, TAG } from '../blocks/row.js'
 import { DEFAULT_CLOCK_SKEW_MS, DEFAULT_WINDOW_MS } from '../defaults.js'
 import { type Clock, systemClock } from './clock.js'
@@ -140,11 +140,7 @@ export class RollingWindow {
       throw new RangeError('clockSkewMs must be a non-negative integer')
     }
     this.#clock = options.clock ?? systemClock
-    // Live blocks of a level span [now - windowMs + 1, now + clockSkewMs]. A power of two
-    // makes the slot of a block cheap to find: dividing by it is exact, no fmod needed.
-    this.#sizes = LEVELS.map((size) =>
-      nextPowerOfTwo(Math.ceil((this.windowMs + this.clockSkewMs) / size) + 1),
-    )
+    this.#sizes = ringSlots(this.windowMs, this.clockSkewMs)
     this.#rings = this.#sizes.map((slots) => new Float64Array(slots * STRIDE))
     if (options.quantiles) {
       const shape = { windowMs: this.windowMs, clockSkewMs: this.clockSkewMs, sizes: this.#sizes }
@@ -390,8 +386,4 @@ export function checkQueryWindow(asked: number, windowMs: number): number {
     throw new RangeError(`windowMs must be an integer from 1 to the window, ${windowMs}`)
   }
   return asked
-}
-
-function nextPowerOfTwo(n: number): number {
-  return 2 ** Math.ceil(Math.log2(n))
 }

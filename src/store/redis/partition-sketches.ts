@@ -1,4 +1,4 @@
-import { LEVELS } from '../../core/blocks/levels.js'
+import { LEVELS, ringSlots } from '../../core/blocks/levels.js'
 import {
   BlockSketches,
   SKETCH_BYTES,
@@ -89,8 +89,7 @@ export class PartitionSketches {
     this.#budget = budget
     this.#windowMs = windowMs
     this.#skewMs = skewMs
-    // As many blocks per level as the window and the skew span, as the core's window sizes them.
-    this.#slots = LEVELS.map((size) => 2 ** Math.ceil(Math.log2((windowMs + skewMs) / size + 2)))
+    this.#slots = ringSlots(windowMs, skewMs)
     this.#sketches = new BlockSketches(mapping, this.#slots, budget)
   }
 
