@@ -119,9 +119,10 @@ export class BlockSketches {
 
   /** How many amounts of an index a block holds: 0 when it holds no sketch. */
   countOf(level: number, block: number, index: number): number {
-    const slot = this.#slot(level, block)
-    if ((this.#tags[level] as Float64Array)[slot] !== block) return 0
-    return ((this.#sketches[level] as SketchTable[])[slot] as SketchTable).get(index)
+    if (!this.holds(level, block)) return 0
+    return ((this.#sketches[level] as SketchTable[])[this.#slot(level, block)] as SketchTable).get(
+      index,
+    )
   }
 
   /**

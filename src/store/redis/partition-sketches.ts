@@ -33,6 +33,10 @@ export interface StagedSketches {
    * script adds a delta it judges to the sum only from there.
    */
   sumFrom: number
+  /** The sketch hashes the call makes, by name: Redis's once it is acknowledged. */
+  created: Map<string, Written>
+  /** The last second the sum's expiry is set from, when the call sets it. */
+  sumUntil: number | undefined
 }
 
 /** The coarsest level's block: the sum of the whole seconds is of these. */
@@ -40,6 +44,16 @@ const SECOND = LEVELS[LEVELS.length - 1] as number
 
 /** More than any mapping index (the finest accuracy's are fewer): a field's key is digit × INDICES + index. */
 const INDICES = 2 ** 20
+
+/** The milliseconds a sketch hash of a level spans: its group of blocks. */
+function groupSize(level: number): number {
+  return (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number)
+}
+
+/** The last millisecond of a level's group of blocks. */
+function groupEnd(level: number, group: number): number {
+  return (group + 1) * groupSize(level) - 1
+}
 
 /** A sketch hash the partition wrote: its level, its group of blocks, when its last block ends. */
 interface Written {
@@ -123,22 +137,26 @@ export class PartitionSketches {
       added = this.#added(stored, edges)
     }
     const hashes: HashWrite[] = []
+    const created = new Map<string, Written>()
     let newest = Number.NEGATIVE_INFINITY
     for (const { level, group, fields } of added.hashes.values()) {
       const hash = sketchHash(level, group)
-      const size = (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number)
-      let end = group * size + size - 1
-      if (level === LEVELS.length - 1) {
-        newest = Math.max(newest, group)
-        // A second outlives its own window by the window and the skew: as long as a sum that
-        // holds it may be read, a read may take it out of the sum.
-        end += this.#windowMs + this.#skewMs
-      }
       const flat: string[] = []
       for (const [field, count] of fields) {
         flat.push(sketchField(Math.floor(field / INDICES), field % INDICES), String(count))
       }
-      hashes.push({ hash, newUntil: this.#written.has(hash) ? '' : String(end), fields: flat })
+      if (level === LEVELS.length - 1) newest = Math.max(newest, group)
+      let newUntil = ''
+      if (!this.#written.has(hash)) {
+        const endMs = groupEnd(level, group)
+        created.set(hash, { level, group, endMs })
+        // A second outlives its own window by the window and the skew: as long as a sum that
+        // holds it may be read, a read may take it out of the sum.
+        newUntil = String(
+          level === LEVELS.length - 1 ? endMs + this.#windowMs + this.#skewMs : endMs,
+        )
+      }
+      hashes.push({ hash, newUntil, fields: flat })
     }
     const sum = this.#sumWrite(added.seconds, newest, now)
     if (sum.hash !== undefined) hashes.push(sum.hash)
@@ -155,6 +173,8 @@ export class PartitionSketches {
       writeKept,
       deletedBelow,
       sumFrom: sum.from,
+      created,
+      sumUntil: sum.until,
     }
   }
 
@@ -171,7 +191,7 @@ export class PartitionSketches {
     const from = Number.isFinite(kept)
       ? kept
       : Math.floor((now - this.#windowMs + 1 - EDGE_MS) / SECOND)
-    if (!whole && seconds.size === 0) return { hash: undefined, whole, from }
+    if (!whole && seconds.size === 0) return { hash: undefined, whole, from, until: undefined }
     const fields: string[] = []
     if (whole) {
       fields.push(SKETCH_SUM_FROM, String(from))
@@ -180,32 +200,20 @@ export class PartitionSketches {
       })
     }
     for (const [index, count] of seconds) fields.push(String(index), String(sum.get(index) + count))
-    let newUntil = ''
-    if (whole || newest > this.#sumUntil) {
-      newUntil = String((Math.max(newest, this.#sumUntil, from) + 1) * SECOND - 1)
-    }
-    return { hash: { hash: SKETCH_SUM_HASH, newUntil, fields }, whole, from }
+    const until =
+      whole || newest > this.#sumUntil ? Math.max(newest, this.#sumUntil, from) : undefined
+    const newUntil = until === undefined ? '' : String(until * SECOND + SECOND - 1)
+    return { hash: { hash: SKETCH_SUM_HASH, newUntil, fields }, whole, from, until }
   }
 
   /** The write of `staged` was acknowledged at `now`: its counts, and its hashes, are Redis's. */
   commit(staged: StagedSketches, now: number): void {
-    for (const { hash, newUntil } of staged.hashes) {
-      if (newUntil === '' || hash === SKETCH_SUM_HASH) continue
-      const colon = hash.indexOf(':')
-      const level = Number(hash.slice(1, colon)) - 1
-      this.#written.set(hash, {
-        level,
-        group: Number(hash.slice(colon + 1)),
-        endMs: Number(newUntil),
-      })
-    }
+    for (const [hash, written] of staged.created) this.#written.set(hash, written)
     for (const hash of staged.deletes) this.#written.delete(hash)
     this.#keptSent = staged.kept
     this.#deletedBelow = staged.deletedBelow
     this.#sumFrom = staged.sumFrom
-    const sum = staged.hashes.find(({ hash }) => hash === SKETCH_SUM_HASH)
-    if (sum !== undefined && sum.newUntil !== '')
-      this.#sumUntil = Math.floor(Number(sum.newUntil) / SECOND)
+    if (staged.sumUntil !== undefined) this.#sumUntil = staged.sumUntil
     this.#record(staged.deltas, now)
     if (now - this.#sweptAt >= 1_000) {
       this.#sweptAt = now
@@ -222,11 +230,11 @@ export class PartitionSketches {
       // Added by the script to its second, not to the sum: the sum is then written whole.
       if (Math.floor(delta.timestamp / SECOND) < this.#sumFrom) this.#sumFrom = Number.NaN
       for (let level = 0; level < LEVELS.length; level++) {
-        const size = (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number)
-        const group = Math.floor(delta.timestamp / size)
+        const group = Math.floor(delta.timestamp / groupSize(level))
         const hash = sketchHash(level, group)
-        if (this.#written.has(hash)) continue
-        this.#written.set(hash, { level, group, endMs: group * size + size - 1 })
+        if (!this.#written.has(hash)) {
+          this.#written.set(hash, { level, group, endMs: groupEnd(level, group) })
+        }
       }
     }
   }
