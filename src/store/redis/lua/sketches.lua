@@ -1,8 +1,9 @@
 -- The quantile sketches of a window, read: each partition's, as its writer wrote them
 -- (partition-sketches.ts). A partition's sketch of a block at level l (1-based) is in its hash
--- C.SKETCH_HASHES[l]<⌊block / 10⌋>, each index a field <block % 10>:<index> holding its count; its
--- hash C.SKETCH_KEPT_HASH holds, per finer level, the first block whose sketch it still keeps
--- (those before were freed early, under its budget).
+-- C.SKETCH_HASHES[l]<⌊block / g⌋>, g = C.SKETCH_GROUPS[l], each index a field <block mod g>:<index>
+-- holding its count; its hash C.SKETCH_SUM_HASH the sum of its whole seconds; its hash
+-- C.SKETCH_KEPT_HASH, per finer level, the first block whose sketch it still keeps (those before
+-- were freed early, under its budget).
 
 -- The first block of each finer level that every partition (by its prefix) still keeps a sketch of.
 local function keptOf(prefixes)
