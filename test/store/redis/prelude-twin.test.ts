@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { coarsestLevel, LEVELS } from '../../../src/core/blocks/levels.js'
 import { RollingWindow } from '../../../src/core/window/window.js'
+import { blockPlace } from '../../../src/store/redis/layout.js'
 import { scriptPart } from '../../../src/store/redis/scripts.js'
 import { REDIS_URL } from '../../support/stores.js'
 
@@ -56,6 +57,46 @@ return blocks`
         },
       ),
       { numRuns: 200 },
+    )
+  })
+
+  it('puts each block in the same hash and field as the writer does (place)', async () => {
+    const script = `${scriptPart('prelude')}
+local places = {}
+for i = 5, #ARGV, 2 do
+  local hash, name = place('w:', tonumber(ARGV[i]), tonumber(ARGV[i + 1]))
+  places[#places + 1] = {hash, name}
+end
+return places`
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: LEVELS.length - 1 }),
+            fc.integer({ min: 0, max: 2_000_000_000_000 }),
+          ),
+          { minLength: 1, maxLength: 50 },
+        ),
+        async (blocks) => {
+          const numbers = blocks.map(([level, at]) => Math.floor(at / (LEVELS[level] as number)))
+          const args = blocks.flatMap(([level], k) => [level + 1, numbers[k] as number])
+          const got = await redis.eval(script, 1, meta, 'root:', '', '60000', '', ...args)
+          const expected = blocks.map(([level], k) => {
+            const place = blockPlace(level, numbers[k] as number)
+            return [`w:${place.hash}`, place.field]
+          })
+          expect(got).toEqual(expected)
+          // No two blocks share a field.
+          const held = new Map<string, string>()
+          blocks.forEach(([level], k) => {
+            const where = (expected[k] as string[]).join('|')
+            const block = `${level}:${numbers[k]}`
+            expect(held.get(where) ?? block).toBe(block)
+            held.set(where, block)
+          })
+        },
+      ),
+      { numRuns: 100 },
     )
   })
 
