@@ -190,22 +190,20 @@ local function noteRollup(dim, value, prefix, timestamp, at)
     seconds[second] = values
   end
   local span = values.spans[value]
-  local low, high = tonumber(ARGV[at + LIMBS + 1]), tonumber(ARGV[at + LIMBS + 2])
+  local delta = deltaAt(at)
   if span == nil then
     values.order[#values.order + 1] = value
-    local added = {0}
-    for i = 1, LIMBS do added[i + 1] = 0 end
-    added[MIN], added[MAX] = low, high
-    span = {first = timestamp, last = timestamp, key = place(prefix, #SIZES, second), added = added}
+    span = {first = timestamp, last = timestamp, key = place(prefix, #SIZES, second),
+      added = {unpack(delta, 1, MAX)}}
     values.spans[value] = span
-  else
-    span.first = math.min(span.first, timestamp)
-    span.last = math.max(span.last, timestamp)
-    span.added[MIN] = math.min(span.added[MIN], low)
-    span.added[MAX] = math.max(span.added[MAX], high)
+    return
   end
+  span.first = math.min(span.first, timestamp)
+  span.last = math.max(span.last, timestamp)
   local added = span.added
-  for i = 1, LIMBS + 1 do added[i] = added[i] + tonumber(ARGV[at + i - 1]) end
+  added[MIN] = math.min(added[MIN], delta[MIN])
+  added[MAX] = math.max(added[MAX], delta[MAX])
+  for i = 1, LIMBS + 1 do added[i] = added[i] + delta[i] end
 end
 
 -- Values per HMGET or HSET of a dimension's hash, that unpack can take.

@@ -1,92 +1,108 @@
 -- Blocks added to in Lua: the dimensions' values', which every instance adds to, and a
--- partition's for a delta judged at the call's own instant (see judgeEdges). Each hash a call
--- touches is read whole once, changed in Lua, and written once at the end (flushValueBlocks), so
--- a batch whose values share hashes costs two commands per hash, not per transaction.
+-- partition's for a delta judged at the call's own instant (see judgeEdges). A call notes what it
+-- adds to each block, then reads each hash it adds to once (only the fields it adds to, one
+-- HMGET), adds in Lua and writes the hash once (flushValueBlocks): a batch whose values share
+-- hashes costs two commands per hash, not per transaction. Reading a whole hash, or a delta's
+-- arguments once per level, would cost a script more than the commands do.
 local hashes = {}
 local touched = {}
 
--- The hash at key, read whole the first time. It lives until last, when its own block ends (see
--- flushValueBlocks). Its blocks are parsed when first added to.
+-- The hash at key, noted the first time. It lives until last, when its own block ends (see
+-- flushValueBlocks).
 local function open(key, last)
   local hash = hashes[key]
   if hash == nil then
-    hash = {key = key, texts = {}, blocks = {}, changed = {}, last = last}
+    hash = {key = key, fields = {}, adds = {}, last = last}
     hashes[key] = hash
     touched[#touched + 1] = key
-    local all = redis.call('HGETALL', key)
-    for i = 1, #all, 2 do hash.texts[all[i]] = all[i + 1] end
-    hash.new = hash.texts[OWN] == nil
   end
   return hash
 end
 
--- Adds the aggregate at ARGV[at] (count, limbs, min text, max text) to the block in that field.
--- A min or max text is the amount's shortest decimal: tonumber gives the amount itself.
--- Exact: counts and limbs are integers far below 2^53, each limb but the top carried into
--- (-10^9, 10^9) (the aggregate's limbs come carried the same way, so one carry per limb suffices).
-local function add(hash, field, at)
-  local block = hash.blocks[field]
-  if block == nil then
-    block = parseBlock(hash.texts[field])
-    hash.blocks[field] = block
+-- Notes that the aggregate at ARGV[at] is added to the block in that field.
+local function note(hash, name, at)
+  local adds = hash.adds[name]
+  if adds == nil then
+    adds = {}
+    hash.adds[name] = adds
+    hash.fields[#hash.fields + 1] = name
   end
-  hash.changed[field] = true
-  local low, high = tonumber(ARGV[at + LIMBS + 1]), tonumber(ARGV[at + LIMBS + 2])
-  if block == nil then
-    block = {tonumber(ARGV[at])}
-    for i = 1, LIMBS do block[i + 1] = tonumber(ARGV[at + i]) end
-    block[MIN], block[MAX] = low, high
-    hash.blocks[field] = block
-    return
-  end
-  block[1] = block[1] + tonumber(ARGV[at])
-  local carry = 0
-  for i = 1, LIMBS do
-    local limb = block[i + 1] + tonumber(ARGV[at + i]) + carry
-    carry = 0
-    if i < LIMBS and limb >= BASE then
-      limb, carry = limb - BASE, 1
-    elseif i < LIMBS and limb <= -BASE then
-      limb, carry = limb + BASE, -1
-    end
-    block[i + 1] = limb
-  end
-  if low < block[MIN] then block[MIN] = low end
-  if high > block[MAX] then block[MAX] = high end
+  adds[#adds + 1] = at
 end
 
--- Adds the aggregate at ARGV[at] to the blocks of a timestamp at every level under a prefix:
--- the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the second's.
+-- The aggregate at ARGV[at] (count, limbs, min text, max text) as a block, read once however
+-- many blocks it is added to. A min or max text is the amount's shortest decimal: tonumber gives
+-- the amount itself.
+local deltas = {}
+local function deltaAt(at)
+  local delta = deltas[at]
+  if delta == nil then
+    delta = {tonumber(ARGV[at])}
+    for i = 1, LIMBS do delta[i + 1] = tonumber(ARGV[at + i]) end
+    delta[MIN], delta[MAX] = tonumber(ARGV[at + LIMBS + 1]), tonumber(ARGV[at + LIMBS + 2])
+    deltas[at] = delta
+  end
+  return delta
+end
+
+-- The block with the aggregate at ARGV[at] added; a new one for none. Exact: counts and limbs
+-- are integers far below 2^53, each limb but the top carried into (-10^9, 10^9) (the
+-- aggregate's limbs come carried the same way, so one carry per limb suffices).
+local function add(block, at)
+  local delta = deltaAt(at)
+  if block == nil then return {unpack(delta, 1, MAX)} end
+  block[1] = block[1] + delta[1]
+  local carry = 0
+  for i = 2, LIMBS + 1 do
+    local limb = block[i] + delta[i] + carry
+    carry = 0
+    if i <= LIMBS and limb >= BASE then
+      limb, carry = limb - BASE, 1
+    elseif i <= LIMBS and limb <= -BASE then
+      limb, carry = limb + BASE, -1
+    end
+    block[i] = limb
+  end
+  if delta[MIN] < block[MIN] then block[MIN] = delta[MIN] end
+  if delta[MAX] > block[MAX] then block[MAX] = delta[MAX] end
+  return block
+end
+
+-- Notes the aggregate at ARGV[at] for the blocks of a timestamp at every level under a prefix:
+-- the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the second's. Each
+-- hash's own block first, so that a new hash holds it at the head of its encoding, where a read
+-- by name (every aggregate reads own blocks) finds it soonest.
 local function addToBlocks(prefix, timestamp, at)
   local tens, tenField = place(prefix, 1, timestamp)
   local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1)
-  add(hash, tenField, at)
-  add(hash, OWN, at)
+  note(hash, OWN, at)
+  note(hash, tenField, at)
   local second, secondField = place(prefix, 3, math.floor(timestamp / SIZES[3]))
   hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1)
-  add(hash, secondField, at)
-  add(hash, OWN, at)
+  note(hash, OWN, at)
+  note(hash, secondField, at)
 end
 
--- One write per hash. A new hash expires once its own block, which ends at last, has left the
--- window, by Redis's clock: never before the window's instant, which is held at or ahead of it.
+-- One read and one write per hash; each hash's blocks as written are kept (hash.blocks), for
+-- the rollups. A new hash expires once its own block, which ends at last, has left the window,
+-- by Redis's clock: never before the window's instant, which is held at or ahead of it.
 local function flushValueBlocks(clock)
   for _, key in ipairs(touched) do
     local hash = hashes[key]
-    -- The hash's own block first: a new hash then holds it at the head of its encoding, where a
-    -- read by name (every aggregate reads own blocks) finds it soonest.
+    local fields = hash.fields
+    local packed = redis.call('HMGET', key, unpack(fields))
+    local blocks = {}
     local updates = {}
-    local changed = hash.changed
-    if changed[OWN] then
-      updates[1], updates[2] = OWN, formatBlock(hash.blocks[OWN])
-      changed[OWN] = nil
+    for k, name in ipairs(fields) do
+      local block = parseBlock(packed[k])
+      for _, at in ipairs(hash.adds[name]) do block = add(block, at) end
+      blocks[name] = block
+      updates[2 * k - 1], updates[2 * k] = name, formatBlock(block)
     end
-    for field in pairs(changed) do
-      updates[#updates + 1] = field
-      updates[#updates + 1] = formatBlock(hash.blocks[field])
-    end
+    hash.blocks = blocks
     redis.call('HSET', key, unpack(updates))
-    if hash.new then
+    -- Every write adds to the hash's own block, noted first: without it the hash is new.
+    if not packed[1] then
       redis.call('PEXPIRE', key, math.max(hash.last + windowMs + MARGIN - clock, ttlFloor))
     end
   end
