@@ -93,6 +93,23 @@ export const SKETCH_GROUPS: readonly number[] = LEVELS.map((_, level) =>
   level === LEVELS.length - 1 ? 1 : 10,
 )
 /**
+ * A field the sketch hashes of a second's blocks (its 100 ms blocks' group and its own) and the
+ * sum of whole seconds are created with, its value longer than Redis keeps in a listpack
+ * (hash-max-listpack-value, 64 bytes unless set otherwise): Redis then keeps such a hash as a
+ * hash table from its first write and finds a field by hashing it, where in a listpack it would
+ * scan hundreds of fields for every count a record writes. These hashes are few (two a second
+ * and the sum); the many small ones of the finer levels stay compact listpacks. A hash the
+ * script creates (for a delta it judged itself) is created without it: only slower. Reads skip it.
+ */
+export const SKETCH_TABLE_FIELD = '#'
+export const SKETCH_TABLE_VALUE = '#'.repeat(65)
+
+/** Whether a level's sketch hashes are created as hash tables: those whose group spans a second. */
+export function isSketchTable(level: number): boolean {
+  return (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number) >= (LEVELS.at(-1) as number)
+}
+
+/**
  * The hash of a partition's sum of its whole-second sketches, mapping index → count (the core's
  * BlockSketches.seconds), and its field naming the first second the sum holds: a read of many
  * seconds takes it and the few seconds outside, rather than every second.

@@ -7,10 +7,13 @@ import {
 import type { QuantileMapping } from '../../core/quantiles/quantile-mapping.js'
 import type { Delta } from './fold.js'
 import {
+  isSketchTable,
   SKETCH_GROUPS,
   SKETCH_KEPT_FIELDS,
   SKETCH_SUM_FROM,
   SKETCH_SUM_HASH,
+  SKETCH_TABLE_FIELD,
+  SKETCH_TABLE_VALUE,
   sketchField,
   sketchHash,
 } from './layout.js'
@@ -142,6 +145,9 @@ export class PartitionSketches {
     for (const { level, group, fields } of added.hashes.values()) {
       const hash = sketchHash(level, group)
       const flat: string[] = []
+      if (isSketchTable(level) && !this.#written.has(hash)) {
+        flat.push(SKETCH_TABLE_FIELD, SKETCH_TABLE_VALUE)
+      }
       for (const [field, count] of fields) {
         flat.push(sketchField(Math.floor(field / INDICES), field % INDICES), String(count))
       }
@@ -194,7 +200,7 @@ export class PartitionSketches {
     if (!whole && seconds.size === 0) return { hash: undefined, whole, from, until: undefined }
     const fields: string[] = []
     if (whole) {
-      fields.push(SKETCH_SUM_FROM, String(from))
+      fields.push(SKETCH_TABLE_FIELD, SKETCH_TABLE_VALUE, SKETCH_SUM_FROM, String(from))
       sum.forEach((index, count) => {
         if (!seconds.has(index)) fields.push(String(index), String(count))
       })

@@ -41,6 +41,25 @@ describe('the Redis store in Redis', () => {
 
     await store.record(batch(10))
     const few = await keys()
+    // A second's sketch hashes and the sum are hash tables from their first write (a field is
+    // found by hashing, not by scanning); the finer levels' many small ones are listpacks.
+    const encodings = Object.fromEntries(
+      await Promise.all(
+        few
+          .filter((key) => /:q(\d:\d+|s)$/.test(key))
+          .map(async (key) => [
+            key.replace(/^.*:(q\w)[^:]*(:\d+)?$/, '$1'),
+            await redis.object('ENCODING', key),
+          ]),
+      ),
+    )
+    expect(encodings).toEqual({
+      q1: 'listpack',
+      q2: 'listpack',
+      q3: 'hashtable',
+      q4: 'hashtable',
+      qs: 'hashtable',
+    })
     await store.record(batch(20_000))
     const many = await keys()
     expect(many).toEqual(few) // the same keys: no key, list or field per transaction
