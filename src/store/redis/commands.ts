@@ -11,7 +11,7 @@ import {
 } from '../../core/window/statistics.js'
 import type { RedisClient } from './client.js'
 import type { Delta, Folded } from './fold.js'
-import { SKETCH_SUM_FROM, SKETCH_TABLE_FIELD } from './layout.js'
+import { packBlock, SKETCH_SUM_FROM, SKETCH_TABLE_FIELD } from './layout.js'
 import type { EdgeDelta, HashWrite, Judgement, Partition } from './partition.js'
 import type { StagedSketches } from './partition-sketches.js'
 import {
@@ -75,16 +75,16 @@ function pushAggregate(args: RecordArgs, delta: Delta): void {
   else args.push('', '')
 }
 
-/** Appends a delta's arguments: its aggregate (pushAggregate), then per dimension its values. */
+/**
+ * Appends a delta's arguments for the dimensions: its timestamp, then per dimension its values,
+ * each with where its first transaction is and its transactions' aggregate packed as a block
+ * (one argument the script reads with one call, rather than one per limb).
+ */
 function pushDelta(args: RecordArgs, delta: Delta): void {
-  pushAggregate(args, delta)
+  args.push(delta.timestamp)
   for (const groups of delta.values) {
     args.push(groups.size)
-    for (const group of groups.values()) {
-      args.push(group.value, group.first, group.count)
-      for (let i = 0; i < LIMB_COUNT; i++) args.push(group.limbs[i] as number)
-      args.push(String(group.min), String(group.max))
-    }
+    for (const group of groups.values()) args.push(group.value, group.first, packBlock(group))
   }
 }
 

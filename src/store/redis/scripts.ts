@@ -67,8 +67,8 @@ import {
 import { assembleLua } from './lua-loader.js'
 import { ANNOUNCE_MS, REFUSALS } from './partition.js'
 
-/** Arguments per value of a delta: value, first, count, the limbs, min text, max text. */
-const GROUP_WIDTH = LIMB_COUNT + 5
+/** Arguments per value of a delta: value, first, its transactions' aggregate packed as a block. */
+const GROUP_WIDTH = 3
 
 /**
  * Values a step of a breakdown is sent, at most, and the rollups and blocks it reads before it

@@ -3,6 +3,17 @@
 
 local dimensionsTouched = false
 
+-- The aggregate of a value's transactions at ARGV[j] (packed as a block), read once.
+local valueBlocks = {}
+local function valueBlock(j)
+  local block = valueBlocks[j]
+  if block == nil then
+    block = parseBlock(ARGV[j])
+    valueBlocks[j] = block
+  end
+  return block
+end
+
 -- A value kept out is counted (admission.lua); on a try it takes the place of the lightest
 -- tracked value, which is retired, at most retiredCapacity of them at once.
 --@include admission
@@ -140,7 +151,7 @@ local function trackValues(stored, dim)
         local seen = firstSeen[value]
         if seen == nil then order[#order + 1] = value end
         if seen == nil or position < seen then firstSeen[value] = position end
-        counts[value] = (counts[value] or 0) + tonumber(ARGV[j + 2])
+        counts[value] = (counts[value] or 0) + valueBlock(j + 2)[1]
       end
     end
   end
@@ -177,7 +188,7 @@ local newest = {}
 -- own block is the second's.
 local rollups = {}
 
-local function noteRollup(dim, value, prefix, timestamp, at)
+local function noteRollup(dim, value, key, timestamp, delta)
   local second = math.floor(timestamp / COARSEST)
   local seconds = rollups[dim]
   if seconds == nil then
@@ -190,11 +201,9 @@ local function noteRollup(dim, value, prefix, timestamp, at)
     seconds[second] = values
   end
   local span = values.spans[value]
-  local delta = deltaAt(at)
   if span == nil then
     values.order[#values.order + 1] = value
-    span = {first = timestamp, last = timestamp, key = place(prefix, #SIZES, second),
-      added = {unpack(delta, 1, MAX)}}
+    span = {first = timestamp, last = timestamp, key = key, added = {unpack(delta, 1, MAX)}}
     values.spans[value] = span
     return
   end
@@ -307,6 +316,7 @@ local function addValues(delta, timestamp, tracked)
     for k = 0, tonumber(ARGV[at]) - 1 do
       local j = at + 1 + k * GROUP
       local value = ARGV[j]
+      local block = valueBlock(j + 2)
       local prefix
       local key = value
       local rolled = false
@@ -316,14 +326,14 @@ local function addValues(delta, timestamp, tracked)
       elseif tracked[dim][value] then
         prefix = valuePrefix(window, dim, value)
         rolled = true
-        countTracked(dim, value, tonumber(ARGV[j + 2]))
+        countTracked(dim, value, block[1])
       else
         prefix = overflowPrefix(window, dim)
         key = ''
       end
       if key ~= nil and (latest[key] == nil or timestamp > latest[key]) then latest[key] = timestamp end
-      addToBlocks(prefix, timestamp, j + 2)
-      if rolled then noteRollup(dim, value, prefix, timestamp, j + 2) end
+      local second = addToBlocks(prefix, timestamp, block)
+      if rolled then noteRollup(dim, value, second, timestamp, block) end
     end
   end
   dimensionsTouched = true
@@ -334,6 +344,7 @@ end
 local function saveNewest()
   saveCounts()
   for dim, latest in pairs(newest) do
+    local updates = {}
     for value, timestamp in pairs(latest) do
       if value == '' then
         local before = tonumber(redis.call('HGET', partialKey(window, dim), ''))
@@ -341,8 +352,13 @@ local function saveNewest()
           redis.call('HSET', partialKey(window, dim), '', int(timestamp))
         end
       else
-        redis.call('ZADD', trackedKey(window, dim), 'GT', timestamp, value)
+        updates[#updates + 1] = int(timestamp)
+        updates[#updates + 1] = value
       end
+    end
+    -- One ZADD per dimension, in chunks that unpack can take.
+    for k = 1, #updates, 2 * ROLLUP_CHUNK do
+      redis.call('ZADD', trackedKey(window, dim), 'GT', unpack(updates, k, math.min(k + 2 * ROLLUP_CHUNK - 1, #updates)))
     end
   end
   newest = {}

@@ -156,23 +156,23 @@ if announced == nil or now + skewMs > announced then
 end
 
 -- Records a group's d deltas whose arguments start at ARGV[first] (see fold.ts) in the
--- dimensions' values. Each delta holds the transactions of one millisecond: its timestamp, count,
--- limbs, min text and max text ('' for amounts outside the domain), then per dimension its number
--- of values and theirs (GROUP_WIDTH each). Its letter (the writer's judgement, which this call's
--- instant confirms) says whether it is stored.
+-- dimensions' values. Each delta holds the transactions of one millisecond: its timestamp, then
+-- per dimension its number of values and theirs (GROUP_WIDTH each: the value, where its first
+-- transaction is, and its transactions' aggregate packed as a block). Its letter (the writer's
+-- judgement, which this call's instant confirms) says whether it is stored.
 local function recordFeatures(group)
   local stored = {}
   local next = group.first
   for k = 1, group.d do
     local j = next
     local dims = {}
-    next = j + LIMBS + 4
+    next = j + 1
     for dim = 1, dimensionCount do
       dims[dim] = next
       next = next + 1 + tonumber(ARGV[next]) * GROUP
     end
     if string.sub(group.letters, k, k) == C.OUTCOME_STORED then
-      stored[#stored + 1] = {at = j, timestamp = tonumber(ARGV[j]), dims = dims}
+      stored[#stored + 1] = {timestamp = tonumber(ARGV[j]), dims = dims}
     end
   end
   if #stored == 0 then return end
@@ -237,7 +237,7 @@ local function judgeEdges(group)
     elseif ARGV[at + LIMBS + 3] == '' then
       letter = C.OUTCOME_INVALID_AMOUNT
     else
-      addToBlocks(prefix, t, at + 2)
+      addToBlocks(prefix, t, textBlock(at + 2))
       if sketches then addToSketches(t, at + EDGE, p) end
     end
     chars[tonumber(ARGV[at])] = letter

@@ -2,8 +2,8 @@
 -- partition's for a delta judged at the call's own instant (see judgeEdges). A call notes what it
 -- adds to each block, then reads each hash it adds to once (only the fields it adds to, one
 -- HMGET), adds in Lua and writes the hash once (flushValueBlocks): a batch whose values share
--- hashes costs two commands per hash, not per transaction. Reading a whole hash, or a delta's
--- arguments once per level, would cost a script more than the commands do.
+-- hashes costs two commands per hash, not per transaction. Reading a whole hash, or an
+-- aggregate's arguments once per level, would cost a script more than the commands do.
 local hashes = {}
 local touched = {}
 
@@ -19,37 +19,30 @@ local function open(key, last)
   return hash
 end
 
--- Notes that the aggregate at ARGV[at] is added to the block in that field.
-local function note(hash, name, at)
+-- Notes that an aggregate (a block: count, limbs, min, max) is added to the block in that field.
+local function note(hash, name, delta)
   local adds = hash.adds[name]
   if adds == nil then
     adds = {}
     hash.adds[name] = adds
     hash.fields[#hash.fields + 1] = name
   end
-  adds[#adds + 1] = at
+  adds[#adds + 1] = delta
 end
 
--- The aggregate at ARGV[at] (count, limbs, min text, max text) as a block, read once however
--- many blocks it is added to. A min or max text is the amount's shortest decimal: tonumber gives
--- the amount itself.
-local deltas = {}
-local function deltaAt(at)
-  local delta = deltas[at]
-  if delta == nil then
-    delta = {tonumber(ARGV[at])}
-    for i = 1, LIMBS do delta[i + 1] = tonumber(ARGV[at + i]) end
-    delta[MIN], delta[MAX] = tonumber(ARGV[at + LIMBS + 1]), tonumber(ARGV[at + LIMBS + 2])
-    deltas[at] = delta
-  end
-  return delta
+-- The aggregate at ARGV[at] sent as text (count, limbs, min text, max text) as a block. A min or
+-- max text is the amount's shortest decimal: tonumber gives the amount itself.
+local function textBlock(at)
+  local block = {tonumber(ARGV[at])}
+  for i = 1, LIMBS do block[i + 1] = tonumber(ARGV[at + i]) end
+  block[MIN], block[MAX] = tonumber(ARGV[at + LIMBS + 1]), tonumber(ARGV[at + LIMBS + 2])
+  return block
 end
 
--- The block with the aggregate at ARGV[at] added; a new one for none. Exact: counts and limbs
+-- The block with an aggregate added; a copy of the aggregate for none. Exact: counts and limbs
 -- are integers far below 2^53, each limb but the top carried into (-10^9, 10^9) (the
 -- aggregate's limbs come carried the same way, so one carry per limb suffices).
-local function add(block, at)
-  local delta = deltaAt(at)
+local function add(block, delta)
   if block == nil then return {unpack(delta, 1, MAX)} end
   block[1] = block[1] + delta[1]
   local carry = 0
@@ -68,19 +61,20 @@ local function add(block, at)
   return block
 end
 
--- Notes the aggregate at ARGV[at] for the blocks of a timestamp at every level under a prefix:
--- the 1 ms and 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the second's. Each
--- hash's own block first, so that a new hash holds it at the head of its encoding, where a read
--- by name (every aggregate reads own blocks) finds it soonest.
-local function addToBlocks(prefix, timestamp, at)
+-- Notes an aggregate for the blocks of a timestamp at every level under a prefix: the 1 ms and
+-- 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the second's. Each hash's own
+-- block first, so that a new hash holds it at the head of its encoding, where a read by name
+-- (every aggregate reads own blocks) finds it soonest. Returns the second's hash.
+local function addToBlocks(prefix, timestamp, delta)
   local tens, tenField = place(prefix, 1, timestamp)
   local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1)
-  note(hash, OWN, at)
-  note(hash, tenField, at)
+  note(hash, OWN, delta)
+  note(hash, tenField, delta)
   local second, secondField = place(prefix, 3, math.floor(timestamp / SIZES[3]))
   hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1)
-  note(hash, OWN, at)
-  note(hash, secondField, at)
+  note(hash, OWN, delta)
+  note(hash, secondField, delta)
+  return second
 end
 
 -- One read and one write per hash; each hash's blocks as written are kept (hash.blocks), for
@@ -95,7 +89,7 @@ local function flushValueBlocks(clock)
     local updates = {}
     for k, name in ipairs(fields) do
       local block = parseBlock(packed[k])
-      for _, at in ipairs(hash.adds[name]) do block = add(block, at) end
+      for _, delta in ipairs(hash.adds[name]) do block = add(block, delta) end
       blocks[name] = block
       updates[2 * k - 1], updates[2 * k] = name, formatBlock(block)
     end
