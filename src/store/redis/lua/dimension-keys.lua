@@ -3,21 +3,26 @@
 -- The tracked values are a sorted set by newest timestamp, so that those whose transactions have
 -- all left are found, and released, without a scan.
 --
-local function valuePrefix(window, d, value) return window .. 'v' .. d .. ':' .. value .. ':' end
-local function overflowPrefix(window, d) return window .. 'o' .. d .. ':' end
-local function missingPrefix(window, d) return window .. 'm' .. d .. ':' end
-local function trackedKey(window, d) return window .. 'd' .. d end
-local function partialKey(window, d) return window .. 'p' .. d end
-local function wholeKey(window, d) return window .. 'w' .. d end
+-- A dimension's number as text, formatted once: a key is named many times a call.
+local D = setmetatable({}, {__index = function(texts, d)
+  texts[d] = int(d)
+  return texts[d]
+end})
+local function valuePrefix(window, d, value) return window .. 'v' .. D[d] .. ':' .. value .. ':' end
+local function overflowPrefix(window, d) return window .. 'o' .. D[d] .. ':' end
+local function missingPrefix(window, d) return window .. 'm' .. D[d] .. ':' end
+local function trackedKey(window, d) return window .. 'd' .. D[d] end
+local function partialKey(window, d) return window .. 'p' .. D[d] end
+local function wholeKey(window, d) return window .. 'w' .. D[d] end
 -- Per second, each tracked value's block of it with the first and last millisecond it holds
 -- there (C.ROLLUP_FORMAT), by value: a breakdown reads one second of all the values of a step
 -- with one HMGET.
-local function rollupKey(window, d, second) return window .. 'u' .. d .. ':' .. int(second) end
+local function rollupKey(window, d, second) return window .. 'u' .. D[d] .. ':' .. int(second) end
 -- Values that lost their place to a heavier one (see trackValues), by newest timestamp: read as
 -- part of the rest until their transactions have left.
-local function retiredKey(window, d) return window .. 'r' .. d end
+local function retiredKey(window, d) return window .. 'r' .. D[d] end
 -- The tracked values by their latest counted generation and count (a sorted set, so the lightest
 -- is its first member), the generation the counts of values kept out are of, and those counts.
-local function hitsKey(window, d) return window .. 'h' .. d end
-local function generationKey(window, d) return window .. 'g' .. d end
-local function candidatesKey(window, d) return window .. 'c' .. d end
+local function hitsKey(window, d) return window .. 'h' .. D[d] end
+local function generationKey(window, d) return window .. 'g' .. D[d] end
+local function candidatesKey(window, d) return window .. 'c' .. D[d] end

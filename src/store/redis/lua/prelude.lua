@@ -83,12 +83,21 @@ local DIGITS = C.DIGIT_FIELDS
 
 -- The names of the hashes met under the first prefix met (the window's own), per kind: a record
 -- meets each many times, and formatting a number into a string is among the costliest things a
--- script does. Other prefixes (values) are met a few times each: their names are built each time.
+-- script does. Other prefixes (values) are met a few times each: their names are built each time,
+-- of the block's number formatted once (values share blocks).
 local HASHES = {}
+local TEXTS = {}
 local cached
 local function hashOf(window, kind, number)
   cached = cached or window
-  if window ~= cached then return window .. kind .. int(number) end
+  if window ~= cached then
+    local text = TEXTS[number]
+    if text == nil then
+      text = int(number)
+      TEXTS[number] = text
+    end
+    return window .. kind .. text
+  end
   local names = HASHES[kind]
   if names == nil then
     names = {}
