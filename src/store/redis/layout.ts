@@ -92,21 +92,24 @@ export const SKETCH_HASHES: readonly string[] = LEVELS.map((_, level) => `q${lev
 export const SKETCH_GROUPS: readonly number[] = LEVELS.map((_, level) =>
   level === LEVELS.length - 1 ? 1 : 10,
 )
+
 /**
- * A field the sketch hashes of a second's blocks (its 100 ms blocks' group and its own) and the
- * sum of whole seconds are created with, its value longer than Redis keeps in a listpack
- * (hash-max-listpack-value, 64 bytes unless set otherwise): Redis then keeps such a hash as a
- * hash table from its first write and finds a field by hashing it, where in a listpack it would
- * scan hundreds of fields for every count a record writes. These hashes are few (two a second
- * and the sum); the many small ones of the finer levels stay compact listpacks. A hash the
- * script creates (for a delta it judged itself) is created without it: only slower. Reads skip it.
+ * A field the sketch hashes of groups spanning SKETCH_TABLE_MS or more (all but those of ten 1 ms
+ * blocks) and the sum of whole seconds are created with, its value longer than Redis keeps in a
+ * listpack (hash-max-listpack-value, 64 bytes unless set otherwise): Redis then keeps such a hash
+ * as a hash table from its first write and finds a field by hashing it, where in a listpack (up to
+ * hash-max-listpack-entries fields, 512 by default) it would scan hundreds of fields for every
+ * count a record writes. The 1 ms blocks' hashes, a hundred a second and each of few amounts,
+ * stay compact listpacks. A hash the script creates (for a delta it judged itself) is created
+ * without it: only slower. Reads skip it.
  */
 export const SKETCH_TABLE_FIELD = '#'
 export const SKETCH_TABLE_VALUE = '#'.repeat(65)
+const SKETCH_TABLE_MS = 100
 
-/** Whether a level's sketch hashes are created as hash tables: those whose group spans a second. */
+/** Whether a level's sketch hashes are created as hash tables (see SKETCH_TABLE_FIELD). */
 export function isSketchTable(level: number): boolean {
-  return (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number) >= (LEVELS.at(-1) as number)
+  return (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number) >= SKETCH_TABLE_MS
 }
 
 /**
