@@ -29,7 +29,7 @@ const CONNECTIONS = 8
  * The servers' host. Valgrind names its control files after the HOST variable, so
  * callgrind_control must be given the same one.
  */
-const HOST = '127.0.0.1'
+export const HOST = '127.0.0.1'
 /**
  * Under callgrind a server runs many times slower: the event-loop delay guard would answer 503
  * to what is only the counting's slowness, so it is set as high as configuration allows.
@@ -120,8 +120,9 @@ async function sendMany(
   return failed
 }
 
-function control(counting: Counting, command: '-z' | '-d'): void {
-  const run = spawnSync('callgrind_control', [command, String(counting.child.pid)], {
+/** Zeroes (-z) or dumps (-d) the counters of the process `pid` runs under callgrind. */
+export function callgrindControl(pid: number | undefined, command: '-z' | '-d'): void {
+  const run = spawnSync('callgrind_control', [command, String(pid)], {
     env: { ...process.env, HOST },
     encoding: 'utf8',
   })
@@ -129,8 +130,15 @@ function control(counting: Counting, command: '-z' | '-d'): void {
     throw new Error(`callgrind_control ${command} failed: ${run.stderr}`)
 }
 
-/** The total instruction count of the callgrind dump numbered `part` (its `totals:` line). */
-function dumpedInstructions(folder: string, part: number): number {
+function control(counting: Counting, command: '-z' | '-d'): void {
+  callgrindControl(counting.child.pid, command)
+}
+
+/**
+ * The total instruction count of the callgrind dump numbered `part` (its `totals:` line), of a
+ * process started with --callgrind-out-file=<folder>/counts.
+ */
+export function dumpedInstructions(folder: string, part: number): number {
   const text = readFileSync(join(folder, `counts.${part}`), 'utf8')
   const total = /^(?:totals|summary): (\d+)/m.exec(text)?.[1]
   if (total === undefined) throw new Error('callgrind dump without totals')
