@@ -11,7 +11,10 @@
  * 60 s window (200; its cost does not depend on what the window holds) and the same once four
  * writers have written it (each keeps a partition, and a snapshot reads them all), each the median of
  * BENCH_ROUNDS rounds. With QUANTILES=true, the scripts keep quantile sketches, and a snapshot with
- * three quantiles (whose cost grows with the distinct amounts per block) is timed too.
+ * three quantiles (whose cost grows with the distinct amounts per block) is timed too, and the
+ * memory Redis gives one writer's sketches (MEMORY USAGE of their hashes) against what the budget
+ * charges for them (the core's measure), for 200 000 amounts spread over a minute, in batches
+ * spread over a second and in batches within 5 ms.
  *
  * With DIMENSIONS=currency,merchant, every transaction carries a currency (of 10) and a merchant
  * (of 1 000), and a merchant's read and a breakdown of the merchants are timed too.
@@ -20,6 +23,8 @@
  * QUANTILES=true; DIMENSIONS=currency,merchant)
  */
 import { Redis } from 'ioredis'
+import { keepQuantiles } from '../src/core/quantiles/window-quantiles.js'
+import { RollingWindow } from '../src/core/window/window.js'
 import { connectRedis } from '../src/store/redis/client.js'
 import { RedisStore } from '../src/store/redis/store.js'
 
@@ -234,6 +239,45 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const other of others) await other.close()
   await store.close()
 }
+/**
+ * One writer's sketch hashes in Redis (MEMORY USAGE) against what the budget charges for the same
+ * amounts (the core's window), in MiB: 200 batches of 1 000 scattered amounts over 59 s, each
+ * batch's timestamps spread over `spreadMs`.
+ */
+async function sketchMemory(spreadMs: number): Promise<{ redis: number; charged: number }> {
+  const start = 1_700_000_000_000
+  let now = start
+  const prefix = `bench:scripts:${Date.now()}:memory:`
+  const store = new RedisStore({
+    client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 10_000 }),
+    prefix,
+    quantiles: {},
+    clock: () => now,
+  })
+  await store.connect({ info() {}, warn() {} })
+  const core = new RollingWindow({ clock: () => now, quantiles: keepQuantiles() })
+  let seed = 1
+  const random = () => (seed = (seed * 16_807) % 2_147_483_647) / 2_147_483_647
+  for (let b = 0; b < 200; b++) {
+    now = start + b * 295
+    const batch = Array.from({ length: 1_000 }, () => ({
+      amount: Math.round(random() * 1e8) / 100,
+      timestamp: now - Math.floor(random() * spreadMs),
+    }))
+    for (const { amount, timestamp } of batch) core.record(amount, timestamp)
+    await store.record(batch)
+  }
+  let bytes = 0
+  let cursor = '0'
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*:q*`, 'COUNT', 1_000)
+    for (const key of keys) bytes += Number(await admin.memory('USAGE', key, 'SAMPLES', 0))
+    cursor = next
+  } while (cursor !== '0')
+  await store.close()
+  return { redis: bytes / 2 ** 20, charged: core.quantileBytes / 2 ** 20 }
+}
+const memory = quantiles ? [await sketchMemory(1_000), await sketchMemory(5)] : []
 admin.disconnect()
 
 const fmt = (n: number) => n.toFixed(1).padStart(7)
@@ -276,6 +320,11 @@ console.log(
 if (quantiles) {
   console.log(
     `  the same with 3 quantiles   ${fmt(median(figures.withQuantiles))} µs (the window holds the records above)`,
+  )
+}
+for (const [k, { redis, charged }] of memory.entries()) {
+  console.log(
+    `sketch memory in Redis     ${fmt(redis)} MiB of ${charged.toFixed(1)} charged (${((100 * redis) / charged).toFixed(0)} %; 200 000 amounts over 59 s, batches within ${k === 0 ? '1 s' : '5 ms'})`,
   )
 }
 if (dimensions.length > 0) {
