@@ -256,13 +256,13 @@ async function sketchMemory(spreadMs: number): Promise<{ redis: number; charged:
   })
   await store.connect({ info() {}, warn() {} })
   const core = new RollingWindow({ clock: () => now, quantiles: keepQuantiles() })
-  let seed = 1
-  const random = () => (seed = (seed * 16_807) % 2_147_483_647) / 2_147_483_647
+  // Scattered amounts of up to a million, the same every run (Knuth's multiplicative hash).
+  const scatter = (i: number, range: number) => (i * 2_654_435_761) % range
   for (let b = 0; b < 200; b++) {
     now = start + b * 295
-    const batch = Array.from({ length: 1_000 }, () => ({
-      amount: Math.round(random() * 1e8) / 100,
-      timestamp: now - Math.floor(random() * spreadMs),
+    const batch = Array.from({ length: 1_000 }, (_, k) => ({
+      amount: scatter(b * 1_000 + k, 100_000_000) / 100,
+      timestamp: now - scatter(b * 1_000 + k + 1, spreadMs),
     }))
     for (const { amount, timestamp } of batch) core.record(amount, timestamp)
     await store.record(batch)
