@@ -15,11 +15,11 @@ afterAll(async () => {
   redis.disconnect()
 })
 
-async function keys(): Promise<string[]> {
+async function keys(prefix = PREFIX): Promise<string[]> {
   const found: string[] = []
   let cursor = '0'
   do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000)
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
     found.push(...batch)
     cursor = next
   } while (cursor !== '0')
@@ -74,6 +74,44 @@ describe('the Redis store in Redis', () => {
       else expect(ttl).toBeGreaterThan(0)
     }
     expect(await store.statistics()).toMatchObject({ count: 20_010 })
+    await store.close()
+  })
+
+  it("expires every key but the meta hash of a store with dimensions, the script's own writes too", async () => {
+    const clock = new FakeClock(T)
+    const prefix = `${PREFIX}expiring:`
+    const store = new RedisStore({
+      client: connectRedis({ url: REDIS_URL, cluster: false, timeoutMs: 5_000 }),
+      prefix,
+      clock: clock.read,
+      dimensions: ['merchant'],
+      dimensionMaxValues: 2,
+    })
+    store.connect(silent)
+    await waitUntilReady(store)
+    const sent = [
+      ...['m-1', 'm-2', 'm-3', undefined].map((merchant, i) => ({
+        amount: i + 1,
+        timestamp: T - i,
+        merchant,
+      })),
+      // Near the window's edge: left to the script, which adds it to the blocks in Lua, in
+      // hashes of its own making.
+      { amount: 9, timestamp: T - 60_000 + 100, merchant: 'm-1' },
+    ] as Transaction[]
+    expect(await store.record(sent)).toEqual(sent.map(() => 'stored'))
+    clock.advance(1_500)
+    await store.record([{ amount: 5, timestamp: T - 1_200, merchant: 'm-2' } as Transaction])
+    const written = await keys(prefix)
+    // The values' and the overflow's and the missing's blocks, the rollups, the tracked values.
+    for (const kind of [':v1:m-1:t:', ':v1:m-2:s:', ':o1:', ':m1:', ':u1:', ':d1']) {
+      expect(written.some((key) => key.includes(kind))).toBe(true)
+    }
+    for (const key of written) {
+      const ttl = await redis.pttl(key)
+      if (key.endsWith(':meta')) expect(ttl).toBe(-1)
+      else expect({ key, expires: ttl > 0 }).toEqual({ key, expires: true })
+    }
     await store.close()
   })
 
