@@ -20,4 +20,4 @@ export function settingsOf(
 }
 
 /** The version of the key layout (see scripts.ts): a new layout gets a new number. */
-const LAYOUT_VERSION = 4
+const LAYOUT_VERSION = 5
