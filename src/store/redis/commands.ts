@@ -67,14 +67,6 @@ export type StepReply = Array<number | Buffer>
 export const AGGREGATE_WIDTH = LIMB_COUNT + 3
 const MIN_AT = LIMB_COUNT + 1
 const MAX_AT = LIMB_COUNT + 2
-/** Appends a delta's timestamp, count, limbs, min and max texts ('' when invalid). */
-function pushAggregate(args: RecordArgs, delta: Delta): void {
-  args.push(delta.timestamp, delta.count)
-  for (let i = 0; i < LIMB_COUNT; i++) args.push(delta.limbs[i] as number)
-  if (delta.valid) args.push(String(delta.min), String(delta.max))
-  else args.push('', '')
-}
-
 /**
  * Appends a delta's arguments for the dimensions: its timestamp, then per dimension its values,
  * each with where its first transaction is and its transactions' aggregate packed as a block
@@ -208,10 +200,10 @@ export function pushSketchWrites(args: RecordArgs, sketches: StagedSketches): vo
 /**
  * Appends a group of the record script: its idempotency key, fingerprint and client ('' without a
  * key), its number of transactions, its letters (one per delta), the deltas left to the script
- * to judge (their number, then each its letter's place, 1-based, its timestamp, count, limbs, min
- * and max, and its quantile indices' number and (index, count) pairs), then the deltas the
- * dimensions need (none when the store keeps none): their number, how many arguments they take,
- * and themselves (see recordFeatures).
+ * to judge (their number, then each its letter's place, 1-based, its timestamp, its aggregate
+ * packed as a block ('' when invalid), and its quantile indices' number and (index, count) pairs),
+ * then the deltas the dimensions need (none when the store keeps none): their number, how many
+ * arguments they take, and themselves (see recordFeatures).
  */
 export function pushRecordGroup(
   args: RecordArgs,
@@ -230,9 +222,7 @@ export function pushRecordGroup(
     edges.length,
   )
   for (const { index, delta } of edges) {
-    args.push(index + 1)
-    pushAggregate(args, delta)
-    args.push(delta.indices.size)
+    args.push(index + 1, delta.timestamp, delta.valid ? packBlock(delta) : '', delta.indices.size)
     for (const [index, count] of delta.indices) args.push(index, count)
   }
   const deltas = dimensions ? folded.deltas : []

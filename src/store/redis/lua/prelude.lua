@@ -86,11 +86,12 @@ local DIGITS = C.DIGIT_FIELDS
 -- script does. Other prefixes (values) are met a few times each: their names are built each time,
 -- of the block's number formatted once (values share blocks).
 local HASHES = {}
-local TEXTS = {}
+local TEXTS
 local cached
 local function hashOf(window, kind, number)
   cached = cached or window
   if window ~= cached then
+    TEXTS = TEXTS or {}
     local text = TEXTS[number]
     if text == nil then
       text = int(number)

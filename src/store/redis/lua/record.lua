@@ -65,9 +65,9 @@ for _ = 1, hashCount do i = i + 3 + 2 * tonumber(ARGV[i + 2]) end
 local keptAt = i
 local deletesAt = keptAt + #SIZES + 1
 if sketches then i = deletesAt + 1 + tonumber(ARGV[deletesAt]) end
--- A delta left to the call: its letter's place, timestamp, count, limbs, min and max texts,
--- then its number of quantile indices and its (index, count) pairs.
-local EDGE = LIMBS + 6
+-- A delta left to the call: its letter's place, timestamp, aggregate packed as a block ('' for
+-- amounts outside the domain), then its number of quantile indices and its (index, count) pairs.
+local EDGE = 4
 while i <= #ARGV do
   local group = {key = ARGV[i], fingerprint = ARGV[i + 1], client = ARGV[i + 2],
     n = tonumber(ARGV[i + 3]), letters = ARGV[i + 4], e = tonumber(ARGV[i + 5]), edgesAt = i + 6}
@@ -217,7 +217,7 @@ end
 -- ahead) at its estimate, whose judgement the instant read here may turn. Each is judged here, by
 -- the core's rules in the core's order, and a stored one added to the partition's blocks and
 -- sketches in Lua (value-blocks.lua, addToSketches), on top of those written whole. Each is its
--- letter's index, then the delta: timestamp, count, limbs, min text and max text ('' outside the
+-- letter's index, then the delta: timestamp, aggregate packed as a block ('' outside the
 -- domain), its number of quantile indices and its pairs.
 local function judgeEdges(group)
   if group.e == 0 then return end
@@ -234,10 +234,10 @@ local function judgeEdges(group)
       letter = C.OUTCOME_TOO_OLD
     elseif t > now + skewMs then
       letter = C.OUTCOME_TOO_FAR_IN_FUTURE
-    elseif ARGV[at + LIMBS + 3] == '' then
+    elseif ARGV[at + 2] == '' then
       letter = C.OUTCOME_INVALID_AMOUNT
     else
-      addToBlocks(prefix, t, textBlock(at + 2))
+      addToBlocks(prefix, t, parseBlock(ARGV[at + 2]))
       if sketches then addToSketches(t, at + EDGE, p) end
     end
     chars[tonumber(ARGV[at])] = letter

@@ -30,15 +30,6 @@ local function note(hash, name, delta)
   adds[#adds + 1] = delta
 end
 
--- The aggregate at ARGV[at] sent as text (count, limbs, min text, max text) as a block. A min or
--- max text is the amount's shortest decimal: tonumber gives the amount itself.
-local function textBlock(at)
-  local block = {tonumber(ARGV[at])}
-  for i = 1, LIMBS do block[i + 1] = tonumber(ARGV[at + i]) end
-  block[MIN], block[MAX] = tonumber(ARGV[at + LIMBS + 1]), tonumber(ARGV[at + LIMBS + 2])
-  return block
-end
-
 -- The block with an aggregate added; a copy of the aggregate for none. Exact: counts and limbs
 -- are integers far below 2^53, each limb but the top carried into (-10^9, 10^9) (the
 -- aggregate's limbs come carried the same way, so one carry per limb suffices).
