@@ -107,9 +107,14 @@ export const SKETCH_TABLE_FIELD = '#'
 export const SKETCH_TABLE_VALUE = '#'.repeat(65)
 const SKETCH_TABLE_MS = 100
 
+/** The milliseconds a sketch hash of a level spans: its group of blocks. */
+export function sketchGroupMs(level: number): number {
+  return (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number)
+}
+
 /** Whether a level's sketch hashes are created as hash tables (see SKETCH_TABLE_FIELD). */
 export function isSketchTable(level: number): boolean {
-  return (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number) >= SKETCH_TABLE_MS
+  return sketchGroupMs(level) >= SKETCH_TABLE_MS
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   SKETCH_TABLE_FIELD,
   SKETCH_TABLE_VALUE,
   sketchField,
+  sketchGroupMs,
   sketchHash,
 } from './layout.js'
 import { EDGE_MS, type HashWrite } from './partition.js'
@@ -48,14 +49,9 @@ const SECOND = LEVELS[LEVELS.length - 1] as number
 /** More than any mapping index (the finest accuracy's are fewer): a field's key is digit × INDICES + index. */
 const INDICES = 2 ** 20
 
-/** The milliseconds a sketch hash of a level spans: its group of blocks. */
-function groupSize(level: number): number {
-  return (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number)
-}
-
 /** The last millisecond of a level's group of blocks. */
 function groupEnd(level: number, group: number): number {
-  return (group + 1) * groupSize(level) - 1
+  return (group + 1) * sketchGroupMs(level) - 1
 }
 
 /** A sketch hash the partition wrote: its level, its group of blocks, when its last block ends. */
@@ -144,16 +140,15 @@ export class PartitionSketches {
     let newest = Number.NEGATIVE_INFINITY
     for (const { level, group, fields } of added.hashes.values()) {
       const hash = sketchHash(level, group)
-      const flat: string[] = []
-      if (isSketchTable(level) && !this.#written.has(hash)) {
-        flat.push(SKETCH_TABLE_FIELD, SKETCH_TABLE_VALUE)
-      }
+      const isNew = !this.#written.has(hash)
+      const flat: string[] =
+        isNew && isSketchTable(level) ? [SKETCH_TABLE_FIELD, SKETCH_TABLE_VALUE] : []
       for (const [field, count] of fields) {
         flat.push(sketchField(Math.floor(field / INDICES), field % INDICES), String(count))
       }
       if (level === LEVELS.length - 1) newest = Math.max(newest, group)
       let newUntil = ''
-      if (!this.#written.has(hash)) {
+      if (isNew) {
         const endMs = groupEnd(level, group)
         created.set(hash, { level, group, endMs })
         // A second outlives its own window by the window and the skew: as long as a sum that
@@ -236,7 +231,7 @@ export class PartitionSketches {
       // Added by the script to its second, not to the sum: the sum is then written whole.
       if (Math.floor(delta.timestamp / SECOND) < this.#sumFrom) this.#sumFrom = Number.NaN
       for (let level = 0; level < LEVELS.length; level++) {
-        const group = Math.floor(delta.timestamp / groupSize(level))
+        const group = Math.floor(delta.timestamp / sketchGroupMs(level))
         const hash = sketchHash(level, group)
         if (!this.#written.has(hash)) {
           this.#written.set(hash, { level, group, endMs: groupEnd(level, group) })

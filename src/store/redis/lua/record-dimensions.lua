@@ -3,6 +3,9 @@
 
 local dimensionsTouched = false
 
+-- Values per command on a dimension's keys (ZMSCORE, HMGET, HSET, ZADD), that unpack can take.
+local VALUE_CHUNK = 500
+
 -- The aggregate of a value's transactions at ARGV[j] (packed as a block), read once.
 local valueBlocks = {}
 local function valueBlock(j)
@@ -51,8 +54,8 @@ local function saveCounts()
   local base = generation * SPAN
   for dim, values in pairs(pendingHits) do
     local key = hitsKey(window, dim)
-    for k = 1, #values.order, 500 do
-      local chunk = {unpack(values.order, k, math.min(k + 499, #values.order))}
+    for k = 1, #values.order, VALUE_CHUNK do
+      local chunk = {unpack(values.order, k, math.min(k + VALUE_CHUNK - 1, #values.order))}
       local scores = redis.call('ZMSCORE', key, unpack(chunk))
       local updates = {}
       for m, value in ipairs(chunk) do
@@ -157,8 +160,8 @@ local function trackValues(stored, dim)
   end
   local tracked = {}
   local new = {}
-  for k = 1, #order, 500 do
-    local chunk = {unpack(order, k, math.min(k + 499, #order))}
+  for k = 1, #order, VALUE_CHUNK do
+    local chunk = {unpack(order, k, math.min(k + VALUE_CHUNK - 1, #order))}
     local scores = redis.call('ZMSCORE', zset, unpack(chunk))
     for m, value in ipairs(chunk) do
       if scores[m] then tracked[value] = true else new[#new + 1] = value end
@@ -215,8 +218,6 @@ local function noteRollup(dim, value, key, timestamp, delta)
   for i = 1, LIMBS + 1 do added[i] = added[i] + delta[i] end
 end
 
--- Values per HMGET or HSET of a dimension's hash, that unpack can take.
-local ROLLUP_CHUNK = 500
 
 -- A breakdown keeps each value's sum of its whole seconds lo to hi (see breakdown.lua, with its
 -- format): what this call added to any of those seconds is added to it, so that it stays exact.
@@ -238,8 +239,8 @@ local function addToWholeSums(dim, seconds)
   end
   if #order == 0 then return end
   local updates = {}
-  for k = 1, #order, ROLLUP_CHUNK do
-    local chunk = {unpack(order, k, math.min(k + ROLLUP_CHUNK - 1, #order))}
+  for k = 1, #order, VALUE_CHUNK do
+    local chunk = {unpack(order, k, math.min(k + VALUE_CHUNK - 1, #order))}
     local sums = redis.call('HMGET', wholeKey(window, dim), unpack(chunk))
     for m, value in ipairs(chunk) do
       if sums[m] then
@@ -273,8 +274,8 @@ local function writeRollups(clock)
     for second, values in pairs(seconds) do
       local key = rollupKey(window, dim, second)
       local fresh = false
-      for k = 1, #values.order, ROLLUP_CHUNK do
-        local chunk = {unpack(values.order, k, math.min(k + ROLLUP_CHUNK - 1, #values.order))}
+      for k = 1, #values.order, VALUE_CHUNK do
+        local chunk = {unpack(values.order, k, math.min(k + VALUE_CHUNK - 1, #values.order))}
         local before = redis.call('HMGET', key, unpack(chunk))
         local updates = {}
         for m, value in ipairs(chunk) do
@@ -357,8 +358,8 @@ local function saveNewest()
       end
     end
     -- One ZADD per dimension, in chunks that unpack can take.
-    for k = 1, #updates, 2 * ROLLUP_CHUNK do
-      redis.call('ZADD', trackedKey(window, dim), 'GT', unpack(updates, k, math.min(k + 2 * ROLLUP_CHUNK - 1, #updates)))
+    for k = 1, #updates, 2 * VALUE_CHUNK do
+      redis.call('ZADD', trackedKey(window, dim), 'GT', unpack(updates, k, math.min(k + 2 * VALUE_CHUNK - 1, #updates)))
     end
   end
   newest = {}
