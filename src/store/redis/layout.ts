@@ -1,6 +1,7 @@
 import { type Aggregate, emptyAggregate } from '../../core/amount/aggregate.js'
 import { LIMB_COUNT } from '../../core/amount/amount.js'
 import { LEVELS } from '../../core/blocks/levels.js'
+import { MAX_PAIRS } from '../../core/dimensions/value-rows.js'
 
 /**
  * Where a block lives in Redis: the key layout mirrors the core's levels of aligned blocks, paired
@@ -34,11 +35,22 @@ export const DIGIT_FIELDS: readonly string[] = Array.from({ length: 10 }, (_, di
 export const BLOCK_FORMAT = `<${'d'.repeat(LIMB_COUNT + 3)}`
 const BLOCK_BYTES = 8 * (LIMB_COUNT + 3)
 /**
- * A tracked value's second as a breakdown reads it, its rollup: the second's block, then the
- * first and last millisecond of the second that it holds, so that an edge of a span that cuts
- * none of them takes the block whole.
+ * A tracked value's second, its rollup: the second's block, then the first and last millisecond
+ * of the second that it holds, so that an edge of a span that cuts none of them takes the block
+ * whole; then, while the second holds at most ROLLUP_ENTRIES deltas, each of them (a millisecond
+ * and its block, ROLLUP_ENTRY_FORMAT), from which an edge that cuts it is summed. Past them the
+ * second is _spilled_: its deltas go to the value's hashes of blocks (as the window's blocks,
+ * under the value's prefix) and its rollup holds no entry, so a cut is read from at most 27
+ * blocks. So a sparse value writes one field a second and no key, and a dense one is read from
+ * at most 27 blocks, as the memory store's value rows are (MAX_PAIRS).
  */
 export const ROLLUP_FORMAT = `${BLOCK_FORMAT}dd`
+export const ROLLUP_HEAD_BYTES = BLOCK_BYTES + 16
+/** A millisecond as an entry starts with it; the entry's block follows, packed as BLOCK_FORMAT. */
+export const MILLISECOND_FORMAT = '<d'
+export const ROLLUP_ENTRY_FORMAT = `${MILLISECOND_FORMAT}${BLOCK_FORMAT.slice(1)}`
+export const ROLLUP_ENTRY_BYTES = BLOCK_BYTES + 8
+export const ROLLUP_ENTRIES = MAX_PAIRS
 /** A value's sum of whole seconds kept for breakdowns: its first and last second, then the block. */
 export const WHOLE_SUM_FORMAT = `<dd${BLOCK_FORMAT.slice(1)}`
 

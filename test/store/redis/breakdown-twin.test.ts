@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { statisticsOf } from '../../../src/core/window/statistics.js'
 import { breakdownHead, readSteps, stepEntries } from '../../../src/store/redis/breakdown.js'
 import type { Reply, StepReply } from '../../../src/store/redis/commands.js'
+import { ROLLUP_ENTRIES } from '../../../src/store/redis/layout.js'
 import { BREAKDOWN } from '../../../src/store/redis/scripts.js'
 import { metaKey, shardRoots } from '../../../src/store/redis/shards.js'
 import type { Transaction } from '../../../src/store/store.js'
@@ -19,7 +20,8 @@ const VALUES = ['m-0', 'm-1', 'm-2', 'm-3', 'm-4']
 /**
  * breakdown.lua, run alone (its first call, then its steps), against the memory store's value
  * windows (ValueWindows) on the same transactions: every value's statistics over any window
- * length cut at any millisecond.
+ * length cut at any millisecond, from rollups that hold their deltas and from seconds spilled to
+ * blocks; and value.lua's, through the store, the same.
  */
 /** Transactions of the values, by their age at the instant they are recorded. */
 const transactionsArbitrary = (minLength: number, maxLength: number) =>
@@ -35,25 +37,53 @@ const transactionsArbitrary = (minLength: number, maxLength: number) =>
       age: fc.oneof(
         fc.integer({ min: -2_000, max: 3_000 }),
         fc.integer({ min: 0, max: WINDOW_MS - 1 }),
+        // At the instant read: the last millisecond a read takes.
+        fc.constant(0),
       ),
       value: fc.constantFrom(...VALUES),
     }),
     { minLength, maxLength },
   )
 
+/**
+ * A value's burst: about as many deltas in one second as a rollup holds (ROLLUP_ENTRIES), often
+ * more, so that its second spills to the value's hashes of blocks, sometimes across calls.
+ */
+const burstArbitrary = fc
+  .record({
+    value: fc.constantFrom(...VALUES),
+    // Mostly around the instants read, so that short reads cut it.
+    age: fc.oneof(
+      fc.integer({ min: -1_500, max: 1_500 }),
+      fc.integer({ min: 0, max: WINDOW_MS - 1_000 }),
+    ),
+    n: fc.integer({ min: ROLLUP_ENTRIES - 2, max: ROLLUP_ENTRIES + 8 }),
+    amount: fc.integer({ min: -1e9, max: 1e9 }).map((cents) => cents / 100),
+  })
+  .map(({ value, age, n, amount }) =>
+    Array.from({ length: n }, (_, i) => ({ amount: amount + i, age: age + i * 7, value })),
+  )
+
 describe('breakdown.lua against its TypeScript twin', () => {
   it('gives each tracked value the statistics its window gives, for any window length', async () => {
     await fc.assert(
       fc.asyncProperty(
-        transactionsArbitrary(10, 60),
+        fc
+          .tuple(transactionsArbitrary(10, 60), fc.array(burstArbitrary, { maxLength: 2 }))
+          .map(([transactions, bursts]) => [...transactions, ...bursts.flat()]),
         // Reads at instants moving forward (so each value's kept sum of whole seconds is slid,
         // or summed again), each over its own window length, each after a few more transactions
         // (which the kept sums take in).
         fc.array(
           fc.record({
             after: fc.integer({ min: 0, max: 1_500 }),
-            // Often the whole window, whose kept sums each next read slides.
-            windowMs: fc.oneof(fc.constant(WINDOW_MS), fc.integer({ min: 1, max: WINDOW_MS })),
+            // Often the whole window, whose kept sums each next read slides; often a few
+            // seconds, which cut the seconds around the instant.
+            windowMs: fc.oneof(
+              fc.constant(WINDOW_MS),
+              fc.integer({ min: 1, max: WINDOW_MS }),
+              fc.integer({ min: 1, max: 3_000 }),
+            ),
             more: transactionsArbitrary(0, 5),
           }),
           { minLength: 1, maxLength: 6 },
@@ -107,10 +137,10 @@ describe('breakdown.lua against its TypeScript twin', () => {
               }
               const expected = new Map<string, unknown>()
               for (const value of VALUES) {
-                const statistics = await memory.statistics({
-                  dimensionValue: { dimension: 'merchant', value },
-                  windowMs,
-                })
+                const query = { dimensionValue: { dimension: 'merchant', value }, windowMs }
+                const statistics = await memory.statistics(query)
+                // value.lua reads the same rollups and blocks, a second at a time.
+                expect(await store.statistics(query)).toEqual(statistics)
                 if (statistics.count > 0) {
                   const { incomplete: _, ...plain } = statistics as typeof statistics & {
                     incomplete?: boolean

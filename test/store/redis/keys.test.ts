@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { connectRedis } from '../../../src/store/redis/client.js'
+import { ROLLUP_ENTRIES } from '../../../src/store/redis/layout.js'
 import { RedisStore, type RedisStoreOptions } from '../../../src/store/redis/store.js'
 import type { Transaction } from '../../../src/store/store.js'
 import { FakeClock } from '../../support/fake-clock.js'
@@ -98,13 +99,20 @@ describe('the Redis store in Redis', () => {
       // Near the window's edge: left to the script, which adds it to the blocks in Lua, in
       // hashes of its own making.
       { amount: 9, timestamp: T - 60_000 + 100, merchant: 'm-1' },
+      // More deltas of one value in one second than its rollup holds: that second spills to
+      // the value's hashes of blocks.
+      ...Array.from({ length: ROLLUP_ENTRIES + 1 }, (_, i) => ({
+        amount: i,
+        timestamp: T - 300 - i,
+        merchant: 'm-1',
+      })),
     ] as Transaction[]
     expect(await store.record(sent)).toEqual(sent.map(() => 'stored'))
     clock.advance(1_500)
     await store.record([{ amount: 5, timestamp: T - 1_200, merchant: 'm-2' } as Transaction])
     const written = await keys(prefix)
-    // The values' and the overflow's and the missing's blocks, the rollups, the tracked values.
-    for (const kind of [':v1:m-1:t:', ':v1:m-2:s:', ':o1:', ':m1:', ':u1:', ':d1']) {
+    // A spilled value's blocks, the overflow's and the missing's, the rollups, the tracked values.
+    for (const kind of [':v1:m-1:t:', ':v1:m-1:s:', ':o1:', ':m1:', ':u1:', ':d1']) {
       expect(written.some((key) => key.includes(kind))).toBe(true)
     }
     for (const key of written) {

@@ -16,11 +16,13 @@
 --
 -- A step reads per second, not per value: the span's whole seconds from each value's kept sum of
 -- them, and its edge seconds from their rollups (see rollupKey), one HMGET for all its values. A
--- value's edge is read block by block only where it cuts the value's milliseconds of that second.
+-- value's edge is summed from the rollup's entries where it cuts the value's milliseconds of that
+-- second, or block by block when that second has spilled (see rollups.lua).
 --
 --@include prelude
 --@include aggregate
 --@include dimension-keys
+--@include rollups
 local dim = ARGV[6]
 
 if ARGV[7] == nil then
@@ -58,22 +60,11 @@ local sums = hi >= lo and redis.call('HMGET', wholeKey(window, dim), unpack(valu
 -- Blocks and rollups read so far by this step: it stops past C.BREAKDOWN_STEP_READS.
 local spent = 4
 
--- A rollup unpacked: the second's block, then the first and last millisecond it holds.
-local function unpackRollup(packed)
-  local rollup = {struct.unpack(C.ROLLUP_FORMAT, packed)}
-  return rollup, rollup[MAX + 1], rollup[MAX + 2]
-end
-
--- The value's part of its second between from and to: none, the rollup's block whole, or, where
--- the span cuts the milliseconds the value holds there, the blocks of the core's decomposition
--- (at most 27: nine of each finer level).
+-- The value's part of an edge second between from and to (see rollupPart), counted as spent.
 local function edge(prefix, packed, from, to)
-  if not packed then return nil end
-  local block, earliest, latest = unpackRollup(packed)
-  if latest < from or earliest > to then return nil end
-  if earliest >= from and latest <= to then return block end
-  spent = spent + 27
-  return aggregateBlock(prefix, from, to)
+  local part, reads = rollupPart(prefix, packed, from, to)
+  spent = spent + reads
+  return part
 end
 
 -- The kept sum of a value's whole seconds: the seconds it is of, and its block.

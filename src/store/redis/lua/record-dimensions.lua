@@ -187,11 +187,12 @@ end
 local newest = {}
 
 -- Per dimension and second, the tracked values this call adds to there: each one's first and
--- last millisecond of it in this call, what it adds to it (a block), and its second's hash, whose
--- own block is the second's.
+-- last millisecond of it in this call, what it adds to it (the sum of its deltas, a block, and
+-- the deltas themselves, each as a block and as a rollup's entry).
 local rollups = {}
 
-local function noteRollup(dim, value, key, timestamp, delta)
+local function noteRollup(dim, value, timestamp, j)
+  local delta = valueBlock(j)
   local second = math.floor(timestamp / COARSEST)
   local seconds = rollups[dim]
   if seconds == nil then
@@ -203,10 +204,12 @@ local function noteRollup(dim, value, key, timestamp, delta)
     values = {order = {}, spans = {}}
     seconds[second] = values
   end
+  local entry = struct.pack(C.MILLISECOND_FORMAT, timestamp) .. ARGV[j]
   local span = values.spans[value]
   if span == nil then
     values.order[#values.order + 1] = value
-    span = {first = timestamp, last = timestamp, key = key, added = {unpack(delta, 1, MAX)}}
+    span = {first = timestamp, last = timestamp, added = {unpack(delta, 1, MAX)},
+      times = {timestamp}, deltas = {delta}, entries = {entry}}
     values.spans[value] = span
     return
   end
@@ -216,8 +219,9 @@ local function noteRollup(dim, value, key, timestamp, delta)
   added[MIN] = math.min(added[MIN], delta[MIN])
   added[MAX] = math.max(added[MAX], delta[MAX])
   for i = 1, LIMBS + 1 do added[i] = added[i] + delta[i] end
+  local n = #span.deltas + 1
+  span.times[n], span.deltas[n], span.entries[n] = timestamp, delta, entry
 end
-
 
 -- A breakdown keeps each value's sum of its whole seconds lo to hi (see breakdown.lua, with its
 -- format): what this call added to any of those seconds is added to it, so that it stays exact.
@@ -265,10 +269,40 @@ local function addToWholeSums(dim, seconds)
   if #updates > 0 then redis.call('HSET', wholeKey(window, dim), unpack(updates)) end
 end
 
--- Writes each value's rollup of every second this call added to (see rollupKey): its second's
--- block as flushValueBlocks wrote it, and the span of milliseconds it holds there, widened by this
--- call's; then what it added to the breakdowns' kept sums. One HMGET and one HSET per dimension
--- and second (in chunks that unpack can take). A new rollup expires with its second's hashes.
+-- A value's second as this call leaves it: its rollup's block (the one before, if any, with
+-- the call's deltas added), the span of milliseconds it holds, widened by the call's, and its
+-- entries: those before with the call's appended, or, past C.ROLLUP_ENTRIES or once spilled,
+-- none, every delta then noted for the value's hashes of blocks (flushValueBlocks writes them).
+local function rolledUp(dim, value, span, before)
+  local first, last, block, held, spilled = span.first, span.last, nil, '', false
+  if before then
+    local head = {struct.unpack(C.ROLLUP_FORMAT, before)}
+    first = math.min(first, head[MAX + 1])
+    last = math.max(last, head[MAX + 2])
+    block = {unpack(head, 1, MAX)}
+    held = string.sub(before, C.ROLLUP_HEAD_BYTES + 1)
+    spilled = held == ''
+  end
+  for _, delta in ipairs(span.deltas) do block = add(block, delta) end
+  if spilled or #held / C.ROLLUP_ENTRY_BYTES + #span.deltas > C.ROLLUP_ENTRIES then
+    local prefix = valuePrefix(window, dim, value)
+    for pos = 1, #held, C.ROLLUP_ENTRY_BYTES do
+      local entry = {struct.unpack(C.ROLLUP_ENTRY_FORMAT, held, pos)}
+      addToBlocks(prefix, entry[1], {unpack(entry, 2, MAX + 1)})
+    end
+    for k, delta in ipairs(span.deltas) do addToBlocks(prefix, span.times[k], delta) end
+    held = ''
+  else
+    held = held .. table.concat(span.entries)
+  end
+  block[MAX + 1], block[MAX + 2] = first, last
+  return struct.pack(C.ROLLUP_FORMAT, unpack(block, 1, MAX + 2)) .. held
+end
+
+-- Writes each value's rollup of every second this call added to (see rolledUp), then what it
+-- added to the breakdowns' kept sums. One HMGET and one HSET per dimension and second (in chunks
+-- that unpack can take). A new rollup expires with its second's hashes. Before flushValueBlocks,
+-- which writes the blocks of the seconds that spill.
 local function writeRollups(clock)
   for dim, seconds in pairs(rollups) do
     for second, values in pairs(seconds) do
@@ -279,19 +313,9 @@ local function writeRollups(clock)
         local before = redis.call('HMGET', key, unpack(chunk))
         local updates = {}
         for m, value in ipairs(chunk) do
-          local span = values.spans[value]
-          local first, last = span.first, span.last
-          if before[m] then
-            local was = {struct.unpack(C.ROLLUP_FORMAT, before[m])}
-            first = math.min(first, was[MAX + 1])
-            last = math.max(last, was[MAX + 2])
-          else
-            fresh = true
-          end
-          local fields = {unpack(hashes[span.key].blocks[OWN], 1, MAX)}
-          fields[MAX + 1], fields[MAX + 2] = first, last
+          if not before[m] then fresh = true end
           updates[#updates + 1] = value
-          updates[#updates + 1] = struct.pack(C.ROLLUP_FORMAT, unpack(fields))
+          updates[#updates + 1] = rolledUp(dim, value, values.spans[value], before[m])
         end
         redis.call('HSET', key, unpack(updates))
       end
@@ -318,23 +342,18 @@ local function addValues(delta, timestamp, tracked)
       local j = at + 1 + k * GROUP
       local value = ARGV[j]
       local block = valueBlock(j + 2)
-      local prefix
       local key = value
-      local rolled = false
       if value == '' then
-        prefix = missingPrefix(window, dim)
         key = nil
+        addToBlocks(missingPrefix(window, dim), timestamp, block)
       elseif tracked[dim][value] then
-        prefix = valuePrefix(window, dim, value)
-        rolled = true
         countTracked(dim, value, block[1])
+        noteRollup(dim, value, timestamp, j + 2)
       else
-        prefix = overflowPrefix(window, dim)
         key = ''
+        addToBlocks(overflowPrefix(window, dim), timestamp, block)
       end
       if key ~= nil and (latest[key] == nil or timestamp > latest[key]) then latest[key] = timestamp end
-      local second = addToBlocks(prefix, timestamp, block)
-      if rolled then noteRollup(dim, value, second, timestamp, block) end
     end
   end
   dimensionsTouched = true

@@ -251,8 +251,8 @@ for k, group in ipairs(groups) do
   if group.key ~= '' then remember(group.key, group.fingerprint, group.letters, clock) end
   if group.d > 0 then recordFeatures(group) end
 end
-flushValueBlocks(clock)
 writeRollups(clock)
+flushValueBlocks(clock)
 saveCharges()
 expireDimensions(ttlFloor)
 return {now, table.concat(letters), table.concat(states), wait, '', gen, writes, announced}

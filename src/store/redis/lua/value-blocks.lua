@@ -55,7 +55,7 @@ end
 -- Notes an aggregate for the blocks of a timestamp at every level under a prefix: the 1 ms and
 -- 10 ms blocks in the 10 ms hash, the 100 ms and 1 s blocks in the second's. Each hash's own
 -- block first, so that a new hash holds it at the head of its encoding, where a read by name
--- (every aggregate reads own blocks) finds it soonest. Returns the second's hash.
+-- (every aggregate reads own blocks) finds it soonest.
 local function addToBlocks(prefix, timestamp, delta)
   local tens, tenField = place(prefix, 1, timestamp)
   local hash = open(tens, math.floor(timestamp / SIZES[2]) * SIZES[2] + SIZES[2] - 1)
@@ -65,26 +65,21 @@ local function addToBlocks(prefix, timestamp, delta)
   hash = open(second, math.floor(timestamp / COARSEST) * COARSEST + COARSEST - 1)
   note(hash, OWN, delta)
   note(hash, secondField, delta)
-  return second
 end
 
--- One read and one write per hash; each hash's blocks as written are kept (hash.blocks), for
--- the rollups. A new hash expires once its own block, which ends at last, has left the window,
+-- One read and one write per hash. A new hash expires once its own block, which ends at last, has left the window,
 -- by Redis's clock: never before the window's instant, which is held at or ahead of it.
 local function flushValueBlocks(clock)
   for _, key in ipairs(touched) do
     local hash = hashes[key]
     local fields = hash.fields
     local packed = redis.call('HMGET', key, unpack(fields))
-    local blocks = {}
     local updates = {}
     for k, name in ipairs(fields) do
       local block = parseBlock(packed[k])
       for _, delta in ipairs(hash.adds[name]) do block = add(block, delta) end
-      blocks[name] = block
       updates[2 * k - 1], updates[2 * k] = name, formatBlock(block)
     end
-    hash.blocks = blocks
     redis.call('HSET', key, unpack(updates))
     -- Every write adds to the hash's own block, noted first: without it the hash is new.
     if not packed[1] then

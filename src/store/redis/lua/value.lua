@@ -6,6 +6,7 @@
 --@include prelude
 --@include aggregate
 --@include dimension-keys
+--@include rollups
 local now, window = advance()
 local from = now - tonumber(ARGV[5]) + 1
 local dim, value = ARGV[6], ARGV[7]
@@ -13,11 +14,11 @@ local newest = tonumber(redis.call('ZSCORE', trackedKey(window, dim), value))
 local retired = tonumber(redis.call('ZSCORE', retiredKey(window, dim), value))
 local result, partial
 if newest and newest > now - windowMs then
-  result = aggregate(valuePrefix(window, dim, value), from, now)
+  result = valueAggregate(window, dim, value, from, now)
   partial = redis.call('HGET', partialKey(window, dim), value)
 elseif retired and retired > now - windowMs then
   -- Retired: what it holds, its later transactions in the overflow.
-  result = aggregate(valuePrefix(window, dim, value), from, now)
+  result = valueAggregate(window, dim, value, from, now)
   local own = tonumber(redis.call('HGET', partialKey(window, dim), value))
   local overflow = tonumber(redis.call('HGET', partialKey(window, dim), ''))
   partial = math.max(own or -math.huge, overflow or -math.huge)
