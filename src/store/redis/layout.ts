@@ -35,17 +35,18 @@ export const DIGIT_FIELDS: readonly string[] = Array.from({ length: 10 }, (_, di
 export const BLOCK_FORMAT = `<${'d'.repeat(LIMB_COUNT + 3)}`
 const BLOCK_BYTES = 8 * (LIMB_COUNT + 3)
 /**
- * A tracked value's second, its rollup: the second's block, then the first and last millisecond
- * of the second that it holds, so that an edge of a span that cuts none of them takes the block
- * whole; then, while the second holds at most ROLLUP_ENTRIES deltas, each of them (a millisecond
- * and its block, ROLLUP_ENTRY_FORMAT), from which an edge that cuts it is summed. Past them the
+ * A tracked value's second, its rollup's head: the second's block, then the first and last
+ * millisecond of the second that it holds, so that an edge of a span that cuts none of them takes
+ * the block whole, then its number of entries. While the second holds at most ROLLUP_ENTRIES
+ * deltas, each of them is an entry (a millisecond and its block, ROLLUP_ENTRY_FORMAT), kept in a
+ * hash of entries beside the heads, from which an edge that cuts it is summed. Past them the
  * second is _spilled_: its deltas go to the value's hashes of blocks (as the window's blocks,
- * under the value's prefix) and its rollup holds no entry, so a cut is read from at most 27
- * blocks. So a sparse value writes one field a second and no key, and a dense one is read from
- * at most 27 blocks, as the memory store's value rows are (MAX_PAIRS).
+ * under the value's prefix), and it holds no entry (0), so a cut is read from at most 27 blocks.
+ * So a sparse value writes two fields a second and no key, a read of whole seconds reads heads
+ * only, and a cut is read from at most ROLLUP_ENTRIES entries or 27 blocks, as the memory store's
+ * value rows are (MAX_PAIRS).
  */
-export const ROLLUP_FORMAT = `${BLOCK_FORMAT}dd`
-export const ROLLUP_HEAD_BYTES = BLOCK_BYTES + 16
+export const ROLLUP_FORMAT = `${BLOCK_FORMAT}ddd`
 /** A millisecond as an entry starts with it; the entry's block follows, packed as BLOCK_FORMAT. */
 export const MILLISECOND_FORMAT = '<d'
 export const ROLLUP_ENTRY_FORMAT = `${MILLISECOND_FORMAT}${BLOCK_FORMAT.slice(1)}`

@@ -61,8 +61,8 @@ local sums = hi >= lo and redis.call('HMGET', wholeKey(window, dim), unpack(valu
 local spent = 4
 
 -- The value's part of an edge second between from and to (see rollupPart), counted as spent.
-local function edge(prefix, packed, from, to)
-  local part, reads = rollupPart(prefix, packed, from, to)
+local function edge(value, second, packed, from, to)
+  local part, reads = rollupPart(window, dim, value, second, packed, from, to)
   spent = spent + reads
   return part
 end
@@ -83,14 +83,13 @@ local result = {0}
 for i, value in ipairs(values) do
   if spent >= C.BREAKDOWN_STEP_READS then break end
   result[1] = i
-  local prefix = valuePrefix(window, dim, value)
   local own = emptyBlock()
   local entry = {value = value, own = own}
   taken[i] = entry
-  local b = edge(prefix, firstRollups[i], from, math.min(now, first * COARSEST + COARSEST - 1))
+  local b = edge(value, first, firstRollups[i], from, math.min(now, first * COARSEST + COARSEST - 1))
   if b then addBlock(own, b) end
   if last > first then
-    b = edge(prefix, lastRollups[i], last * COARSEST, now)
+    b = edge(value, last, lastRollups[i], last * COARSEST, now)
     if b then addBlock(own, b) end
   end
   spent = spent + 1

@@ -14,10 +14,13 @@ local function missingPrefix(window, d) return window .. 'm' .. D[d] .. ':' end
 local function trackedKey(window, d) return window .. 'd' .. D[d] end
 local function partialKey(window, d) return window .. 'p' .. D[d] end
 local function wholeKey(window, d) return window .. 'w' .. D[d] end
--- Per second, each tracked value's block of it with the first and last millisecond it holds
--- there (C.ROLLUP_FORMAT), by value: a breakdown reads one second of all the values of a step
--- with one HMGET.
+-- Per second, each tracked value's rollup's head: its block of it, the first and last millisecond
+-- it holds there and its number of entries (C.ROLLUP_FORMAT), by value: a breakdown reads one
+-- second of all the values of a step with one HMGET.
 local function rollupKey(window, d, second) return window .. 'u' .. D[d] .. ':' .. int(second) end
+-- Per second, the deltas of each tracked value that holds them there (see C.ROLLUP_FORMAT): the
+-- entries of a value, packed one after another (C.ROLLUP_ENTRY_FORMAT), read where an edge cuts.
+local function entriesKey(window, d, second) return window .. 'e' .. D[d] .. ':' .. int(second) end
 -- Values that lost their place to a heavier one (see trackValues), by newest timestamp: read as
 -- part of the rest until their transactions have left.
 local function retiredKey(window, d) return window .. 'r' .. D[d] end

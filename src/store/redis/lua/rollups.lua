@@ -1,17 +1,18 @@
--- Reading a tracked value's seconds from their rollups (see rollupKey and C.ROLLUP_FORMAT): its
--- second's block, the first and last millisecond it holds there, and its deltas while they are
--- at most C.ROLLUP_ENTRIES (none once the second has spilled to the value's hashes of blocks).
+-- Reading a tracked value's seconds from their rollups (see rollupKey and C.ROLLUP_FORMAT): a
+-- head per second, and the second's entries (entriesKey) while they are at most
+-- C.ROLLUP_ENTRIES, none once the second has spilled to the value's hashes of blocks.
 
--- A rollup unpacked: the second's block, then the first and last millisecond it holds there.
+-- A rollup's head unpacked: the second's block, the first and last millisecond it holds there,
+-- and its number of entries.
 local function unpackRollup(packed)
   local rollup = {struct.unpack(C.ROLLUP_FORMAT, packed)}
-  return rollup, rollup[MAX + 1], rollup[MAX + 2]
+  return rollup, rollup[MAX + 1], rollup[MAX + 2], rollup[MAX + 3]
 end
 
--- The sum of a rollup's entries whose millisecond is in [from, to], as aggregateBlock returns it.
+-- The sum of packed entries whose millisecond is in [from, to], as aggregateBlock returns it.
 local function sumEntries(packed, from, to)
   local sum = emptyBlock()
-  for pos = C.ROLLUP_HEAD_BYTES + 1, #packed, C.ROLLUP_ENTRY_BYTES do
+  for pos = 1, #packed, C.ROLLUP_ENTRY_BYTES do
     local entry = {struct.unpack(C.ROLLUP_ENTRY_FORMAT, packed, pos)}
     local ms = entry[1]
     if ms >= from and ms <= to then
@@ -24,27 +25,29 @@ local function sumEntries(packed, from, to)
   return sum
 end
 
--- A value's part of one of its seconds between from and to (both in that second), and the reads
--- it took: none; the rollup's block whole; where the span cuts the milliseconds the value holds
--- there, the sum of its entries in the span, or for a spilled second the sum of the blocks of the
--- core's decomposition (at most 27), from the value's hashes under prefix.
-local function rollupPart(prefix, packed, from, to)
+-- A value's part of one of its seconds between from and to (both in that second), given the
+-- second's head, and the reads it took: none; the head's block whole; where the span cuts the
+-- milliseconds the value holds there, the sum of its entries in the span, or for a spilled
+-- second the sum of the blocks of the core's decomposition (at most 27).
+local function rollupPart(window, dim, value, second, packed, from, to)
   if not packed then return nil, 0 end
-  local block, earliest, latest = unpackRollup(packed)
+  local block, earliest, latest, entries = unpackRollup(packed)
   if latest < from or earliest > to then return nil, 0 end
   if earliest >= from and latest <= to then return block, 0 end
-  if #packed > C.ROLLUP_HEAD_BYTES then return sumEntries(packed, from, to), 1 end
-  return aggregateBlock(prefix, from, to), 27
+  if entries > 0 then
+    return sumEntries(redis.call('HGET', entriesKey(window, dim, second), value), from, to), 1
+  end
+  return aggregateBlock(valuePrefix(window, dim, value), from, to), 27
 end
 
 -- A value's aggregate over [from, to], from its rollups second by second, as aggregate answers.
 local function valueAggregate(window, dim, value, from, to)
-  local prefix = valuePrefix(window, dim, value)
   local result = emptyBlock()
   for second = math.floor(from / COARSEST), math.floor(to / COARSEST) do
     local start = second * COARSEST
     local packed = redis.call('HGET', rollupKey(window, dim, second), value)
-    local part = rollupPart(prefix, packed, math.max(from, start), math.min(to, start + COARSEST - 1))
+    local part = rollupPart(window, dim, value, second, packed, math.max(from, start),
+      math.min(to, start + COARSEST - 1))
     if part then addBlock(result, part) end
   end
   result[MIN] = result[MIN] and amountText(result[MIN]) or ''
