@@ -11,7 +11,7 @@ import {
 } from '../../core/window/statistics.js'
 import type { RedisClient } from './client.js'
 import type { Delta, Folded } from './fold.js'
-import { packBlock, SKETCH_SUM_FROM, SKETCH_TABLE_FIELD } from './layout.js'
+import { packBlock, SKETCH_SUM_FROM, TABLE_FIELD } from './layout.js'
 import type { EdgeDelta, HashWrite, Judgement, Partition } from './partition.js'
 import type { StagedSketches } from './partition-sketches.js'
 import {
@@ -331,7 +331,7 @@ export function addQuantileCounts(
         // A sum of whole seconds: its fields are indices, but for the first second it holds.
         for (let f = 0; f < fields.length; f += 2) {
           const field = fields[f]
-          if (field !== SKETCH_SUM_FROM && field !== SKETCH_TABLE_FIELD) {
+          if (field !== SKETCH_SUM_FROM && field !== TABLE_FIELD) {
             counts.add(Number(field), Number(fields[f + 1]))
           }
         }

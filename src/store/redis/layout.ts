@@ -107,17 +107,18 @@ export const SKETCH_GROUPS: readonly number[] = LEVELS.map((_, level) =>
 )
 
 /**
- * A field the sketch hashes of groups spanning SKETCH_TABLE_MS or more (all but those of ten 1 ms
- * blocks) and the sum of whole seconds are created with, its value longer than Redis keeps in a
- * listpack (hash-max-listpack-value, 64 bytes unless set otherwise): Redis then keeps such a hash
- * as a hash table from its first write and finds a field by hashing it, where in a listpack (up to
+ * A field a hash is created with, its value longer than Redis keeps in a listpack
+ * (hash-max-listpack-value, 64 bytes unless set otherwise): Redis then keeps the hash as a hash
+ * table from its first write and finds a field by hashing it, where in a listpack (up to
  * hash-max-listpack-entries fields, 512 by default) it would scan hundreds of fields for every
- * count a record writes. The 1 ms blocks' hashes, a hundred a second and each of few amounts,
- * stay compact listpacks. A hash the script creates (for a delta it judged itself) is created
- * without it: only slower. Reads skip it.
+ * field a record writes. So are created the sketch hashes of groups spanning SKETCH_TABLE_MS or
+ * more (all but those of ten 1 ms blocks) and the sum of whole seconds, and a value's spilled
+ * second (see ROLLUP_FORMAT); the 1 ms blocks' sketch hashes, a hundred a second and each of few
+ * amounts, stay compact listpacks. A sketch hash the script creates (for a delta it judged
+ * itself) is created without it: only slower. Reads skip it.
  */
-export const SKETCH_TABLE_FIELD = '#'
-export const SKETCH_TABLE_VALUE = '#'.repeat(65)
+export const TABLE_FIELD = '#'
+export const TABLE_VALUE = '#'.repeat(65)
 const SKETCH_TABLE_MS = 100
 
 /** The milliseconds a sketch hash of a level spans: its group of blocks. */
@@ -125,7 +126,7 @@ export function sketchGroupMs(level: number): number {
   return (LEVELS[level] as number) * (SKETCH_GROUPS[level] as number)
 }
 
-/** Whether a level's sketch hashes are created as hash tables (see SKETCH_TABLE_FIELD). */
+/** Whether a level's sketch hashes are created as hash tables (see TABLE_FIELD). */
 export function isSketchTable(level: number): boolean {
   return sketchGroupMs(level) >= SKETCH_TABLE_MS
 }

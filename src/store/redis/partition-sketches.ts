@@ -12,8 +12,8 @@ import {
   SKETCH_KEPT_FIELDS,
   SKETCH_SUM_FROM,
   SKETCH_SUM_HASH,
-  SKETCH_TABLE_FIELD,
-  SKETCH_TABLE_VALUE,
+  TABLE_FIELD,
+  TABLE_VALUE,
   sketchField,
   sketchGroupMs,
   sketchHash,
@@ -142,7 +142,7 @@ export class PartitionSketches {
       const hash = sketchHash(level, group)
       const isNew = !this.#written.has(hash)
       const flat: string[] =
-        isNew && isSketchTable(level) ? [SKETCH_TABLE_FIELD, SKETCH_TABLE_VALUE] : []
+        isNew && isSketchTable(level) ? [TABLE_FIELD, TABLE_VALUE] : []
       for (const [field, count] of fields) {
         flat.push(sketchField(Math.floor(field / INDICES), field % INDICES), String(count))
       }
@@ -195,7 +195,7 @@ export class PartitionSketches {
     if (!whole && seconds.size === 0) return { hash: undefined, whole, from, until: undefined }
     const fields: string[] = []
     if (whole) {
-      fields.push(SKETCH_TABLE_FIELD, SKETCH_TABLE_VALUE, SKETCH_SUM_FROM, String(from))
+      fields.push(TABLE_FIELD, TABLE_VALUE, SKETCH_SUM_FROM, String(from))
       sum.forEach((index, count) => {
         if (!seconds.has(index)) fields.push(String(index), String(count))
       })

@@ -66,6 +66,8 @@ import {
   SKETCH_SUM_FROM,
   SKETCH_SUM_HASH,
   TENS_HASH,
+  TABLE_FIELD,
+  TABLE_VALUE,
   WHOLE_SUM_FORMAT,
 } from './layout.js'
 import { assembleLua } from './lua-loader.js'
@@ -94,6 +96,8 @@ const CONSTANTS = {
   ROLLUP_ENTRY_BYTES,
   ROLLUP_ENTRIES,
   WHOLE_SUM_FORMAT,
+  TABLE_FIELD,
+  TABLE_VALUE,
   TENS_HASH,
   SECONDS_HASH,
   OWN_FIELD,

@@ -58,11 +58,81 @@ const burstArbitrary = fc
       fc.integer({ min: 0, max: WINDOW_MS - 1_000 }),
     ),
     n: fc.integer({ min: ROLLUP_ENTRIES - 2, max: ROLLUP_ENTRIES + 8 }),
+    // Often a millisecond apart, so that every block a cut reads holds some.
+    step: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 9 })),
     amount: fc.integer({ min: -1e9, max: 1e9 }).map((cents) => cents / 100),
   })
-  .map(({ value, age, n, amount }) =>
-    Array.from({ length: n }, (_, i) => ({ amount: amount + i, age: age + i * 7, value })),
+  .map(({ value, age, n, step, amount }) =>
+    Array.from({ length: n }, (_, i) => ({ amount: amount + i, age: age + i * step, value })),
   )
+
+type Sent = { amount: number; age: number; value: string }[]
+type Read = { after: number; windowMs: number; more: Sent }
+
+/**
+ * Records the transactions in both stores, then at each read (the instant moved on, more
+ * recorded) reads every value's statistics with breakdown.lua run alone and with the store's
+ * value.lua, and expects the memory store's.
+ */
+async function agreeOn(transactions: Sent, reads: Read[]): Promise<void> {
+  let instant = NOW
+  const clock = () => instant
+  const options = { clock, windowMs: WINDOW_MS, dimensions: ['merchant'] }
+  const memory = await openStore('memory', options)
+  const store = await openStore('redis', options)
+  try {
+    const record = async (batch: typeof transactions) => {
+      const written = batch.map(
+        ({ amount, age, value }) =>
+          ({ amount, timestamp: instant - age, merchant: value }) as Transaction,
+      )
+      await memory.record(written)
+      await store.record(written)
+    }
+    await record(transactions)
+    const root = shardRoots(prefixOf(store) as string, 1)[0] as string
+    const args = (queryWindow: number) => [
+      metaKey(root),
+      root,
+      String(instant),
+      String(WINDOW_MS),
+      '',
+      String(queryWindow),
+      '1',
+    ]
+    for (const { after, windowMs, more } of reads) {
+      instant += after
+      await record(more)
+      const head = breakdownHead((await redis.eval(BREAKDOWN, 1, ...args(windowMs))) as Reply)
+      const steps = await readSteps(
+        head,
+        (step) =>
+          redis.callBuffer('EVAL', BREAKDOWN, 1, ...args(windowMs), ...step) as Promise<StepReply>,
+      )
+      const got = new Map<string, unknown>()
+      for (const { value, aggregate } of steps.flatMap(stepEntries)) {
+        got.set(value, statisticsOf(aggregate))
+      }
+      const expected = new Map<string, unknown>()
+      for (const value of VALUES) {
+        const query = { dimensionValue: { dimension: 'merchant', value }, windowMs }
+        const statistics = await memory.statistics(query)
+        // value.lua reads the same rollups and blocks, a second at a time.
+        expect(await store.statistics(query)).toEqual(statistics)
+        if (statistics.count > 0) {
+          const { incomplete: _, ...plain } = statistics as typeof statistics & {
+            incomplete?: boolean
+          }
+          expected.set(value, plain)
+        }
+      }
+      expect(got).toEqual(expected)
+    }
+  } finally {
+    await store.close()
+    await memory.close()
+  }
+}
 
 describe('breakdown.lua against its TypeScript twin', () => {
   it('gives each tracked value the statistics its window gives, for any window length', async () => {
@@ -88,75 +158,34 @@ describe('breakdown.lua against its TypeScript twin', () => {
           }),
           { minLength: 1, maxLength: 6 },
         ),
-        async (transactions, reads) => {
-          let instant = NOW
-          const clock = () => instant
-          const options = { clock, windowMs: WINDOW_MS, dimensions: ['merchant'] }
-          const memory = await openStore('memory', options)
-          const store = await openStore('redis', options)
-          try {
-            const record = async (batch: typeof transactions) => {
-              const written = batch.map(
-                ({ amount, age, value }) =>
-                  ({ amount, timestamp: instant - age, merchant: value }) as Transaction,
-              )
-              await memory.record(written)
-              await store.record(written)
-            }
-            await record(transactions)
-            const root = shardRoots(prefixOf(store) as string, 1)[0] as string
-            const args = (queryWindow: number) => [
-              metaKey(root),
-              root,
-              String(instant),
-              String(WINDOW_MS),
-              '',
-              String(queryWindow),
-              '1',
-            ]
-            for (const { after, windowMs, more } of reads) {
-              instant += after
-              await record(more)
-              const head = breakdownHead(
-                (await redis.eval(BREAKDOWN, 1, ...args(windowMs))) as Reply,
-              )
-              const steps = await readSteps(
-                head,
-                (step) =>
-                  redis.callBuffer(
-                    'EVAL',
-                    BREAKDOWN,
-                    1,
-                    ...args(windowMs),
-                    ...step,
-                  ) as Promise<StepReply>,
-              )
-              const got = new Map<string, unknown>()
-              for (const { value, aggregate } of steps.flatMap(stepEntries)) {
-                got.set(value, statisticsOf(aggregate))
-              }
-              const expected = new Map<string, unknown>()
-              for (const value of VALUES) {
-                const query = { dimensionValue: { dimension: 'merchant', value }, windowMs }
-                const statistics = await memory.statistics(query)
-                // value.lua reads the same rollups and blocks, a second at a time.
-                expect(await store.statistics(query)).toEqual(statistics)
-                if (statistics.count > 0) {
-                  const { incomplete: _, ...plain } = statistics as typeof statistics & {
-                    incomplete?: boolean
-                  }
-                  expected.set(value, plain)
-                }
-              }
-              expect(got).toEqual(expected)
-            }
-          } finally {
-            await store.close()
-            await memory.close()
-          }
-        },
+        agreeOn,
       ),
       { numRuns: 25 },
+    )
+  })
+
+  it('reads a second cut at any millisecond, from its entries or spilled', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // A value's deltas, each a millisecond or a few apart, as many as a rollup holds or
+        // more (spilled), and a read whose window starts at one of them.
+        fc.integer({ min: 2, max: 3 * ROLLUP_ENTRIES }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 1_000 }),
+        fc.nat(),
+        async (n, step, age, at) => {
+          const burst = Array.from({ length: n }, (_, i) => ({
+            amount: (i % 7) - 3 + i / 100,
+            age: age + i * step,
+            value: 'm-1',
+          }))
+          await agreeOn(burst, [
+            { after: 0, windowMs: age + (at % n) * step + 1, more: [] },
+            { after: 0, windowMs: WINDOW_MS, more: [] },
+          ])
+        },
+      ),
+      { numRuns: 40 },
     )
   })
 })

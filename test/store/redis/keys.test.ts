@@ -111,9 +111,9 @@ describe('the Redis store in Redis', () => {
     clock.advance(1_500)
     await store.record([{ amount: 5, timestamp: T - 1_200, merchant: 'm-2' } as Transaction])
     const written = await keys(prefix)
-    // A spilled value's blocks, the overflow's and the missing's, the rollups' heads and entries,
+    // A spilled second's fine hash, the overflow's and the missing's, the rollups' heads and entries,
     // the tracked values.
-    for (const kind of [':v1:m-1:t:', ':v1:m-1:s:', ':o1:', ':m1:', ':u1:', ':e1:', ':d1']) {
+    for (const kind of [':v1:m-1:f:', ':o1:', ':m1:', ':u1:', ':e1:', ':d1']) {
       expect(written.some((key) => key.includes(kind))).toBe(true)
     }
     for (const key of written) {

@@ -9,6 +9,12 @@ local D = setmetatable({}, {__index = function(texts, d)
   return texts[d]
 end})
 local function valuePrefix(window, d, value) return window .. 'v' .. D[d] .. ':' .. value .. ':' end
+-- A value's spilled second (see C.ROLLUP_FORMAT): one hash of its blocks of the finer levels,
+-- each a field named by its level's letter and its place in the second (the second's own block
+-- is its rollup's head), as the memory store's fine second holds them.
+local function fineKey(window, d, value, second) return valuePrefix(window, d, value) .. 'f:' .. int(second) end
+local FINE = {'m', 't', 'h'}
+local function fineField(level, block) return FINE[level] .. int(block % (COARSEST / SIZES[level])) end
 local function overflowPrefix(window, d) return window .. 'o' .. D[d] .. ':' end
 local function missingPrefix(window, d) return window .. 'm' .. D[d] .. ':' end
 local function trackedKey(window, d) return window .. 'd' .. D[d] end

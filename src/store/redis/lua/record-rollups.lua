@@ -1,6 +1,6 @@
 -- The record's part for each tracked value's seconds (see rollupKey): per second, its rollup's
--- head, and its deltas while it holds at most C.ROLLUP_ENTRIES (entriesKey), then its hashes of
--- blocks once that second has spilled.
+-- head, and its deltas while it holds at most C.ROLLUP_ENTRIES (entriesKey), then its fine hash
+-- (fineKey) once that second has spilled.
 
 -- Per dimension and second, the tracked values this call adds to there: each one's first and
 -- last millisecond of it in this call, and its deltas there, each as a block and as an entry.
@@ -29,6 +29,14 @@ local function noteRollup(dim, value, timestamp, j)
   if timestamp > span.last then span.last = timestamp end
   local n = #span.deltas + 1
   span.deltas[n], span.entries[n] = valueBlock(j), entry
+end
+
+-- Notes an aggregate for a value's spilled second (fineKey): its 1 ms, 10 ms and 100 ms blocks.
+local function addToFine(key, second, timestamp, delta)
+  local hash = open(key, second * COARSEST + COARSEST - 1, true)
+  for level = 1, #SIZES - 1 do
+    note(hash, fineField(level, math.floor(timestamp / SIZES[level])), delta)
+  end
 end
 
 -- A breakdown keeps each value's sum of its whole seconds lo to hi (see breakdown.lua, with its
@@ -83,7 +91,7 @@ end
 -- VALUE_CHUNK): each one's head, its block with the call's deltas added, the span of milliseconds
 -- it holds widened by the call's, and its number of entries; and its entries, those before with
 -- the call's appended, or, past C.ROLLUP_ENTRIES or once spilled, none: every delta is then noted
--- for the value's hashes of blocks (flushValueBlocks writes them). Reads the entries only of the
+-- for the second's fine hash (flushValueBlocks writes it). Reads the entries only of the
 -- values that hold some. Returns whether a head was new.
 local function writeChunk(dim, second, values, chunk)
   local key = rollupKey(window, dim, second)
@@ -114,14 +122,14 @@ local function writeChunk(dim, second, values, chunk)
     end
     for _, delta in ipairs(span.deltas) do block = add(block, delta) end
     if count == 0 or math.max(count, 0) + #span.deltas > C.ROLLUP_ENTRIES then
-      local prefix = valuePrefix(window, dim, value)
+      local fine = fineKey(window, dim, value, second)
       local old = before[value] or ''
       for pos = 1, #old, C.ROLLUP_ENTRY_BYTES do
         local entry = {struct.unpack(C.ROLLUP_ENTRY_FORMAT, old, pos)}
-        addToBlocks(prefix, entry[1], {unpack(entry, 2, MAX + 1)})
+        addToFine(fine, second, entry[1], {unpack(entry, 2, MAX + 1)})
       end
       for k, delta in ipairs(span.deltas) do
-        addToBlocks(prefix, struct.unpack(C.MILLISECOND_FORMAT, span.entries[k]), delta)
+        addToFine(fine, second, struct.unpack(C.MILLISECOND_FORMAT, span.entries[k]), delta)
       end
       if count > 0 then dropped[#dropped + 1] = value end
       count = 0

@@ -1,6 +1,6 @@
 -- Reading a tracked value's seconds from their rollups (see rollupKey and C.ROLLUP_FORMAT): a
 -- head per second, and the second's entries (entriesKey) while they are at most
--- C.ROLLUP_ENTRIES, none once the second has spilled to the value's hashes of blocks.
+-- C.ROLLUP_ENTRIES, none once the second has spilled to its fine hash (fineKey).
 
 -- A rollup's head unpacked: the second's block, the first and last millisecond it holds there,
 -- and its number of entries.
@@ -25,10 +25,24 @@ local function sumEntries(packed, from, to)
   return sum
 end
 
+-- The sum over [from, to] of a spilled second (within it, not all of it): the blocks of the
+-- core's decomposition (at most 27) read from its fine hash with one HMGET.
+local function fineBlock(window, dim, value, second, from, to)
+  local names = {}
+  eachBlock(from, to, function(level, block) names[#names + 1] = fineField(level, block) end)
+  local packed = redis.call('HMGET', fineKey(window, dim, value, second), unpack(names))
+  local sum = emptyBlock()
+  for k = 1, #names do
+    local block = parseBlock(packed[k])
+    if block then addBlock(sum, block) end
+  end
+  return sum, #names
+end
+
 -- A value's part of one of its seconds between from and to (both in that second), given the
--- second's head, and the reads it took: none; the head's block whole; where the span cuts the
--- milliseconds the value holds there, the sum of its entries in the span, or for a spilled
--- second the sum of the blocks of the core's decomposition (at most 27).
+-- second's head, and the fields it read besides: none; the head's block whole; where the span
+-- cuts the milliseconds the value holds there, the sum of its entries in the span, or for a
+-- spilled second of the blocks of the core's decomposition in its fine hash.
 local function rollupPart(window, dim, value, second, packed, from, to)
   if not packed then return nil, 0 end
   local block, earliest, latest, entries = unpackRollup(packed)
@@ -37,7 +51,7 @@ local function rollupPart(window, dim, value, second, packed, from, to)
   if entries > 0 then
     return sumEntries(redis.call('HGET', entriesKey(window, dim, second), value), from, to), 1
   end
-  return aggregateBlock(valuePrefix(window, dim, value), from, to), 27
+  return fineBlock(window, dim, value, second, from, to)
 end
 
 -- A value's aggregate over [from, to], from its rollups second by second, as aggregate answers.

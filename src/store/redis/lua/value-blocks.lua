@@ -8,11 +8,12 @@ local hashes = {}
 local touched = {}
 
 -- The hash at key, noted the first time. It lives until last, when its own block ends (see
--- flushValueBlocks).
-local function open(key, last)
+-- flushValueBlocks). A hash table (C.TABLE_FIELD) is written its marker first, with every write.
+local function open(key, last, hashTable)
   local hash = hashes[key]
   if hash == nil then
     hash = {key = key, fields = {}, adds = {}, last = last}
+    if hashTable then hash.fields[1] = C.TABLE_FIELD end
     hashes[key] = hash
     touched[#touched + 1] = key
   end
@@ -76,12 +77,17 @@ local function flushValueBlocks(clock)
     local packed = redis.call('HMGET', key, unpack(fields))
     local updates = {}
     for k, name in ipairs(fields) do
-      local block = parseBlock(packed[k])
-      for _, delta in ipairs(hash.adds[name]) do block = add(block, delta) end
-      updates[2 * k - 1], updates[2 * k] = name, formatBlock(block)
+      if name == C.TABLE_FIELD then
+        updates[2 * k - 1], updates[2 * k] = name, C.TABLE_VALUE
+      else
+        local block = parseBlock(packed[k])
+        for _, delta in ipairs(hash.adds[name]) do block = add(block, delta) end
+        updates[2 * k - 1], updates[2 * k] = name, formatBlock(block)
+      end
     end
     redis.call('HSET', key, unpack(updates))
-    -- Every write adds to the hash's own block, noted first: without it the hash is new.
+    -- Every write adds to the hash's own block, or writes its marker, noted first: without it
+    -- the hash is new.
     if not packed[1] then
       redis.call('PEXPIRE', key, math.max(hash.last + windowMs + MARGIN - clock, ttlFloor))
     end
