@@ -12,11 +12,11 @@ import {
   SKETCH_KEPT_FIELDS,
   SKETCH_SUM_FROM,
   SKETCH_SUM_HASH,
-  TABLE_FIELD,
-  TABLE_VALUE,
   sketchField,
   sketchGroupMs,
   sketchHash,
+  TABLE_FIELD,
+  TABLE_VALUE,
 } from './layout.js'
 import { EDGE_MS, type HashWrite } from './partition.js'
 
@@ -141,8 +141,7 @@ export class PartitionSketches {
     for (const { level, group, fields } of added.hashes.values()) {
       const hash = sketchHash(level, group)
       const isNew = !this.#written.has(hash)
-      const flat: string[] =
-        isNew && isSketchTable(level) ? [TABLE_FIELD, TABLE_VALUE] : []
+      const flat: string[] = isNew && isSketchTable(level) ? [TABLE_FIELD, TABLE_VALUE] : []
       for (const [field, count] of fields) {
         flat.push(sketchField(Math.floor(field / INDICES), field % INDICES), String(count))
       }

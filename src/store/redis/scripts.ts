@@ -65,9 +65,9 @@ import {
   SKETCH_KEPT_HASH,
   SKETCH_SUM_FROM,
   SKETCH_SUM_HASH,
-  TENS_HASH,
   TABLE_FIELD,
   TABLE_VALUE,
+  TENS_HASH,
   WHOLE_SUM_FORMAT,
 } from './layout.js'
 import { assembleLua } from './lua-loader.js'
