@@ -1,7 +1,7 @@
 /**
  * The window in Redis, as Lua scripts run atomically by Redis. The layout mirrors the core's
  * levels of aligned blocks (1 ms, 10 ms, 100 ms, 1 s); the window's blocks are kept in one
- * partition per writer (partition.ts), a value's in hashes every writer adds to:
+ * partition per writer (partition.ts), a value's seconds in hashes every writer adds to:
  *
  *   <root>meta                      latest (the window's monotonic now), gen, settings
  *   <root><gen>:parts               the partitions, by the latest instant their blocks may reach
@@ -13,8 +13,12 @@
  *                                    (see partition-sketches.ts)
  *   <root><gen>:part:<id>:qs          the sum of its whole seconds' sketches, from second lo
  *   <root><gen>:part:<id>:qk          per finer level, the first block it keeps a sketch of
- *   <root><gen>:v<d>:<value>:t:…, …s:…   a value of dimension d (1-based): the same hashes
- *   <root><gen>:o<d>:…, <gen>:m<d>:…  the same for d's overflow and for its missing values
+ *   <root><gen>:u<d>:<second>         per tracked value of dimension d (1-based), its rollup's
+ *                                     head of that second: its block, span, number of entries
+ *   <root><gen>:e<d>:<second>         per value holding entries there, its deltas (at most 32)
+ *   <root><gen>:v<d>:<value>:f:<second>  a value's spilled second: its finer levels' blocks
+ *                                     (ROLLUP_FORMAT in layout.ts)
+ *   <root><gen>:o<d>:…, <gen>:m<d>:…  d's overflow and its missing values: a partition's hashes
  *   <root><gen>:d<d>, <gen>:p<d>      d's tracked values by newest timestamp; when each may be
  *                                     partial, and under '' the newest timestamp of the overflow
  *   <root><gen>:w<d>                  per value of d, the sum of its whole seconds of a range
