@@ -1,5 +1,6 @@
--- Blocks added to in Lua: the dimensions' values', which every instance adds to, and a
--- partition's for a delta judged at the call's own instant (see judgeEdges). A call notes what it
+-- Blocks added to in Lua: the dimensions' (their overflows', missing values' and values' spilled
+-- seconds), which every instance adds to, and a partition's for a delta judged at the call's own
+-- instant (see judgeEdges). A call notes what it
 -- adds to each block, then reads each hash it adds to once (only the fields it adds to, one
 -- HMGET), adds in Lua and writes the hash once (flushValueBlocks): a batch whose values share
 -- hashes costs two commands per hash, not per transaction. Reading a whole hash, or an
@@ -68,8 +69,9 @@ local function addToBlocks(prefix, timestamp, delta)
   note(hash, secondField, delta)
 end
 
--- One read and one write per hash. A new hash expires once its own block, which ends at last, has left the window,
--- by Redis's clock: never before the window's instant, which is held at or ahead of it.
+-- One read and one write per hash. A new hash expires once its own block, which ends at last,
+-- has left the window, by Redis's clock: never before the window's instant, which is held at or
+-- ahead of it.
 local function flushValueBlocks(clock)
   for _, key in ipairs(touched) do
     local hash = hashes[key]
