@@ -167,6 +167,7 @@ local function trackValues(stored, dim)
       if scores[m] then tracked[value] = true else new[#new + 1] = value end
     end
   end
+  if #new == 0 then return tracked end
   table.sort(new, function(a, b) return firstSeen[a] < firstSeen[b] end)
   local count = redis.call('ZCARD', zset)
   local overflowNewest = redis.call('HGET', partial, '')
