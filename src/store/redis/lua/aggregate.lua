@@ -42,13 +42,17 @@ local function aggregateBlock(window, from, to)
   return result
 end
 
--- The statistics of [from, to] as a script answers them: count, limb sums, min text, max text
+-- A block in aggregateBlock's form as a script answers it: count, limb sums, min text, max text
 -- ('' when empty).
-local function aggregate(window, from, to)
-  local result = aggregateBlock(window, from, to)
+local function answered(result)
   result[MIN] = result[MIN] and amountText(result[MIN]) or ''
   result[MAX] = result[MAX] and amountText(result[MAX]) or ''
   return result
+end
+
+-- The statistics of [from, to] as a script answers them.
+local function aggregate(window, from, to)
+  return answered(aggregateBlock(window, from, to))
 end
 
 -- The prefixes of the window's partitions that may hold blocks in it: those whose latest block

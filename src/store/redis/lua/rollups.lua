@@ -64,7 +64,5 @@ local function valueAggregate(window, dim, value, from, to)
       math.min(to, start + COARSEST - 1))
     if part then addBlock(result, part) end
   end
-  result[MIN] = result[MIN] and amountText(result[MIN]) or ''
-  result[MAX] = result[MAX] and amountText(result[MAX]) or ''
-  return result
+  return answered(result)
 end
